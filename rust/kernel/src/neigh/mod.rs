@@ -1,0 +1,4 @@
+//! The neighbour cache (placeholder until ARP lands).
+
+#[derive(Default)]
+pub struct NeighTable {}

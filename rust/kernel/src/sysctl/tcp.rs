@@ -1,0 +1,113 @@
+//! `net.ipv4.tcp_*`: the TCP knobs libos implements, with Linux's defaults and ranges.
+
+use super::{Entry, Kind};
+use crate::sysctl_int;
+
+#[derive(Debug, Clone)]
+pub struct TcpSysctl {
+    pub tcp_rmem: [u32; 3],
+    pub tcp_wmem: [u32; 3],
+    pub tcp_congestion_control: &'static str,
+    pub tcp_timestamps: u8,
+    pub tcp_window_scaling: bool,
+    pub tcp_sack: bool,
+    pub tcp_syn_retries: u8,
+    pub tcp_synack_retries: u8,
+    pub tcp_retries1: u8,
+    pub tcp_retries2: u8,
+    pub tcp_fin_timeout: u32,
+    pub tcp_keepalive_time: u32,
+    pub tcp_keepalive_intvl: u32,
+    pub tcp_keepalive_probes: u32,
+    pub tcp_max_syn_backlog: u32,
+    pub tcp_rfc1337: bool,
+    pub tcp_challenge_ack_limit: u32,
+    pub tcp_base_mss: u32,
+    pub tcp_min_snd_mss: u32,
+    pub tcp_slow_start_after_idle: bool,
+    pub tcp_abort_on_overflow: bool,
+    pub tcp_orphan_retries: u8,
+}
+
+impl Default for TcpSysctl {
+    /// Linux 6.x defaults (`tcp_sk_init`, `tcp_init`).
+    fn default() -> Self {
+        TcpSysctl {
+            tcp_rmem: [4096, 131_072, 6_291_456],
+            tcp_wmem: [4096, 16_384, 4_194_304],
+            tcp_congestion_control: "reno",
+            tcp_timestamps: 1,
+            tcp_window_scaling: true,
+            tcp_sack: true,
+            tcp_syn_retries: 6,
+            tcp_synack_retries: 5,
+            tcp_retries1: 3,
+            tcp_retries2: 15,
+            tcp_fin_timeout: 60,
+            tcp_keepalive_time: 7200,
+            tcp_keepalive_intvl: 75,
+            tcp_keepalive_probes: 9,
+            tcp_max_syn_backlog: 128,
+            tcp_rfc1337: false,
+            tcp_challenge_ack_limit: i32::MAX as u32,
+            tcp_base_mss: 1024,
+            tcp_min_snd_mss: 48,
+            tcp_slow_start_after_idle: true,
+            tcp_abort_on_overflow: false,
+            tcp_orphan_retries: 0,
+        }
+    }
+}
+
+pub static ENTRIES: &[Entry] = &[
+    Entry {
+        name: "net.ipv4.tcp_rmem",
+        kind: Kind::Triple {
+            get: |s| s.tcp.tcp_rmem.map(i64::from),
+            set: |s, v| s.tcp.tcp_rmem = v.map(|x| x as u32),
+            min: 1,
+        },
+    },
+    Entry {
+        name: "net.ipv4.tcp_wmem",
+        kind: Kind::Triple {
+            get: |s| s.tcp.tcp_wmem.map(i64::from),
+            set: |s, v| s.tcp.tcp_wmem = v.map(|x| x as u32),
+            min: 1,
+        },
+    },
+    Entry {
+        name: "net.ipv4.tcp_congestion_control",
+        kind: Kind::Str {
+            get: |s| s.tcp.tcp_congestion_control.to_string(),
+            set: |s, v| {
+                s.tcp.tcp_congestion_control =
+                    crate::tcp::cong::lookup(v).ok_or(crate::Errno::ENOENT)?.name;
+                Ok(())
+            },
+        },
+    },
+    Entry {
+        name: "net.ipv4.tcp_available_congestion_control",
+        kind: Kind::ReadOnly { get: |_| crate::tcp::cong::available().join(" ") },
+    },
+    sysctl_int!("net.ipv4.tcp_timestamps", tcp.tcp_timestamps, 0, 2),
+    sysctl_int!("net.ipv4.tcp_window_scaling", tcp.tcp_window_scaling, 0, 1),
+    sysctl_int!("net.ipv4.tcp_sack", tcp.tcp_sack, 0, 1),
+    sysctl_int!("net.ipv4.tcp_syn_retries", tcp.tcp_syn_retries, 1, 127),
+    sysctl_int!("net.ipv4.tcp_synack_retries", tcp.tcp_synack_retries, 0, 255),
+    sysctl_int!("net.ipv4.tcp_retries1", tcp.tcp_retries1, 0, 255),
+    sysctl_int!("net.ipv4.tcp_retries2", tcp.tcp_retries2, 0, 255),
+    sysctl_int!("net.ipv4.tcp_fin_timeout", tcp.tcp_fin_timeout, 0, i32::MAX),
+    sysctl_int!("net.ipv4.tcp_keepalive_time", tcp.tcp_keepalive_time, 1, 32767),
+    sysctl_int!("net.ipv4.tcp_keepalive_intvl", tcp.tcp_keepalive_intvl, 1, 32767),
+    sysctl_int!("net.ipv4.tcp_keepalive_probes", tcp.tcp_keepalive_probes, 1, 127),
+    sysctl_int!("net.ipv4.tcp_max_syn_backlog", tcp.tcp_max_syn_backlog, 0, i32::MAX),
+    sysctl_int!("net.ipv4.tcp_rfc1337", tcp.tcp_rfc1337, 0, 1),
+    sysctl_int!("net.ipv4.tcp_challenge_ack_limit", tcp.tcp_challenge_ack_limit, 0, i32::MAX),
+    sysctl_int!("net.ipv4.tcp_base_mss", tcp.tcp_base_mss, 48, 65535),
+    sysctl_int!("net.ipv4.tcp_min_snd_mss", tcp.tcp_min_snd_mss, 48, 65535),
+    sysctl_int!("net.ipv4.tcp_slow_start_after_idle", tcp.tcp_slow_start_after_idle, 0, 1),
+    sysctl_int!("net.ipv4.tcp_abort_on_overflow", tcp.tcp_abort_on_overflow, 0, 1),
+    sysctl_int!("net.ipv4.tcp_orphan_retries", tcp.tcp_orphan_retries, 0, 255),
+];
