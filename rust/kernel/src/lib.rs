@@ -471,6 +471,11 @@ impl Kernel {
         self.socks.getpeername(fd)
     }
 
+    /// The typed `TCP_INFO` of a TCP socket (what `getsockopt(SOL_TCP, TCP_INFO)` encodes).
+    pub fn tcp_info(&self, fd: Fd) -> SysResult<tcp::TcpInfo> {
+        self.socks.tcp_info(fd)
+    }
+
     /// The poll(2) mask of `fd` now.
     pub fn poll(&self, fd: Fd) -> SysResult<u16> {
         self.socks.poll(fd)

@@ -355,6 +355,15 @@ impl Sockets {
         Ok(self.ops_ref(s.proto).poll(s.id))
     }
 
+    /// TCP_INFO of a TCP socket (EOPNOTSUPP for others, as Linux's getsockopt).
+    pub fn tcp_info(&self, fd: Fd) -> SysResult<crate::tcp::TcpInfo> {
+        let s = self.sock(fd)?;
+        if s.proto != Proto::Tcp {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.tcp.info(s.id)
+    }
+
     /// ioctl(2) on a socket: FIONREAD/SIOCINQ, SIOCOUTQ, FIONBIO.
     pub fn ioctl(&mut self, fd: Fd, request: u32, arg: i32) -> SysResult<i32> {
         let e = self.entry(fd)?;

@@ -5,6 +5,9 @@ use crate::socket::ProtoOps;
 use crate::{Errno, Nanos, SysResult};
 use std::net::SocketAddr;
 
+pub mod info;
+pub use info::TcpInfo;
+
 #[derive(Default)]
 pub struct TcpTable {}
 
@@ -93,6 +96,11 @@ impl ProtoOps for TcpTable {
 }
 
 impl TcpTable {
+    /// TCP_INFO of socket `id`.
+    pub fn info(&self, _id: u32) -> SysResult<TcpInfo> {
+        Err(Errno::EBADF)
+    }
+
     pub fn input(
         &mut self,
         _now: Nanos,
