@@ -325,6 +325,14 @@ impl Kernel {
         r
     }
 
+    /// connect(2) with an `AF_UNSPEC` address: a datagram socket forgets its peer
+    /// (and an autobound port), TCP aborts.
+    pub fn disconnect(&mut self, now: Nanos, fd: Fd) -> SysResult<()> {
+        let r = self.socks.disconnect(now, &mut self.net, fd);
+        self.finish(now);
+        r
+    }
+
     pub fn listen(&mut self, fd: Fd, backlog: i32) -> SysResult<()> {
         self.socks.listen(&mut self.net, fd, backlog)
     }
@@ -354,7 +362,8 @@ impl Kernel {
     }
 
     /// sendmsg(2) with a scatter list (no control messages yet): sends the iovecs as one
-    /// datagram, or as a stream of bytes for TCP.
+    /// datagram, or as a stream of bytes for TCP. Datagram sockets gather the pieces
+    /// straight into the packet.
     pub fn sendmsg(
         &mut self,
         now: Nanos,
@@ -363,11 +372,9 @@ impl Kernel {
         flags: i32,
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
-        if iov.len() == 1 {
-            return self.sendto(now, fd, iov[0], flags, to);
-        }
-        let data = iov.concat();
-        self.sendto(now, fd, &data, flags, to)
+        let r = self.socks.sendmsg(now, &mut self.net, fd, iov, flags, to);
+        self.finish(now);
+        r
     }
 
     pub fn recv(&mut self, now: Nanos, fd: Fd, buf: &mut [u8], flags: i32) -> SysResult<usize> {
@@ -394,19 +401,9 @@ impl Kernel {
         iov: &mut [&mut [u8]],
         flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)> {
-        if iov.len() == 1 {
-            return self.recvfrom(now, fd, iov[0], flags);
-        }
-        let total: usize = iov.iter().map(|b| b.len()).sum();
-        let mut tmp = vec![0u8; total];
-        let (n, from) = self.recvfrom(now, fd, &mut tmp, flags)?;
-        let mut off = 0;
-        for b in iov.iter_mut() {
-            let take = b.len().min(n.min(total) - off);
-            b[..take].copy_from_slice(&tmp[off..off + take]);
-            off += take;
-        }
-        Ok((n, from))
+        let r = self.socks.recvmsg(now, &mut self.net, fd, iov, flags);
+        self.finish(now);
+        r
     }
 
     pub fn shutdown(&mut self, now: Nanos, fd: Fd, how: i32) -> SysResult<()> {
@@ -474,6 +471,11 @@ impl Kernel {
     /// The typed `TCP_INFO` of a TCP socket (what `getsockopt(SOL_TCP, TCP_INFO)` encodes).
     pub fn tcp_info(&self, fd: Fd) -> SysResult<tcp::TcpInfo> {
         self.socks.tcp_info(fd)
+    }
+
+    /// UDP MIB counters (the `Udp:` lines of /proc/net/snmp).
+    pub fn udp_mib(&self) -> udp::UdpMib {
+        self.socks.udp.mib
     }
 
     /// The poll(2) mask of `fd` now.

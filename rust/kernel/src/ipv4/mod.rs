@@ -1,77 +1,115 @@
-//! IPv4 (placeholder until the IPv4 implementation lands).
+//! IPv4 (Linux `net/ipv4/`): input and local delivery (`ip_input.c`), output
+//! (`ip_output.c`), forwarding (`ip_forward.c`), fragmentation and reassembly
+//! (`ip_fragment.c`), ICMP (`icmp.c`), ARP (`arp.c`), addresses (`devinet.c`) and the
+//! output route lookup (`route.c`). Read RFC 791, RFC 792, RFC 826, RFC 1122 §3 and
+//! RFC 1812 §5 first.
 
+mod addr;
+mod arp;
+mod forward;
+mod fragment;
+mod icmp;
+mod input;
+mod mib;
+mod output;
+mod pmtu;
+mod reassembly;
+mod route;
+
+pub use icmp::{IcmpMib, icmp_err_convert};
+pub use mib::Ipv4Mib;
+
+use crate::Nanos;
 use crate::dev::IfIndex;
-use crate::net::{IpTx, Net, RouteOut, Transport};
-use crate::pktbuf::PacketBuf;
-use crate::route::Route;
-use crate::{Errno, Nanos, SysResult};
-use std::net::IpAddr;
+use crate::neigh::{NeighAction, NeighParams};
+use crate::net::{Net, Transport};
 
+/// IPv4 state of one namespace.
 #[derive(Default)]
-pub struct Ipv4State {}
+pub struct Ipv4State {
+    pub mib: Ipv4Mib,
+    pub icmp_mib: IcmpMib,
+    /// Next IP ID (`ip_idents`), seeded from the instance PRNG on first use.
+    next_ident: Option<u16>,
+    frags: reassembly::FragQueues,
+    icmp_limit: icmp::RateLimit,
+    pmtu: pmtu::PmtuCache,
+}
 
 /// Handles one received IPv4 packet (`ip_rcv`): validate, reassemble, deliver or forward.
 pub fn input(
-    _now: Nanos,
-    _net: &mut Net,
-    _tp: &mut dyn Transport,
-    _ifindex: IfIndex,
-    _packet: &[u8],
-    _link_multicast: bool,
+    now: Nanos,
+    net: &mut Net,
+    tp: &mut dyn Transport,
+    ifindex: IfIndex,
+    packet: &[u8],
+    link_multicast: bool,
 ) {
+    input::ip_rcv(now, net, tp, ifindex, packet, link_multicast);
 }
 
 /// Handles one received ARP packet (`arp_rcv`).
-pub fn arp_input(_now: Nanos, _net: &mut Net, _ifindex: IfIndex, _packet: &[u8]) {}
+pub fn arp_input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
+    arp::arp_rcv(now, net, ifindex, packet);
+}
 
 impl Net {
-    /// Output route lookup (`ip_route_output_key`).
-    pub fn route_output(&self, _dst: IpAddr, _oif: Option<IfIndex>) -> SysResult<RouteOut> {
-        Err(Errno::ENETUNREACH)
-    }
-
-    /// Sends a locally generated packet (`ip_queue_xmit`/`ip_push_pending_frames`):
-    /// prepends the IP header, fragments if allowed, resolves the next hop and transmits.
-    pub fn ip_output(&mut self, _now: Nanos, _tx: &IpTx, _pkt: PacketBuf) -> SysResult<()> {
-        Err(Errno::ENETUNREACH)
-    }
-
-    pub fn addr_add(
-        &mut self,
-        _now: Nanos,
-        _ifindex: IfIndex,
-        _addr: IpAddr,
-        _prefix_len: u8,
-    ) -> SysResult<()> {
-        Ok(())
-    }
-
-    pub fn addr_del(
-        &mut self,
-        _now: Nanos,
-        _ifindex: IfIndex,
-        _addr: IpAddr,
-        _prefix_len: u8,
-    ) -> SysResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    pub fn route_add(&mut self, _route: Route) -> SysResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    pub fn route_del(&mut self, _route: &Route) -> SysResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    /// Called when a device goes up/down or changes carrier (flush routes, neighbours).
-    pub fn dev_changed(&mut self, _now: Nanos, _ifindex: IfIndex) {}
-
     /// Earliest deadline of IP-layer timers (neighbours, reassembly).
     pub fn ip_next_deadline(&self) -> Option<Nanos> {
-        None
+        [
+            self.neigh.next_deadline(),
+            self.ipv4.frags.next_deadline(),
+            self.ipv4.pmtu.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Fires IP-layer timers due at `now`.
-    pub fn ip_advance(&mut self, _now: Nanos) {}
+    pub fn ip_advance(&mut self, now: Nanos) {
+        let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
+        let mut actions = Vec::new();
+        self.neigh.advance(now, &p, &mut self.rng, &mut actions);
+        self.neigh_actions(now, actions);
+        reassembly::expire(now, self);
+        self.ipv4.pmtu.expire(now);
+    }
+
+    /// Carries out what the neighbour table asked for: ARP requests, and ICMP host
+    /// unreachable for packets whose next hop did not answer (`arp_error_report`).
+    fn neigh_actions(&mut self, now: Nanos, actions: Vec<NeighAction>) {
+        for a in actions {
+            match a {
+                NeighAction::Solicit { ifindex, target, unicast } => {
+                    arp::solicit(self, ifindex, target, unicast);
+                }
+                NeighAction::Failed { queued, .. } => {
+                    for pkt in queued {
+                        icmp::send_unreach_host(now, self, pkt.data());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fresh IP ID (a per-instance counter, deterministic for a given seed).
+    fn next_ident(&mut self) -> u16 {
+        let id = match self.ipv4.next_ident {
+            Some(id) => id,
+            None => self.rng.next_u32() as u16,
+        };
+        self.ipv4.next_ident = Some(id.wrapping_add(1));
+        id
+    }
+
+    /// Counters as `/proc/net/snmp` `Ip:` and `Icmp:` rows, with Linux names.
+    pub fn ipv4_snmp(&self) -> Vec<(&'static str, u64)> {
+        let mut v = self.ipv4.mib.rows();
+        v.extend(self.ipv4.icmp_mib.rows());
+        v
+    }
 }
+
+#[cfg(test)]
+mod tests;

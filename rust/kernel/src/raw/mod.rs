@@ -1,99 +1,527 @@
-//! Raw sockets (placeholder until the raw implementation lands).
+//! Raw IPv4 sockets (`net/ipv4/raw.c`): SOCK_RAW with protocol N gets a copy of every
+//! locally delivered IPv4 packet of protocol N, IP header included (`raw_v4_input`),
+//! filtered by bind/connect and, for ICMP, by ICMP_FILTER (`icmp_filter`). Sending
+//! builds the IP header unless IP_HDRINCL (always on for IPPROTO_RAW). This is what
+//! ping, traceroute and OSPF daemons use.
 
-use crate::net::{IcmpError, IpRx, Net};
-use crate::socket::ProtoOps;
+#[cfg(test)]
+mod tests;
+
+use crate::net::{IcmpError, IpRx, IpTx, Net};
+use crate::pktbuf::PacketBuf;
+use crate::socket::dgram::RxQueue;
+use crate::socket::inet::{self, InetOpts, McastGroups};
+use crate::socket::options::{SockCommon, put_int};
+use crate::socket::{Proto, ProtoOps, SockRef};
+use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
-use std::net::SocketAddr;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
+/// `SOL_RAW` and its one IPv4 option (Linux `include/uapi/linux/icmp.h`).
+pub const SOL_RAW: i32 = 255;
+pub const ICMP_FILTER: i32 = 1;
+
+const RCV_SHUTDOWN: u8 = 1;
+const SEND_SHUTDOWN: u8 = 2;
+const POLLWRBAND: u16 = 0x200;
+/// The fixed part of an IPv4 header.
+const IPV4_MIN_HEADER: usize = 20;
+
+/// One raw socket (`struct raw_sock`).
+pub struct RawSock {
+    pub(crate) common: SockCommon,
+    pub(crate) inet: InetOpts,
+    /// The protocol given to socket(2) (`inet_num`).
+    protocol: u8,
+    laddr: Ipv4Addr,
+    peer: Option<Ipv4Addr>,
+    /// ICMP_FILTER: bit n set drops ICMP type n (types 0..31 only).
+    icmp_filter: u32,
+    shutdown: u8,
+    /// Multicast groups joined (IP_ADD_MEMBERSHIP; OSPF's AllSPFRouters).
+    groups: McastGroups,
+    rxq: RxQueue,
+    /// Packets dropped on a full queue (`sk_drops`).
+    pub drops: u64,
+}
+
+/// All raw sockets of an instance, indexed by protocol for delivery.
 #[derive(Default)]
-pub struct RawTable {}
+pub struct RawTable {
+    socks: Vec<Option<RawSock>>,
+    free: Vec<u32>,
+    by_proto: BTreeMap<u8, Vec<u32>>,
+}
+
+fn sref(id: u32) -> SockRef {
+    SockRef { proto: Proto::Raw, id }
+}
+
+fn v4(addr: SocketAddr) -> SysResult<SocketAddrV4> {
+    match addr {
+        SocketAddr::V4(a) => Ok(a),
+        SocketAddr::V6(_) => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+/// The fields of a user-built IPv4 header (IP_HDRINCL) we pass to the IP layer.
+struct UserHeader {
+    header_len: usize,
+    tos: u8,
+    dont_frag: bool,
+    ttl: u8,
+    protocol: u8,
+    src: Ipv4Addr,
+}
+
+/// Reads the header of an IP_HDRINCL packet (Linux `raw_send_hdrinc`: the header
+/// must fit and its IHL must be at least 5 and within the data, else EINVAL).
+fn parse_user_header(data: &[u8]) -> SysResult<UserHeader> {
+    if data.len() < IPV4_MIN_HEADER {
+        return Err(Errno::EINVAL);
+    }
+    let header_len = usize::from(data[0] & 0x0f) * 4;
+    if header_len < IPV4_MIN_HEADER || header_len > data.len() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(UserHeader {
+        header_len,
+        tos: data[1],
+        dont_frag: data[6] & 0x40 != 0,
+        ttl: data[8],
+        protocol: data[9],
+        src: Ipv4Addr::new(data[12], data[13], data[14], data[15]),
+    })
+}
 
 impl RawTable {
-    pub fn icmp_error(&mut self, _now: Nanos, _net: &mut Net, _err: &IcmpError<'_>) {}
+    fn get(&self, id: u32) -> Option<&RawSock> {
+        self.socks.get(id as usize).and_then(|s| s.as_ref())
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut RawSock> {
+        self.socks.get_mut(id as usize).and_then(|s| s.as_mut())
+    }
+
+    fn sock(&mut self, id: u32) -> SysResult<&mut RawSock> {
+        self.get_mut(id).ok_or(Errno::EBADF)
+    }
+
+    /// Does `s` want this packet (`raw_v4_match` + `icmp_filter`)?
+    fn wants(s: &RawSock, rx: &IpRx<'_>, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        if s.peer.is_some_and(|p| p != src)
+            || (!s.laddr.is_unspecified() && s.laddr != dst)
+            || s.common.bound_dev.is_some_and(|d| d != rx.ifindex)
+            || (dst.is_multicast() && !s.groups.allows(&s.inet, dst, rx.ifindex))
+        {
+            return false;
+        }
+        if i32::from(s.protocol) == IPPROTO_ICMP {
+            let ihl = usize::from(rx.packet.first().map_or(0, |b| b & 0x0f)) * 4;
+            if let Some(&ty) = rx.packet.get(ihl)
+                && ty < 32
+                && s.icmp_filter & (1 << ty) != 0
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `raw_local_deliver`: a copy of the packet to every matching socket; true if
+    /// any socket matched (even if its queue was full), so the IP layer does not
+    /// answer "protocol unreachable".
+    pub fn deliver(&mut self, _now: Nanos, net: &mut Net, rx: &IpRx<'_>) -> bool {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (rx.src, rx.dst) else { return false };
+        let Some(ids) = self.by_proto.get(&rx.protocol) else { return false };
+        let ids: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|&id| self.get(id).is_some_and(|s| Self::wants(s, rx, src, dst)))
+            .collect();
+        if ids.is_empty() {
+            return false;
+        }
+        let data = Bytes::copy_from_slice(rx.packet);
+        let from = SocketAddr::V4(SocketAddrV4::new(src, 0));
+        let rmem_default = net.sysctl.core.rmem_default;
+        for id in ids {
+            let Some(s) = self.get_mut(id) else { continue };
+            let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
+            if s.rxq.push(from, data.clone(), rcvbuf as usize) {
+                net.wake(sref(id));
+            } else {
+                s.drops += 1;
+            }
+        }
+        true
+    }
+
+    /// `raw_icmp_error` + `raw_err`: sockets of the quoted protocol whose addresses
+    /// match hear of the error if connected or with IP_RECVERR; a hard error (or any,
+    /// with IP_RECVERR) becomes the pending socket error.
+    pub fn icmp_error(&mut self, _now: Nanos, net: &mut Net, err: &IcmpError<'_>) {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (err.src, err.dst) else { return };
+        let Some(ids) = self.by_proto.get(&err.protocol).cloned() else { return };
+        for id in ids {
+            let Some(s) = self.get_mut(id) else { continue };
+            if s.peer.is_some_and(|p| p != dst) || (!s.laddr.is_unspecified() && s.laddr != src) {
+                continue;
+            }
+            if !s.inet.recverr && s.peer.is_none() {
+                continue;
+            }
+            let hard = if err.errno == Errno::EMSGSIZE {
+                s.inet.pmtudisc != IP_PMTUDISC_DONT
+            } else {
+                err.fatal
+            };
+            if s.inet.recverr || hard {
+                s.common.error = Some(err.errno);
+                net.wake(sref(id));
+            }
+        }
+    }
+
+    /// `raw_sendmsg`.
+    fn send(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        data: &[u8],
+        flags: i32,
+        to: Option<SocketAddr>,
+    ) -> SysResult<usize> {
+        if data.len() > 0xffff {
+            return Err(Errno::EMSGSIZE);
+        }
+        if flags & MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let s = self.sock(id)?;
+        let dst = match to {
+            Some(a) => *v4(a)?.ip(),
+            None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
+        };
+        if s.shutdown & SEND_SHUTDOWN != 0 {
+            return Err(Errno::EPIPE);
+        }
+        if let Some(e) = s.common.error.take() {
+            return Err(e);
+        }
+        let s = self.get(id).ok_or(Errno::EBADF)?;
+        if dst.is_broadcast() && !s.common.broadcast {
+            return Err(Errno::EACCES);
+        }
+        // `raw_sendmsg`: multicast leaves by IP_MULTICAST_IF unless bound to a device.
+        let oif = if dst.is_multicast() {
+            s.common.bound_dev.or(s.inet.mc_index)
+        } else {
+            s.common.bound_dev
+        };
+        let rt = net.route_output(IpAddr::V4(dst), oif)?;
+        if rt.broadcast && !s.common.broadcast {
+            return Err(Errno::EACCES);
+        }
+        let IpAddr::V4(rt_src) = rt.src else { return Err(Errno::EAFNOSUPPORT) };
+        let src = if !s.laddr.is_unspecified() && !s.laddr.is_multicast() {
+            s.laddr
+        } else if dst.is_multicast() && !s.inet.mc_addr.is_unspecified() {
+            s.inet.mc_addr
+        } else {
+            rt_src
+        };
+        let (tx, payload) = if s.inet.hdrincl {
+            // The user's header goes out as given; the IP layer rebuilds it from
+            // these fields (total length, ID and checksum are the kernel's, as in
+            // `raw_send_hdrinc`), and never fragments it.
+            let h = parse_user_header(data)?;
+            if data.len() > rt.mtu as usize {
+                return Err(Errno::EMSGSIZE);
+            }
+            let src = if h.src.is_unspecified() { src } else { h.src };
+            let tx = IpTx {
+                src: IpAddr::V4(src),
+                dst: IpAddr::V4(dst),
+                protocol: h.protocol,
+                ttl: h.ttl,
+                tos: h.tos,
+                dont_frag: h.dont_frag,
+                oif,
+                allow_broadcast: s.common.broadcast,
+            };
+            (tx, &data[h.header_len..])
+        } else {
+            let total = IPV4_MIN_HEADER + data.len();
+            if total > 0xffff || (s.inet.forbids_fragments() && total > rt.mtu as usize) {
+                return Err(Errno::EMSGSIZE);
+            }
+            let tx = IpTx {
+                src: IpAddr::V4(src),
+                dst: IpAddr::V4(dst),
+                protocol: s.protocol,
+                ttl: if dst.is_multicast() { s.inet.mc_ttl } else { s.inet.ttl(net) },
+                tos: s.inet.tos,
+                dont_frag: s.inet.dont_frag(total, rt.mtu),
+                oif,
+                allow_broadcast: s.common.broadcast,
+            };
+            (tx, data)
+        };
+        net.ip_output(now, &tx, PacketBuf::from_slice(payload))?;
+        Ok(data.len())
+    }
 }
 
 impl ProtoOps for RawTable {
-    fn open(&mut self, _net: &mut Net, _domain: i32, _protocol: i32) -> SysResult<u32> {
-        Err(Errno::EPROTONOSUPPORT)
+    /// `inet_create` for SOCK_RAW: `inet_num` = protocol; IPPROTO_RAW implies
+    /// IP_HDRINCL.
+    fn open(&mut self, net: &mut Net, _domain: i32, protocol: i32) -> SysResult<u32> {
+        let protocol = u8::try_from(protocol).map_err(|_| Errno::EINVAL)?;
+        let mut inet = InetOpts::new(net);
+        inet.hdrincl = i32::from(protocol) == IPPROTO_RAW;
+        let s = RawSock {
+            common: SockCommon::default(),
+            inet,
+            protocol,
+            laddr: Ipv4Addr::UNSPECIFIED,
+            peer: None,
+            icmp_filter: 0,
+            shutdown: 0,
+            groups: McastGroups::default(),
+            rxq: RxQueue::default(),
+            drops: 0,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.socks[id as usize] = Some(s);
+                id
+            }
+            None => {
+                self.socks.push(Some(s));
+                (self.socks.len() - 1) as u32
+            }
+        };
+        self.by_proto.entry(protocol).or_default().push(id);
+        Ok(id)
     }
-    fn bind(&mut self, _net: &mut Net, _id: u32, _addr: SocketAddr) -> SysResult<()> {
-        Err(Errno::EBADF)
+
+    /// `raw_bind`: only the address matters; allowed again while unconnected.
+    fn bind(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
+        let a = v4(addr)?;
+        let s = self.sock(id)?;
+        if s.peer.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        inet::check_bind_addr(net, &s.inet, *a.ip())?;
+        s.laddr = *a.ip();
+        Ok(())
     }
-    fn connect(
-        &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _addr: SocketAddr,
-    ) -> SysResult<()> {
-        Err(Errno::EBADF)
+
+    /// `ip4_datagram_connect`.
+    fn connect(&mut self, _now: Nanos, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
+        let a = v4(addr)?;
+        let s = self.sock(id)?;
+        let dst = if a.ip().is_unspecified() { Ipv4Addr::LOCALHOST } else { *a.ip() };
+        if dst.is_broadcast() && !s.common.broadcast {
+            return Err(Errno::EACCES);
+        }
+        let rt = net.route_output(IpAddr::V4(dst), s.common.bound_dev)?;
+        if rt.broadcast && !s.common.broadcast {
+            return Err(Errno::EACCES);
+        }
+        if let (true, IpAddr::V4(src)) = (s.laddr.is_unspecified(), rt.src) {
+            s.laddr = src;
+        }
+        s.peer = Some(dst);
+        Ok(())
     }
+
+    fn disconnect(&mut self, _now: Nanos, _net: &mut Net, id: u32) -> SysResult<()> {
+        let s = self.sock(id)?;
+        s.peer = None;
+        Ok(())
+    }
+
     fn sendto(
         &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _data: &[u8],
-        _flags: i32,
-        _to: Option<SocketAddr>,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        data: &[u8],
+        flags: i32,
+        to: Option<SocketAddr>,
     ) -> SysResult<usize> {
-        Err(Errno::EBADF)
+        self.send(now, net, id, data, flags, to)
     }
+
     fn recvfrom(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        buf: &mut [u8],
+        flags: i32,
+    ) -> SysResult<(usize, Option<SocketAddr>)> {
+        self.recvmsg(now, net, id, &mut [buf], flags)
+    }
+
+    /// `raw_recvmsg`: the whole IP packet, truncated to the buffer (MSG_TRUNC gives
+    /// the real length); the sender's port is 0.
+    fn recvmsg(
         &mut self,
         _now: Nanos,
         _net: &mut Net,
-        _id: u32,
-        _buf: &mut [u8],
-        _flags: i32,
+        id: u32,
+        iov: &mut [&mut [u8]],
+        flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)> {
-        Err(Errno::EBADF)
+        let s = self.sock(id)?;
+        if flags & MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if flags & MSG_ERRQUEUE != 0 {
+            return Err(Errno::EAGAIN);
+        }
+        if let Some(e) = s.common.error.take() {
+            return Err(e);
+        }
+        match s.rxq.recv(iov, flags) {
+            Some((n, from)) => Ok((n, Some(from))),
+            None if s.shutdown & RCV_SHUTDOWN != 0 => Ok((0, None)),
+            None => Err(Errno::EAGAIN),
+        }
     }
-    fn shutdown(&mut self, _now: Nanos, _net: &mut Net, _id: u32, _how: i32) -> SysResult<()> {
-        Err(Errno::EBADF)
+
+    fn shutdown(&mut self, _now: Nanos, _net: &mut Net, id: u32, how: i32) -> SysResult<()> {
+        let s = self.sock(id)?;
+        s.shutdown |= (how + 1) as u8 & (RCV_SHUTDOWN | SEND_SHUTDOWN);
+        if s.peer.is_none() { Err(Errno::ENOTCONN) } else { Ok(()) }
     }
-    fn close(&mut self, _now: Nanos, _net: &mut Net, _id: u32) {}
+
+    fn close(&mut self, _now: Nanos, _net: &mut Net, id: u32) {
+        let Some(s) = self.get(id) else { return };
+        let p = s.protocol;
+        if let Some(ids) = self.by_proto.get_mut(&p) {
+            ids.retain(|&o| o != id);
+            if ids.is_empty() {
+                self.by_proto.remove(&p);
+            }
+        }
+        self.socks[id as usize] = None;
+        self.free.push(id);
+    }
+
     fn setsockopt(
         &mut self,
         _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _level: i32,
-        _name: i32,
-        _val: &[u8],
+        net: &mut Net,
+        id: u32,
+        level: i32,
+        name: i32,
+        val: &[u8],
     ) -> SysResult<()> {
-        Err(Errno::ENOPROTOOPT)
+        let s = self.sock(id)?;
+        let handled = match level {
+            SOL_SOCKET => s.common.setsockopt(net, name, val)?,
+            SOL_IP => {
+                s.groups.setsockopt(net, &mut s.inet, name, val)?
+                    || s.inet.setsockopt(SOCK_RAW, name, val)?
+            }
+            // `raw_seticmpfilter`: ICMP sockets only; longer values are cut to 4.
+            SOL_RAW if name == ICMP_FILTER => {
+                if i32::from(s.protocol) != IPPROTO_ICMP {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                let b: [u8; 4] = val.get(..4).ok_or(Errno::EINVAL)?.try_into().unwrap_or([0; 4]);
+                s.icmp_filter = u32::from_ne_bytes(b);
+                true
+            }
+            _ => false,
+        };
+        if handled { Ok(()) } else { Err(Errno::ENOPROTOOPT) }
     }
+
     fn getsockopt(
         &mut self,
-        _net: &Net,
-        _id: u32,
-        _level: i32,
-        _name: i32,
-        _out: &mut [u8],
+        net: &Net,
+        id: u32,
+        level: i32,
+        name: i32,
+        out: &mut [u8],
     ) -> SysResult<usize> {
-        Err(Errno::ENOPROTOOPT)
+        let s = self.get_mut(id).ok_or(Errno::EBADF)?;
+        match level {
+            SOL_SOCKET => {
+                let core = &net.sysctl.core;
+                let sndbuf =
+                    if s.common.sndbuf_locked { s.common.sndbuf } else { core.wmem_default };
+                let rcvbuf =
+                    if s.common.rcvbuf_locked { s.common.rcvbuf } else { core.rmem_default };
+                if name == SO_ACCEPTCONN {
+                    return put_int(out, 0);
+                }
+                s.common.getsockopt(name, sndbuf, rcvbuf, out).unwrap_or(Err(Errno::ENOPROTOOPT))
+            }
+            SOL_IP if name == IP_MTU => {
+                let peer = s.peer.ok_or(Errno::ENOTCONN)?;
+                let rt = net.route_output(IpAddr::V4(peer), s.common.bound_dev)?;
+                put_int(out, rt.mtu as i32)
+            }
+            SOL_IP => s.inet.getsockopt(net, name, out).unwrap_or(Err(Errno::ENOPROTOOPT)),
+            SOL_RAW if name == ICMP_FILTER => {
+                if i32::from(s.protocol) != IPPROTO_ICMP {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                let b = s.icmp_filter.to_ne_bytes();
+                let n = out.len().min(4);
+                out[..n].copy_from_slice(&b[..n]);
+                Ok(n)
+            }
+            _ => Err(Errno::ENOPROTOOPT),
+        }
     }
-    fn local_addr(&self, _id: u32) -> SysResult<SocketAddr> {
-        Err(Errno::EBADF)
+
+    /// getsockname on a raw socket reports the protocol as the port (`inet_sport`).
+    fn local_addr(&self, id: u32) -> SysResult<SocketAddr> {
+        let s = self.get(id).ok_or(Errno::EBADF)?;
+        Ok(SocketAddr::V4(SocketAddrV4::new(s.laddr, u16::from(s.protocol))))
     }
-    fn peer_addr(&self, _id: u32) -> SysResult<SocketAddr> {
-        Err(Errno::ENOTCONN)
+
+    fn peer_addr(&self, id: u32) -> SysResult<SocketAddr> {
+        let s = self.get(id).ok_or(Errno::EBADF)?;
+        s.peer.map(|p| SocketAddr::V4(SocketAddrV4::new(p, 0))).ok_or(Errno::ENOTCONN)
     }
-    fn poll(&self, _id: u32) -> u16 {
-        0
+
+    fn poll(&self, id: u32) -> u16 {
+        let Some(s) = self.get(id) else { return POLLNVAL };
+        let mut m = POLLOUT | POLLWRNORM | POLLWRBAND;
+        if s.common.error.is_some() {
+            m |= POLLERR;
+        }
+        if s.shutdown & RCV_SHUTDOWN != 0 {
+            m |= POLLRDHUP | POLLIN | POLLRDNORM;
+        }
+        if s.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN {
+            m |= POLLHUP;
+        }
+        if !s.rxq.is_empty() {
+            m |= POLLIN | POLLRDNORM;
+        }
+        m
     }
-    fn queued(&self, _id: u32) -> (usize, usize) {
-        (0, 0)
+
+    /// SIOCINQ on a raw socket is the length of the first packet (`raw_ioctl`).
+    fn queued(&self, id: u32) -> (usize, usize) {
+        (self.get(id).map_or(0, |s| s.rxq.first_len()), 0)
     }
+
     fn next_deadline(&self) -> Option<Nanos> {
         None
     }
-    fn advance(&mut self, _now: Nanos, _net: &mut Net) {}
-}
 
-impl RawTable {
-    pub fn deliver(&mut self, _now: Nanos, _net: &mut Net, _rx: &IpRx<'_>) -> bool {
-        false
-    }
+    fn advance(&mut self, _now: Nanos, _net: &mut Net) {}
 }

@@ -1,7 +1,13 @@
-//! The FIB (placeholder until the IPv4 routing implementation lands).
+//! The FIB (Linux `fib_frontend.c`, `fib_trie.c`, `fib_semantics.c`): routing tables
+//! keyed by table id, looked up local (255) then main (254) as Linux's default rules
+//! do. Each table holds one ordered map per prefix length, so a lookup is at most 33
+//! map probes (O(32 log n)); aliases of one prefix are kept ordered by metric.
+//! IPv6 slots in as a second per-length array; policy rules and ECMP later.
 
-use crate::dev::IfIndex;
-use std::net::IpAddr;
+use crate::dev::{IfIndex, prefix_mask};
+use crate::{Errno, SysResult};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Route types with Linux's `RTN_*` meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -14,6 +20,30 @@ pub enum RouteKind {
     Unreachable,
     Prohibit,
 }
+
+impl RouteKind {
+    /// The errno an output lookup hitting this type returns (Linux `fib_props`).
+    pub fn output_error(self) -> Option<Errno> {
+        match self {
+            RouteKind::Blackhole => Some(Errno::EINVAL),
+            RouteKind::Unreachable => Some(Errno::EHOSTUNREACH),
+            RouteKind::Prohibit => Some(Errno::EACCES),
+            _ => None,
+        }
+    }
+}
+
+/// `RTPROT_KERNEL`: routes the kernel derives from addresses.
+pub const RTPROT_KERNEL: u8 = 2;
+pub const RTPROT_BOOT: u8 = 3;
+pub const RT_SCOPE_UNIVERSE: u8 = 0;
+pub const RT_SCOPE_LINK: u8 = 253;
+pub const RT_SCOPE_HOST: u8 = 254;
+pub const RT_TABLE_MAIN: u32 = 254;
+pub const RT_TABLE_LOCAL: u32 = 255;
+
+/// `ESRCH`: what Linux returns when deleting a route that does not exist.
+pub const ESRCH: Errno = Errno(3);
 
 /// One route as `ip route add` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +80,284 @@ impl Route {
             src: None,
             metric: 0,
             kind: RouteKind::Unicast,
-            protocol: 3,
-            scope: if gateway.is_some() { 0 } else { 253 },
-            table: 254,
+            protocol: RTPROT_BOOT,
+            scope: if gateway.is_some() { RT_SCOPE_UNIVERSE } else { RT_SCOPE_LINK },
+            table: RT_TABLE_MAIN,
         }
+    }
+
+    /// A route of another type (`ip route add blackhole|unreachable|prohibit dst/len`).
+    pub fn of_kind(dst: IpAddr, prefix_len: u8, kind: RouteKind) -> Route {
+        Route { kind, scope: RT_SCOPE_UNIVERSE, ..Route::new(dst, prefix_len, None, None) }
+    }
+
+    /// The destination with host bits cleared; None if the prefix length is invalid.
+    fn key_v4(&self) -> Option<(usize, u32)> {
+        match self.dst {
+            IpAddr::V4(a) if self.prefix_len <= 32 => {
+                Some((usize::from(self.prefix_len), u32::from(a) & prefix_mask(self.prefix_len)))
+            }
+            _ => None,
+        }
+    }
+
+    /// True if `other` (a delete request) selects this route, as `fib_table_delete`
+    /// matches: unset fields in the request match anything.
+    fn matches(&self, req: &Route) -> bool {
+        (req.gateway.is_none() || req.gateway == self.gateway)
+            && (req.oif.is_none() || req.oif == self.oif)
+            && (req.src.is_none() || req.src == self.src)
+            && (req.metric == 0 || req.metric == self.metric)
+            && (req.kind == RouteKind::Unicast || req.kind == self.kind)
     }
 }
 
+/// One routing table.
+struct Table {
+    /// Index = prefix length; key = network; aliases ordered by metric, then age.
+    v4: Vec<BTreeMap<u32, Vec<Route>>>,
+    /// Bit n set when prefix length n holds routes: lookups probe only those.
+    v4_lens: u64,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table { v4: (0..=32).map(|_| BTreeMap::new()).collect(), v4_lens: 0 }
+    }
+}
+
+/// All routing tables of one namespace.
 #[derive(Default)]
-pub struct Fib {}
+pub struct Fib {
+    tables: BTreeMap<u32, Table>,
+}
+
+impl Fib {
+    /// Adds a route (`NLM_F_CREATE|NLM_F_EXCL`): EEXIST if a route with the same prefix,
+    /// metric and table is present.
+    pub fn insert(&mut self, r: Route) -> SysResult<()> {
+        let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
+        let t = self.tables.entry(r.table).or_default();
+        t.v4_lens |= 1 << len;
+        let v = t.v4[len].entry(key).or_default();
+        if v.iter().any(|e| e.metric == r.metric) {
+            return Err(Errno::EEXIST);
+        }
+        let at = v.iter().position(|e| e.metric > r.metric).unwrap_or(v.len());
+        v.insert(at, r);
+        Ok(())
+    }
+
+    /// Adds a route after the aliases of equal metric (`NLM_F_APPEND`, as `fib_magic`
+    /// adds kernel routes); an identical route is not added twice.
+    pub fn append(&mut self, r: Route) -> SysResult<()> {
+        let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
+        let t = self.tables.entry(r.table).or_default();
+        t.v4_lens |= 1 << len;
+        let v = t.v4[len].entry(key).or_default();
+        if v.contains(&r) {
+            return Err(Errno::EEXIST);
+        }
+        let at = v.iter().position(|e| e.metric > r.metric).unwrap_or(v.len());
+        v.insert(at, r);
+        Ok(())
+    }
+
+    /// `ip route replace` (`NLM_F_CREATE|NLM_F_REPLACE`): takes the place of the route
+    /// with the same prefix, table and metric, or is added.
+    pub fn replace(&mut self, r: Route) -> SysResult<()> {
+        let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
+        let same = self
+            .tables
+            .get_mut(&r.table)
+            .and_then(|t| t.v4[len].get_mut(&key))
+            .and_then(|v| v.iter_mut().find(|e| e.metric == r.metric));
+        if let Some(e) = same {
+            *e = r;
+            return Ok(());
+        }
+        self.insert(r)
+    }
+
+    /// Deletes the first route selected by `req` (`ip route del`); ESRCH if none.
+    pub fn remove(&mut self, req: &Route) -> SysResult<Route> {
+        let (len, key) = req.key_v4().ok_or(Errno::EINVAL)?;
+        let t = self.tables.get_mut(&req.table).ok_or(ESRCH)?;
+        let v = t.v4[len].get_mut(&key).ok_or(ESRCH)?;
+        let i = v.iter().position(|e| e.matches(req)).ok_or(ESRCH)?;
+        let r = v.remove(i);
+        if v.is_empty() {
+            t.v4[len].remove(&key);
+        }
+        t.sync_lens();
+        Ok(r)
+    }
+
+    /// Removes every route for which `pred` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Route) -> bool) {
+        for t in self.tables.values_mut() {
+            for m in t.v4.iter_mut() {
+                m.retain(|_, v| {
+                    v.retain(&mut keep);
+                    !v.is_empty()
+                });
+            }
+            t.sync_lens();
+        }
+    }
+
+    /// Longest-prefix match over local then main (`fib_lookup`). With `oif`, only routes
+    /// through that device (or device-less reject routes) qualify, as `fib_table_lookup`
+    /// does for a bound flow. `usable` says whether a device may carry traffic.
+    pub fn lookup(
+        &self,
+        dst: IpAddr,
+        oif: Option<IfIndex>,
+        usable: impl Fn(IfIndex) -> bool,
+    ) -> Option<&Route> {
+        let IpAddr::V4(a) = dst else { return None };
+        [RT_TABLE_LOCAL, RT_TABLE_MAIN]
+            .iter()
+            .filter_map(|id| self.tables.get(id))
+            .find_map(|t| t.lookup_v4(a, oif, &usable))
+    }
+
+    /// Every route in table order (table, prefix length descending, network), for
+    /// `ip route show` and /proc/net/route.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.tables
+            .values()
+            .flat_map(|t| t.v4.iter().rev().flat_map(|m| m.values().flat_map(|v| v.iter())))
+    }
+}
+
+impl Table {
+    fn sync_lens(&mut self) {
+        self.v4_lens =
+            self.v4.iter().enumerate().filter(|(_, m)| !m.is_empty()).map(|(i, _)| 1 << i).sum();
+    }
+
+    fn lookup_v4(
+        &self,
+        a: Ipv4Addr,
+        oif: Option<IfIndex>,
+        usable: &impl Fn(IfIndex) -> bool,
+    ) -> Option<&Route> {
+        let a = u32::from(a);
+        for len in (0..=32u8).rev().filter(|l| self.v4_lens & (1 << l) != 0) {
+            let Some(v) = self.v4[usize::from(len)].get(&(a & prefix_mask(len))) else {
+                continue;
+            };
+            let hit = v.iter().find(|r| match r.oif {
+                Some(dev) => usable(dev) && oif.is_none_or(|o| o == dev),
+                None => true,
+            });
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn fib() -> Fib {
+        let mut f = Fib::default();
+        f.insert(Route::new(v4("10.0.0.0"), 8, None, Some(2))).unwrap();
+        f.insert(Route::new(v4("10.1.0.0"), 16, None, Some(3))).unwrap();
+        f.insert(Route::new(v4("10.1.2.0"), 24, Some(v4("10.1.0.1")), Some(3))).unwrap();
+        f.insert(Route::new(v4("0.0.0.0"), 0, Some(v4("10.0.0.1")), Some(2))).unwrap();
+        f
+    }
+
+    fn oif_of(f: &Fib, dst: &str) -> Option<(u8, Option<IfIndex>)> {
+        f.lookup(v4(dst), None, |_| true).map(|r| (r.prefix_len, r.oif))
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let f = fib();
+        assert_eq!(oif_of(&f, "10.1.2.3"), Some((24, Some(3))));
+        assert_eq!(oif_of(&f, "10.1.9.9"), Some((16, Some(3))));
+        assert_eq!(oif_of(&f, "10.9.9.9"), Some((8, Some(2))));
+        assert_eq!(oif_of(&f, "192.0.2.1"), Some((0, Some(2))));
+    }
+
+    #[test]
+    fn no_default_no_route() {
+        let mut f = fib();
+        f.remove(&Route::new(v4("0.0.0.0"), 0, None, None)).unwrap();
+        assert_eq!(oif_of(&f, "192.0.2.1"), None);
+        assert_eq!(f.remove(&Route::new(v4("0.0.0.0"), 0, None, None)), Err(ESRCH));
+    }
+
+    #[test]
+    fn metric_tie_break_and_dead_devices() {
+        let mut f = Fib::default();
+        let mut a = Route::new(v4("0.0.0.0"), 0, Some(v4("10.0.0.1")), Some(2));
+        a.metric = 200;
+        let mut b = Route::new(v4("0.0.0.0"), 0, Some(v4("10.0.1.1")), Some(3));
+        b.metric = 100;
+        f.insert(a.clone()).unwrap();
+        f.insert(b.clone()).unwrap();
+        assert_eq!(f.insert(b.clone()), Err(Errno::EEXIST));
+        assert_eq!(f.lookup(v4("1.2.3.4"), None, |_| true).unwrap().oif, Some(3));
+        assert_eq!(f.lookup(v4("1.2.3.4"), None, |d| d != 3).unwrap().oif, Some(2));
+        assert_eq!(f.lookup(v4("1.2.3.4"), Some(2), |_| true).unwrap().oif, Some(2));
+        assert!(f.lookup(v4("1.2.3.4"), None, |_| false).is_none());
+    }
+
+    #[test]
+    fn local_table_first() {
+        let mut f = fib();
+        let mut l = Route::new(v4("10.0.0.5"), 32, None, Some(2));
+        l.kind = RouteKind::Local;
+        l.table = RT_TABLE_LOCAL;
+        f.insert(l).unwrap();
+        assert_eq!(f.lookup(v4("10.0.0.5"), None, |_| true).unwrap().kind, RouteKind::Local);
+        assert_eq!(f.lookup(v4("10.0.0.6"), None, |_| true).unwrap().kind, RouteKind::Unicast);
+    }
+
+    #[test]
+    fn reject_kinds() {
+        let mut f = fib();
+        f.insert(Route::of_kind(v4("10.1.2.128"), 25, RouteKind::Prohibit)).unwrap();
+        let r = f.lookup(v4("10.1.2.200"), None, |_| true).unwrap();
+        assert_eq!(r.kind.output_error(), Some(Errno::EACCES));
+        assert_eq!(RouteKind::Blackhole.output_error(), Some(Errno::EINVAL));
+        assert_eq!(RouteKind::Unreachable.output_error(), Some(Errno::EHOSTUNREACH));
+    }
+
+    #[test]
+    fn host_bits_are_ignored_and_bad_len_rejected() {
+        let mut f = Fib::default();
+        f.insert(Route::new(v4("10.1.2.3"), 16, None, Some(2))).unwrap();
+        assert_eq!(oif_of(&f, "10.1.200.1"), Some((16, Some(2))));
+        assert_eq!(f.insert(Route::new(v4("10.0.0.0"), 33, None, Some(2))), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn replace_swaps_same_metric() {
+        let mut f = fib();
+        f.replace(Route::new(v4("0.0.0.0"), 0, Some(v4("10.1.0.9")), Some(3))).unwrap();
+        assert_eq!(oif_of(&f, "192.0.2.1"), Some((0, Some(3))));
+        assert_eq!(f.routes().count(), 4);
+        f.replace(Route::new(v4("172.16.0.0"), 12, None, Some(2))).unwrap();
+        assert_eq!(f.routes().count(), 5);
+    }
+
+    #[test]
+    fn retain_removes_device_routes() {
+        let mut f = fib();
+        f.retain(|r| r.oif != Some(3));
+        assert_eq!(oif_of(&f, "10.1.2.3"), Some((8, Some(2))));
+        assert_eq!(f.routes().count(), 2);
+    }
+}

@@ -3,12 +3,14 @@
 //! that would block return EAGAIN/EINPROGRESS, and the host learns of readiness changes
 //! from `Event`s (see `Kernel::poll_event`).
 
+pub mod dgram;
+pub mod inet;
 pub mod options;
 
 use crate::net::{Delivery, IcmpError, IpRx, Net, Transport};
 use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
 /// A file descriptor number in one instance's table.
@@ -49,6 +51,11 @@ pub trait ProtoOps {
     fn open(&mut self, net: &mut Net, domain: i32, protocol: i32) -> SysResult<u32>;
     fn bind(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()>;
     fn connect(&mut self, now: Nanos, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()>;
+    /// connect(2) with an `AF_UNSPEC` address (`sk_prot->disconnect`): datagram
+    /// sockets forget their peer, TCP aborts the connection.
+    fn disconnect(&mut self, _now: Nanos, _net: &mut Net, _id: u32) -> SysResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
     fn listen(&mut self, _net: &mut Net, _id: u32, _backlog: i32) -> SysResult<()> {
         Err(Errno::EOPNOTSUPP)
     }
@@ -73,6 +80,46 @@ pub trait ProtoOps {
         buf: &mut [u8],
         flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)>;
+    /// sendmsg(2) with a gather list. The default joins the pieces and calls
+    /// `sendto`; datagram protocols build the packet straight from `iov`.
+    fn sendmsg(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+    ) -> SysResult<usize> {
+        match iov {
+            [one] => self.sendto(now, net, id, one, flags, to),
+            _ => self.sendto(now, net, id, &iov.concat(), flags, to),
+        }
+    }
+    /// recvmsg(2) with a scatter list. The default reads into one buffer and
+    /// scatters it; datagram protocols copy straight from the queued message.
+    fn recvmsg(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        iov: &mut [&mut [u8]],
+        flags: i32,
+    ) -> SysResult<(usize, Option<SocketAddr>)> {
+        if let [one] = iov {
+            return self.recvfrom(now, net, id, one, flags);
+        }
+        let total: usize = iov.iter().map(|b| b.len()).sum();
+        let mut tmp = vec![0u8; total];
+        let (n, from) = self.recvfrom(now, net, id, &mut tmp, flags)?;
+        let mut off = 0;
+        for b in iov.iter_mut() {
+            let take = b.len().min(n.min(total) - off);
+            b[..take].copy_from_slice(&tmp[off..off + take]);
+            off += take;
+        }
+        Ok((n, from))
+    }
     fn shutdown(&mut self, now: Nanos, net: &mut Net, id: u32, how: i32) -> SysResult<()>;
     /// Releases the user's reference. The protocol may keep state alive (FIN_WAIT,
     /// TIME_WAIT, lingering data) and frees it itself later.
@@ -115,26 +162,16 @@ struct FdEntry {
     reported: u16,
 }
 
+#[derive(Default)]
 pub struct Sockets {
     pub tcp: crate::tcp::TcpTable,
     pub udp: crate::udp::UdpTable,
     pub raw: crate::raw::RawTable,
     fds: Vec<Option<FdEntry>>,
+    /// Free slots below `fds.len()`, so the lowest free fd is found in O(log n).
+    free: BTreeSet<usize>,
     by_sock: BTreeMap<SockRef, Fd>,
     events: VecDeque<Event>,
-}
-
-impl Default for Sockets {
-    fn default() -> Self {
-        Sockets {
-            tcp: Default::default(),
-            udp: Default::default(),
-            raw: Default::default(),
-            fds: Vec::new(),
-            by_sock: BTreeMap::new(),
-            events: VecDeque::new(),
-        }
-    }
 }
 
 impl Sockets {
@@ -171,7 +208,8 @@ impl Sockets {
         protocol: i32,
         nonblock: bool,
     ) -> SysResult<Fd> {
-        let slot = match self.fds.iter().position(|e| e.is_none()) {
+        // POSIX: the lowest free descriptor.
+        let slot = match self.free.pop_first() {
             Some(i) => i,
             None if self.fds.len() < MAX_FDS => {
                 self.fds.push(None);
@@ -196,9 +234,16 @@ impl Sockets {
             // IPv6 arrives with its own issue; everything else is not ours.
             return Err(Errno::EAFNOSUPPORT);
         }
+        // Linux `inet_create`: protocol outside 0..IPPROTO_MAX is EINVAL.
+        if !(0..=255).contains(&protocol) {
+            return Err(Errno::EINVAL);
+        }
         let proto = match (base, protocol) {
             (SOCK_STREAM, 0 | IPPROTO_TCP) => Proto::Tcp,
             (SOCK_DGRAM, 0 | IPPROTO_UDP) => Proto::Udp,
+            // ICMP "ping" sockets: refused while `net.ipv4.ping_group_range` is its
+            // default "1 0" (no group), as on Linux; ping then falls back to raw.
+            (SOCK_DGRAM, IPPROTO_ICMP) => return Err(Errno::EACCES),
             (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
             (SOCK_RAW, p) if (1..=255).contains(&p) => Proto::Raw,
             (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),
@@ -215,8 +260,19 @@ impl Sockets {
         }
     }
 
+    /// The socket of `fd`, after checking `addr` has the socket's family (Linux
+    /// `inet_bind`/`inet_dgram_connect`/`tcp_v4_connect`: EAFNOSUPPORT).
+    fn sock_for_addr(&self, fd: Fd, addr: &SocketAddr) -> SysResult<SockRef> {
+        let e = self.entry(fd)?;
+        let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
+        if family != e.domain {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        Ok(e.sock)
+    }
+
     pub fn bind(&mut self, net: &mut Net, fd: Fd, addr: SocketAddr) -> SysResult<()> {
-        let s = self.sock(fd)?;
+        let s = self.sock_for_addr(fd, &addr)?;
         self.ops(s.proto).bind(net, s.id, addr)
     }
 
@@ -227,8 +283,18 @@ impl Sockets {
         fd: Fd,
         addr: SocketAddr,
     ) -> SysResult<()> {
+        let s = self.sock_for_addr(fd, &addr)?;
+        let r = self.ops(s.proto).connect(now, net, s.id, addr);
+        net.wake(s);
+        r
+    }
+
+    /// connect(2) with `AF_UNSPEC`: dissolves the association.
+    pub fn disconnect(&mut self, now: Nanos, net: &mut Net, fd: Fd) -> SysResult<()> {
         let s = self.sock(fd)?;
-        self.ops(s.proto).connect(now, net, s.id, addr)
+        let r = self.ops(s.proto).disconnect(now, net, s.id);
+        net.wake(s);
+        r
     }
 
     pub fn listen(&mut self, net: &mut Net, fd: Fd, backlog: i32) -> SysResult<()> {
@@ -266,8 +332,27 @@ impl Sockets {
         flags: i32,
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
-        let s = self.sock(fd)?;
-        self.ops(s.proto).sendto(now, net, s.id, data, flags, to)
+        self.sendmsg(now, net, fd, &[data], flags, to)
+    }
+
+    /// sendmsg(2) with a gather list; the socket's mask is rechecked afterwards (a
+    /// send may consume a pending error).
+    pub fn sendmsg(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        fd: Fd,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+    ) -> SysResult<usize> {
+        let s = match to {
+            Some(a) => self.sock_for_addr(fd, &a)?,
+            None => self.sock(fd)?,
+        };
+        let r = self.ops(s.proto).sendmsg(now, net, s.id, iov, flags, to);
+        net.wake(s);
+        r
     }
 
     pub fn recvfrom(
@@ -278,8 +363,23 @@ impl Sockets {
         buf: &mut [u8],
         flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)> {
+        self.recvmsg(now, net, fd, &mut [buf], flags)
+    }
+
+    /// recvmsg(2) with a scatter list; the socket's mask is rechecked afterwards so
+    /// the host hears of the next arrival after it drained the queue.
+    pub fn recvmsg(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        fd: Fd,
+        iov: &mut [&mut [u8]],
+        flags: i32,
+    ) -> SysResult<(usize, Option<SocketAddr>)> {
         let s = self.sock(fd)?;
-        self.ops(s.proto).recvfrom(now, net, s.id, buf, flags)
+        let r = self.ops(s.proto).recvmsg(now, net, s.id, iov, flags);
+        net.wake(s);
+        r
     }
 
     pub fn shutdown(&mut self, now: Nanos, net: &mut Net, fd: Fd, how: i32) -> SysResult<()> {
@@ -287,12 +387,15 @@ impl Sockets {
             return Err(Errno::EINVAL);
         }
         let s = self.sock(fd)?;
-        self.ops(s.proto).shutdown(now, net, s.id, how)
+        let r = self.ops(s.proto).shutdown(now, net, s.id, how);
+        net.wake(s);
+        r
     }
 
     pub fn close(&mut self, now: Nanos, net: &mut Net, fd: Fd) -> SysResult<()> {
         let s = self.sock(fd)?;
         self.fds[(fd - FIRST_FD) as usize] = None;
+        self.free.insert((fd - FIRST_FD) as usize);
         self.by_sock.remove(&s);
         self.events.retain(|e| e.fd != fd);
         self.ops(s.proto).close(now, net, s.id);
@@ -309,7 +412,9 @@ impl Sockets {
         val: &[u8],
     ) -> SysResult<()> {
         let s = self.sock(fd)?;
-        self.ops(s.proto).setsockopt(now, net, s.id, level, name, val)
+        let r = self.ops(s.proto).setsockopt(now, net, s.id, level, name, val);
+        net.wake(s);
+        r
     }
 
     pub fn getsockopt(
@@ -337,7 +442,16 @@ impl Sockets {
             }
         }
         let s = e.sock;
-        self.ops(s.proto).getsockopt(net, s.id, level, name, out)
+        let r = self.ops(s.proto).getsockopt(net, s.id, level, name, out);
+        if level == SOL_SOCKET && name == SO_ERROR {
+            // Reading SO_ERROR clears it: the caller knows, so no event, but the
+            // next error must differ from what was reported.
+            let mask = self.ops_ref(s.proto).poll(s.id);
+            if let Some(Some(e)) = self.fds.get_mut((fd - FIRST_FD) as usize) {
+                e.reported = mask;
+            }
+        }
+        r
     }
 
     pub fn getsockname(&self, fd: Fd) -> SysResult<SocketAddr> {
@@ -406,11 +520,11 @@ impl Sockets {
                 Proto::Udp => self.udp.poll(s.id),
                 Proto::Raw => self.raw.poll(s.id),
             };
-            if let Some(Some(e)) = self.fds.get_mut((fd - FIRST_FD) as usize) {
-                if e.reported != mask {
-                    e.reported = mask;
-                    self.events.push_back(Event { fd, revents: mask });
-                }
+            if let Some(Some(e)) = self.fds.get_mut((fd - FIRST_FD) as usize)
+                && e.reported != mask
+            {
+                e.reported = mask;
+                self.events.push_back(Event { fd, revents: mask });
             }
         }
     }

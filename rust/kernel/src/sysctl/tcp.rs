@@ -27,6 +27,7 @@ pub struct TcpSysctl {
     pub tcp_slow_start_after_idle: bool,
     pub tcp_abort_on_overflow: bool,
     pub tcp_orphan_retries: u8,
+    pub tcp_moderate_rcvbuf: bool,
 }
 
 impl Default for TcpSysctl {
@@ -55,6 +56,7 @@ impl Default for TcpSysctl {
             tcp_slow_start_after_idle: true,
             tcp_abort_on_overflow: false,
             tcp_orphan_retries: 0,
+            tcp_moderate_rcvbuf: true,
         }
     }
 }
@@ -110,4 +112,5 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv4.tcp_slow_start_after_idle", tcp.tcp_slow_start_after_idle, 0, 1),
     sysctl_int!("net.ipv4.tcp_abort_on_overflow", tcp.tcp_abort_on_overflow, 0, 1),
     sysctl_int!("net.ipv4.tcp_orphan_retries", tcp.tcp_orphan_retries, 0, 255),
+    sysctl_int!("net.ipv4.tcp_moderate_rcvbuf", tcp.tcp_moderate_rcvbuf, 0, 1),
 ];

@@ -1,127 +1,453 @@
-//! TCP sockets (placeholder until the TCP implementation lands).
+//! TCP (RFC 9293), shaped like Linux `net/ipv4/tcp*.c`. Read RFC 9293 §3.10 (event
+//! processing), RFC 6298 (RTO), RFC 5681/6582 (congestion control, NewReno), RFC 7323
+//! (window scale, timestamps, PAWS), RFC 5961 (blind-attack mitigations) first.
+//!
+//! - `mod.rs`: [`TcpTable`], the socket slab, demultiplexing maps, the timer set and
+//!   the `ProtoOps` glue; `syscall.rs`: the socket calls; `ports.rs`: bind rules.
+//! - `sock.rs` (per-connection state), `input.rs` (segment arrival), `output.rs` (what
+//!   to send), `timer.rs`, `rtt.rs`, `seq.rs`, `listen.rs`, `options.rs` (sockopts),
+//!   `info.rs` (`TCP_INFO`), `cong/` (congestion control registry).
+//!
+//! Every entry point works on one socket at a time: the socket is taken out of the
+//! slab, handed a [`Cx`] (time, namespace, counters), and put back; its timer table
+//! is then mirrored into the table's ordered timer set and, if it died without an
+//! fd, it is freed.
 
-use crate::net::{IcmpError, IpRx, Net};
-use crate::socket::ProtoOps;
-use crate::{Errno, Nanos, SysResult};
-use std::net::SocketAddr;
-
+pub mod cong;
 pub mod info;
+pub mod input;
+pub mod listen;
+pub mod options;
+pub mod output;
+pub mod ports;
+pub mod rtt;
+pub mod seq;
+pub mod sock;
+pub mod syscall;
+pub mod timer;
+
+#[cfg(test)]
+mod tests;
+
 pub use info::TcpInfo;
 
+use crate::net::{Delivery, IcmpError, IpRx, Net};
+use crate::wire::tcp::{Control, TcpPacket, TcpRepr};
+use crate::{Nanos, wire};
+use sock::{State, TcpSock};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use timer::Timer;
+
+/// TCP MIB counters with Linux names (`/proc/net/snmp` Tcp: and `netstat` TcpExt:).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpMib {
+    pub active_opens: u64,
+    pub passive_opens: u64,
+    pub attempt_fails: u64,
+    pub estab_resets: u64,
+    /// A gauge: connections in ESTABLISHED or CLOSE-WAIT.
+    pub curr_estab: u64,
+    pub in_segs: u64,
+    pub out_segs: u64,
+    pub retrans_segs: u64,
+    pub in_errs: u64,
+    pub out_rsts: u64,
+    pub in_csum_errors: u64,
+    // TcpExt.
+    pub listen_overflows: u64,
+    pub listen_drops: u64,
+    /// TCPChallengeACK.
+    pub challenge_acks: u64,
+    /// TCPSYNChallenge.
+    pub syn_challenge: u64,
+    pub delayed_acks: u64,
+    /// PAWSEstabRejected.
+    pub paws_estab_rejected: u64,
+    /// TCPFastRetrans (recovery episodes entered).
+    pub fast_retrans: u64,
+    /// TCPOFOQueue.
+    pub ofo_queue: u64,
+    /// TCPAbortOnData / TCPAbortOnClose / TCPAbortOnLinger.
+    pub abort_on_data: u64,
+    pub abort_on_close: u64,
+    pub abort_on_linger: u64,
+    /// OutOfWindowIcmps.
+    pub out_of_window_icmps: u64,
+}
+
+/// Per-namespace TCP state besides the sockets.
+#[derive(Debug, Clone, Default)]
+pub struct TcpStats {
+    pub mib: TcpMib,
+    /// RFC 5961 §7 challenge ACK budget (Linux `tcp_challenge_ack_limit` per second).
+    pub challenge_second: u64,
+    pub challenge_count: u32,
+}
+
+/// What socket-level code may touch while working on one socket.
+pub struct Cx<'a> {
+    pub now: Nanos,
+    pub net: &'a mut Net,
+    pub stats: &'a mut TcpStats,
+    #[cfg(test)]
+    pub(crate) tap: Option<&'a mut tests::Tap>,
+}
+
+/// The TCP socket table of one instance.
 #[derive(Default)]
-pub struct TcpTable {}
-
-impl TcpTable {
-    pub fn icmp_error(&mut self, _now: Nanos, _net: &mut Net, _err: &IcmpError<'_>) {}
-}
-
-impl ProtoOps for TcpTable {
-    fn open(&mut self, _net: &mut Net, _domain: i32, _protocol: i32) -> SysResult<u32> {
-        Err(Errno::EPROTONOSUPPORT)
-    }
-    fn bind(&mut self, _net: &mut Net, _id: u32, _addr: SocketAddr) -> SysResult<()> {
-        Err(Errno::EBADF)
-    }
-    fn connect(
-        &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _addr: SocketAddr,
-    ) -> SysResult<()> {
-        Err(Errno::EBADF)
-    }
-    fn sendto(
-        &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _data: &[u8],
-        _flags: i32,
-        _to: Option<SocketAddr>,
-    ) -> SysResult<usize> {
-        Err(Errno::EBADF)
-    }
-    fn recvfrom(
-        &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _buf: &mut [u8],
-        _flags: i32,
-    ) -> SysResult<(usize, Option<SocketAddr>)> {
-        Err(Errno::EBADF)
-    }
-    fn shutdown(&mut self, _now: Nanos, _net: &mut Net, _id: u32, _how: i32) -> SysResult<()> {
-        Err(Errno::EBADF)
-    }
-    fn close(&mut self, _now: Nanos, _net: &mut Net, _id: u32) {}
-    fn setsockopt(
-        &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _id: u32,
-        _level: i32,
-        _name: i32,
-        _val: &[u8],
-    ) -> SysResult<()> {
-        Err(Errno::ENOPROTOOPT)
-    }
-    fn getsockopt(
-        &mut self,
-        _net: &Net,
-        _id: u32,
-        _level: i32,
-        _name: i32,
-        _out: &mut [u8],
-    ) -> SysResult<usize> {
-        Err(Errno::ENOPROTOOPT)
-    }
-    fn local_addr(&self, _id: u32) -> SysResult<SocketAddr> {
-        Err(Errno::EBADF)
-    }
-    fn peer_addr(&self, _id: u32) -> SysResult<SocketAddr> {
-        Err(Errno::ENOTCONN)
-    }
-    fn poll(&self, _id: u32) -> u16 {
-        0
-    }
-    fn queued(&self, _id: u32) -> (usize, usize) {
-        (0, 0)
-    }
-    fn next_deadline(&self) -> Option<Nanos> {
-        None
-    }
-    fn advance(&mut self, _now: Nanos, _net: &mut Net) {}
+pub struct TcpTable {
+    socks: Vec<Option<Box<TcpSock>>>,
+    free_ids: Vec<u32>,
+    /// Connected sockets (including embryonic children and TIME_WAIT) by
+    /// (local, remote).
+    conns: BTreeMap<(SocketAddr, SocketAddr), u32>,
+    /// Sockets holding each local port (Linux bind hash buckets).
+    ports: BTreeMap<u16, Vec<u32>>,
+    /// Every armed per-socket timer, ordered by deadline then socket then kind.
+    timers: BTreeSet<(Nanos, u32, Timer)>,
+    pub stats: TcpStats,
+    #[cfg(test)]
+    pub(crate) tap: Option<tests::Tap>,
 }
 
 impl TcpTable {
+    pub(crate) fn cx<'a>(&'a mut self, now: Nanos, net: &'a mut Net) -> Cx<'a> {
+        Cx {
+            now,
+            net,
+            stats: &mut self.stats,
+            #[cfg(test)]
+            tap: self.tap.as_mut(),
+        }
+    }
+
+    pub fn sock(&self, id: u32) -> Option<&TcpSock> {
+        self.socks.get(id as usize).and_then(|s| s.as_deref())
+    }
+
+    pub(crate) fn sock_mut(&mut self, id: u32) -> Option<&mut TcpSock> {
+        self.socks.get_mut(id as usize).and_then(|s| s.as_deref_mut())
+    }
+
+    /// Number of live sockets (with or without an fd).
+    pub fn len(&self) -> usize {
+        self.socks.iter().filter(|s| s.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn alloc_id(&mut self) -> u32 {
+        if let Some(id) = self.free_ids.pop() {
+            return id;
+        }
+        self.socks.push(None);
+        (self.socks.len() - 1) as u32
+    }
+
+    pub(crate) fn install(&mut self, s: Box<TcpSock>) {
+        let id = s.id as usize;
+        let timers = s.timers;
+        self.socks[id] = Some(s);
+        self.sync_timers(id as u32, [None; timer::TIMER_COUNT], timers);
+    }
+
+    fn sync_timers(
+        &mut self,
+        id: u32,
+        old: [Option<Nanos>; timer::TIMER_COUNT],
+        new: [Option<Nanos>; timer::TIMER_COUNT],
+    ) {
+        for t in Timer::VALUES {
+            let (o, n) = (old[t as usize], new[t as usize]);
+            if o == n {
+                continue;
+            }
+            if let Some(o) = o {
+                self.timers.remove(&(o, id, t));
+            }
+            if let Some(n) = n {
+                self.timers.insert((n, id, t));
+            }
+        }
+    }
+
+    /// Runs `f` on socket `id` with a context, then reconciles timers, demux and
+    /// lifetime.
+    pub(crate) fn with_sock<R>(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        f: impl FnOnce(&mut TcpSock, &mut Cx<'_>) -> R,
+    ) -> Option<R> {
+        let mut s = self.socks.get_mut(id as usize)?.take()?;
+        let old = s.timers;
+        let r = {
+            let mut cx = self.cx(now, net);
+            f(&mut s, &mut cx)
+        };
+        self.sync_timers(id, old, s.timers);
+        self.put_back(s, net);
+        Some(r)
+    }
+
+    /// Stores a socket back; a CLOSED socket leaves the demux maps and, if no fd or
+    /// accept queue refers to it, is freed.
+    fn put_back(&mut self, mut s: Box<TcpSock>, net: &mut Net) {
+        let id = s.id;
+        if s.state != State::Closed {
+            self.socks[id as usize] = Some(s);
+            if self.sock(id).is_some_and(|c| c.in_syn_queue && c.state != State::SynRecv) {
+                self.promote_child(id, net);
+            }
+            return;
+        }
+        let key = (s.local, s.remote);
+        if self.conns.get(&key) == Some(&id) {
+            self.conns.remove(&key);
+        }
+        let in_accept_queue = s.parent.is_some() && !s.in_syn_queue;
+        if s.in_syn_queue {
+            if let Some(q) = s.parent.and_then(|p| self.sock_mut(p)).and_then(|l| l.listen.as_mut())
+            {
+                q.syn.retain(|&x| x != id);
+            }
+            s.in_syn_queue = false;
+        }
+        let free = s.orphan && !in_accept_queue;
+        if s.bound && (!s.user_bound || free) {
+            self.release_port(id, s.local.port());
+            s.bound = false;
+        }
+        if free {
+            let timers = s.timers;
+            self.sync_timers(id, timers, [None; timer::TIMER_COUNT]);
+            self.free_ids.push(id);
+            net.wake(s.sock_ref());
+        } else {
+            self.socks[id as usize] = Some(s);
+        }
+    }
+
+    fn release_port(&mut self, id: u32, port: u16) {
+        if let Some(v) = self.ports.get_mut(&port) {
+            v.retain(|&x| x != id);
+            if v.is_empty() {
+                self.ports.remove(&port);
+            }
+        }
+    }
+
+    /// The listener for `local`: an exact address match beats the wildcard.
+    fn find_listener(&self, local: SocketAddr) -> Option<u32> {
+        let ids = self.ports.get(&local.port())?;
+        let mut wildcard = None;
+        for &id in ids {
+            let Some(s) = self.sock(id) else { continue };
+            if s.state != State::Listen {
+                continue;
+            }
+            if s.local.ip() == local.ip() {
+                return Some(id);
+            }
+            if s.local.ip().is_unspecified() && wildcard.is_none() {
+                wildcard = Some(id);
+            }
+        }
+        wildcard
+    }
+
+    /// IP local delivery of a TCP segment (Linux `tcp_v4_rcv`).
+    pub fn input(&mut self, now: Nanos, net: &mut Net, rx: &IpRx<'_>, payload: &[u8]) -> Delivery {
+        self.stats.mib.in_segs += 1;
+        let Ok(pkt) = TcpPacket::new_checked(payload) else {
+            self.stats.mib.in_errs += 1;
+            return Delivery::Dropped;
+        };
+        let seg = match TcpRepr::parse(&pkt, &rx.src, &rx.dst) {
+            Ok(seg) => seg,
+            Err(e) => {
+                self.stats.mib.in_errs += 1;
+                if e == wire::Error::Checksum {
+                    self.stats.mib.in_csum_errors += 1;
+                }
+                return Delivery::Dropped;
+            }
+        };
+        if rx.multicast_or_broadcast {
+            return Delivery::Dropped;
+        }
+        let local = SocketAddr::new(rx.dst, seg.dst_port);
+        let remote = SocketAddr::new(rx.src, seg.src_port);
+        if let Some(&id) = self.conns.get(&(local, remote))
+            && !self.timewait_reuse(now, net, id, &seg)
+        {
+            self.conn_input(now, net, id, &seg);
+            return Delivery::Consumed;
+        }
+        if let Some(lid) = self.find_listener(local) {
+            self.listen_input(now, net, lid, rx, &seg);
+            return Delivery::Consumed;
+        }
+        let mut cx = self.cx(now, net);
+        output::send_reset_for(&mut cx, local, remote, &seg);
+        Delivery::Consumed
+    }
+
+    /// A SYN for a TIME_WAIT pair with a higher sequence number may start a new
+    /// connection (Linux `tcp_timewait_state_process` TCP_TW_SYN): the old one goes.
+    fn timewait_reuse(&mut self, now: Nanos, net: &mut Net, id: u32, seg: &TcpRepr<'_>) -> bool {
+        let Some(s) = self.sock(id) else { return false };
+        let newer_ts = match (s.ts_ok, seg.options.timestamp) {
+            (true, Some((tsval, _))) => tsval.wrapping_sub(s.ts_recent) as i32 > 0,
+            _ => true,
+        };
+        if s.state != State::TimeWait
+            || seg.control != Control::Syn
+            || seg.ack_number.is_some()
+            || !(seg.seq_number > s.rcv_nxt && newer_ts)
+        {
+            return false;
+        }
+        self.with_sock(now, net, id, |s, cx| s.set_state(cx, State::Closed));
+        true
+    }
+
+    fn conn_input(&mut self, now: Nanos, net: &mut Net, id: u32, seg: &TcpRepr<'_>) {
+        if !self.child_may_complete(now, net, id, seg) {
+            return;
+        }
+        self.with_sock(now, net, id, |s, cx| {
+            s.segs_in += 1;
+            match s.state {
+                State::SynSent => s.rcv_synsent(cx, seg),
+                State::TimeWait => s.rcv_timewait(cx, seg),
+                State::Closed | State::Listen => {}
+                _ => s.rcv_state_process(cx, seg),
+            }
+        });
+    }
+
+    /// An ICMP error about a segment we sent (Linux `tcp_v4_err`).
+    pub fn icmp_error(&mut self, now: Nanos, net: &mut Net, err: &IcmpError<'_>) {
+        let q = err.quoted;
+        if q.len() < 8 {
+            return;
+        }
+        let sport = u16::from_be_bytes([q[0], q[1]]);
+        let dport = u16::from_be_bytes([q[2], q[3]]);
+        let seq = seq::SeqNumber(u32::from_be_bytes([q[4], q[5], q[6], q[7]]));
+        let key = (SocketAddr::new(err.src, sport), SocketAddr::new(err.dst, dport));
+        let Some(&id) = self.conns.get(&key) else { return };
+        let Some(s) = self.sock(id) else { return };
+        if s.state != State::SynSent && !(seq >= s.snd_una && seq < s.snd_nxt) {
+            self.stats.mib.out_of_window_icmps += 1;
+            return;
+        }
+        self.with_sock(now, net, id, |s, cx| s.on_icmp_error(cx, err));
+    }
+
     /// TCP_INFO of socket `id`.
-    pub fn info(&self, _id: u32) -> SysResult<TcpInfo> {
-        Err(Errno::EBADF)
+    pub fn info(&self, id: u32) -> crate::SysResult<TcpInfo> {
+        let s = self.sock(id).ok_or(crate::Errno::EBADF)?;
+        Ok(s.tcp_info(self.now_hint()))
     }
 
-    pub fn input(
-        &mut self,
-        _now: Nanos,
-        _net: &mut Net,
-        _rx: &IpRx<'_>,
-        _payload: &[u8],
-    ) -> crate::net::Delivery {
-        crate::net::Delivery::Dropped
+    /// The latest time the table has seen (for TCP_INFO's "last_*" ages).
+    fn now_hint(&self) -> Nanos {
+        self.socks
+            .iter()
+            .flatten()
+            .map(|s| s.last_data_sent.max(s.last_data_recv).max(s.last_ack_recv))
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn next_deadline(&self) -> Option<Nanos> {
+        self.timers.first().map(|t| t.0)
+    }
+
+    /// Fires every timer due at `now`, earliest first; same-instant timers of one
+    /// socket in `Timer` order.
+    pub fn advance(&mut self, now: Nanos, net: &mut Net) {
+        let mut budget = 1usize << 20;
+        while let Some(&(at, id, t)) = self.timers.first() {
+            if at > now || budget == 0 {
+                break;
+            }
+            budget -= 1;
+            self.timers.pop_first();
+            let Some(s) = self.sock_mut(id) else { continue };
+            if s.timer(t) != Some(at) {
+                continue;
+            }
+            // The entry is gone from the set already; keep the socket's view in step.
+            s.clear_timer(t);
+            self.with_sock(now, net, id, |s, cx| {
+                s.set_timer(t, at);
+                s.on_timer(cx, t);
+            });
+        }
     }
 }
 
-pub mod cong {
-    //! Congestion-control registry (placeholder).
-    pub struct CongInfo {
-        pub name: &'static str,
+impl TcpSock {
+    /// TIME-WAIT (RFC 9293 §3.10.7.4; Linux `tcp_timewait_state_process`).
+    fn rcv_timewait(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        match seg.control {
+            Control::Rst => {
+                // TIME-WAIT assassination (RFC 1337) unless tcp_rfc1337.
+                if seg.seq_number == self.rcv_nxt && !cx.net.sysctl.tcp.tcp_rfc1337 {
+                    self.set_state(cx, State::Closed);
+                }
+            }
+            Control::Syn => self.send_ack(cx),
+            Control::Fin => {
+                // The peer did not get our last ACK: ACK again, restart 2MSL.
+                self.send_ack(cx);
+                self.set_timer(Timer::TimeWait, cx.now + sock::TIMEWAIT_LEN);
+            }
+            Control::None => {
+                if !seg.payload.is_empty() {
+                    self.send_ack(cx);
+                }
+            }
+        }
     }
-    static ALL: [CongInfo; 1] = [CongInfo { name: "reno" }];
-    pub fn lookup(name: &str) -> Option<&'static CongInfo> {
-        ALL.iter().find(|c| c.name == name)
-    }
-    pub fn available() -> Vec<&'static str> {
-        ALL.iter().map(|c| c.name).collect()
+
+    /// Linux `tcp_v4_err` for one connection.
+    fn on_icmp_error(&mut self, cx: &mut Cx<'_>, err: &IcmpError<'_>) {
+        if let Some(mtu) = err.mtu {
+            // PMTU discovery (RFC 1191; Linux `tcp_v4_mtu_reduced`).
+            if mtu >= 68 && mtu < self.pmtu {
+                self.pmtu = mtu;
+                self.sync_mss(cx);
+                for s in self.rtx.iter_mut() {
+                    if !s.lost {
+                        s.lost = true;
+                        s.retrans = false;
+                        self.lost_out += 1;
+                    }
+                }
+                self.xmit_retransmits(cx);
+            }
+            return;
+        }
+        match self.state {
+            State::SynSent | State::SynRecv if err.fatal && self.parent.is_none() => {
+                self.abort(cx, Some(err.errno), false);
+            }
+            _ => {
+                if self.inet.recverr {
+                    self.common.error = Some(err.errno);
+                    cx.net.wake(self.sock_ref());
+                } else {
+                    self.err_soft = Some(err.errno);
+                }
+            }
+        }
     }
 }

@@ -3,8 +3,13 @@
 //! lengths once (after which no accessor panics), and a small checked `Repr` with
 //! symmetric `parse`/`emit` and `buffer_len`. Fixture round-trip tests close each file.
 
+pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod icmpv4;
+pub mod ipv4;
+pub mod tcp;
+pub mod udp;
 
 pub use ethernet::{EthernetAddress, EthernetFrame, EthernetProtocol};
 

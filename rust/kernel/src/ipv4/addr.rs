@@ -1,0 +1,199 @@
+//! Interface addresses and the routes they imply (Linux `devinet.c` and
+//! `fib_frontend.c` `fib_add_ifaddr`/`fib_del_ifaddr`/`fib_netdev_event`).
+//!
+//! For `a/len` on an up device the kernel keeps: `local a` (table local, scope host),
+//! `broadcast <net|~mask>` when len < 31 (table local, scope link), and the connected
+//! route `<net>/len dev D proto kernel scope link src a` (table main; on a loopback
+//! device the prefix is itself `local`). These are derived state, rebuilt on every
+//! address or device change; a device going down also loses its static routes.
+
+use crate::dev::{IfIndex, Ifaddr4, prefix_mask};
+use crate::net::Net;
+use crate::route::{
+    RT_SCOPE_HOST, RT_SCOPE_LINK, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, Route, RouteKind,
+};
+use crate::{DevFlags, Errno, Nanos, SysResult};
+use std::net::{IpAddr, Ipv4Addr};
+
+impl Net {
+    /// `ip addr add addr/prefix_len dev ifindex`: also adds the local, broadcast and
+    /// connected routes and announces the address with a gratuitous ARP.
+    pub fn addr_add(
+        &mut self,
+        _now: Nanos,
+        ifindex: IfIndex,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> SysResult<()> {
+        let IpAddr::V4(a) = addr else { return Err(Errno::EAFNOSUPPORT) };
+        if prefix_len > 32 || a.is_multicast() || a.is_broadcast() || a.is_unspecified() {
+            return Err(Errno::EINVAL);
+        }
+        let dev = self.devs.get_mut(ifindex).ok_or(Errno::ENODEV)?;
+        if dev.addrs4.iter().any(|x| x.addr == a && x.prefix_len == prefix_len) {
+            return Err(Errno::EEXIST);
+        }
+        let broadcast =
+            (prefix_len < 31).then(|| Ipv4Addr::from(u32::from(a) | !prefix_mask(prefix_len)));
+        dev.addrs4.push(Ifaddr4 { addr: a, prefix_len, peer: None, broadcast });
+        let announce = dev.is_running() && dev.needs_arp();
+        self.rebuild_kernel_routes();
+        if announce {
+            super::arp::gratuitous(self, ifindex, a);
+        }
+        Ok(())
+    }
+
+    /// `ip addr del`: EADDRNOTAVAIL if absent. Routes preferring the address go with
+    /// it; a device left without addresses loses all its routes (`fib_disable_ip`).
+    pub fn addr_del(
+        &mut self,
+        _now: Nanos,
+        ifindex: IfIndex,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> SysResult<()> {
+        let IpAddr::V4(a) = addr else { return Err(Errno::EAFNOSUPPORT) };
+        let dev = self.devs.get_mut(ifindex).ok_or(Errno::ENODEV)?;
+        let i = dev
+            .addrs4
+            .iter()
+            .position(|x| x.addr == a && x.prefix_len == prefix_len)
+            .ok_or(Errno::EADDRNOTAVAIL)?;
+        dev.addrs4.remove(i);
+        let empty = dev.addrs4.is_empty();
+        self.fib.retain(|r| r.src != Some(addr) && !(empty && r.oif == Some(ifindex)));
+        self.rebuild_kernel_routes();
+        Ok(())
+    }
+
+    /// `ip route add`. The gateway must be on a connected network (ENETUNREACH
+    /// otherwise), which also picks the device when none is given.
+    pub fn route_add(&mut self, route: Route) -> SysResult<()> {
+        let route = self.route_check(route)?;
+        self.fib.insert(route)
+    }
+
+    /// `ip route replace`: as `route_add`, but takes the place of a route with the same
+    /// prefix, table and metric.
+    pub fn route_replace(&mut self, route: Route) -> SysResult<()> {
+        let route = self.route_check(route)?;
+        self.fib.replace(route)
+    }
+
+    /// `fib_create_info` checks; fills in the device of a gateway route.
+    fn route_check(&self, mut route: Route) -> SysResult<Route> {
+        if !matches!(route.dst, IpAddr::V4(_)) {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        if let Some(o) = route.oif {
+            self.devs.get(o).ok_or(Errno::ENODEV)?;
+        }
+        if route.kind == RouteKind::Unicast {
+            if let Some(gw) = route.gateway {
+                let IpAddr::V4(g) = gw else { return Err(Errno::EINVAL) };
+                if g.is_multicast() || g.is_broadcast() || g.is_unspecified() {
+                    return Err(Errno::EINVAL);
+                }
+                // `fib_check_nh_v4_gw`: the gateway resolves through a link-scope route.
+                let onlink = self
+                    .fib
+                    .lookup(gw, route.oif, |i| {
+                        self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP))
+                    })
+                    .filter(|r| r.kind == RouteKind::Unicast && r.gateway.is_none())
+                    .and_then(|r| r.oif);
+                route.oif = Some(onlink.ok_or(Errno::ENETUNREACH)?);
+            } else if route.oif.is_none() {
+                return Err(Errno::ENODEV);
+            }
+            let up = route
+                .oif
+                .and_then(|o| self.devs.get(o))
+                .is_some_and(|d| d.flags.contains(DevFlags::UP));
+            if !up {
+                return Err(Errno::ENETDOWN);
+            }
+        }
+        Ok(route)
+    }
+
+    pub fn route_del(&mut self, route: &Route) -> SysResult<()> {
+        self.fib.remove(route).map(|_| ())
+    }
+
+    /// Called when a device goes up/down or changes carrier or MTU: a down device loses
+    /// its routes and neighbours (`fib_disable_ip`, `neigh_ifdown`); an up device gets
+    /// its address routes back and announces its addresses.
+    pub fn dev_changed(&mut self, _now: Nanos, ifindex: IfIndex) {
+        let Some(dev) = self.devs.get(ifindex) else { return };
+        let up = dev.flags.contains(DevFlags::UP);
+        let running = dev.is_running();
+        let announce: Vec<Ipv4Addr> = if running && dev.needs_arp() {
+            dev.addrs4.iter().map(|a| a.addr).collect()
+        } else {
+            vec![]
+        };
+        if !up {
+            self.fib.retain(|r| r.oif != Some(ifindex));
+        }
+        if !running {
+            self.neigh.flush_dev(ifindex);
+        }
+        let had = self.fib.routes().any(|r| r.protocol == RTPROT_KERNEL && r.oif == Some(ifindex));
+        self.rebuild_kernel_routes();
+        if !had && up {
+            for a in announce {
+                super::arp::gratuitous(self, ifindex, a);
+            }
+        }
+    }
+
+    /// Re-derives every kernel route from the addresses of the up devices.
+    fn rebuild_kernel_routes(&mut self) {
+        self.fib.retain(|r| r.protocol != RTPROT_KERNEL);
+        let mut routes = Vec::new();
+        for dev in self.devs.iter().filter(|d| d.flags.contains(DevFlags::UP)) {
+            let lo = dev.is_loopback();
+            for ifa in &dev.addrs4 {
+                let src = Some(IpAddr::V4(ifa.addr));
+                let kroute =
+                    |dst: Ipv4Addr, len: u8, kind: RouteKind, table: u32, scope: u8| Route {
+                        dst: IpAddr::V4(dst),
+                        prefix_len: len,
+                        gateway: None,
+                        oif: Some(dev.ifindex),
+                        src,
+                        metric: 0,
+                        kind,
+                        protocol: RTPROT_KERNEL,
+                        scope,
+                        table,
+                    };
+                routes.push(kroute(ifa.addr, 32, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST));
+                if let Some(b) = ifa.broadcast {
+                    routes.push(kroute(b, 32, RouteKind::Broadcast, RT_TABLE_LOCAL, RT_SCOPE_LINK));
+                }
+                if ifa.prefix_len < 32 {
+                    let net = ifa.network();
+                    let r = if lo {
+                        kroute(net, ifa.prefix_len, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST)
+                    } else {
+                        kroute(
+                            net,
+                            ifa.prefix_len,
+                            RouteKind::Unicast,
+                            RT_TABLE_MAIN,
+                            RT_SCOPE_LINK,
+                        )
+                    };
+                    routes.push(r);
+                }
+            }
+        }
+        for r in routes {
+            // A second address on a subnet shares the prefix and broadcast routes.
+            let _ = self.fib.append(r);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Forwarding (RFC 1812 §5.2–5.3, Linux `ip_forward.c` and `ip_error` in `route.c`).
+//! The input device's `forwarding` decides, as in Linux `IN_DEV_FORWARD`.
+
+use super::icmp;
+use crate::DevFlags;
+use crate::Nanos;
+use crate::dev::IfIndex;
+use crate::net::Net;
+use crate::pktbuf::PacketBuf;
+use crate::route::RouteKind;
+use crate::wire::icmpv4::{ty, unreach};
+use crate::wire::ipv4::Ipv4Packet;
+use std::net::IpAddr;
+
+/// `ip_route_input_slow` (forwarding branch) + `ip_forward` for a packet not for us.
+pub(super) fn ip_forward(
+    now: Nanos,
+    net: &mut Net,
+    ifindex: IfIndex,
+    packet: &[u8],
+    link_multicast: bool,
+) {
+    let forwarding = net.devs.get(ifindex).is_some_and(|d| d.conf4.forwarding);
+    if !forwarding {
+        // Not a router: someone else's packet (`ip_error`, forwarding off).
+        net.ipv4.mib.in_addr_errors += 1;
+        return;
+    }
+    // `ip_forward`: only packets sent to our MAC (PACKET_HOST) are routed.
+    if link_multicast {
+        net.ipv4.mib.in_discards += 1;
+        return;
+    }
+    let ip = Ipv4Packet::new_unchecked(packet);
+    let dst = IpAddr::V4(ip.dst_addr());
+    // Routes through a device without carrier still count (ignore_routes_with_linkdown=0).
+    let usable = |i: IfIndex| net.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
+    let route = net.fib.lookup(dst, None, usable).cloned();
+    let Some(route) = route else {
+        net.ipv4.mib.in_no_routes += 1;
+        icmp::send(now, net, packet, ty::DEST_UNREACH, unreach::NET, 0, false);
+        return;
+    };
+    let code = match route.kind {
+        RouteKind::Unicast | RouteKind::Local | RouteKind::Broadcast => None,
+        RouteKind::Blackhole => return,
+        RouteKind::Unreachable => Some(unreach::HOST),
+        RouteKind::Prohibit => Some(unreach::PKT_FILTERED),
+    };
+    if let Some(code) = code {
+        icmp::send(now, net, packet, ty::DEST_UNREACH, code, 0, false);
+        return;
+    }
+    if ip.ttl() <= 1 {
+        // RFC 1812 §5.3.1; Linux counts it under InHdrErrors.
+        net.ipv4.mib.in_hdr_errors += 1;
+        icmp::send(now, net, packet, ty::TIME_EXCEEDED, icmp::EXC_TTL, 0, false);
+        return;
+    }
+    let Ok(rt) = net.route_output(dst, None) else {
+        net.ipv4.mib.in_no_routes += 1;
+        return;
+    };
+    if rt.local || rt.broadcast {
+        net.ipv4.mib.in_addr_errors += 1;
+        return;
+    }
+    if ip.dont_frag() && packet.len() > rt.mtu as usize {
+        // RFC 1191: tell the sender the next-hop MTU.
+        net.ipv4.mib.frag_fails += 1;
+        let mtu = rt.mtu.min(u32::from(u16::MAX)) as u16;
+        icmp::send(now, net, packet, ty::DEST_UNREACH, unreach::FRAG_NEEDED, mtu, false);
+        return;
+    }
+    let mut pkt = PacketBuf::from_slice(packet);
+    Ipv4Packet::new_unchecked(pkt.data_mut()).decrease_ttl();
+    net.ipv4.mib.forw_datagrams += 1;
+    let _ = net.ip_finish_output(now, &rt, pkt, false);
+}

@@ -1,0 +1,161 @@
+//! Route resolution for IPv4 packets (Linux `route.c`): the output lookup
+//! (`ip_route_output_key_hash_rcu`), the input classification (`ip_route_input_slow`)
+//! and source address selection (`inet_select_addr`).
+
+use crate::dev::{IfIndex, LOOPBACK_IFINDEX};
+use crate::net::{Net, RouteOut};
+use crate::route::RouteKind;
+use crate::{DevFlags, Errno, SysResult};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// What an arriving packet's destination is for us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// One of our addresses (any interface: Linux is a weak-end host).
+    Local,
+    /// Limited or subnet broadcast.
+    Broadcast,
+    Multicast,
+    /// Someone else's: forward or drop.
+    Forward,
+    /// A destination no host may use (0/8, 127/8 from outside): dropped.
+    Martian,
+}
+
+impl Net {
+    /// Output route lookup (`ip_route_output_key`): ENETUNREACH without a route, the
+    /// reject errno for blackhole/unreachable/prohibit routes.
+    pub fn route_output(&self, dst: IpAddr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
+        let IpAddr::V4(d) = dst else { return Err(Errno::ENETUNREACH) };
+        if let Some(o) = oif {
+            let dev = self.devs.get(o).ok_or(Errno::ENODEV)?;
+            if !dev.flags.contains(DevFlags::UP) {
+                return Err(Errno::ENETUNREACH);
+            }
+        }
+        if d.is_broadcast() || d.is_multicast() {
+            return self.route_output_mcast(d, oif);
+        }
+        let usable = |i: IfIndex| self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
+        // Our own addresses go through lo whatever the bound device (Linux 4.x+).
+        let any = self.fib.lookup(dst, None, usable);
+        if let Some(r) = any.filter(|r| r.kind == RouteKind::Local) {
+            let src = r.src.unwrap_or(dst);
+            let mtu = self.devs.get(LOOPBACK_IFINDEX).map_or(65536, |d| d.mtu);
+            return Ok(RouteOut {
+                src,
+                oif: LOOPBACK_IFINDEX,
+                next_hop: dst,
+                mtu,
+                broadcast: false,
+                local: true,
+            });
+        }
+        let found = if oif.is_some() { self.fib.lookup(dst, oif, usable) } else { any };
+        let Some(r) = found else {
+            // A bound flow without a route is assumed on-link (Linux
+            // `ip_route_output_key_hash_rcu`: "routing tables are wrong").
+            if let Some(o) = oif {
+                return Ok(self.make_route(dst, o, dst, None, false));
+            }
+            return Err(Errno::ENETUNREACH);
+        };
+        if let Some(e) = r.kind.output_error() {
+            return Err(e);
+        }
+        let oif = r.oif.ok_or(Errno::ENETUNREACH)?;
+        let broadcast = r.kind == RouteKind::Broadcast;
+        let next_hop = r.gateway.unwrap_or(dst);
+        Ok(self.make_route(dst, oif, next_hop, r.src, broadcast))
+    }
+
+    fn route_output_mcast(&self, d: Ipv4Addr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
+        let dst = IpAddr::V4(d);
+        let oif = match oif {
+            Some(o) => o,
+            None => {
+                let usable =
+                    |i: IfIndex| self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
+                let r = self.fib.lookup(dst, None, usable).ok_or(Errno::ENETUNREACH)?;
+                if let Some(e) = r.kind.output_error() {
+                    return Err(e);
+                }
+                r.oif.ok_or(Errno::ENETUNREACH)?
+            }
+        };
+        Ok(self.make_route(dst, oif, dst, None, d.is_broadcast()))
+    }
+
+    fn make_route(
+        &self,
+        dst: IpAddr,
+        oif: IfIndex,
+        next_hop: IpAddr,
+        prefsrc: Option<IpAddr>,
+        broadcast: bool,
+    ) -> RouteOut {
+        let src = prefsrc
+            .or_else(|| self.select_addr(oif, next_hop).map(IpAddr::V4))
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let mut mtu = self.devs.get(oif).map_or(1500, |d| d.mtu);
+        if let IpAddr::V4(d) = dst {
+            mtu = self.ipv4.pmtu.get(d).map_or(mtu, |p| p.min(mtu));
+        }
+        RouteOut { src, oif, next_hop, mtu, broadcast, local: false }
+    }
+
+    /// `inet_select_addr`: an address of `ifindex` on the subnet of `toward`, else its
+    /// first address, else the first non-loopback address of any device.
+    pub(crate) fn select_addr(&self, ifindex: IfIndex, toward: IpAddr) -> Option<Ipv4Addr> {
+        let IpAddr::V4(t) = toward else { return None };
+        if let Some(dev) = self.devs.get(ifindex) {
+            if let Some(a) = dev.addrs4.iter().find(|a| a.contains(t)) {
+                return Some(a.addr);
+            }
+            if let Some(a) = dev.addrs4.first() {
+                return Some(a.addr);
+            }
+        }
+        self.devs
+            .iter()
+            .flat_map(|d| d.addrs4.iter())
+            .find(|a| !a.addr.is_loopback())
+            .map(|a| a.addr)
+    }
+
+    /// Classifies an arriving packet's destination (`ip_route_input_slow`).
+    pub(crate) fn route_input(&self, src: Ipv4Addr, dst: Ipv4Addr, ifindex: IfIndex) -> InputKind {
+        let from_lo = ifindex == LOOPBACK_IFINDEX;
+        if dst.is_broadcast() {
+            return InputKind::Broadcast;
+        }
+        if dst.is_multicast() {
+            return InputKind::Multicast;
+        }
+        // Martian sources and destinations (RFC 1812 §5.3.7, Linux `martian_source`).
+        if src.is_multicast() || src.is_broadcast() {
+            return InputKind::Martian;
+        }
+        if !from_lo && (src.is_loopback() || dst.is_loopback()) {
+            return InputKind::Martian;
+        }
+        if dst.octets()[0] == 0 || (src.octets()[0] == 0 && !src.is_unspecified()) {
+            return InputKind::Martian;
+        }
+        // `fib_validate_source`: our own or a broadcast source from the wire is a
+        // martian (accept_local off).
+        if !from_lo && !src.is_unspecified() {
+            let accept_local = self.devs.get(ifindex).is_some_and(|d| d.conf4.accept_local);
+            match self.fib.lookup(IpAddr::V4(src), None, |_| true).map(|r| r.kind) {
+                Some(RouteKind::Broadcast) => return InputKind::Martian,
+                Some(RouteKind::Local) if !accept_local => return InputKind::Martian,
+                _ => {}
+            }
+        }
+        match self.fib.lookup(IpAddr::V4(dst), None, |_| true).map(|r| r.kind) {
+            Some(RouteKind::Local) => InputKind::Local,
+            Some(RouteKind::Broadcast) => InputKind::Broadcast,
+            _ => InputKind::Forward,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The receive queue of datagram sockets (UDP and raw): whole messages, charged to
+//! the socket's receive buffer by an skb-like "truesize" as Linux does
+//! (`__udp_enqueue_schedule_skb`, `sock_queue_rcv_skb`), read with datagram
+//! semantics: one message per call, the excess of a long message discarded
+//! (MSG_TRUNC reports the real length), MSG_PEEK leaves it queued.
+
+use crate::uapi::{MSG_PEEK, MSG_TRUNC};
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Approximates Linux `skb->truesize` for a received packet of `len` bytes: the data
+/// area (link/IP headers, NET_SKB_PAD, cache-line aligned) plus `struct sk_buff` and
+/// `struct skb_shared_info` (`SKB_TRUESIZE`). Deterministic, so buffer-full drops
+/// happen at the same message in every run.
+pub fn truesize(len: usize) -> usize {
+    const PAD_AND_HEADERS: usize = 64 + 14 + 20;
+    const SKB_OVERHEAD: usize = 256 + 320;
+    (len + PAD_AND_HEADERS).div_ceil(64) * 64 + SKB_OVERHEAD
+}
+
+/// One queued message and where it came from.
+#[derive(Debug, Clone)]
+pub struct Datagram {
+    pub from: SocketAddr,
+    pub data: Bytes,
+    truesize: usize,
+}
+
+/// A bounded queue of received messages.
+#[derive(Debug, Default)]
+pub struct RxQueue {
+    q: VecDeque<Datagram>,
+    /// Bytes charged (`sk_rmem_alloc`).
+    rmem: usize,
+}
+
+impl RxQueue {
+    pub fn is_empty(&self) -> bool {
+        self.q.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    /// `sk_rmem_alloc`.
+    pub fn rmem(&self) -> usize {
+        self.rmem
+    }
+
+    /// Length of the first message (Linux `first_packet_length`, what SIOCINQ answers
+    /// on a UDP socket).
+    pub fn first_len(&self) -> usize {
+        self.q.front().map_or(0, |d| d.data.len())
+    }
+
+    /// Queues `data` unless the buffer is full. Linux admits a message while the
+    /// memory already charged does not exceed `rcvbuf` (so at least one message always
+    /// fits and the queue may overshoot by one). Returns false when dropped.
+    pub fn push(&mut self, from: SocketAddr, data: Bytes, rcvbuf: usize) -> bool {
+        let size = truesize(data.len());
+        if self.rmem + size > rcvbuf && self.rmem > rcvbuf {
+            return false;
+        }
+        self.rmem += size;
+        self.q.push_back(Datagram { from, data, truesize: size });
+        true
+    }
+
+    /// Reads the first message into `iov` in order. Returns (bytes copied, or the
+    /// message length with MSG_TRUNC; sender; true if it was dequeued).
+    pub fn recv(&mut self, iov: &mut [&mut [u8]], flags: i32) -> Option<(usize, SocketAddr)> {
+        let d = self.q.front()?;
+        let mut off = 0;
+        for b in iov.iter_mut() {
+            let rest = &d.data[off..];
+            let n = rest.len().min(b.len());
+            b[..n].copy_from_slice(&rest[..n]);
+            off += n;
+            if off == d.data.len() {
+                break;
+            }
+        }
+        let (len, from) = (d.data.len(), d.from);
+        if flags & MSG_PEEK == 0 {
+            self.pop();
+        }
+        Some((if flags & MSG_TRUNC != 0 { len } else { off }, from))
+    }
+
+    fn pop(&mut self) {
+        if let Some(d) = self.q.pop_front() {
+            self.rmem -= d.truesize;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.q.clear();
+        self.rmem = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    fn from() -> SocketAddr {
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 7))
+    }
+
+    #[test]
+    fn one_message_always_fits_then_bounded() {
+        let mut q = RxQueue::default();
+        let big = Bytes::from(vec![0u8; 10_000]);
+        assert!(q.push(from(), big.clone(), 100));
+        assert!(!q.push(from(), big, 100));
+        assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn truncation_peek_and_scatter() {
+        let mut q = RxQueue::default();
+        q.push(from(), Bytes::from_static(b"hello world"), 1 << 20);
+        let mut a = [0u8; 3];
+        let mut b = [0u8; 4];
+        let (n, f) = q.recv(&mut [&mut a[..], &mut b[..]], MSG_PEEK).unwrap();
+        assert_eq!((n, f), (7, from()));
+        assert_eq!((&a, &b), (b"hel", b"lo w"));
+        let mut c = [0u8; 5];
+        assert_eq!(q.recv(&mut [&mut c[..]], MSG_TRUNC).unwrap().0, 11);
+        assert_eq!(&c, b"hello");
+        assert!(q.is_empty());
+        assert_eq!(q.rmem(), 0);
+    }
+}

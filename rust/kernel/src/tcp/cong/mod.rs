@@ -1,0 +1,147 @@
+//! Pluggable congestion control, modelled on Linux `struct tcp_congestion_ops`
+//! (`include/net/tcp.h`, `net/ipv4/tcp_cong.c`). An algorithm is one file implementing
+//! [`CongestionOps`] plus one row in [`REGISTRY`]; it is chosen by name through
+//! `net.ipv4.tcp_congestion_control` or `setsockopt(TCP_CONGESTION)`.
+//!
+//! Hooks take `now` and a read-only [`CcView`] of the sender and return decisions; they
+//! never reach into the socket. `ssthresh`, `cong_avoid` and `undo_cwnd` are required
+//! (Linux `tcp_validate_congestion_control`); the rest default to no-ops.
+
+pub mod reno;
+
+use crate::Nanos;
+
+/// Linux TCP_CA_NAME_MAX (16, including the NUL).
+pub const CA_NAME_MAX: usize = 15;
+
+/// Linux `enum tcp_ca_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaState {
+    #[default]
+    Open = 0,
+    Disorder = 1,
+    Cwr = 2,
+    Recovery = 3,
+    Loss = 4,
+}
+
+/// Linux `enum tcp_ca_event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaEvent {
+    TxStart,
+    CwndRestart,
+    CompleteCwr,
+    Loss,
+}
+
+/// What a hook may read of the sender (counts in segments, like Linux).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CcView {
+    pub cwnd: u32,
+    pub cwnd_cnt: u32,
+    pub ssthresh: u32,
+    pub cwnd_clamp: u32,
+    /// Cwnd before the last reduction (for `undo_cwnd`).
+    pub prior_cwnd: u32,
+    pub in_flight: u32,
+    pub mss: u32,
+    pub srtt_us: u32,
+    pub min_rtt_us: u32,
+    pub ca_state: CaState,
+    /// Linux `tcp_is_cwnd_limited`.
+    pub cwnd_limited: bool,
+}
+
+/// The new congestion window after `cong_avoid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CwndUpdate {
+    pub cwnd: u32,
+    pub cwnd_cnt: u32,
+}
+
+/// Linux `struct ack_sample`.
+#[derive(Debug, Clone, Copy)]
+pub struct AckSample {
+    pub pkts_acked: u32,
+    /// RTT of this ACK in microseconds, if measurable.
+    pub rtt_us: Option<u32>,
+    pub in_flight: u32,
+}
+
+pub trait CongestionOps: Send {
+    fn name(&self) -> &'static str;
+    /// Connection established / algorithm attached.
+    fn init(&mut self, _now: Nanos, _v: &CcView) {}
+    /// New slow-start threshold after a loss (required).
+    fn ssthresh(&mut self, now: Nanos, v: &CcView) -> u32;
+    /// Window growth on an ACK of `acked` segments (required).
+    fn cong_avoid(&mut self, now: Nanos, v: &CcView, acked: u32) -> CwndUpdate;
+    /// Window to restore when a reduction proves spurious (required).
+    fn undo_cwnd(&mut self, v: &CcView) -> u32;
+    fn set_state(&mut self, _now: Nanos, _state: CaState) {}
+    fn cwnd_event(&mut self, _now: Nanos, _ev: CaEvent) {}
+    fn in_ack_event(&mut self, _now: Nanos, _flags: u32) {}
+    fn pkts_acked(&mut self, _now: Nanos, _s: &AckSample) {}
+}
+
+/// One registered algorithm.
+pub struct CongInfo {
+    pub name: &'static str,
+    pub new: fn() -> Box<dyn CongestionOps>,
+}
+
+/// Every algorithm, by name (Linux `tcp_cong_list`). The first is the built-in default.
+pub static REGISTRY: &[CongInfo] = &[CongInfo { name: "reno", new: reno::Reno::boxed }];
+
+pub fn lookup(name: &str) -> Option<&'static CongInfo> {
+    if name.is_empty() || name.len() > CA_NAME_MAX {
+        return None;
+    }
+    REGISTRY.iter().find(|c| c.name == name)
+}
+
+/// `net.ipv4.tcp_available_congestion_control`.
+pub fn available() -> Vec<&'static str> {
+    REGISTRY.iter().map(|c| c.name).collect()
+}
+
+/// Linux `tcp_slow_start`: grows cwnd by `acked` up to ssthresh; returns what is left.
+pub fn slow_start(v: &CcView, acked: u32) -> (u32, u32) {
+    let cwnd = v.cwnd.saturating_add(acked).min(v.ssthresh);
+    let left = acked - (cwnd.saturating_sub(v.cwnd)).min(acked);
+    (cwnd.min(v.cwnd_clamp), left)
+}
+
+/// Linux `tcp_cong_avoid_ai`: one segment per `w` segments acked.
+pub fn cong_avoid_ai(cwnd: u32, cwnd_cnt: u32, w: u32, acked: u32, clamp: u32) -> CwndUpdate {
+    let w = w.max(1);
+    let (mut cwnd, mut cnt) = (cwnd, cwnd_cnt);
+    if cnt >= w {
+        cnt = 0;
+        cwnd += 1;
+    }
+    cnt += acked;
+    if cnt >= w {
+        let delta = cnt / w;
+        cnt -= delta * w;
+        cwnd += delta;
+    }
+    CwndUpdate { cwnd: cwnd.min(clamp), cwnd_cnt: cnt }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_by_name() {
+        assert_eq!(lookup("reno").map(|c| c.name), Some("reno"));
+        assert!(lookup("nope").is_none());
+        assert!(lookup("").is_none());
+        for c in REGISTRY {
+            assert!(c.name.len() <= CA_NAME_MAX);
+            assert_eq!((c.new)().name(), c.name);
+        }
+        assert_eq!(available(), vec!["reno"]);
+    }
+}

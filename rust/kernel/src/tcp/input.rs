@@ -1,0 +1,750 @@
+//! Segment arrival for a connection (RFC 9293 §3.10.7.3-4, Linux `tcp_input.c`):
+//! SYN-SENT processing, PAWS (RFC 7323 §5), the acceptability test, RST and SYN
+//! handling with RFC 5961 challenge ACKs, ACK processing with RTT sampling and
+//! NewReno recovery (RFC 6582, RFC 5681), in-order and out-of-order data, FIN.
+//! Listening sockets are handled in `listen.rs`.
+
+use super::Cx;
+use super::cong::{AckSample, CaState};
+use super::rtt::MS;
+use super::seq::SeqNumber;
+use super::sock::{DELACK_MAX, MAX_QUICKACKS, OooSeg, RCV_SHUTDOWN, SEND_SHUTDOWN, State, TcpSock};
+use super::timer::Timer;
+use crate::wire::tcp::{Control, TcpRepr};
+use crate::{Errno, Nanos};
+
+/// Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2; Linux `tcp_reordering`).
+const DUPACK_THRESH: u32 = 3;
+
+impl TcpSock {
+    /// State change with the MIB bookkeeping of Linux `tcp_set_state`.
+    pub(crate) fn set_state(&mut self, cx: &mut Cx<'_>, new: State) {
+        let old = self.state;
+        if old == new {
+            return;
+        }
+        let mib = &mut cx.stats.mib;
+        if old.is_curr_estab() && !new.is_curr_estab() {
+            mib.curr_estab = mib.curr_estab.saturating_sub(1);
+        } else if !old.is_curr_estab() && new.is_curr_estab() {
+            mib.curr_estab += 1;
+        }
+        if new == State::Closed {
+            if old.is_curr_estab() {
+                mib.estab_resets += 1;
+            }
+            self.timers = [None; super::timer::TIMER_COUNT];
+        }
+        self.state = new;
+        cx.net.wake(self.sock_ref());
+    }
+
+    pub(crate) fn set_ca_state(&mut self, now: Nanos, st: CaState) {
+        if self.ca_state != st {
+            self.ca_state = st;
+            self.cc.set_state(now, st);
+        }
+    }
+
+    /// Linux `tcp_done` (+ `tcp_write_queue_purge`): the connection is over; `err` goes
+    /// to `sk_err` for the next call or SO_ERROR.
+    pub(crate) fn abort(&mut self, cx: &mut Cx<'_>, err: Option<Errno>, send_rst: bool) {
+        if send_rst {
+            self.send_active_reset(cx);
+        }
+        if matches!(self.state, State::SynSent | State::SynRecv) {
+            cx.stats.mib.attempt_fails += 1;
+        }
+        if err.is_some() {
+            self.common.error = err;
+        }
+        self.set_state(cx, State::Closed);
+        self.shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+        self.unsent.clear();
+        self.rtx.clear();
+        self.rtx_bytes = 0;
+        self.ooo.clear();
+        self.ooo_bytes = 0;
+        self.packets_out = 0;
+        self.sacked_out = 0;
+        self.lost_out = 0;
+        self.retrans_out = 0;
+        cx.net.wake(self.sock_ref());
+    }
+
+    /// Linux `tcp_reset`: the peer reset the connection.
+    fn on_reset(&mut self, cx: &mut Cx<'_>) {
+        let err = match self.state {
+            State::SynSent => Errno::ECONNREFUSED,
+            State::CloseWait => Errno::EPIPE,
+            State::Closed => return,
+            _ => Errno::ECONNRESET,
+        };
+        // An unaccepted child just goes away (Linux drops the request or child).
+        let err = if self.in_syn_queue { None } else { Some(err) };
+        self.abort(cx, err, false);
+    }
+
+    /// Negotiates options from the peer's SYN or SYN-ACK (Linux `tcp_parse_options`
+    /// results applied in `tcp_rcv_synsent_state_process` / `tcp_openreq_init`).
+    pub(crate) fn apply_syn_options(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        let t = &cx.net.sysctl.tcp;
+        let o = &seg.options;
+        self.ts_ok = t.tcp_timestamps != 0 && o.timestamp.is_some();
+        if let (true, Some((tsval, _))) = (self.ts_ok, o.timestamp) {
+            self.ts_recent = tsval;
+        }
+        self.sack_ok = t.tcp_sack && o.sack_permitted;
+        self.wscale_ok = t.tcp_window_scaling && o.window_scale.is_some();
+        if self.wscale_ok {
+            self.snd_wscale = o.window_scale.unwrap_or(0);
+        } else {
+            self.snd_wscale = 0;
+            self.rcv_wscale = 0;
+        }
+        self.peer_mss = o.mss;
+        self.sync_mss(cx);
+    }
+
+    /// RFC 9293 §3.10.7.3 SYN-SENT (Linux `tcp_rcv_synsent_state_process`).
+    pub(crate) fn rcv_synsent(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        if let Some(ack) = seg.ack_number
+            && (ack <= self.iss || ack > self.snd_nxt)
+        {
+            if seg.control != Control::Rst {
+                self.send_reset_to(cx, seg);
+            }
+            return;
+        }
+        if seg.control == Control::Rst {
+            if seg.ack_number.is_some() {
+                self.on_reset(cx);
+            }
+            return;
+        }
+        if seg.control != Control::Syn {
+            return;
+        }
+        self.irs = seg.seq_number;
+        self.rcv_nxt = seg.seq_number + 1;
+        self.rcv_wup = self.rcv_nxt;
+        self.apply_syn_options(cx, seg);
+        self.snd_wl1 = seg.seq_number;
+        let Some(ack) = seg.ack_number else {
+            // Simultaneous open (RFC 9293 §3.5 figure 7): SYN-RECEIVED, SYN-ACK.
+            self.snd_wnd = u32::from(seg.window_len);
+            self.max_window = self.snd_wnd;
+            self.set_state(cx, State::SynRecv);
+            if let Some(s) = self.rtx.front_mut() {
+                s.sent = cx.now;
+            }
+            self.xmit_syn_again(cx);
+            return;
+        };
+        self.snd_wl2 = ack;
+        // The SYN-ACK window is never scaled (RFC 7323 §2.2).
+        self.snd_wnd = u32::from(seg.window_len);
+        self.max_window = self.snd_wnd;
+        self.clean_rtx_queue(cx, ack, seg);
+        self.finish_connect(cx);
+        self.send_ack(cx);
+    }
+
+    /// Common to both ends reaching ESTABLISHED (Linux `tcp_finish_connect`,
+    /// `tcp_init_transfer`).
+    pub(crate) fn finish_connect(&mut self, cx: &mut Cx<'_>) {
+        self.set_state(cx, State::Established);
+        self.backoff = 0;
+        self.retransmits = 0;
+        self.retrans_stamp = None;
+        self.cwnd = super::sock::INIT_CWND;
+        let v = self.cc_view();
+        self.cc.init(cx.now, &v);
+        self.expand_sndbuf(cx);
+        self.reset_keepalive(cx);
+        self.rcv_tstamp = cx.now;
+        // Linux `tcp_init_buffer_space`.
+        self.rcvq_space = (self.rcv_wnd as usize).min(10 * self.advmss as usize);
+        self.rcvq_time = cx.now;
+        if self.rtx.is_empty() {
+            self.clear_timer(Timer::Retransmit);
+        }
+        cx.net.wake(self.sock_ref());
+    }
+
+    /// Resends our SYN (as SYN-ACK in SYN-RECEIVED) right away.
+    pub(crate) fn xmit_syn_again(&mut self, cx: &mut Cx<'_>) {
+        if let Some(s) = self.rtx.front_mut()
+            && s.syn
+        {
+            s.lost = true;
+            s.retrans = false;
+            self.lost_out = 1;
+            self.retrans_out = 0;
+        }
+        self.xmit_retransmits(cx);
+    }
+
+    /// RFC 9293 §3.10.7.1-style reset answering an unacceptable segment.
+    fn send_reset_to(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        super::output::send_reset_for(cx, self.local, self.remote, seg);
+    }
+
+    /// RFC 9293 §3.10.7.4 for every synchronized state and SYN-RECEIVED (Linux
+    /// `tcp_rcv_state_process` after the fast path).
+    pub(crate) fn rcv_state_process(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        let seq = seg.seq_number;
+        let seg_len = seg.segment_len();
+        // A retransmitted SYN reaching an embryonic child: resend the SYN-ACK
+        // (Linux `tcp_check_req`).
+        if self.state == State::SynRecv
+            && seg.control == Control::Syn
+            && seg.ack_number.is_none()
+            && seq == self.irs
+        {
+            self.xmit_syn_again(cx);
+            return;
+        }
+        // PAWS (RFC 7323 §5.3, Linux `tcp_paws_discard`).
+        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp)
+            && self.ts_recent.wrapping_sub(tsval) as i32 > 1
+            && seg.control != Control::Rst
+        {
+            cx.stats.mib.paws_estab_rejected += 1;
+            self.send_ack(cx);
+            return;
+        }
+        // Acceptability (RFC 9293 §3.10.7.4 first; Linux `tcp_sequence`).
+        let wnd_right = self.rcv_nxt + self.rcv_window_now() as usize;
+        if (seq + seg_len) < self.rcv_wup || seq > wnd_right {
+            // Linux `tcp_validate_incoming`: a SYN is challenged, else a dup ACK.
+            match seg.control {
+                Control::Rst => {}
+                Control::Syn if self.state != State::SynRecv => {
+                    cx.stats.mib.syn_challenge += 1;
+                    self.send_challenge_ack(cx);
+                }
+                _ => self.send_ack(cx),
+            }
+            return;
+        }
+        if seg.control == Control::Rst {
+            // RFC 5961 §3.2: exact match resets, anything else in window is challenged.
+            let fin_rcvd = matches!(self.state, State::CloseWait | State::LastAck | State::Closing);
+            if seq == self.rcv_nxt || (fin_rcvd && seq + 1 == self.rcv_nxt) {
+                self.on_reset(cx);
+            } else {
+                self.send_challenge_ack(cx);
+            }
+            return;
+        }
+        if seg.control == Control::Syn {
+            let simopen_synack = self.state == State::SynRecv
+                && self.parent.is_none()
+                && seq + 1 == self.rcv_nxt
+                && seg.ack_number == Some(self.snd_nxt);
+            if !simopen_synack {
+                // RFC 5961 §4.2.
+                cx.stats.mib.syn_challenge += 1;
+                self.send_challenge_ack(cx);
+                return;
+            }
+        }
+        let Some(ack) = seg.ack_number else { return };
+        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp) {
+            // RFC 7323 §4.3 (Linux `tcp_replace_ts_recent`).
+            if seq <= self.rcv_wup && tsval.wrapping_sub(self.ts_recent) as i32 >= 0 {
+                self.ts_recent = tsval;
+            }
+        }
+        if self.state == State::SynRecv {
+            if ack <= self.snd_una || ack > self.snd_nxt {
+                self.send_reset_to(cx, seg);
+                return;
+            }
+            self.snd_wnd = u32::from(seg.window_len) << self.snd_wscale;
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            self.finish_connect(cx);
+        }
+        if !self.process_ack(cx, seg, ack) {
+            return;
+        }
+        if self.state == State::Closed {
+            return;
+        }
+        self.after_ack_state(cx);
+        if self.state == State::Closed {
+            return;
+        }
+        self.rcv_data(cx, seg);
+        // Linux `tcp_data_snd_check` then `tcp_ack_snd_check`.
+        self.write_xmit(cx);
+        self.ack_snd_check(cx);
+        cx.net.wake(self.sock_ref());
+    }
+
+    /// Transitions driven by the ACK of our FIN (RFC 9293 §3.10.7.4, fifth check).
+    fn after_ack_state(&mut self, cx: &mut Cx<'_>) {
+        let fin_acked = self.fin_sent && self.snd_una == self.snd_nxt;
+        if !fin_acked {
+            return;
+        }
+        match self.state {
+            State::FinWait1 => {
+                self.set_state(cx, State::FinWait2);
+                self.shutdown |= SEND_SHUTDOWN;
+                if self.user_closed {
+                    // Linux `tcp_rcv_state_process`: orphans wait tcp_fin_timeout.
+                    match self.linger2 {
+                        Some(l) if l < 0 => self.abort(cx, None, true),
+                        _ => {
+                            let tmo = self.fin_timeout(cx);
+                            self.time_wait(cx, State::FinWait2, tmo);
+                        }
+                    }
+                }
+            }
+            State::Closing => self.time_wait(cx, State::TimeWait, 0),
+            State::LastAck => self.set_state(cx, State::Closed),
+            _ => {}
+        }
+    }
+
+    /// Linux `tcp_fin_time`: FIN_WAIT2 lifetime of an orphan.
+    pub(crate) fn fin_timeout(&self, cx: &Cx<'_>) -> Nanos {
+        let secs = match self.linger2 {
+            Some(l) if l > 0 => l as u64,
+            _ => u64::from(cx.net.sysctl.tcp.tcp_fin_timeout),
+        };
+        (secs * 1000 * MS).max(self.rtt.rto * 7 / 2)
+    }
+
+    /// Linux `tcp_ack`. Returns false if the segment must be dropped.
+    fn process_ack(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>, ack: SeqNumber) -> bool {
+        if ack > self.snd_nxt {
+            // RFC 9293: ACK of something not yet sent: ACK and drop.
+            self.send_ack(cx);
+            return false;
+        }
+        if ack < self.snd_una - self.max_window as usize {
+            // RFC 5961 §5.2: too old to be plausible.
+            self.send_challenge_ack(cx);
+            return false;
+        }
+        self.rcv_tstamp = cx.now;
+        self.last_ack_recv = cx.now;
+        self.probes_out = 0;
+        if ack < self.snd_una {
+            return true;
+        }
+        let prior_una = self.snd_una;
+        let prior_wnd = self.snd_wnd;
+        let prior_in_flight = self.in_flight();
+        let nwin = u32::from(seg.window_len) << self.snd_wscale;
+        // RFC 9293 §3.10.7.4 window update rule (Linux `tcp_may_update_window`).
+        if ack > self.snd_una
+            || seg.seq_number > self.snd_wl1
+            || (seg.seq_number == self.snd_wl1 && nwin != self.snd_wnd)
+        {
+            self.snd_wnd = nwin;
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            self.max_window = self.max_window.max(nwin);
+            if nwin > 0 {
+                self.clear_timer(Timer::Persist);
+                if self.packets_out == 0 {
+                    self.backoff = 0;
+                }
+            }
+        }
+        let acked_pkts = self.clean_rtx_queue(cx, ack, seg);
+        let is_dup = ack == prior_una
+            && seg.payload.is_empty()
+            && seg.control == Control::None
+            && nwin == prior_wnd
+            && self.packets_out > 0;
+        self.fastretrans(cx, acked_pkts, is_dup, prior_in_flight);
+        if self.packets_out == 0 {
+            self.clear_timer(Timer::Retransmit);
+        } else if ack > prior_una {
+            self.set_timer(Timer::Retransmit, cx.now + self.rtt.rto_backoff(self.backoff));
+        }
+        self.expand_sndbuf(cx);
+        if ack > prior_una {
+            cx.net.wake(self.sock_ref());
+        }
+        true
+    }
+
+    /// Removes acknowledged segments (Linux `tcp_clean_rtx_queue`), samples the RTT
+    /// (Karn's rule, RFC 6298 (3); or the echoed timestamp, RFC 7323 §4.1).
+    fn clean_rtx_queue(&mut self, cx: &mut Cx<'_>, ack: SeqNumber, seg: &TcpRepr<'_>) -> u32 {
+        let mut pkts = 0;
+        let mut first_sent: Option<Nanos> = None;
+        let mut any_retrans = false;
+        let acked_bytes = ack.dist(self.snd_una);
+        while let Some(head) = self.rtx.front_mut() {
+            if head.end() <= ack {
+                let s = self.rtx.pop_front().expect("front exists");
+                self.rtx_bytes -= s.data.len();
+                pkts += 1;
+                self.packets_out = self.packets_out.saturating_sub(1);
+                if s.lost {
+                    self.lost_out = self.lost_out.saturating_sub(1);
+                }
+                if s.retrans {
+                    self.retrans_out = self.retrans_out.saturating_sub(1);
+                }
+                if s.ever_retrans {
+                    any_retrans = true;
+                } else if first_sent.is_none() {
+                    first_sent = Some(s.sent);
+                }
+            } else {
+                if head.seq < ack {
+                    // Partial ACK of a segment: trim its head (Linux `tcp_trim_head`).
+                    let cut = ack.dist(head.seq);
+                    let syn = usize::from(head.syn);
+                    let cut_data = cut.saturating_sub(syn).min(head.data.len());
+                    head.data = head.data.slice(cut_data..);
+                    self.rtx_bytes -= cut_data;
+                    head.syn = false;
+                    head.seq = ack;
+                }
+                break;
+            }
+        }
+        if acked_bytes == 0 {
+            return 0;
+        }
+        self.snd_una = ack;
+        self.bytes_acked += acked_bytes as u64;
+        let mut rtt = first_sent.map(|t| cx.now.saturating_sub(t));
+        if rtt.is_none()
+            && self.ts_ok
+            && let Some((_, tsecr)) = seg.options.timestamp.filter(|t| t.1 != 0)
+        {
+            let ms = self.tsval(cx.now).wrapping_sub(tsecr);
+            if (ms as i32) >= 0 {
+                rtt = Some(u64::from(ms) * MS);
+            }
+        }
+        if let Some(r) = rtt {
+            self.rtt.sample(r);
+            // RFC 6298 (5.7)/Linux: a valid sample ends the backoff.
+            self.backoff = 0;
+        }
+        if !any_retrans || self.retrans_out == 0 {
+            self.retransmits = 0;
+            self.retrans_stamp = None;
+        }
+        if pkts > 0 {
+            let sample = AckSample {
+                pkts_acked: pkts,
+                rtt_us: rtt.map(|r| (r / 1000) as u32),
+                in_flight: self.in_flight(),
+            };
+            self.cc.pkts_acked(cx.now, &sample);
+        }
+        pkts
+    }
+
+    /// Linux `tcp_fastretrans_alert` for a non-SACK peer, with NewReno recovery
+    /// (RFC 6582) and `tcp_cong_avoid`.
+    fn fastretrans(&mut self, cx: &mut Cx<'_>, acked: u32, is_dup: bool, prior_in_flight: u32) {
+        let now = cx.now;
+        match self.ca_state {
+            CaState::Recovery => {
+                if self.snd_una >= self.high_seq {
+                    // Full ACK: leave recovery with cwnd = ssthresh (RFC 6582 §3.2 (3)).
+                    self.cwnd = self.ssthresh.max(1);
+                    self.sacked_out = 0;
+                    self.set_ca_state(now, CaState::Open);
+                } else if acked > 0 {
+                    // Partial ACK: the next hole is lost too (RFC 6582 §3.2 (4)).
+                    self.sacked_out = self.sacked_out.saturating_sub(acked - 1);
+                    self.mark_head_lost();
+                } else if is_dup {
+                    self.add_reno_sack();
+                }
+            }
+            CaState::Loss => {
+                if acked > 0 {
+                    self.cong_avoid(now, acked, prior_in_flight);
+                }
+                if self.snd_una >= self.high_seq {
+                    self.set_ca_state(now, CaState::Open);
+                }
+            }
+            _ => {
+                if is_dup {
+                    self.add_reno_sack();
+                    if self.sacked_out >= DUPACK_THRESH {
+                        self.enter_recovery(cx);
+                        return;
+                    }
+                    self.set_ca_state(now, CaState::Disorder);
+                } else if acked > 0 {
+                    self.sacked_out = 0;
+                    self.set_ca_state(now, CaState::Open);
+                    self.cong_avoid(now, acked, prior_in_flight);
+                }
+            }
+        }
+    }
+
+    fn add_reno_sack(&mut self) {
+        self.sacked_out = (self.sacked_out + 1).min(self.packets_out.saturating_sub(1).max(1));
+    }
+
+    fn mark_head_lost(&mut self) {
+        if let Some(h) = self.rtx.front_mut() {
+            if !h.lost {
+                h.lost = true;
+                h.retrans = false;
+                self.lost_out += 1;
+            } else if h.retrans {
+                // Retransmission lost again: send it once more.
+                h.retrans = false;
+                self.retrans_out = self.retrans_out.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Fast retransmit (RFC 5681 §3.2, Linux `tcp_enter_recovery`).
+    fn enter_recovery(&mut self, cx: &mut Cx<'_>) {
+        let now = cx.now;
+        cx.stats.mib.fast_retrans += 1;
+        self.prior_ssthresh = self.ssthresh;
+        self.prior_cwnd = self.cwnd;
+        let v = self.cc_view();
+        self.ssthresh = self.cc.ssthresh(now, &v);
+        self.cwnd = self.ssthresh;
+        self.cwnd_cnt = 0;
+        self.high_seq = self.snd_nxt;
+        self.set_ca_state(now, CaState::Recovery);
+        self.mark_head_lost();
+    }
+
+    fn cong_avoid(&mut self, now: Nanos, acked: u32, prior_in_flight: u32) {
+        let mut v = self.cc_view();
+        // Linux `tcp_is_cwnd_limited`.
+        v.cwnd_limited = if self.cwnd < self.ssthresh {
+            self.cwnd < 2 * prior_in_flight.max(1)
+        } else {
+            prior_in_flight + 1 >= self.cwnd
+        };
+        let u = self.cc.cong_avoid(now, &v, acked);
+        self.cwnd = u.cwnd.max(1);
+        self.cwnd_cnt = u.cwnd_cnt;
+    }
+
+    /// Linux `tcp_sndbuf_expand`, in payload bytes: room for two windows.
+    pub(crate) fn expand_sndbuf(&mut self, cx: &Cx<'_>) {
+        if self.common.sndbuf_locked {
+            return;
+        }
+        let want = (u64::from(self.cwnd.max(super::sock::INIT_CWND)) * u64::from(self.mss) * 4)
+            .min(u64::from(cx.net.sysctl.tcp.tcp_wmem[2])) as u32;
+        self.sndbuf = self.sndbuf.max(want);
+    }
+
+    /// Data and FIN of an accepted segment (RFC 9293 §3.10.7.4 seventh and eighth).
+    fn rcv_data(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        let fin = seg.control == Control::Fin;
+        if seg.payload.is_empty() && !fin {
+            return;
+        }
+        if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
+            // After the peer's FIN nothing new can arrive (RFC 9293: ignore).
+            return;
+        }
+        if self.shutdown & RCV_SHUTDOWN != 0 && !seg.payload.is_empty() && self.user_closed {
+            // Linux `tcp_rcv_state_process`: data for a closed socket aborts it.
+            let end = seg.seq_number + seg.payload.len();
+            if end > self.rcv_nxt {
+                cx.stats.mib.abort_on_data += 1;
+                self.abort(cx, Some(Errno::ECONNRESET), true);
+                return;
+            }
+        }
+        self.segs_in_data(cx, seg.payload.len());
+        let mut seq = seg.seq_number;
+        let mut data = seg.payload;
+        let end = seq + data.len();
+        if end <= self.rcv_nxt && !(fin && end == self.rcv_nxt) {
+            // Entirely old: a duplicate; ACK at once (Linux `tcp_data_queue` DSACK path).
+            self.ack_pending = true;
+            self.quickack = self.quickack.max(1);
+            return;
+        }
+        if seq < self.rcv_nxt {
+            let cut = self.rcv_nxt.dist(seq);
+            data = &data[cut.min(data.len())..];
+            seq = self.rcv_nxt;
+        }
+        // Trim to the window we offered.
+        let right = self.rcv_nxt + self.rcv_window_now() as usize;
+        let room = right.dist(seq);
+        let mut fin = fin;
+        if data.len() > room {
+            data = &data[..room];
+            fin = false;
+        }
+        if data.is_empty() && !fin {
+            // Zero window: nothing fits, but the ACK says so.
+            self.ack_pending = true;
+            self.quickack = self.quickack.max(1);
+            return;
+        }
+        if seq == self.rcv_nxt {
+            let had_ooo = !self.ooo.is_empty();
+            self.ack_pending = true;
+            self.rcvq.extend(data);
+            self.rcv_nxt += data.len();
+            self.bytes_received += data.len() as u64;
+            if fin {
+                self.on_fin(cx);
+            }
+            self.drain_ooo(cx);
+            if had_ooo {
+                // Filling a gap: ACK now (RFC 5681 §4.2).
+                self.quickack = self.quickack.max(1);
+            }
+        } else {
+            self.insert_ooo(seq, data, fin);
+            cx.stats.mib.ofo_queue += 1;
+            self.ack_pending = true;
+            self.quickack = self.quickack.max(1);
+        }
+        cx.net.wake(self.sock_ref());
+    }
+
+    /// Linux `tcp_event_data_recv`: receiver MSS estimate and the ATO.
+    fn segs_in_data(&mut self, cx: &Cx<'_>, len: usize) {
+        if len == 0 {
+            return;
+        }
+        self.data_segs_in += 1;
+        self.last_data_recv = cx.now;
+        let len = len as u32;
+        if len >= self.rcv_mss {
+            self.rcv_mss = len.min(self.advmss);
+        }
+        let now = cx.now;
+        if self.data_segs_in == 1 {
+            self.incr_quickack();
+            self.ato = super::sock::ATO_MIN;
+        } else {
+            let m = now.saturating_sub(self.lrcvtime);
+            let half = super::sock::ATO_MIN / 2;
+            if m <= half {
+                self.ato = self.ato / 2 + half;
+            } else if m < self.ato {
+                self.ato = (self.ato / 2 + m).min(self.rtt.rto);
+            } else if m > self.rtt.rto {
+                self.incr_quickack();
+            }
+        }
+        self.lrcvtime = now;
+    }
+
+    /// Linux `tcp_incr_quickack`.
+    fn incr_quickack(&mut self) {
+        let q = (self.rcv_wnd / (2 * self.rcv_mss.max(1))).max(2);
+        self.quickack = self.quickack.max(q.min(MAX_QUICKACKS));
+    }
+
+    /// Adds an out-of-order segment, merging neighbours (bounded by the window).
+    fn insert_ooo(&mut self, seq: SeqNumber, data: &[u8], fin: bool) {
+        let mut new = OooSeg { seq, data: data.to_vec(), fin };
+        let mut out: Vec<OooSeg> = Vec::with_capacity(self.ooo.len() + 1);
+        for x in self.ooo.drain(..) {
+            let x_end = x.seq + x.data.len();
+            let n_end = new.seq + new.data.len();
+            if x_end < new.seq || x.seq > n_end {
+                out.push(x);
+                continue;
+            }
+            let lo = x.seq.min(new.seq);
+            let hi = x_end.max(n_end);
+            let mut buf = vec![0u8; hi.dist(lo)];
+            let xo = x.seq.dist(lo);
+            buf[xo..xo + x.data.len()].copy_from_slice(&x.data);
+            let no = new.seq.dist(lo);
+            buf[no..no + new.data.len()].copy_from_slice(&new.data);
+            let fin = (x.fin && x_end == hi) || (new.fin && n_end == hi);
+            new = OooSeg { seq: lo, data: buf, fin };
+        }
+        let pos = out.iter().position(|x| x.seq > new.seq).unwrap_or(out.len());
+        out.insert(pos, new);
+        self.ooo = out;
+        self.ooo_bytes = self.ooo.iter().map(|s| s.data.len()).sum();
+    }
+
+    /// Linux `tcp_ofo_queue`: moves now-contiguous data into the receive queue.
+    fn drain_ooo(&mut self, cx: &mut Cx<'_>) {
+        while let Some(first) = self.ooo.first() {
+            if first.seq > self.rcv_nxt {
+                break;
+            }
+            let s = self.ooo.remove(0);
+            let end = s.seq + s.data.len();
+            if end > self.rcv_nxt {
+                let skip = self.rcv_nxt.dist(s.seq);
+                let part = &s.data[skip..];
+                self.rcvq.extend(part);
+                self.bytes_received += part.len() as u64;
+                self.rcv_nxt = end;
+            }
+            if s.fin && end == self.rcv_nxt && self.shutdown & RCV_SHUTDOWN == 0 {
+                self.on_fin(cx);
+            }
+        }
+        self.ooo_bytes = self.ooo.iter().map(|s| s.data.len()).sum();
+    }
+
+    /// Linux `tcp_fin`: the peer's FIN is in sequence.
+    fn on_fin(&mut self, cx: &mut Cx<'_>) {
+        self.rcv_nxt += 1;
+        self.shutdown |= RCV_SHUTDOWN;
+        self.done = true;
+        self.ooo.clear();
+        self.ooo_bytes = 0;
+        match self.state {
+            State::SynRecv | State::Established => {
+                // Linux enters pingpong mode: the ACK may ride on our FIN.
+                self.set_state(cx, State::CloseWait);
+                self.ack_pending = true;
+            }
+            State::FinWait1 => {
+                self.send_ack(cx);
+                self.set_state(cx, State::Closing);
+            }
+            State::FinWait2 => {
+                self.send_ack(cx);
+                self.time_wait(cx, State::TimeWait, 0);
+            }
+            _ => {}
+        }
+        cx.net.wake(self.sock_ref());
+    }
+
+    /// Linux `__tcp_ack_snd_check`: ACK now, or arm the delayed-ACK timer.
+    pub(crate) fn ack_snd_check(&mut self, cx: &mut Cx<'_>) {
+        if !self.ack_pending || !self.state.is_synchronized() {
+            return;
+        }
+        let unacked = self.rcv_nxt.dist(self.rcv_wup) as u32;
+        let now_ack = (unacked > self.rcv_mss && self.compute_window() >= self.rcv_wnd)
+            || self.quickack > 0
+            || !self.ooo.is_empty();
+        if now_ack && self.state != State::CloseWait {
+            self.send_ack(cx);
+        } else if self.timer(Timer::DelayedAck).is_none() {
+            let ato = self.ato.clamp(super::sock::ATO_MIN, DELACK_MAX);
+            self.set_timer(Timer::DelayedAck, cx.now + ato);
+        }
+    }
+}

@@ -1,0 +1,864 @@
+//! Unit tests of the state machine with a pair harness (quinn-proto `Pair` style): two
+//! `TcpTable`s whose IP layer is a [`Tap`], a link with fixed one-way delay, and
+//! virtual time stepped to the earlier of the next arrival and the next deadline.
+
+use super::sock::State;
+use super::{TcpTable, seq::SeqNumber};
+use crate::net::{IpRx, IpTx, Net, RouteOut};
+use crate::socket::ProtoOps;
+use crate::uapi::*;
+use crate::wire::tcp::{Control, TcpOptions, TcpPacket, TcpRepr, flags};
+use crate::{Errno, Nanos};
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Stands in for IPv4 in unit tests: a fixed route and a capture of sent segments.
+pub(crate) struct Tap {
+    pub mtu: u32,
+    pub src: IpAddr,
+    pub out: Vec<(IpTx, Bytes)>,
+}
+
+impl Tap {
+    pub fn route(&self, dst: IpAddr) -> RouteOut {
+        RouteOut {
+            src: self.src,
+            oif: 2,
+            next_hop: dst,
+            mtu: self.mtu,
+            broadcast: false,
+            local: false,
+        }
+    }
+}
+
+const MS: Nanos = 1_000_000;
+const SEC: Nanos = 1_000 * MS;
+const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+pub(crate) struct Node {
+    pub net: Net,
+    pub tcp: TcpTable,
+}
+
+impl Node {
+    fn new(seed: u64, addr: IpAddr) -> Node {
+        let tap = Some(Tap { mtu: 1500, src: addr, out: Vec::new() });
+        let tcp = TcpTable { tap, ..Default::default() };
+        Node { net: Net::new(seed), tcp }
+    }
+}
+
+/// A segment on the wire, as filters see it.
+#[derive(Debug, Clone)]
+#[allow(dead_code)]
+pub(crate) struct Wire {
+    pub from_a: bool,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u16,
+    pub len: usize,
+}
+
+type Filter = Box<dyn FnMut(&Wire) -> bool>;
+
+pub(crate) struct Pair {
+    pub a: Node,
+    pub b: Node,
+    pub now: Nanos,
+    pub delay: Nanos,
+    /// In flight: (arrival, to_b, src, dst, bytes).
+    link: VecDeque<(Nanos, bool, IpAddr, IpAddr, Bytes)>,
+    /// Returns true to drop the segment.
+    pub filter: Option<Filter>,
+    pub log: Vec<Wire>,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        Pair {
+            a: Node::new(1, A),
+            b: Node::new(2, B),
+            now: 1_000 * SEC,
+            delay: 10 * MS,
+            link: VecDeque::new(),
+            filter: None,
+            log: Vec::new(),
+        }
+    }
+
+    fn node(&mut self, a: bool) -> &mut Node {
+        if a { &mut self.a } else { &mut self.b }
+    }
+
+    /// Moves captured segments onto the link (through the filter).
+    fn collect(&mut self) {
+        for from_a in [true, false] {
+            let now = self.now;
+            let delay = self.delay;
+            let out = std::mem::take(&mut self.node(from_a).tcp.tap.as_mut().unwrap().out);
+            self.node(from_a).net.wakeups.clear();
+            for (tx, bytes) in out {
+                let p = TcpPacket::new_checked(&bytes[..]).unwrap();
+                let w = Wire {
+                    from_a,
+                    seq: p.seq_number().0,
+                    ack: p.ack_number().0,
+                    flags: p.flags(),
+                    len: p.payload().len(),
+                };
+                self.log.push(w.clone());
+                if let Some(f) = self.filter.as_mut()
+                    && f(&w)
+                {
+                    continue;
+                }
+                self.link.push_back((now + delay, from_a, tx.src, tx.dst, bytes));
+            }
+        }
+    }
+
+    fn deliver(&mut self, to_b: bool, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        let now = self.now;
+        let n = self.node(!to_b);
+        let rx = IpRx {
+            src,
+            dst,
+            protocol: 6,
+            ttl: 64,
+            tos: 0,
+            ifindex: 2,
+            multicast_or_broadcast: false,
+            packet: &[],
+        };
+        n.tcp.input(now, &mut n.net, &rx, bytes);
+    }
+
+    fn next_event(&self) -> Option<Nanos> {
+        let l = self.link.front().map(|x| x.0);
+        [l, self.a.tcp.next_deadline(), self.b.tcp.next_deadline()].into_iter().flatten().min()
+    }
+
+    /// Runs until `until` (virtual time), or until nothing is left to happen.
+    fn run_until(&mut self, until: Nanos) {
+        self.collect();
+        for _ in 0..2_000_000 {
+            let Some(t) = self.next_event() else { break };
+            if t > until {
+                break;
+            }
+            self.now = self.now.max(t);
+            while self.link.front().is_some_and(|x| x.0 <= self.now) {
+                let (_, to_b, src, dst, bytes) = self.link.pop_front().unwrap();
+                self.deliver(to_b, src, dst, &bytes);
+                self.collect();
+            }
+            let now = self.now;
+            self.a.tcp.advance(now, &mut self.a.net);
+            self.b.tcp.advance(now, &mut self.b.net);
+            self.collect();
+        }
+    }
+
+    fn run_for(&mut self, d: Nanos) {
+        let until = self.now + d;
+        self.run_until(until);
+        self.now = until;
+    }
+
+    fn sock(&self, a: bool, id: u32) -> &super::sock::TcpSock {
+        if a { self.a.tcp.sock(id).unwrap() } else { self.b.tcp.sock(id).unwrap() }
+    }
+
+    fn state(&self, a: bool, id: u32) -> Option<State> {
+        let n = if a { &self.a } else { &self.b };
+        n.tcp.sock(id).map(|s| s.state)
+    }
+
+    fn open(&mut self, a: bool) -> u32 {
+        let n = self.node(a);
+        n.tcp.open(&mut n.net, AF_INET, 0).unwrap()
+    }
+
+    fn listen(&mut self, a: bool, port: u16, backlog: i32) -> u32 {
+        let id = self.open(a);
+        let n = self.node(a);
+        n.tcp.bind(&mut n.net, id, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port)).unwrap();
+        n.tcp.listen(&mut n.net, id, backlog).unwrap();
+        id
+    }
+
+    fn connect(&mut self, a: bool, id: u32, to: SocketAddr) -> Result<(), Errno> {
+        let now = self.now;
+        let n = self.node(a);
+        let r = n.tcp.connect(now, &mut n.net, id, to);
+        self.collect();
+        r
+    }
+
+    fn accept(&mut self, a: bool, lid: u32) -> Result<u32, Errno> {
+        let now = self.now;
+        let n = self.node(a);
+        n.tcp.accept(now, &mut n.net, lid).map(|(c, _)| c)
+    }
+
+    fn send(&mut self, a: bool, id: u32, data: &[u8]) -> Result<usize, Errno> {
+        let now = self.now;
+        let n = self.node(a);
+        let r = n.tcp.sendto(now, &mut n.net, id, data, 0, None);
+        self.collect();
+        r
+    }
+
+    fn recv(&mut self, a: bool, id: u32, max: usize) -> Result<Vec<u8>, Errno> {
+        let now = self.now;
+        let n = self.node(a);
+        let mut buf = vec![0; max];
+        let r = n.tcp.recvfrom(now, &mut n.net, id, &mut buf, 0);
+        self.collect();
+        r.map(|(k, _)| buf[..k].to_vec())
+    }
+
+    fn shutdown(&mut self, a: bool, id: u32, how: i32) -> Result<(), Errno> {
+        let now = self.now;
+        let n = self.node(a);
+        let r = n.tcp.shutdown(now, &mut n.net, id, how);
+        self.collect();
+        r
+    }
+
+    fn close(&mut self, a: bool, id: u32) {
+        let now = self.now;
+        let n = self.node(a);
+        n.tcp.close(now, &mut n.net, id);
+        self.collect();
+    }
+
+    fn setopt(&mut self, a: bool, id: u32, level: i32, name: i32, v: &[u8]) -> Result<(), Errno> {
+        let now = self.now;
+        let n = self.node(a);
+        let r = n.tcp.setsockopt(now, &mut n.net, id, level, name, v);
+        self.collect();
+        r
+    }
+
+    fn so_error(&mut self, a: bool, id: u32) -> i32 {
+        let n = self.node(a);
+        let mut b = [0u8; 4];
+        n.tcp.getsockopt(&Net::new(0), id, SOL_SOCKET, SO_ERROR, &mut b).unwrap();
+        i32::from_ne_bytes(b)
+    }
+
+    /// Injects a hand-made segment into `b` as if from `a`'s socket `(a_port -> b_port)`.
+    fn inject_to_b(&mut self, repr: &TcpRepr<'_>) {
+        let mut buf = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), &A, &B);
+        self.deliver(true, A, B, &buf);
+        self.collect();
+    }
+}
+
+/// Named fixture: `a` connected to `b`'s listener on port 80, accepted.
+/// Returns (pair, a's socket, b's listener, b's accepted child).
+pub(crate) fn established() -> (Pair, u32, u32, u32) {
+    let mut p = Pair::new();
+    let l = p.listen(false, 80, 16);
+    let c = p.open(true);
+    assert_eq!(p.connect(true, c, SocketAddr::new(B, 80)), Err(Errno::EINPROGRESS));
+    p.run_for(100 * MS);
+    let child = p.accept(false, l).unwrap_or_else(|e| panic!("{e:?} {:?}", p.log));
+    (p, c, l, child)
+}
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// Sends `data` from a to b, reading at b as it arrives; returns what b got.
+fn transfer(p: &mut Pair, from_a: bool, s: u32, r: u32, data: &[u8], limit: Nanos) -> Vec<u8> {
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let end = p.now + limit;
+    while p.now < end && got.len() < data.len() {
+        if sent < data.len()
+            && let Ok(n) = p.send(from_a, s, &data[sent..])
+        {
+            sent += n;
+        }
+        p.run_for(5 * MS);
+        while let Ok(v) = p.recv(!from_a, r, 65536) {
+            if v.is_empty() {
+                break;
+            }
+            got.extend_from_slice(&v);
+        }
+    }
+    got
+}
+
+#[test]
+fn handshake() {
+    let (p, c, _l, child) = established();
+    assert_eq!(p.state(true, c), Some(State::Established));
+    assert_eq!(p.state(false, child), Some(State::Established));
+    let s = p.sock(true, c);
+    assert!(s.ts_ok && s.sack_ok && s.wscale_ok);
+    assert_eq!(s.snd_wscale, 7);
+    assert_eq!(s.mss, 1448);
+    assert_eq!(p.a.tcp.stats.mib.active_opens, 1);
+    assert_eq!(p.b.tcp.stats.mib.passive_opens, 1);
+    assert_eq!(p.a.tcp.stats.mib.curr_estab, 1);
+    // SYN, SYN-ACK, ACK.
+    let f: Vec<u16> = p.log.iter().take(3).map(|w| w.flags).collect();
+    assert_eq!(f, [flags::SYN, flags::SYN | flags::ACK, flags::ACK]);
+    assert!(s.rtt.srtt.is_some());
+}
+
+#[test]
+fn data_both_ways() {
+    let (mut p, c, _l, child) = established();
+    assert_eq!(p.send(true, c, b"hello"), Ok(5));
+    p.run_for(100 * MS);
+    assert_eq!(p.recv(false, child, 100).unwrap(), b"hello");
+    assert_eq!(p.recv(false, child, 100), Err(Errno::EAGAIN));
+    assert_eq!(p.send(false, child, b"world!"), Ok(6));
+    p.run_for(100 * MS);
+    assert_eq!(p.recv(true, c, 100).unwrap(), b"world!");
+}
+
+#[test]
+fn bulk_larger_than_windows() {
+    let (mut p, c, _l, child) = established();
+    let data = pattern(2_000_000);
+    let got = transfer(&mut p, true, c, child, &data, 60 * SEC);
+    assert_eq!(got.len(), data.len());
+    assert!(got == data);
+    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 0);
+}
+
+#[test]
+fn fast_retransmit_recovers_lost_segment() {
+    let (mut p, c, _l, child) = established();
+    let mut n = 0;
+    p.filter = Some(Box::new(move |w| {
+        if w.from_a && w.len > 0 {
+            n += 1;
+            // The 20th data segment, in the middle of a flight.
+            return n == 20;
+        }
+        false
+    }));
+    let data = pattern(300_000);
+    let got = transfer(&mut p, true, c, child, &data, 30 * SEC);
+    assert!(got == data);
+    assert_eq!(p.a.tcp.stats.mib.fast_retrans, 1);
+    assert!(p.a.tcp.stats.mib.retrans_segs >= 1);
+    // Recovered without an RTO: the loss state was never entered.
+    assert_eq!(p.sock(true, c).backoff, 0);
+}
+
+#[test]
+fn rto_recovers_tail_loss() {
+    let (mut p, c, _l, child) = established();
+    let mut n = 0;
+    p.filter = Some(Box::new(move |w| {
+        if w.from_a && w.len > 0 {
+            n += 1;
+            return n == 1;
+        }
+        false
+    }));
+    assert_eq!(p.send(true, c, b"only segment"), Ok(12));
+    p.run_for(150 * MS);
+    assert_eq!(p.recv(false, child, 100), Err(Errno::EAGAIN));
+    p.run_for(2 * SEC);
+    assert_eq!(p.recv(false, child, 100).unwrap(), b"only segment");
+    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
+}
+
+#[test]
+fn simultaneous_open() {
+    let mut p = Pair::new();
+    let a = p.open(true);
+    let b = p.open(false);
+    {
+        let n = &mut p.a;
+        n.tcp.bind(&mut n.net, a, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 1000)).unwrap();
+        let n = &mut p.b;
+        n.tcp.bind(&mut n.net, b, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 2000)).unwrap();
+    }
+    assert_eq!(p.connect(true, a, SocketAddr::new(B, 2000)), Err(Errno::EINPROGRESS));
+    assert_eq!(p.connect(false, b, SocketAddr::new(A, 1000)), Err(Errno::EINPROGRESS));
+    p.run_for(500 * MS);
+    assert_eq!(p.state(true, a), Some(State::Established));
+    assert_eq!(p.state(false, b), Some(State::Established));
+    assert_eq!(p.connect(true, a, SocketAddr::new(B, 2000)), Ok(()));
+    assert_eq!(p.connect(true, a, SocketAddr::new(B, 2000)), Err(Errno::EISCONN));
+    assert_eq!(p.send(true, a, b"x"), Ok(1));
+    p.run_for(300 * MS);
+    assert_eq!(p.recv(false, b, 10).unwrap(), b"x");
+}
+
+#[test]
+fn simultaneous_close_and_time_wait() {
+    let (mut p, c, _l, child) = established();
+    p.close(true, c);
+    p.close(false, child);
+    p.run_for(500 * MS);
+    // Both FINs crossed: CLOSING then TIME-WAIT on both sides.
+    assert_eq!(p.state(true, c), Some(State::TimeWait));
+    assert_eq!(p.state(false, child), Some(State::TimeWait));
+    p.run_for(61 * SEC);
+    assert_eq!(p.state(true, c), None);
+    assert_eq!(p.state(false, child), None);
+    assert_eq!(p.a.tcp.stats.mib.curr_estab, 0);
+}
+
+#[test]
+fn orderly_close_time_wait_expiry() {
+    let (mut p, c, _l, child) = established();
+    p.close(true, c);
+    p.run_for(100 * MS);
+    assert_eq!(p.state(true, c), Some(State::FinWait2));
+    assert_eq!(p.state(false, child), Some(State::CloseWait));
+    assert_eq!(p.recv(false, child, 10).unwrap(), b"");
+    p.close(false, child);
+    p.run_for(100 * MS);
+    assert_eq!(p.state(true, c), Some(State::TimeWait), "{:?}", p.log);
+    assert_eq!(p.state(false, child), None);
+    p.run_for(59 * SEC);
+    assert_eq!(p.state(true, c), Some(State::TimeWait));
+    p.run_for(2 * SEC);
+    assert_eq!(p.state(true, c), None);
+}
+
+#[test]
+fn rst_to_closed_port_refuses() {
+    let mut p = Pair::new();
+    let c = p.open(true);
+    assert_eq!(p.connect(true, c, SocketAddr::new(B, 81)), Err(Errno::EINPROGRESS));
+    assert_eq!(p.connect(true, c, SocketAddr::new(B, 81)), Err(Errno::EALREADY));
+    p.run_for(100 * MS);
+    assert_eq!(p.state(true, c), Some(State::Closed));
+    assert_eq!(p.sock(true, c).poll_mask() & POLLERR, POLLERR);
+    assert_eq!(p.connect(true, c, SocketAddr::new(B, 81)), Err(Errno::ECONNREFUSED));
+    assert_eq!(p.b.tcp.stats.mib.out_rsts, 1);
+    assert_eq!(p.a.tcp.stats.mib.attempt_fails, 1);
+}
+
+#[test]
+fn so_error_reports_refusal() {
+    let mut p = Pair::new();
+    let c = p.open(true);
+    let _ = p.connect(true, c, SocketAddr::new(B, 81));
+    p.run_for(100 * MS);
+    assert_eq!(p.so_error(true, c), Errno::ECONNREFUSED.0);
+    assert_eq!(p.so_error(true, c), 0);
+    assert_eq!(p.send(true, c, b"x"), Err(Errno::EPIPE));
+}
+
+#[test]
+fn listen_backlog_overflow() {
+    let mut p = Pair::new();
+    let l = p.listen(false, 80, 1);
+    let mut cs = Vec::new();
+    for _ in 0..4 {
+        let c = p.open(true);
+        let _ = p.connect(true, c, SocketAddr::new(B, 80));
+        cs.push(c);
+    }
+    p.run_for(10 * SEC);
+    // Linux: backlog 1 queues two (the accept queue is full when len > backlog); the
+    // rest are dropped at the SYN or at the final ACK.
+    assert!(p.b.tcp.stats.mib.listen_drops > 0);
+    assert!(p.b.tcp.stats.mib.listen_overflows > 0);
+    assert!(p.accept(false, l).is_ok());
+    assert!(p.accept(false, l).is_ok());
+    assert_eq!(p.accept(false, l), Err(Errno::EAGAIN));
+    // The dropped ones retry (SYN or final ACK) and get in once there is room.
+    let mut more = 0;
+    for _ in 0..60 {
+        p.run_for(SEC);
+        while p.accept(false, l).is_ok() {
+            more += 1;
+        }
+    }
+    assert_eq!(more, 2);
+    for c in cs {
+        assert_eq!(p.state(true, c), Some(State::Established));
+    }
+}
+
+#[test]
+fn zero_window_and_persist() {
+    let (mut p, c, _l, child) = established();
+    let data = pattern(400_000);
+    let mut sent = 0;
+    for _ in 0..200 {
+        if let Ok(n) = p.send(true, c, &data[sent..]) {
+            sent += n;
+        }
+        p.run_for(50 * MS);
+    }
+    // b never read: its window closed and a probes.
+    assert_eq!(p.sock(false, child).rcv_window_now(), 0);
+    assert!(p.sock(true, c).unsent.len() + p.sock(true, c).rtx.len() > 0);
+    let probes_before = p.log.iter().filter(|w| w.from_a && w.len == 0).count();
+    p.run_for(10 * SEC);
+    let probes_after = p.log.iter().filter(|w| w.from_a && w.len == 0).count();
+    assert!(probes_after > probes_before, "persist timer sent probes");
+    assert_eq!(p.state(true, c), Some(State::Established));
+    let mut got = Vec::new();
+    for _ in 0..2000 {
+        while let Ok(v) = p.recv(false, child, 65536) {
+            got.extend_from_slice(&v);
+        }
+        if let Ok(n) = p.send(true, c, &data[sent..]) {
+            sent += n;
+        }
+        if got.len() == data.len() {
+            break;
+        }
+        p.run_for(20 * MS);
+    }
+    assert!(got == data);
+}
+
+#[test]
+fn keepalive_probes_then_timeout() {
+    let (mut p, c, _l, _child) = established();
+    p.setopt(true, c, SOL_SOCKET, SO_KEEPALIVE, &1i32.to_ne_bytes()).unwrap();
+    p.setopt(true, c, SOL_TCP, TCP_KEEPIDLE, &10i32.to_ne_bytes()).unwrap();
+    p.setopt(true, c, SOL_TCP, TCP_KEEPINTVL, &2i32.to_ne_bytes()).unwrap();
+    p.setopt(true, c, SOL_TCP, TCP_KEEPCNT, &3i32.to_ne_bytes()).unwrap();
+    // Healthy peer: probes are answered and the connection lives on.
+    p.run_for(30 * SEC);
+    assert_eq!(p.state(true, c), Some(State::Established));
+    // Peer vanishes.
+    p.filter = Some(Box::new(|w| !w.from_a));
+    p.run_for(30 * SEC);
+    assert_eq!(p.state(true, c), Some(State::Closed));
+    assert_eq!(p.recv(true, c, 10), Err(Errno::ETIMEDOUT));
+}
+
+#[test]
+fn half_close() {
+    let (mut p, c, _l, child) = established();
+    p.send(true, c, b"request").unwrap();
+    p.shutdown(true, c, SHUT_WR).unwrap();
+    p.run_for(100 * MS);
+    assert_eq!(p.recv(false, child, 100).unwrap(), b"request");
+    assert_eq!(p.recv(false, child, 100).unwrap(), b"");
+    assert_ne!(p.sock(false, child).poll_mask() & POLLRDHUP, 0);
+    assert_eq!(p.send(true, c, b"more"), Err(Errno::EPIPE));
+    p.send(false, child, b"response").unwrap();
+    p.close(false, child);
+    p.run_for(100 * MS);
+    assert_eq!(p.recv(true, c, 100).unwrap(), b"response");
+    assert_eq!(p.recv(true, c, 100).unwrap(), b"");
+    assert_eq!(p.state(true, c), Some(State::TimeWait));
+}
+
+#[test]
+fn linger_zero_resets() {
+    let (mut p, c, _l, child) = established();
+    let mut lg = [0u8; 8];
+    lg[..4].copy_from_slice(&1i32.to_ne_bytes());
+    p.setopt(true, c, SOL_SOCKET, SO_LINGER, &lg).unwrap();
+    p.close(true, c);
+    p.run_for(100 * MS);
+    assert_eq!(p.state(true, c), None);
+    assert_eq!(p.recv(false, child, 10), Err(Errno::ECONNRESET));
+    assert_eq!(p.recv(false, child, 10).unwrap(), b"");
+    assert_eq!(p.b.tcp.stats.mib.estab_resets, 1);
+}
+
+#[test]
+fn close_with_unread_data_resets() {
+    let (mut p, c, _l, child) = established();
+    p.send(true, c, b"unread").unwrap();
+    p.run_for(100 * MS);
+    p.close(false, child);
+    p.run_for(100 * MS);
+    assert_eq!(p.recv(true, c, 10), Err(Errno::ECONNRESET));
+    assert_eq!(p.b.tcp.stats.mib.abort_on_close, 1);
+}
+
+#[test]
+fn challenge_ack_for_in_window_rst() {
+    let (mut p, c, _l, child) = established();
+    let (a_port, rcv_nxt) = {
+        let s = p.sock(false, child);
+        (s.remote.port(), s.rcv_nxt)
+    };
+    let before = p.log.len();
+    let rst = TcpRepr {
+        src_port: a_port,
+        dst_port: 80,
+        control: Control::Rst,
+        psh: false,
+        seq_number: rcv_nxt + 100,
+        ack_number: None,
+        window_len: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    p.inject_to_b(&rst);
+    assert_eq!(p.state(false, child), Some(State::Established));
+    assert_eq!(p.b.tcp.stats.mib.challenge_acks, 1);
+    assert_eq!(p.log[before].flags, flags::ACK);
+    // The exact sequence number does reset.
+    let exact = TcpRepr { seq_number: rcv_nxt, ..rst };
+    p.inject_to_b(&exact);
+    assert_eq!(p.state(false, child), Some(State::Closed));
+    let _ = c;
+}
+
+#[test]
+fn syn_in_established_gets_challenge_ack() {
+    let (mut p, _c, _l, child) = established();
+    let a_port = p.sock(false, child).remote.port();
+    let syn = TcpRepr {
+        src_port: a_port,
+        dst_port: 80,
+        control: Control::Syn,
+        psh: false,
+        seq_number: SeqNumber(12345),
+        ack_number: None,
+        window_len: 1000,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    p.inject_to_b(&syn);
+    assert_eq!(p.state(false, child), Some(State::Established));
+    assert_eq!(p.b.tcp.stats.mib.syn_challenge, 1);
+}
+
+#[test]
+fn syn_retries_then_etimedout() {
+    let mut p = Pair::new();
+    p.filter = Some(Box::new(|_| true));
+    let c = p.open(true);
+    let _ = p.connect(true, c, SocketAddr::new(B, 80));
+    p.run_for(126 * SEC);
+    assert_eq!(p.state(true, c), Some(State::SynSent));
+    p.run_for(2 * SEC);
+    assert_eq!(p.state(true, c), Some(State::Closed));
+    assert_eq!(p.connect(true, c, SocketAddr::new(B, 80)), Err(Errno::ETIMEDOUT));
+    // SYN + 6 retransmissions.
+    assert_eq!(p.log.len(), 7);
+}
+
+#[test]
+fn lossy_reordering_duplicating_link() {
+    let (mut p, c, _l, child) = established();
+    let mut rng = crate::rand::Rng::new(7);
+    p.filter = Some(Box::new(move |_| rng.range_u32(0, 99) < 3));
+    let data = pattern(500_000);
+    let got = transfer(&mut p, true, c, child, &data, 300 * SEC);
+    assert_eq!(got.len(), data.len());
+    assert!(got == data);
+}
+
+#[test]
+fn errno_rules() {
+    let mut p = Pair::new();
+    let s = p.open(true);
+    assert_eq!(p.recv(true, s, 10), Err(Errno::ENOTCONN));
+    assert_eq!(p.send(true, s, b"x"), Err(Errno::EPIPE));
+    assert_eq!(p.shutdown(true, s, SHUT_WR), Err(Errno::ENOTCONN));
+    {
+        let n = &mut p.a;
+        assert_eq!(n.tcp.accept(0, &mut n.net, s).err(), Some(Errno::EINVAL));
+    }
+    let l = p.listen(false, 80, 4);
+    let l2 = p.open(false);
+    {
+        let n = &mut p.b;
+        let any80 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 80);
+        assert_eq!(n.tcp.bind(&mut n.net, l2, any80), Err(Errno::EADDRINUSE));
+        let other = SocketAddr::new(Ipv4Addr::new(192, 0, 2, 1).into(), 81);
+        assert_eq!(n.tcp.bind(&mut n.net, l2, other), Err(Errno::EADDRNOTAVAIL));
+    }
+    let _ = l;
+    let (mut p, c, _l, _child) = established();
+    let n = &mut p.a;
+    assert_eq!(n.tcp.listen(&mut n.net, c, 5), Err(Errno::EINVAL));
+}
+
+#[test]
+fn random_segments_never_panic_and_memory_stays_bounded() {
+    let (mut p, c, _l, child) = established();
+    p.send(true, c, &pattern(50_000)).unwrap();
+    p.run_for(20 * MS);
+    let mut rng = crate::rand::Rng::new(99);
+    let payload = pattern(3000);
+    for i in 0..20_000u32 {
+        let (a_port, rcv_nxt, snd_una) = match p.b.tcp.sock(child) {
+            Some(s) => (s.remote.port(), s.rcv_nxt, s.snd_una),
+            None => break,
+        };
+        let near = |rng: &mut crate::rand::Rng, base: SeqNumber| {
+            base + rng.range_u32(0, 200_000) as usize - 100_000
+        };
+        let control = match rng.range_u32(0, 9) {
+            0 => Control::Syn,
+            1 => Control::Fin,
+            2 if i % 7 == 0 => Control::Rst,
+            _ => Control::None,
+        };
+        let mut options = TcpOptions::default();
+        if rng.range_u32(0, 1) == 1 {
+            options.timestamp = Some((rng.next_u32(), rng.next_u32()));
+        }
+        if rng.range_u32(0, 3) == 0 {
+            let l = near(&mut rng, rcv_nxt);
+            options.sack[0] = Some((l, l + rng.range_u32(0, 5000) as usize));
+        }
+        let len = rng.range_u32(0, 2999) as usize;
+        let seg = TcpRepr {
+            src_port: a_port,
+            dst_port: 80,
+            control,
+            psh: false,
+            seq_number: near(&mut rng, rcv_nxt),
+            ack_number: (rng.range_u32(0, 9) != 0).then(|| near(&mut rng, snd_una)),
+            window_len: rng.range_u32(0, 65535) as u16,
+            options,
+            payload: &payload[..len],
+        };
+        p.inject_to_b(&seg);
+        if i % 100 == 0 {
+            p.run_for(MS);
+            let _ = p.recv(false, child, 100);
+        }
+        // Garbage bytes too: every parse path returns without panicking.
+        let junk: Vec<u8> = (0..rng.range_u32(0, 80)).map(|_| rng.next_u32() as u8).collect();
+        p.deliver(true, A, B, &junk);
+        if let Some(s) = p.b.tcp.sock(child) {
+            assert!(s.rcvq.len() + s.ooo_bytes <= s.rcv_space() + 256);
+        }
+    }
+    assert!(p.b.tcp.stats.mib.in_errs > 0);
+}
+
+#[test]
+fn reuseaddr_and_time_wait() {
+    let (mut p, c, l, child) = established();
+    let port = p.sock(true, c).local.port();
+    p.close(false, child);
+    p.run_for(100 * MS);
+    p.close(true, c);
+    p.run_for(100 * MS);
+    // b closed first: b's child is in TIME-WAIT holding port 80 (with the listener).
+    assert_eq!(p.state(false, child), Some(State::TimeWait));
+    p.close(false, l);
+    let any80 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 80);
+    let n = p.open(false);
+    let on = 1i32.to_ne_bytes();
+    {
+        let b = &mut p.b;
+        assert_eq!(b.tcp.bind(&mut b.net, n, any80), Err(Errno::EADDRINUSE));
+    }
+    // SO_REUSEADDR on the new socket is not enough: the TIME-WAIT socket must have
+    // had it too (Linux `inet_bind_conflict`).
+    p.setopt(false, n, SOL_SOCKET, SO_REUSEADDR, &on).unwrap();
+    {
+        let b = &mut p.b;
+        assert_eq!(b.tcp.bind(&mut b.net, n, any80), Err(Errno::EADDRINUSE));
+    }
+    p.run_for(61 * SEC);
+    {
+        let b = &mut p.b;
+        assert_eq!(b.tcp.bind(&mut b.net, n, any80), Ok(()));
+    }
+    let _ = port;
+}
+
+#[test]
+fn reuseaddr_listener_rebinds_over_time_wait() {
+    let mut p = Pair::new();
+    let on = 1i32.to_ne_bytes();
+    let l = p.open(false);
+    p.setopt(false, l, SOL_SOCKET, SO_REUSEADDR, &on).unwrap();
+    let any80 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 80);
+    {
+        let b = &mut p.b;
+        b.tcp.bind(&mut b.net, l, any80).unwrap();
+        b.tcp.listen(&mut b.net, l, 4).unwrap();
+    }
+    let c = p.open(true);
+    let _ = p.connect(true, c, SocketAddr::new(B, 80));
+    p.run_for(100 * MS);
+    let child = p.accept(false, l).unwrap();
+    p.close(false, child);
+    p.run_for(100 * MS);
+    p.close(true, c);
+    p.close(false, l);
+    p.run_for(100 * MS);
+    assert_eq!(p.state(false, child), Some(State::TimeWait));
+    let n = p.open(false);
+    p.setopt(false, n, SOL_SOCKET, SO_REUSEADDR, &on).unwrap();
+    let b = &mut p.b;
+    assert_eq!(b.tcp.bind(&mut b.net, n, any80), Ok(()));
+    assert_eq!(b.tcp.listen(&mut b.net, n, 4), Ok(()));
+}
+
+#[test]
+fn same_seed_same_segments() {
+    let run = || {
+        let (mut p, c, _l, child) = established();
+        let got = transfer(&mut p, true, c, child, &pattern(100_000), 10 * SEC);
+        assert_eq!(got.len(), 100_000);
+        p.log.iter().map(|w| (w.seq, w.ack, w.flags, w.len)).collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn nagle_holds_small_segments_nodelay_sends() {
+    let (mut p, c, _l, _child) = established();
+    p.send(true, c, b"a").unwrap();
+    p.send(true, c, b"b").unwrap();
+    p.send(true, c, b"c").unwrap();
+    let small = |p: &Pair| p.log.iter().filter(|w| w.from_a && w.len > 0).count();
+    assert_eq!(small(&p), 1, "Nagle holds the second small segment");
+    p.run_for(100 * MS);
+    assert_eq!(small(&p), 2, "released by the ACK, coalesced");
+    p.setopt(true, c, SOL_TCP, TCP_NODELAY, &1i32.to_ne_bytes()).unwrap();
+    p.send(true, c, b"d").unwrap();
+    p.send(true, c, b"e").unwrap();
+    assert_eq!(small(&p), 4);
+}
+
+#[test]
+fn delayed_ack_every_second_segment() {
+    let (mut p, c, _l, child) = established();
+    // Leave quick-ack mode (Linux `tcp_incr_quickack`: up to 16 quick ACKs) first.
+    let data = pattern(200_000);
+    p.setopt(true, c, SOL_TCP, TCP_NODELAY, &1i32.to_ne_bytes()).unwrap();
+    for _ in 0..20 {
+        p.send(true, c, &data[..100]).unwrap();
+        p.run_for(50 * MS);
+    }
+    let acks_before = p.log.iter().filter(|w| !w.from_a).count();
+    p.send(true, c, &data[..100]).unwrap();
+    p.run_for(15 * MS);
+    // One small segment: the ACK waits for the delayed-ACK timer (40 ms ATO).
+    assert_eq!(p.log.iter().filter(|w| !w.from_a).count(), acks_before);
+    p.run_for(40 * MS);
+    assert_eq!(p.log.iter().filter(|w| !w.from_a).count(), acks_before + 1);
+    // Two full segments are ACKed at once (no idle gap: an idle longer than the RTO
+    // re-enters quick-ack mode, as Linux).
+    let before = p.log.iter().filter(|w| !w.from_a).count();
+    p.send(true, c, &data[..2 * 1448]).unwrap();
+    p.run_for(15 * MS);
+    // Unread data keeps the right edge still, so tcp_input.c leaves the ACK to the
+    // read (Linux `tcp_cleanup_rbuf`: "once-per-two-segments ACK was not sent").
+    assert_eq!(p.log.iter().filter(|w| !w.from_a).count(), before);
+    p.recv(false, child, 10_000).unwrap();
+    assert_eq!(p.log.iter().filter(|w| !w.from_a).count(), before + 1);
+    assert!(p.b.tcp.stats.mib.delayed_acks >= 1);
+}

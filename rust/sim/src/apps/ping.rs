@@ -1,0 +1,188 @@
+//! ping over a raw ICMP socket (SOCK_RAW, IPPROTO_ICMP), as iputils ping without the
+//! unprivileged ICMP socket: echo requests every interval (RFC 792), RTT per reply, loss.
+
+use super::{App, AppCx, FlowReport, RttStats};
+use libos_kernel::Errno;
+use libos_kernel::uapi::*;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+const ICMP_ECHO_REPLY: u8 = 0;
+const ICMP_ECHO_REQUEST: u8 = 8;
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub fn inet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in data.chunks(2) {
+        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from(c[0]) << 8 };
+        sum += u32::from(w);
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+pub struct Ping {
+    pub name: String,
+    pub dst: IpAddr,
+    pub interval: u64,
+    pub count: Option<u64>,
+    /// ICMP payload bytes (ping -s), at least 8 (the send timestamp).
+    pub size: usize,
+    ident: u16,
+    fd: Option<i32>,
+    seq: u64,
+    outstanding: BTreeMap<u16, u64>,
+    received: u64,
+    dups: u64,
+    rtt: RttStats,
+    error: Option<String>,
+}
+
+impl Ping {
+    pub fn new(name: &str, dst: IpAddr, interval: u64, count: Option<u64>, size: usize) -> Ping {
+        let ident = name.bytes().fold(0x1d0u16, |h, b| h.rotate_left(5) ^ u16::from(b));
+        Ping {
+            name: name.to_string(),
+            dst,
+            interval: interval.max(1),
+            count,
+            size: size.max(8),
+            ident,
+            fd: None,
+            seq: 0,
+            outstanding: BTreeMap::new(),
+            received: 0,
+            dups: 0,
+            rtt: RttStats::default(),
+            error: None,
+        }
+    }
+
+    fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
+        let seq = (self.seq & 0xffff) as u16;
+        let mut m = vec![0u8; 8 + self.size];
+        m[0] = ICMP_ECHO_REQUEST;
+        m[4..6].copy_from_slice(&self.ident.to_be_bytes());
+        m[6..8].copy_from_slice(&seq.to_be_bytes());
+        m[8..16].copy_from_slice(&cx.now.to_be_bytes());
+        for (i, b) in m[16..].iter_mut().enumerate() {
+            *b = (i & 0xff) as u8;
+        }
+        let c = inet_checksum(&m);
+        m[2..4].copy_from_slice(&c.to_be_bytes());
+        let now = cx.now;
+        match cx.k().sendto(now, fd, &m, 0, Some(SocketAddr::new(self.dst, 0))) {
+            Ok(_) => {}
+            // Like ping, a send error (no route, no ARP reply yet) counts as a loss.
+            Err(Errno::EAGAIN | Errno::EHOSTUNREACH | Errno::ENETUNREACH) => {}
+            Err(e) => self.error = Some(format!("sendto: {}", e.name())),
+        }
+        self.outstanding.insert(seq, now);
+        self.seq += 1;
+    }
+
+    fn read(&mut self, cx: &mut AppCx<'_>, fd: i32) {
+        let now = cx.now;
+        let mut buf = [0u8; 2048];
+        loop {
+            let n = match cx.k().recvfrom(now, fd, &mut buf, 0) {
+                Ok((n, _)) => n,
+                Err(_) => return,
+            };
+            // Raw IPv4 sockets deliver the IP header too.
+            let p = &buf[..n];
+            if p.len() < 20 || p[0] >> 4 != 4 {
+                continue;
+            }
+            let ihl = usize::from(p[0] & 0xf) * 4;
+            let Some(icmp) = p.get(ihl..) else { continue };
+            if icmp.len() < 8 || icmp[0] != ICMP_ECHO_REPLY || inet_checksum(icmp) != 0 {
+                continue;
+            }
+            if u16::from_be_bytes([icmp[4], icmp[5]]) != self.ident {
+                continue;
+            }
+            let seq = u16::from_be_bytes([icmp[6], icmp[7]]);
+            match self.outstanding.remove(&seq) {
+                Some(sent) => {
+                    self.received += 1;
+                    self.rtt.add((now - sent) as f64 / 1e3);
+                }
+                None => self.dups += 1,
+            }
+        }
+    }
+}
+
+impl App for Ping {
+    fn start(&mut self, cx: &mut AppCx<'_>) {
+        match cx.k().socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP) {
+            Ok(fd) => {
+                cx.own(fd);
+                self.fd = Some(fd);
+                self.send_one(cx, fd);
+                cx.set_timer(cx.now + self.interval);
+            }
+            Err(e) => self.error = Some(format!("socket: {}", e.name())),
+        }
+    }
+
+    fn timer(&mut self, cx: &mut AppCx<'_>) {
+        let Some(fd) = self.fd else { return };
+        if self.count.is_none_or(|c| self.seq < c) {
+            self.send_one(cx, fd);
+            cx.set_timer(cx.now + self.interval);
+        }
+    }
+
+    fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {
+        if Some(fd) == self.fd && revents & POLLIN != 0 {
+            self.read(cx, fd);
+        }
+    }
+
+    fn stop(&mut self, cx: &mut AppCx<'_>) {
+        if let Some(fd) = self.fd.take() {
+            cx.close(fd);
+        }
+    }
+
+    fn report(&self) -> FlowReport {
+        let sent = self.seq;
+        let loss = if sent > 0 { 100.0 * (sent - self.received) as f64 / sent as f64 } else { 0.0 };
+        let mut note = format!("{sent} sent, {} received, {loss:.0}% loss", self.received);
+        if self.dups > 0 {
+            note.push_str(&format!(", {} dup", self.dups));
+        }
+        if let Some(e) = &self.error {
+            note.push_str(&format!(", {e}"));
+        }
+        FlowReport {
+            name: self.name.clone(),
+            kind: "ping",
+            bytes: self.received * self.size as u64,
+            active_ns: 0,
+            retrans: None,
+            rtt_us: self.rtt.summary(),
+            errors: u64::from(self.error.is_some()),
+            note,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1071_checksum() {
+        // RFC 1071 §3 example words 0001 f203 f4f5 f6f7 sum to ddf2 before complement.
+        let d = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(inet_checksum(&d), !0xddf2);
+        let mut m = d.to_vec();
+        m.extend_from_slice(&inet_checksum(&d).to_be_bytes());
+        assert_eq!(inet_checksum(&m), 0);
+    }
+}
