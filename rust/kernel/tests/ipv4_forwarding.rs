@@ -491,3 +491,28 @@ fn forwarding_over_pointopoint_noarp_link() {
     assert_eq!(got.len(), 1, "echo reply came back over the NOARP link");
     assert_eq!(Ipv4Packet::new_checked(&got[0][..]).unwrap().ttl(), 63);
 }
+
+#[test]
+fn forwarding_back_out_the_same_link_sends_a_redirect() {
+    let mut lab = Lab::new();
+    let rmac = lab.host_arp();
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let via = Some(ip("10.0.0.3"));
+    lab.nodes[R].route_add(Route::new(ip("10.0.5.0"), 24, via, None)).unwrap();
+    let dst = Ipv4Addr::new(10, 0, 5, 1);
+    lab.host_send(&eth(rmac, EthernetProtocol::Ipv4, &echo(dst, 64, true, b"r")));
+    let got = ipv4_of(&lab.take_host(EthernetProtocol::Ipv4));
+    assert_eq!(got.len(), 1, "the redirect (the packet itself waits for ARP)");
+    let (t, code, body) = icmp_of(&got[0]);
+    assert_eq!((t, code), (5, 1));
+    assert_eq!(&body[4..8], &[10, 0, 0, 3]);
+    // Backoff: the next redirect to this sender waits at least 40 ms.
+    lab.host_send(&eth(rmac, EthernetProtocol::Ipv4, &echo(dst, 64, true, b"r")));
+    assert!(lab.take_host(EthernetProtocol::Ipv4).is_empty());
+    lab.nodes[R].sysctl_set("net.ipv4.conf.all.send_redirects", "0").unwrap();
+    lab.nodes[R].sysctl_set("net.ipv4.conf.eth0.send_redirects", "0").unwrap();
+    lab.run_until(SEC);
+    lab.take_host(EthernetProtocol::Arp);
+    lab.host_send(&eth(rmac, EthernetProtocol::Ipv4, &echo(dst, 64, true, b"r")));
+    assert!(lab.take_host(EthernetProtocol::Ipv4).is_empty(), "send_redirects off");
+}

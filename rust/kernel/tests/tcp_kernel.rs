@@ -4,7 +4,7 @@
 
 use libos_kernel::uapi::*;
 use libos_kernel::{DeviceConfig, Errno, EthernetAddress, Kernel, KernelConfig, Nanos};
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 const MS: Nanos = 1_000_000;
@@ -24,7 +24,10 @@ fn host(seed: u64, n: u32, ip: Ipv4Addr) -> (Kernel, u32) {
     (k, eth)
 }
 
+/// Decides a frame's fate: true drops it (the simple case).
 type Drop = Box<dyn FnMut(bool, &[u8]) -> bool>;
+/// Full control: the extra delays of each copy to deliver (empty: drop; two: duplicate).
+type Impair = Box<dyn FnMut(bool, &[u8]) -> Vec<Nanos>>;
 
 struct Net2 {
     a: Kernel,
@@ -33,11 +36,13 @@ struct Net2 {
     b_eth: u32,
     now: Nanos,
     delay: Nanos,
-    /// (arrival, to_b, frame).
-    link: VecDeque<(Nanos, bool, Vec<u8>)>,
+    /// (arrival, sequence) -> (to_b, frame).
+    link: BTreeMap<(Nanos, u64), (bool, Vec<u8>)>,
+    sent: u64,
     drop: Option<Drop>,
-    /// Every frame put on the wire, in order (for determinism checks).
-    wire: Vec<Vec<u8>>,
+    impair: Option<Impair>,
+    /// Every frame put on the wire, in order, with its time (determinism checks, pcap).
+    wire: Vec<(Nanos, Vec<u8>)>,
 }
 
 impl Net2 {
@@ -51,8 +56,10 @@ impl Net2 {
             b_eth,
             now: 0,
             delay: 5 * MS,
-            link: VecDeque::new(),
+            link: BTreeMap::new(),
+            sent: 0,
             drop: None,
+            impair: None,
             wire: Vec::new(),
         }
     }
@@ -69,28 +76,38 @@ impl Net2 {
     }
 
     fn put(&mut self, from_a: bool, f: Vec<u8>) {
-        self.wire.push(f.clone());
+        self.wire.push((self.now, f.clone()));
         if let Some(d) = self.drop.as_mut()
             && d(from_a, &f)
         {
             return;
         }
-        self.link.push_back((self.now + self.delay, from_a, f));
+        let delays = match self.impair.as_mut() {
+            Some(i) => i(from_a, &f),
+            None => vec![0],
+        };
+        for d in delays {
+            self.sent += 1;
+            self.link.insert((self.now + self.delay + d, self.sent), (from_a, f.clone()));
+        }
     }
 
     fn run_for(&mut self, d: Nanos) {
         let end = self.now + d;
         self.collect();
         for _ in 0..5_000_000 {
-            let next =
-                [self.link.front().map(|x| x.0), self.a.next_deadline(), self.b.next_deadline()]
-                    .into_iter()
-                    .flatten()
-                    .min();
+            let next = [
+                self.link.keys().next().map(|x| x.0),
+                self.a.next_deadline(),
+                self.b.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let Some(t) = next.filter(|&t| t <= end) else { break };
             self.now = self.now.max(t);
-            while self.link.front().is_some_and(|x| x.0 <= self.now) {
-                let (_, to_b, f) = self.link.pop_front().unwrap();
+            while self.link.keys().next().is_some_and(|x| x.0 <= self.now) {
+                let (_, (to_b, f)) = self.link.pop_first().unwrap();
                 if to_b {
                     self.b.dev_rx(self.now, self.b_eth, &f);
                 } else {
@@ -103,6 +120,28 @@ impl Net2 {
             self.collect();
         }
         self.now = end;
+    }
+
+    /// Writes the frames seen so far as a pcap (for tshark checks by hand:
+    /// `TCP_PCAP=/tmp/x.pcap cargo test ...`).
+    fn dump_pcap(&self) {
+        let Ok(path) = std::env::var("TCP_PCAP") else { return };
+        let mut hdr = Vec::new();
+        hdr.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+        hdr.extend_from_slice(&2u16.to_le_bytes());
+        hdr.extend_from_slice(&4u16.to_le_bytes());
+        hdr.extend_from_slice(&0i32.to_le_bytes());
+        hdr.extend_from_slice(&0u32.to_le_bytes());
+        hdr.extend_from_slice(&65535u32.to_le_bytes());
+        hdr.extend_from_slice(&1u32.to_le_bytes());
+        for (t, f) in &self.wire {
+            hdr.extend_from_slice(&((t / 1_000_000_000) as u32).to_le_bytes());
+            hdr.extend_from_slice(&((t % 1_000_000_000 / 1000) as u32).to_le_bytes());
+            hdr.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            hdr.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            hdr.extend_from_slice(f);
+        }
+        std::fs::write(path, hdr).expect("pcap written");
     }
 
     fn k(&mut self, a: bool) -> &mut Kernel {
@@ -184,7 +223,7 @@ fn bulk_with_loss_over_ethernet() {
     n.drop = Some(Box::new(move |from_a, f| {
         if from_a && f.len() > 100 {
             k += 1;
-            return k % 97 == 0;
+            return k.is_multiple_of(97);
         }
         false
     }));
@@ -268,4 +307,76 @@ fn same_seed_same_bytes() {
         n.wire
     };
     assert_eq!(run(11), run(11));
+}
+
+#[test]
+fn bulk_over_lossy_reordering_duplicating_long_link() {
+    let (mut n, c, s) = connected(6);
+    n.delay = 20 * MS;
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    n.impair = Some(Box::new(move |_, f| {
+        if f.len() < 100 {
+            return vec![0];
+        }
+        // xorshift: 1% loss, 1% duplicated, 2% delayed 3 ms (reordered).
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        match x % 100 {
+            0 => vec![],
+            1 => vec![0, 1_000_000],
+            2 | 3 => vec![3 * MS],
+            _ => vec![0],
+        }
+    }));
+    let data = pattern(5_000_000);
+    let got = transfer(&mut n, true, c, s, &data, 300 * SEC);
+    assert_eq!(got.len(), data.len());
+    assert!(got == data);
+    // And back the other way on the same connection.
+    let back = pattern(1_000_000);
+    let got = transfer(&mut n, false, s, c, &back, 300 * SEC);
+    assert!(got == back);
+    n.a.close(n.now, c).unwrap();
+    n.b.close(n.now, s).unwrap();
+    n.run_for(SEC);
+    n.dump_pcap();
+}
+
+#[test]
+fn loopback_mss_like_linux() {
+    let mut k = Kernel::new(KernelConfig { seed: 10 });
+    let l = tcp(&mut k);
+    k.bind(l, sa(Ipv4Addr::LOCALHOST, 5001)).unwrap();
+    k.listen(l, 4).unwrap();
+    let c = tcp(&mut k);
+    let _ = k.connect(0, c, sa(Ipv4Addr::LOCALHOST, 5001));
+    let info = k.tcp_info(c).unwrap();
+    // Linux on lo: advmss 65483 + 12 = 65495, snd_mss 65483 with timestamps.
+    assert_eq!(info.advmss, 65495);
+    assert_eq!(info.snd_mss, 65483);
+    let big = vec![7u8; 1_000_000];
+    let (s, _) = k.accept(0, l, 0).unwrap();
+    let (mut sent, mut got) = (0, 0);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut now = 0;
+    for _ in 0..10_000 {
+        if sent < big.len()
+            && let Ok(n) = k.send(now, c, &big[sent..], 0)
+        {
+            sent += n;
+        }
+        while let Ok(n) = k.recv(now, s, &mut buf, 0) {
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if got == big.len() {
+            break;
+        }
+        now = k.next_deadline().unwrap_or(now + MS).max(now + MS);
+        k.advance(now);
+    }
+    assert_eq!(got, big.len());
 }

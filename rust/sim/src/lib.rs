@@ -20,12 +20,13 @@
 //! let (h1, h2) = (sim.add_kernel_node("h1"), sim.add_kernel_node("h2"));
 //! let p = LinkParams { rate_bps: 10_000_000, delay: 10_000_000, ..Default::default() };
 //! let (if1, if2) = sim.add_p2p(h1, h2, &p).unwrap();
-//! let ip = |d| IpAddr::V4(Ipv4Addr::new(10, 0, 0, d));
-//! sim.kernel(h1).unwrap().addr_add(0, if1, ip(1), 24).unwrap();
-//! sim.kernel(h2).unwrap().addr_add(0, if2, ip(2), 24).unwrap();
+//! let ip = |d| Ipv4Addr::new(10, 0, 0, d);
+//! sim.addr_add(h1, if1, ip(1), 24).unwrap();
+//! sim.addr_add(h2, if2, ip(2), 24).unwrap();
+//! sim.auto_routes().unwrap(); // shortest-path static routes (none needed here)
 //! let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5001);
 //! sim.add_app(h2, Box::new(Sink::new("sink", Proto::Tcp, any)), 0, None).unwrap();
-//! let bulk = BulkSend::new("bulk", SocketAddr::new(ip(2), 5001), Some(1_000_000), None);
+//! let bulk = BulkSend::new("bulk", SocketAddr::new(ip(2).into(), 5001), Some(1_000_000), None);
 //! sim.add_app(h1, Box::new(bulk), 0, None).unwrap();
 //! sim.set_trace_interval(100_000_000);
 //! sim.run_until(10_000_000_000);

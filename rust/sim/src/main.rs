@@ -20,6 +20,7 @@ struct Cli {
 enum Cmd {
     /// Runs a scenario file and prints the per-flow table.
     Run {
+        /// Scenario file (TOML; see rust/sim/README.md).
         scenario: PathBuf,
         /// Overrides the scenario's seed.
         #[arg(long)]
@@ -33,6 +34,9 @@ enum Cmd {
         /// Write no pcap files.
         #[arg(long)]
         no_pcap: bool,
+        /// Capture only these devices: comma-separated `node` or `node:dev`.
+        #[arg(long, value_delimiter = ',')]
+        pcap: Option<Vec<String>>,
         /// Hide the progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -40,19 +44,20 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let Cli { cmd: Cmd::Run { scenario, seed, out, duration, no_pcap, quiet } } = Cli::parse();
+    let Cli { cmd: Cmd::Run { scenario, seed, out, duration, no_pcap, pcap, quiet } } =
+        Cli::parse();
     let result = (|| {
         let duration = duration
             .map(|d| libos_sim::units::parse_duration(&d))
             .transpose()
             .map_err(|e| format!("--duration: {e}"))?;
         let sc = Scenario::load(&scenario)?;
-        let o = Overrides { seed, out, duration, no_pcap };
+        let o = Overrides { seed, out, duration, no_pcap, pcap };
         let built = sc.build(&o).map_err(|e| format!("{}: {e}", scenario.display()))?;
         let out = built.out.clone();
         let wall = std::time::Instant::now();
         let r = libos_sim::run::run(built, !quiet)?;
-        print!("{}", libos_sim::output::table(&r.reports));
+        print!("{}\n{}", libos_sim::output::table(&r.reports), r.links);
         eprintln!(
             "{} events in {:.2}s wall; outputs in {}",
             r.events,

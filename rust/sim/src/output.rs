@@ -1,6 +1,7 @@
 //! Results of a run: the per-flow table, per-flow CSV traces, and PNG plots.
 
 use crate::apps::{FlowReport, Sample};
+use crate::channel::ChannelStats;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,36 @@ pub fn table(reports: &[FlowReport]) -> String {
     s
 }
 
+/// Per link direction: frames sent, drop-tail drops, impairment counts, peak queue.
+/// Only directions that carried traffic are listed.
+pub fn link_table(labels: &[String], stats: &[&ChannelStats]) -> String {
+    let w = labels.iter().map(|l| l.len()).max().unwrap_or(0).max("link (tx side)".len());
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>10} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
+        "link (tx side)", "frames", "qdrops", "lost", "dup", "corrupt", "reord", "maxq"
+    );
+    for (l, st) in labels.iter().zip(stats) {
+        if st.tx_frames == 0 && st.queue_drops == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>10} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
+            l,
+            st.tx_frames,
+            st.queue_drops,
+            st.lost,
+            st.duplicated,
+            st.corrupted,
+            st.reordered,
+            st.max_queue
+        );
+    }
+    s
+}
+
 /// Goodput in Mbit/s between consecutive samples.
 pub fn goodput_series(samples: &[(u64, Sample)]) -> Vec<(f64, f64)> {
     samples
@@ -58,6 +89,18 @@ fn safe(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect()
+}
+
+/// One `<name>.events.csv` per app with per-message measurements.
+pub fn write_events(dir: &Path, events: &[(String, String)]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut files = Vec::new();
+    for (name, csv) in events {
+        let path = dir.join(format!("{}.events.csv", safe(name)));
+        std::fs::write(&path, csv)?;
+        files.push(path);
+    }
+    Ok(files)
 }
 
 /// One CSV per flow: time_s, cwnd_segs, ssthresh, rtt_ms, bytes, goodput_mbps, retrans.

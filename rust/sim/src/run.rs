@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 pub struct RunResult {
     pub reports: Vec<FlowReport>,
+    /// The per-link table (`output::link_table`).
+    pub links: String,
     pub files: Vec<PathBuf>,
     pub events: u64,
 }
@@ -48,8 +50,17 @@ pub fn run(mut b: Built, progress: bool) -> Result<RunResult, String> {
         );
         files.extend(crate::plot::plot_traces(&b.out.join("plots"), &traces)?);
     }
+    let events = b.sim.events_csv();
+    if !events.is_empty() {
+        let dir = b.out.join("traces");
+        files.extend(
+            crate::output::write_events(&dir, &events).map_err(|e| format!("traces: {e}"))?,
+        );
+    }
     let reports = b.sim.reports();
-    std::fs::write(b.out.join("flows.txt"), crate::output::table(&reports))
-        .map_err(|e| format!("flows.txt: {e}"))?;
-    Ok(RunResult { reports, files, events: b.sim.stats.events })
+    let stats: Vec<_> = b.sim.chans.iter().map(|c| &c.stats).collect();
+    let links = crate::output::link_table(&b.sim.channel_labels(), &stats);
+    let text = format!("{}\n{links}", crate::output::table(&reports));
+    std::fs::write(b.out.join("flows.txt"), &text).map_err(|e| format!("flows.txt: {e}"))?;
+    Ok(RunResult { reports, links, files, events: b.sim.stats.events })
 }

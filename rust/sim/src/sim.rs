@@ -1,12 +1,14 @@
 //! The simulator core: nodes (one `Stack` each), channels, switches and apps driven by
 //! one deterministic event queue.
 //!
-//! Each node has at most one live wake-up in the queue, at its own `next_deadline`:
-//! rescheduling bumps the node's generation and stale entries are skipped when popped
-//! (lazy invalidation), so an event costs O(log N) whatever the number of nodes.
+//! Each node has exactly one live wake-up in the queue while it has a deadline, at or
+//! before its `next_deadline`: an earlier deadline bumps the node's generation and the
+//! old entry is skipped when popped (lazy invalidation); a later one keeps the early
+//! entry, which then just re-arms. So an event costs O(log N) whatever the number of
+//! nodes, and no event ever sweeps them.
 //! After every call into a stack the engine drains `poll_transmit` (frames go to the
-//! device's channel), then `poll_event` (apps owning the fd are called), repeats until
-//! both are empty, and finally re-reads `next_deadline`.
+//! device's channel), then `poll_event` (the app owning the fd is called with the mask as
+//! it is now), repeats until both are empty, and finally re-reads `next_deadline`.
 
 use crate::apps::{App, AppCx, FlowReport, Sample};
 use crate::channel::{Channel, Departure, QueueLimit, Target};
@@ -77,6 +79,7 @@ struct AppSlot {
     node: NodeId,
     app: Box<dyn App>,
     timer_gen: u64,
+    started: bool,
     running: bool,
     trace: Vec<(u64, Sample)>,
 }
@@ -93,6 +96,8 @@ struct Switch {
 #[derive(Debug, Clone)]
 pub struct LinkParams {
     pub rate_bps: u64,
+    /// Rate of the b->a direction of a point-to-point link, when different.
+    pub rate_reverse: Option<u64>,
     /// One-way propagation delay, ns.
     pub delay: u64,
     pub limit: QueueLimit,
@@ -108,6 +113,7 @@ impl Default for LinkParams {
     fn default() -> Self {
         LinkParams {
             rate_bps: 1_000_000_000,
+            rate_reverse: None,
             delay: 0,
             limit: QueueLimit::default(),
             impair: Impairments::default(),
@@ -131,6 +137,7 @@ pub struct Sim {
     now: u64,
     queue: EventQueue<Ev>,
     pub nodes: Vec<Node>,
+    by_name: BTreeMap<String, NodeId>,
     pub chans: Vec<Channel>,
     switches: Vec<Switch>,
     apps: Vec<AppSlot>,
@@ -153,6 +160,7 @@ impl Sim {
             now: 0,
             queue: EventQueue::default(),
             nodes: Vec::new(),
+            by_name: BTreeMap::new(),
             chans: Vec::new(),
             switches: Vec::new(),
             apps: Vec::new(),
@@ -184,6 +192,7 @@ impl Sim {
             fd_owner: BTreeMap::new(),
         });
         let id = self.nodes.len() - 1;
+        self.by_name.entry(name.to_string()).or_insert(id);
         self.reschedule(id);
         id
     }
@@ -195,7 +204,7 @@ impl Sim {
     }
 
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
-        self.nodes.iter().position(|n| n.name == name)
+        self.by_name.get(name).copied()
     }
 
     pub fn kernel(&mut self, node: NodeId) -> Option<&mut Kernel> {
@@ -235,6 +244,7 @@ impl Sim {
         }
         let ab = self.new_chan(p, Target::Node { node: b, ifindex: 0 });
         let rev = LinkParams {
+            rate_bps: p.rate_reverse.unwrap_or(p.rate_bps),
             impair: p.impair_reverse.clone().unwrap_or(p.impair.clone()),
             ..p.clone()
         };
@@ -348,10 +358,17 @@ impl Sim {
         start: u64,
         stop: Option<u64>,
     ) -> Result<AppId, String> {
-        if self.nodes[node].stack.as_kernel().is_none() {
+        if app.needs_kernel() && self.nodes[node].stack.as_kernel().is_none() {
             return Err(format!("node {} is not a libos node", self.nodes[node].name));
         }
-        self.apps.push(AppSlot { node, app, timer_gen: 0, running: false, trace: Vec::new() });
+        self.apps.push(AppSlot {
+            node,
+            app,
+            timer_gen: 0,
+            started: false,
+            running: false,
+            trace: Vec::new(),
+        });
         let id = self.apps.len() - 1;
         self.queue.push(start.max(self.now), Ev::AppStart { app: id });
         if let Some(t) = stop {
@@ -398,8 +415,14 @@ impl Sim {
                     return;
                 }
                 n.wake_at = None;
-                n.stack.advance(self.now);
-                self.service(node);
+                // The entry may be early: deadlines that moved later keep their old
+                // entry (see `reschedule`), and then there is nothing to run yet.
+                if n.stack.next_deadline().is_some_and(|d| d <= self.now) {
+                    n.stack.advance(self.now);
+                    self.service(node);
+                } else {
+                    self.reschedule(node);
+                }
             }
             Ev::Arrive { target: Target::Node { node, ifindex }, frame } => {
                 self.stats.frames_delivered += 1;
@@ -417,6 +440,7 @@ impl Sim {
             }
             Ev::AppStart { app } => {
                 self.apps[app].running = true;
+                self.apps[app].started = true;
                 self.call_app(app, |a, cx| a.start(cx));
             }
             Ev::AppStop { app } => {
@@ -490,7 +514,10 @@ impl Sim {
     /// Drains a node's output after any call into it, then reschedules its wake-up.
     fn service(&mut self, node: NodeId) {
         // Bounded so that a livelocked stack or app cannot hang the run.
-        for _ in 0..100_000 {
+        for round in 0..100_000 {
+            if round == 99_999 {
+                tracing::warn!(target: "libos_sim", node = %self.nodes[node].name, "event storm: gave up draining");
+            }
             while let Some((ifindex, frame)) = self.nodes[node].stack.poll_transmit() {
                 self.node_tx(node, ifindex, frame);
             }
@@ -515,12 +542,18 @@ impl Sim {
         self.reschedule(node);
     }
 
-    /// Keeps exactly one live wake-up per node, at its current deadline.
+    /// Keeps exactly one live wake-up per node, at or before its current deadline.
+    /// A deadline that moves later (a TCP RTO re-armed by every ACK) keeps the earlier
+    /// entry, which then only reschedules; a deadline that moves earlier gets a new
+    /// entry and the old one goes stale. So the heap holds O(nodes) entries, not one
+    /// per timer change.
     fn reschedule(&mut self, node: NodeId) {
         let n = &mut self.nodes[node];
         let d = n.stack.next_deadline().map(|t| t.max(self.now));
-        if d == n.wake_at {
-            return;
+        match (d, n.wake_at) {
+            (_, Some(w)) if d.is_none_or(|d| d >= w) => return,
+            (None, None) => return,
+            _ => {}
         }
         n.wake_gen += 1;
         n.wake_at = d;
@@ -541,8 +574,12 @@ impl Sim {
             return;
         };
         self.capture_frame(node, ifindex, &frame);
-        if let Ok(Some(d)) = self.chans[chan].enqueue(self.now, frame) {
-            self.depart(chan, d);
+        match self.chans[chan].enqueue(self.now, frame) {
+            Ok(Some(d)) => self.depart(chan, d),
+            Ok(None) => {}
+            Err(_) => {
+                tracing::trace!(target: "libos_sim::link", chan, node = %self.nodes[node].name, "queue full, frame dropped")
+            }
         }
     }
 
@@ -591,8 +628,52 @@ impl Sim {
 
     // ---- results -------------------------------------------------------------------
 
-    pub fn reports(&self) -> Vec<FlowReport> {
-        self.apps.iter().map(|a| a.app.report()).collect()
+    /// One row per app. Running apps take a last sample first (fresh TCP_INFO), so the
+    /// numbers are those of now even without a trace interval.
+    pub fn reports(&mut self) -> Vec<FlowReport> {
+        for a in 0..self.apps.len() {
+            if self.apps[a].running {
+                self.call_app(a, |app, cx| {
+                    app.sample(cx);
+                });
+            }
+        }
+        let report = |a: &AppSlot| {
+            let mut r = a.app.report();
+            if !a.started {
+                r.note = "not started (starts after the end of the run)".into();
+            }
+            r
+        };
+        self.apps.iter().map(report).collect()
+    }
+
+    /// A label per channel: "node:dev" for a device's transmit side, "segN->node:dev"
+    /// for a switch port's.
+    pub fn channel_labels(&self) -> Vec<String> {
+        let mut labels = vec![String::new(); self.chans.len()];
+        for n in &self.nodes {
+            for d in &n.devs {
+                labels[d.chan] = format!("{}:{}", n.name, d.name);
+            }
+        }
+        for (i, sw) in self.switches.iter().enumerate() {
+            for &c in &sw.downlinks {
+                if let Target::Node { node, ifindex } = self.chans[c].target {
+                    let n = &self.nodes[node];
+                    let dev = n.dev(ifindex).map_or("?", |d| d.name.as_str());
+                    labels[c] = format!("seg{i}->{}:{dev}", n.name);
+                }
+            }
+        }
+        labels
+    }
+
+    /// (app report name, CSV text) per app with per-message measurements.
+    pub fn events_csv(&self) -> Vec<(String, String)> {
+        let rows =
+            self.apps.iter().filter_map(|a| Some((a.app.report().name, a.app.events_csv()?)));
+        rows.collect()
     }
 
     /// (app report name, samples) per app that produced a trace.

@@ -10,7 +10,7 @@ fn all_apps_over_router_chain() {
     assert!(ping.note.starts_with("10 sent, 10 received"), "{ping:?}");
     let (avg, min, _) = ping.rtt_us.expect("ping RTTs");
     // 2 x (1 + 10 + 1) ms propagation at least.
-    assert!(min >= 24_000.0 && avg < 60_000.0, "{ping:?}");
+    assert!(min >= 24_000.0 && avg < 200_000.0, "{ping:?}");
 
     let echo = report(&o, "echo");
     assert!(echo.note.starts_with("10 sent, 10 echoed"), "{echo:?}");

@@ -48,3 +48,26 @@ fn example_runs_and_writes_outputs() {
     assert!(dir.join("flows.txt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_example_scenario_builds_and_runs() {
+    let dir = common::tempdir("cli-examples");
+    let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(&ex).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let out = sim()
+            .args(["run", "-q", "--no-pcap", "--duration", "500ms", "--out"])
+            .arg(dir.join(p.file_stem().unwrap()))
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+        n += 1;
+    }
+    assert!(n >= 3, "examples not found in {}", ex.display());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

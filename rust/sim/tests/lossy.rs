@@ -46,3 +46,38 @@ fn one_way_impairments() {
     let sink = report(&o, "sink");
     assert_eq!((sink.bytes, sink.errors), (500_000, 0), "{sink:?}");
 }
+
+#[test]
+fn impaired_segment_delivers_exact_bytes() {
+    let src = r#"
+duration = "60s"
+[[node]]
+name = "a"
+[[node]]
+name = "b"
+[[node]]
+name = "c"
+[[segment]]
+rate = "50Mbit"
+delay = "1ms"
+loss = 0.03
+corrupt = 0.01
+duplicate = 0.01
+attach = [{ node = "a" }, { node = "b" }, { node = "c" }]
+[[app]]
+kind = "sink"
+name = "sink"
+node = "c"
+[[app]]
+kind = "bulk"
+name = "bulk"
+node = "a"
+dst = "c:5001"
+bytes = "1MB"
+"#;
+    let o = run(src, 8, None);
+    let sink = report(&o, "sink");
+    assert_eq!((sink.bytes, sink.errors), (1_000_000, 0), "{sink:?}");
+    assert!(o.chan_stats.iter().map(|s| s.lost).sum::<u64>() > 10);
+    assert!(o.chan_stats.iter().map(|s| s.corrupted).sum::<u64>() > 2);
+}

@@ -1,14 +1,14 @@
 //! Forwarding (RFC 1812 §5.2–5.3, Linux `ip_forward.c` and `ip_error` in `route.c`).
 //! The input device's `forwarding` decides, as in Linux `IN_DEV_FORWARD`.
 
-use super::icmp;
+use super::{icmp, redirect as rd};
 use crate::DevFlags;
 use crate::Nanos;
 use crate::dev::IfIndex;
 use crate::net::Net;
 use crate::pktbuf::PacketBuf;
 use crate::route::RouteKind;
-use crate::wire::icmpv4::{ty, unreach};
+use crate::wire::icmpv4::{redirect, ty, unreach};
 use crate::wire::ipv4::Ipv4Packet;
 use std::net::IpAddr;
 
@@ -54,6 +54,7 @@ pub(super) fn ip_forward(
     if ip.ttl() <= 1 {
         // RFC 1812 §5.3.1; Linux counts it under InHdrErrors.
         net.ipv4.mib.in_hdr_errors += 1;
+        tracing::trace!(target: "libos::ipv4", src = %ip.src_addr(), %dst, "ttl exceeded");
         icmp::send(now, net, packet, ty::TIME_EXCEEDED, icmp::EXC_TTL, 0, false);
         return;
     }
@@ -68,9 +69,17 @@ pub(super) fn ip_forward(
     if ip.dont_frag() && packet.len() > rt.mtu as usize {
         // RFC 1191: tell the sender the next-hop MTU.
         net.ipv4.mib.frag_fails += 1;
-        let mtu = rt.mtu.min(u32::from(u16::MAX)) as u16;
+        let mtu = rt.mtu.min(u32::from(u16::MAX));
         icmp::send(now, net, packet, ty::DEST_UNREACH, unreach::FRAG_NEEDED, mtu, false);
         return;
+    }
+    // Back out the interface it came in on, to a sender on that link: a redirect,
+    // and the packet still goes (RFC 1812 §5.2.7.2).
+    if let IpAddr::V4(hop) = rt.next_hop {
+        let gw = (rt.next_hop != dst).then_some(hop);
+        if rd::should_send(now, net, ifindex, rt.oif, ip.src_addr(), gw) {
+            icmp::send(now, net, packet, ty::REDIRECT, redirect::HOST, u32::from(hop), false);
+        }
     }
     let mut pkt = PacketBuf::from_slice(packet);
     Ipv4Packet::new_unchecked(pkt.data_mut()).decrease_ttl();

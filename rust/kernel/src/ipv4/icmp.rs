@@ -172,7 +172,7 @@ pub(super) fn send(
     offending: &[u8],
     t: u8,
     code: u8,
-    info: u16,
+    info: u32,
     bcast: bool,
 ) {
     let Ok(ip) = Ipv4Packet::new_checked(offending) else { return };
@@ -199,7 +199,10 @@ pub(super) fn send(
     let saddr = if to_us { IpAddr::V4(dst) } else { rt.src };
     let quoted = &ip.packet()[..ip.packet().len().min(MAX_ERROR_LEN - HEADER_LEN - 8)];
     let repr = match t {
-        ty::DEST_UNREACH => Icmpv4Repr::DstUnreachable { code, next_hop_mtu: info, data: quoted },
+        ty::DEST_UNREACH => {
+            Icmpv4Repr::DstUnreachable { code, next_hop_mtu: info as u16, data: quoted }
+        }
+        ty::REDIRECT => Icmpv4Repr::Redirect { code, gateway: Ipv4Addr::from(info), data: quoted },
         ty::TIME_EXCEEDED => Icmpv4Repr::TimeExceeded { code, data: quoted },
         ty::PARAMETERPROB => Icmpv4Repr::ParamProblem { pointer: info as u8, data: quoted },
         _ => return,
@@ -281,6 +284,18 @@ pub(super) fn rcv(now: Nanos, net: &mut Net, tp: &mut dyn Transport, rx: &IpRx<'
         }
         Icmpv4Repr::ParamProblem { data, .. } => {
             report(now, net, tp, rx, ty::PARAMETERPROB, 0, None, data);
+        }
+        Icmpv4Repr::Redirect { code, gateway, data } => {
+            let (IpAddr::V4(from), true) = (rx.src, code <= 3) else { return };
+            if data.len() < HEADER_LEN || data[0] >> 4 != 4 {
+                net.ipv4.icmp_mib.in_errors += 1;
+                return;
+            }
+            let inner = Ipv4Packet::new_unchecked(data);
+            // Only about packets we sent (Linux reaches it through the socket's handler).
+            if net.is_local_addr(IpAddr::V4(inner.src_addr())) {
+                super::redirect::receive(now, net, rx.ifindex, from, inner.dst_addr(), gateway);
+            }
         }
         Icmpv4Repr::EchoReply { .. } => {}
     }

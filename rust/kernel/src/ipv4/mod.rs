@@ -14,6 +14,7 @@ mod mib;
 mod output;
 mod pmtu;
 mod reassembly;
+mod redirect;
 mod route;
 
 pub use icmp::{IcmpMib, icmp_err_convert};
@@ -34,6 +35,7 @@ pub struct Ipv4State {
     frags: reassembly::FragQueues,
     icmp_limit: icmp::RateLimit,
     pmtu: pmtu::PmtuCache,
+    redirects: redirect::Redirects,
 }
 
 /// Handles one received IPv4 packet (`ip_rcv`): validate, reassemble, deliver or forward.
@@ -60,6 +62,7 @@ impl Net {
             self.neigh.next_deadline(),
             self.ipv4.frags.next_deadline(),
             self.ipv4.pmtu.next_deadline(),
+            self.ipv4.redirects.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -74,6 +77,7 @@ impl Net {
         self.neigh_actions(now, actions);
         reassembly::expire(now, self);
         self.ipv4.pmtu.expire(now);
+        self.ipv4.redirects.expire(now);
     }
 
     /// Carries out what the neighbour table asked for: ARP requests, and ICMP host

@@ -199,6 +199,7 @@ pub(super) fn expire(now: Nanos, net: &mut Net) {
         };
         net.ipv4.mib.reasm_fails += 1;
         net.ipv4.mib.reasm_timeout += 1;
+        tracing::debug!(target: "libos::ipv4", src = %key.0, dst = %key.1, id = key.2, "reassembly timeout");
         // Only when the first fragment arrived can the error quote it (RFC 792).
         if let (Some(mut head), Some(first)) = (q.first_header, q.frags.get(&0)) {
             head.extend_from_slice(first);

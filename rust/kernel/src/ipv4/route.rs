@@ -65,7 +65,12 @@ impl Net {
         }
         let oif = r.oif.ok_or(Errno::ENETUNREACH)?;
         let broadcast = r.kind == RouteKind::Broadcast;
-        let next_hop = r.gateway.unwrap_or(dst);
+        let mut next_hop = r.gateway.unwrap_or(dst);
+        if r.gateway.is_some()
+            && let Some(g) = self.ipv4.redirects.gateway_for(d, next_hop)
+        {
+            next_hop = g;
+        }
         Ok(self.make_route(dst, oif, next_hop, r.src, broadcast))
     }
 

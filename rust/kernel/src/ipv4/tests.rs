@@ -260,3 +260,67 @@ fn static_neighbour_skips_arp_and_route_replace_validates() {
     assert_eq!(net.route_replace(gw("10.9.0.1")), Err(Errno::ENETUNREACH));
     assert_eq!(net.route_add(gw("10.0.0.252")), Err(Errno::EEXIST));
 }
+
+/// An ICMP message from `from` to 10.0.0.1 quoting a packet 10.0.0.1 -> `dst`.
+fn icmp_about(from: Ipv4Addr, dst: Ipv4Addr, icmp: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let mut inner = vec![0u8; 28];
+    let repr = crate::wire::ipv4::Ipv4Repr {
+        src_addr: Ipv4Addr::new(10, 0, 0, 1),
+        dst_addr: dst,
+        protocol: 17,
+        payload_len: 8,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut inner[..]));
+    let msg = icmp(&inner);
+    let mut outer = vec![0u8; 20 + msg.len()];
+    let o = crate::wire::ipv4::Ipv4Repr {
+        src_addr: from,
+        dst_addr: Ipv4Addr::new(10, 0, 0, 1),
+        protocol: 1,
+        payload_len: msg.len(),
+        ..repr
+    };
+    o.emit(&mut Ipv4Packet::new_unchecked(&mut outer[..]));
+    outer[20..].copy_from_slice(&msg);
+    outer
+}
+
+fn redirect_msg(gw: Ipv4Addr) -> impl Fn(&[u8]) -> Vec<u8> {
+    move |inner| {
+        use crate::wire::icmpv4::{Icmpv4Packet, Icmpv4Repr};
+        let r = Icmpv4Repr::Redirect { code: 1, gateway: gw, data: inner };
+        let mut m = vec![0u8; r.buffer_len()];
+        r.emit(&mut Icmpv4Packet::new_unchecked(&mut m[..]));
+        m
+    }
+}
+
+#[test]
+fn redirect_from_our_gateway_changes_next_hop() {
+    let (mut net, mut tp) = (host(), Recorder::default());
+    let gw = Some(ip("10.0.0.254"));
+    net.route_add(crate::Route::new(ip("0.0.0.0"), 0, gw, None)).unwrap();
+    let (far, new_gw) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(10, 0, 0, 3));
+    let router = Ipv4Addr::new(10, 0, 0, 254);
+    // New gateway not yet resolved: Linux only starts resolving it.
+    input(0, &mut net, &mut tp, 2, &icmp_about(router, far, redirect_msg(new_gw)), false);
+    assert_eq!(net.route_output(IpAddr::V4(far), None).unwrap().next_hop, ip("10.0.0.254"));
+    assert_eq!(net.outbox.len(), 1, "ARP request for the new gateway");
+    net.neigh_add(2, IpAddr::V4(new_gw), EthernetAddress([2, 0, 0, 0, 0, 3])).unwrap();
+    // From someone who is not our gateway: ignored.
+    let liar = Ipv4Addr::new(10, 0, 0, 66);
+    input(0, &mut net, &mut tp, 2, &icmp_about(liar, far, redirect_msg(new_gw)), false);
+    assert_eq!(net.route_output(IpAddr::V4(far), None).unwrap().next_hop, ip("10.0.0.254"));
+    input(0, &mut net, &mut tp, 2, &icmp_about(router, far, redirect_msg(new_gw)), false);
+    assert_eq!(net.route_output(IpAddr::V4(far), None).unwrap().next_hop, ip("10.0.0.3"));
+    assert_eq!(net.route_output(ip("192.0.2.2"), None).unwrap().next_hop, ip("10.0.0.254"));
+    assert!(tp.errors.is_empty(), "redirects are not socket errors");
+    net.ip_advance(301 * SEC);
+    assert_eq!(net.route_output(IpAddr::V4(far), None).unwrap().next_hop, ip("10.0.0.254"));
+}

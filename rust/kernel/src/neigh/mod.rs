@@ -202,6 +202,35 @@ impl NeighTable {
         p: &NeighParams,
         actions: &mut Vec<NeighAction>,
     ) -> Result<(), Errno> {
+        self.event_send(now, key, Some(pkt), p, actions)
+    }
+
+    /// `neigh_event_send` with no packet: starts resolving `key` if it is unknown.
+    pub fn kick(
+        &mut self,
+        now: Nanos,
+        key: NeighKey,
+        p: &NeighParams,
+        actions: &mut Vec<NeighAction>,
+    ) -> Result<(), Errno> {
+        self.event_send(now, key, None, p, actions)
+    }
+
+    /// True if the entry holds a usable link address (`NUD_VALID`).
+    pub fn is_valid(&self, key: NeighKey) -> bool {
+        self.entries.get(&key).is_some_and(|n| {
+            n.lladdr.is_some() && !matches!(n.state, NudState::Incomplete | NudState::Failed)
+        })
+    }
+
+    fn event_send(
+        &mut self,
+        now: Nanos,
+        key: NeighKey,
+        pkt: Option<PacketBuf>,
+        p: &NeighParams,
+        actions: &mut Vec<NeighAction>,
+    ) -> Result<(), Errno> {
         if !self.entries.contains_key(&key) {
             if self.entries.len() >= GC_THRESH3 {
                 self.stats.table_fulls += 1;
@@ -230,17 +259,19 @@ impl NeighTable {
             n.state = NudState::Incomplete;
             n.probes = 0;
         }
-        let size = pkt.len() + QUEUE_OVERHEAD;
-        while !n.queue.is_empty() && n.queue_bytes + size > p.unres_qlen_bytes {
-            let old = n.queue.pop_front().expect("non-empty");
-            n.queue_bytes -= old.len() + QUEUE_OVERHEAD;
-            self.stats.unres_discards += 1;
-        }
-        if size <= p.unres_qlen_bytes {
-            n.queue_bytes += size;
-            n.queue.push_back(pkt);
-        } else {
-            self.stats.unres_discards += 1;
+        if let Some(pkt) = pkt.filter(|_| n.state == NudState::Incomplete) {
+            let size = pkt.len() + QUEUE_OVERHEAD;
+            while !n.queue.is_empty() && n.queue_bytes + size > p.unres_qlen_bytes {
+                let old = n.queue.pop_front().expect("non-empty");
+                n.queue_bytes -= old.len() + QUEUE_OVERHEAD;
+                self.stats.unres_discards += 1;
+            }
+            if size <= p.unres_qlen_bytes {
+                n.queue_bytes += size;
+                n.queue.push_back(pkt);
+            } else {
+                self.stats.unres_discards += 1;
+            }
         }
         if start {
             self.probe(now, key, p, actions);
@@ -299,6 +330,9 @@ impl NeighTable {
         }
         let valid = !matches!(n.state, NudState::Incomplete | NudState::Failed);
         let same = n.lladdr == Some(mac);
+        if !same {
+            tracing::debug!(target: "libos::neigh", ifindex = key.0, addr = %key.1, %mac, "lladdr");
+        }
         n.lladdr = Some(mac);
         let timer = if reachable {
             n.state = NudState::Reachable;
@@ -428,6 +462,7 @@ impl NeighTable {
     /// `neigh_invalidate`: FAILED, queued packets reported back.
     fn fail(&mut self, key: NeighKey, out: &mut Vec<NeighAction>) {
         self.stats.res_failed += 1;
+        tracing::debug!(target: "libos::neigh", ifindex = key.0, addr = %key.1, "failed");
         if let Some(mut n) = self.remove(key) {
             let queued: Vec<PacketBuf> = n.queue.drain(..).collect();
             out.push(NeighAction::Failed { ifindex: key.0, target: key.1, queued });

@@ -14,17 +14,11 @@ use crate::Errno;
 use crate::dev::{DevConf4, DevTable};
 
 /// Every sysctl value of one instance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Sysctl {
     pub core: CoreSysctl,
     pub ipv4: ipv4::Ipv4Sysctl,
     pub tcp: tcp::TcpSysctl,
-}
-
-impl Default for Sysctl {
-    fn default() -> Self {
-        Sysctl { core: CoreSysctl::default(), ipv4: Default::default(), tcp: Default::default() }
-    }
 }
 
 /// `net.core.*`.

@@ -28,6 +28,7 @@ pub struct TcpSysctl {
     pub tcp_abort_on_overflow: bool,
     pub tcp_orphan_retries: u8,
     pub tcp_moderate_rcvbuf: bool,
+    pub tcp_syncookies: u8,
 }
 
 impl Default for TcpSysctl {
@@ -57,6 +58,7 @@ impl Default for TcpSysctl {
             tcp_abort_on_overflow: false,
             tcp_orphan_retries: 0,
             tcp_moderate_rcvbuf: true,
+            tcp_syncookies: 1,
         }
     }
 }
@@ -113,4 +115,5 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv4.tcp_abort_on_overflow", tcp.tcp_abort_on_overflow, 0, 1),
     sysctl_int!("net.ipv4.tcp_orphan_retries", tcp.tcp_orphan_retries, 0, 255),
     sysctl_int!("net.ipv4.tcp_moderate_rcvbuf", tcp.tcp_moderate_rcvbuf, 0, 1),
+    sysctl_int!("net.ipv4.tcp_syncookies", tcp.tcp_syncookies, 0, 2),
 ];

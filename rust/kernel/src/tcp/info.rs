@@ -162,7 +162,7 @@ impl TcpSock {
             last_data_recv: age_ms(now, self.last_data_recv),
             last_ack_recv: age_ms(now, self.last_ack_recv),
             pmtu: self.pmtu,
-            rcv_ssthresh: self.rcv_wnd,
+            rcv_ssthresh: self.rcv_ssthresh,
             rtt: self.rtt.srtt_us(),
             rttvar: (self.rtt.rttvar / 1000) as u32,
             snd_ssthresh: self.ssthresh.min(0x7fff_ffff),

@@ -8,7 +8,7 @@ use super::Cx;
 use super::cong::{AckSample, CaState};
 use super::rtt::MS;
 use super::seq::SeqNumber;
-use super::sock::{DELACK_MAX, MAX_QUICKACKS, OooSeg, RCV_SHUTDOWN, SEND_SHUTDOWN, State, TcpSock};
+use super::sock::{DELACK_MAX, MAX_QUICKACKS, RCV_SHUTDOWN, SEND_SHUTDOWN, State, TcpSock};
 use super::timer::Timer;
 use crate::wire::tcp::{Control, TcpRepr};
 use crate::{Errno, Nanos};
@@ -35,6 +35,7 @@ impl TcpSock {
             }
             self.timers = [None; super::timer::TIMER_COUNT];
         }
+        tracing::debug!(target: "libos::tcp", id = self.id, ?old, ?new, "state");
         self.state = new;
         cx.net.wake(self.sock_ref());
     }
@@ -64,7 +65,6 @@ impl TcpSock {
         self.rtx.clear();
         self.rtx_bytes = 0;
         self.ooo.clear();
-        self.ooo_bytes = 0;
         self.packets_out = 0;
         self.sacked_out = 0;
         self.lost_out = 0;
@@ -158,6 +158,10 @@ impl TcpSock {
         self.retransmits = 0;
         self.retrans_stamp = None;
         self.cwnd = super::sock::INIT_CWND;
+        if self.rtt.srtt.is_none() {
+            // RFC 6298 (5.7) / Linux TCP_TIMEOUT_FALLBACK: no sample from the handshake.
+            self.rtt.rto = super::rtt::RTO_FALLBACK;
+        }
         let v = self.cc_view();
         self.cc.init(cx.now, &v);
         self.expand_sndbuf(cx);
@@ -516,6 +520,7 @@ impl TcpSock {
     fn enter_recovery(&mut self, cx: &mut Cx<'_>) {
         let now = cx.now;
         cx.stats.mib.fast_retrans += 1;
+        tracing::debug!(target: "libos::tcp", id = self.id, cwnd = self.cwnd, "fast retransmit");
         self.prior_ssthresh = self.ssthresh;
         self.prior_cwnd = self.cwnd;
         let v = self.cc_view();
@@ -570,6 +575,9 @@ impl TcpSock {
             }
         }
         self.segs_in_data(cx, seg.payload.len());
+        if !seg.payload.is_empty() {
+            self.grow_window();
+        }
         let mut seq = seg.seq_number;
         let mut data = seg.payload;
         let end = seq + data.len();
@@ -602,7 +610,7 @@ impl TcpSock {
             let had_ooo = !self.ooo.is_empty();
             self.ack_pending = true;
             self.rcvq.extend(data);
-            self.rcv_nxt += data.len();
+            self.advance_rcv_nxt(data.len());
             self.bytes_received += data.len() as u64;
             if fin {
                 self.on_fin(cx);
@@ -650,68 +658,56 @@ impl TcpSock {
         self.lrcvtime = now;
     }
 
+    /// Linux `tcp_grow_window`: open the window by two segments per segment received
+    /// while there is room.
+    fn grow_window(&mut self) {
+        let space = self.rcv_space() as u32;
+        let clamp = if self.window_clamp > 0 { self.window_clamp.min(space) } else { space };
+        if self.rcv_ssthresh < clamp && (self.rcv_ssthresh as usize) < self.rcv_free() {
+            self.rcv_ssthresh = (self.rcv_ssthresh + 2 * self.advmss).min(clamp);
+        }
+    }
+
     /// Linux `tcp_incr_quickack`.
     fn incr_quickack(&mut self) {
         let q = (self.rcv_wnd / (2 * self.rcv_mss.max(1))).max(2);
         self.quickack = self.quickack.max(q.min(MAX_QUICKACKS));
     }
 
-    /// Adds an out-of-order segment, merging neighbours (bounded by the window).
+    /// RCV.NXT moves forward by `n` (data or FIN).
+    fn advance_rcv_nxt(&mut self, n: usize) {
+        self.rcv_nxt += n;
+        self.rcv_off += n as u64;
+    }
+
+    /// Adds an out-of-order segment (Linux `tcp_data_queue_ofo`).
     fn insert_ooo(&mut self, seq: SeqNumber, data: &[u8], fin: bool) {
-        let mut new = OooSeg { seq, data: data.to_vec(), fin };
-        let mut out: Vec<OooSeg> = Vec::with_capacity(self.ooo.len() + 1);
-        for x in self.ooo.drain(..) {
-            let x_end = x.seq + x.data.len();
-            let n_end = new.seq + new.data.len();
-            if x_end < new.seq || x.seq > n_end {
-                out.push(x);
-                continue;
-            }
-            let lo = x.seq.min(new.seq);
-            let hi = x_end.max(n_end);
-            let mut buf = vec![0u8; hi.dist(lo)];
-            let xo = x.seq.dist(lo);
-            buf[xo..xo + x.data.len()].copy_from_slice(&x.data);
-            let no = new.seq.dist(lo);
-            buf[no..no + new.data.len()].copy_from_slice(&new.data);
-            let fin = (x.fin && x_end == hi) || (new.fin && n_end == hi);
-            new = OooSeg { seq: lo, data: buf, fin };
-        }
-        let pos = out.iter().position(|x| x.seq > new.seq).unwrap_or(out.len());
-        out.insert(pos, new);
-        self.ooo = out;
-        self.ooo_bytes = self.ooo.iter().map(|s| s.data.len()).sum();
+        let off = self.rcv_off + seq.dist(self.rcv_nxt) as u64;
+        self.ooo.insert(off, seq, data, fin);
     }
 
     /// Linux `tcp_ofo_queue`: moves now-contiguous data into the receive queue.
     fn drain_ooo(&mut self, cx: &mut Cx<'_>) {
-        while let Some(first) = self.ooo.first() {
-            if first.seq > self.rcv_nxt {
-                break;
-            }
-            let s = self.ooo.remove(0);
-            let end = s.seq + s.data.len();
-            if end > self.rcv_nxt {
-                let skip = self.rcv_nxt.dist(s.seq);
-                let part = &s.data[skip..];
+        while let Some((k, s)) = self.ooo.pop_ready(self.rcv_off) {
+            let end = k + s.data.len() as u64;
+            if end > self.rcv_off {
+                let part = &s.data[(self.rcv_off - k) as usize..];
                 self.rcvq.extend(part);
                 self.bytes_received += part.len() as u64;
-                self.rcv_nxt = end;
+                self.advance_rcv_nxt(part.len());
             }
-            if s.fin && end == self.rcv_nxt && self.shutdown & RCV_SHUTDOWN == 0 {
+            if s.fin && end == self.rcv_off && self.shutdown & RCV_SHUTDOWN == 0 {
                 self.on_fin(cx);
             }
         }
-        self.ooo_bytes = self.ooo.iter().map(|s| s.data.len()).sum();
     }
 
     /// Linux `tcp_fin`: the peer's FIN is in sequence.
     fn on_fin(&mut self, cx: &mut Cx<'_>) {
-        self.rcv_nxt += 1;
+        self.advance_rcv_nxt(1);
         self.shutdown |= RCV_SHUTDOWN;
         self.done = true;
         self.ooo.clear();
-        self.ooo_bytes = 0;
         match self.state {
             State::SynRecv | State::Established => {
                 // Linux enters pingpong mode: the ACK may ride on our FIN.

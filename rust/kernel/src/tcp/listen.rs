@@ -14,6 +14,11 @@ use crate::{Errno, Nanos, SysResult};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+/// SYN cookies stay valid for about two minutes (Linux `MAX_SYNCOOKIE_AGE`).
+const COOKIE_LIFETIME: Nanos = 120_000_000_000;
+/// Bound on embryonic children per listener, cookie path included (memory).
+const MAX_SYN_CHILDREN: usize = 1 << 16;
+
 #[derive(Debug, Clone, Default)]
 pub struct Listen {
     /// `sk_max_ack_backlog`.
@@ -57,13 +62,15 @@ impl TcpSock {
             w = w / mss * mss;
         }
         self.rcv_wnd = w;
+        self.rcv_ssthresh = w;
         self.rcv_wup = self.rcv_nxt;
     }
 
     /// Path facts for a new connection: PMTU and the MSS we advertise.
     pub(crate) fn init_path(&mut self, mtu: u32) {
         self.pmtu = mtu;
-        let mut adv = mtu.saturating_sub(40).max(super::sock::MIN_MSS);
+        // An IPv4 packet is at most 65535 bytes (lo: MSS 65495, as Linux).
+        let mut adv = mtu.min(65535).saturating_sub(40).max(super::sock::MIN_MSS);
         if self.user_mss > 0 {
             adv = adv.min(self.user_mss);
         }
@@ -123,8 +130,17 @@ impl TcpTable {
         }
         let Some(l) = self.sock(lid) else { return };
         let Some(q) = l.listen.as_ref() else { return };
-        let max_syn = net.sysctl.tcp.tcp_max_syn_backlog;
-        if q.syn.len() as u32 >= q.backlog.max(1) || q.syn.len() as u32 >= max_syn.max(1) {
+        // Linux `tcp_conn_request`: a full SYN queue means SYN cookies (default), or a
+        // drop without them; without cookies the last quarter of tcp_max_syn_backlog
+        // is kept back too.
+        let t = &net.sysctl.tcp;
+        let qlen = q.syn.len() as u32;
+        let syn_full = qlen >= q.backlog.max(1);
+        let want_cookie = t.tcp_syncookies == 2 || (syn_full && t.tcp_syncookies == 1);
+        let max_syn = t.tcp_max_syn_backlog;
+        let no_cookie_drop =
+            t.tcp_syncookies == 0 && (syn_full || max_syn.saturating_sub(qlen) < max_syn >> 2);
+        if no_cookie_drop || q.syn.len() >= MAX_SYN_CHILDREN {
             self.stats.mib.listen_drops += 1;
             return;
         }
@@ -167,6 +183,13 @@ impl TcpTable {
         c.snd_wl1 = seg.seq_number;
         c.set_state(&mut cx, State::SynRecv);
         c.send_syn(&mut cx);
+        if want_cookie {
+            // A cookie SYN-ACK keeps no state in Linux: nothing is retransmitted, and
+            // the embryo is forgotten after the cookie's lifetime.
+            c.cookie = true;
+            c.set_timer(super::timer::Timer::Retransmit, now + COOKIE_LIFETIME);
+            self.stats.mib.syncookies_sent += 1;
+        }
         self.install(c);
         self.conns.insert((local, remote), id);
         self.ports.entry(port).or_default().push(id);
@@ -216,6 +239,9 @@ impl TcpTable {
         }
         c.in_syn_queue = false;
         let Some(pid) = c.parent else { return };
+        if c.cookie {
+            self.stats.mib.syncookies_recv += 1;
+        }
         self.stats.mib.passive_opens += 1;
         if let Some(q) = self.sock_mut(pid).and_then(|l| l.listen.as_mut()) {
             q.syn.retain(|&x| x != id);

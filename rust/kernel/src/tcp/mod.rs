@@ -17,6 +17,7 @@ pub mod cong;
 pub mod info;
 pub mod input;
 pub mod listen;
+pub mod ofo;
 pub mod options;
 pub mod output;
 pub mod ports;
@@ -74,6 +75,54 @@ pub struct TcpMib {
     pub abort_on_linger: u64,
     /// OutOfWindowIcmps.
     pub out_of_window_icmps: u64,
+    /// SyncookiesSent / SyncookiesRecv (see `listen.rs`: the cookie path is emulated).
+    pub syncookies_sent: u64,
+    pub syncookies_recv: u64,
+}
+
+impl TcpMib {
+    /// The `Tcp:` line of /proc/net/snmp, in Linux's order and names (RtoAlgorithm 1,
+    /// RtoMin/RtoMax in ms, MaxConn -1, as Linux prints them).
+    pub fn snmp(&self) -> [(&'static str, i64); 15] {
+        let c = |v: u64| v as i64;
+        [
+            ("RtoAlgorithm", 1),
+            ("RtoMin", (rtt::RTO_MIN / rtt::MS) as i64),
+            ("RtoMax", (rtt::RTO_MAX / rtt::MS) as i64),
+            ("MaxConn", -1),
+            ("ActiveOpens", c(self.active_opens)),
+            ("PassiveOpens", c(self.passive_opens)),
+            ("AttemptFails", c(self.attempt_fails)),
+            ("EstabResets", c(self.estab_resets)),
+            ("CurrEstab", c(self.curr_estab)),
+            ("InSegs", c(self.in_segs)),
+            ("OutSegs", c(self.out_segs)),
+            ("RetransSegs", c(self.retrans_segs)),
+            ("InErrs", c(self.in_errs)),
+            ("OutRsts", c(self.out_rsts)),
+            ("InCsumErrors", c(self.in_csum_errors)),
+        ]
+    }
+
+    /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
+    pub fn netstat(&self) -> [(&'static str, u64); 14] {
+        [
+            ("SyncookiesSent", self.syncookies_sent),
+            ("SyncookiesRecv", self.syncookies_recv),
+            ("OutOfWindowIcmps", self.out_of_window_icmps),
+            ("PAWSEstab", self.paws_estab_rejected),
+            ("DelayedACKs", self.delayed_acks),
+            ("ListenOverflows", self.listen_overflows),
+            ("ListenDrops", self.listen_drops),
+            ("TCPFastRetrans", self.fast_retrans),
+            ("TCPAbortOnData", self.abort_on_data),
+            ("TCPAbortOnClose", self.abort_on_close),
+            ("TCPAbortOnLinger", self.abort_on_linger),
+            ("TCPOFOQueue", self.ofo_queue),
+            ("TCPChallengeACK", self.challenge_acks),
+            ("TCPSYNChallenge", self.syn_challenge),
+        ]
+    }
 }
 
 /// Per-namespace TCP state besides the sockets.
@@ -185,6 +234,7 @@ impl TcpTable {
     ) -> Option<R> {
         let mut s = self.socks.get_mut(id as usize)?.take()?;
         let old = s.timers;
+        s.seen = s.seen.max(now);
         let r = {
             let mut cx = self.cx(now, net);
             f(&mut s, &mut cx)
@@ -353,17 +403,7 @@ impl TcpTable {
     /// TCP_INFO of socket `id`.
     pub fn info(&self, id: u32) -> crate::SysResult<TcpInfo> {
         let s = self.sock(id).ok_or(crate::Errno::EBADF)?;
-        Ok(s.tcp_info(self.now_hint()))
-    }
-
-    /// The latest time the table has seen (for TCP_INFO's "last_*" ages).
-    fn now_hint(&self) -> Nanos {
-        self.socks
-            .iter()
-            .flatten()
-            .map(|s| s.last_data_sent.max(s.last_data_recv).max(s.last_ack_recv))
-            .max()
-            .unwrap_or(0)
+        Ok(s.tcp_info(s.seen))
     }
 
     pub fn next_deadline(&self) -> Option<Nanos> {

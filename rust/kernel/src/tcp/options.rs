@@ -169,7 +169,7 @@ impl TcpSock {
         let (idle, intvl, cnt) = self.keepalive_params(net);
         let v = match name {
             TCP_INFO => {
-                let bytes = self.tcp_info(self.last_activity()).to_bytes();
+                let bytes = self.tcp_info(self.seen).to_bytes();
                 let n = out.len().min(bytes.len());
                 out[..n].copy_from_slice(&bytes[..n]);
                 return Ok(n);
@@ -215,10 +215,5 @@ impl TcpSock {
             _ => return Err(Errno::ENOPROTOOPT),
         };
         put_int(out, v)
-    }
-
-    /// The latest instant this socket saw activity (TCP_INFO ages are relative to it).
-    pub(crate) fn last_activity(&self) -> crate::Nanos {
-        self.last_data_sent.max(self.last_data_recv).max(self.last_ack_recv).max(self.rcv_tstamp)
     }
 }

@@ -114,7 +114,7 @@ impl TcpSock {
                 return 0;
             }
         }
-        free = free.min(full);
+        free = free.min(full).min(self.rcv_ssthresh.max(mss));
         if self.rcv_wscale > 0 {
             free.div_ceil(gran) * gran
         } else {
@@ -148,8 +148,8 @@ impl TcpSock {
             let max = if self.ts_ok { 3 } else { 4 };
             // RFC 2018 §4: the most recently received block first; approximate with
             // the highest blocks.
-            for (slot, seg) in o.sack.iter_mut().zip(self.ooo.iter().rev()).take(max) {
-                *slot = Some((seg.seq, seg.end()));
+            for (slot, b) in o.sack.iter_mut().zip(self.ooo.sack_blocks(max)) {
+                *slot = Some(b);
             }
         }
         o
@@ -192,7 +192,7 @@ impl TcpSock {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             control,
-            psh: !payload.is_empty(),
+            psh: self.psh_next && !payload.is_empty(),
             seq_number: seq,
             ack_number: ack.then_some(self.rcv_nxt),
             window_len: window,
@@ -250,6 +250,7 @@ impl TcpSock {
     fn xmit_seg(&mut self, cx: &mut Cx<'_>, idx: usize) {
         let seg = &self.rtx[idx];
         let (seq, data, syn, fin) = (seg.seq, seg.data.clone(), seg.syn, seg.fin);
+        self.psh_next = seg.psh;
         let control = if syn {
             Control::Syn
         } else if fin {
@@ -268,6 +269,7 @@ impl TcpSock {
             data: Bytes::new(),
             syn: true,
             fin: false,
+            psh: false,
             sent: cx.now,
             ever_retrans: false,
             lost: false,
@@ -380,6 +382,7 @@ impl TcpSock {
             data,
             syn: false,
             fin,
+            psh: self.unsent.is_empty(),
             sent: cx.now,
             ever_retrans: false,
             lost: false,
@@ -459,7 +462,7 @@ impl TcpSock {
     pub(crate) fn sync_mss(&mut self, cx: &Cx<'_>) {
         let peer_mss = self.peer_mss;
         let min = cx.net.sysctl.tcp.tcp_min_snd_mss.max(super::sock::MIN_MSS);
-        let mut mss = self.pmtu.saturating_sub(40);
+        let mut mss = self.pmtu.min(65535).saturating_sub(40);
         mss = mss.min(u32::from(peer_mss.unwrap_or(super::sock::MSS_DEFAULT as u16)));
         if self.user_mss > 0 {
             mss = mss.min(self.user_mss);

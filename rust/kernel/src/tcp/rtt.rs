@@ -11,6 +11,8 @@ pub const RTO_MIN: Nanos = 200 * MS;
 pub const RTO_MAX: Nanos = 120_000 * MS;
 /// RFC 6298 (2.1) / Linux TCP_TIMEOUT_INIT.
 pub const RTO_INIT: Nanos = 1_000 * MS;
+/// RFC 6298 (5.7) / Linux TCP_TIMEOUT_FALLBACK: RTO once the SYN needed retransmission.
+pub const RTO_FALLBACK: Nanos = 3_000 * MS;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RttEstimator {

@@ -4,6 +4,7 @@
 
 use super::cong::{CaState, CcView, CongestionOps};
 use super::listen::Listen;
+use super::ofo::OfoQueue;
 use super::rtt::{MS, RttEstimator};
 use super::seq::SeqNumber;
 use super::timer::{TIMER_COUNT, Timer};
@@ -70,6 +71,8 @@ pub struct TxSeg {
     pub data: Bytes,
     pub syn: bool,
     pub fin: bool,
+    /// Ends a write (PSH, Linux `tcp_mark_push`).
+    pub psh: bool,
     /// Last (re)transmission time.
     pub sent: Nanos,
     /// Ever retransmitted (Karn's rule: no RTT sample).
@@ -88,20 +91,6 @@ impl TxSeg {
 
     pub fn end(&self) -> SeqNumber {
         self.seq + self.seq_len()
-    }
-}
-
-/// Out-of-order data waiting for the hole before it.
-#[derive(Debug, Clone)]
-pub struct OooSeg {
-    pub seq: SeqNumber,
-    pub data: Vec<u8>,
-    pub fin: bool,
-}
-
-impl OooSeg {
-    pub fn end(&self) -> SeqNumber {
-        self.seq + self.data.len() + usize::from(self.fin)
     }
 }
 
@@ -135,6 +124,8 @@ pub struct TcpSock {
     pub parent: Option<u32>,
     /// Child still counted in the parent's SYN queue.
     pub in_syn_queue: bool,
+    /// Child created on the SYN-cookie path: its SYN-ACK is never retransmitted.
+    pub cookie: bool,
 
     // --- sender (RFC 9293 SND.*) ---
     pub iss: SeqNumber,
@@ -148,6 +139,8 @@ pub struct TcpSock {
     pub snd_wscale: u8,
     /// End of the last sub-MSS segment sent (Minshall's Nagle).
     pub snd_sml: SeqNumber,
+    /// PSH for the segment being built (set from its `TxSeg`).
+    pub psh_next: bool,
     /// Bytes written by the user, not yet sent.
     pub unsent: BytesMut,
     pub rtx: VecDeque<TxSeg>,
@@ -207,11 +200,14 @@ pub struct TcpSock {
     pub rcv_wnd: u32,
     pub rcv_wup: SeqNumber,
     pub rcv_wscale: u8,
+    /// Receive-window slow start (Linux `rcv_ssthresh`, grown by `tcp_grow_window`).
+    pub rcv_ssthresh: u32,
     pub window_clamp: u32,
     pub rcvbuf: u32,
     pub rcvq: VecDeque<u8>,
-    pub ooo: Vec<OooSeg>,
-    pub ooo_bytes: usize,
+    pub ooo: OfoQueue,
+    /// Bytes RCV.NXT advanced since the connection began (out-of-order queue keys).
+    pub rcv_off: u64,
     /// An ACK is owed (Linux `ICSK_ACK_SCHED`).
     pub ack_pending: bool,
     pub quickack: u32,
@@ -255,6 +251,8 @@ pub struct TcpSock {
     pub last_ack_recv: Nanos,
     /// Last receipt of anything (keepalive idle, Linux `rcv_tstamp`).
     pub rcv_tstamp: Nanos,
+    /// The latest `now` any entry point showed this socket (TCP_INFO ages).
+    pub seen: Nanos,
 }
 
 pub const UNSPEC: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
@@ -281,6 +279,7 @@ impl TcpSock {
             listen: None,
             parent: None,
             in_syn_queue: false,
+            cookie: false,
             iss: SeqNumber(0),
             snd_una: SeqNumber(0),
             snd_nxt: SeqNumber(0),
@@ -290,6 +289,7 @@ impl TcpSock {
             max_window: 0,
             snd_wscale: 0,
             snd_sml: SeqNumber(0),
+            psh_next: false,
             unsent: BytesMut::new(),
             rtx: VecDeque::new(),
             rtx_bytes: 0,
@@ -330,11 +330,12 @@ impl TcpSock {
             rcv_wnd: 0,
             rcv_wup: SeqNumber(0),
             rcv_wscale: 0,
+            rcv_ssthresh: 0,
             window_clamp: 0,
             rcvbuf: t.tcp_rmem[1],
             rcvq: VecDeque::new(),
-            ooo: Vec::new(),
-            ooo_bytes: 0,
+            ooo: OfoQueue::default(),
+            rcv_off: 0,
             ack_pending: false,
             quickack: 0,
             ato: ATO_MIN,
@@ -366,6 +367,7 @@ impl TcpSock {
             last_data_recv: 0,
             last_ack_recv: 0,
             rcv_tstamp: 0,
+            seen: 0,
         }
     }
 
@@ -403,7 +405,7 @@ impl TcpSock {
     }
 
     pub fn rcv_free(&self) -> usize {
-        self.rcv_space().saturating_sub(self.rcvq.len() + self.ooo_bytes)
+        self.rcv_space().saturating_sub(self.rcvq.len() + self.ooo.bytes())
     }
 
     /// Linux `tcp_receive_window`: what is left of the last advertised window.
@@ -418,10 +420,6 @@ impl TcpSock {
         let free = (self.sndbuf as usize).saturating_sub(queued);
         let lowat_ok = self.notsent_lowat == 0 || self.unsent.len() < self.notsent_lowat as usize;
         free >= queued / 2 && free > 0 && lowat_ok
-    }
-
-    pub fn local_v4(&self) -> SocketAddr {
-        self.local
     }
 
     pub fn cc_view(&self) -> CcView {

@@ -246,6 +246,8 @@ impl TcpTable {
             let unread = s.rcvq.len();
             match s.state {
                 State::Closed | State::Listen | State::SynSent => s.set_state(cx, State::Closed),
+                // TIME-WAIT runs out its 2MSL on its own.
+                State::TimeWait => {}
                 _ if unread > 0 => {
                     // Linux `tcp_close`: unread data means RST, not FIN (RFC 2525 §2.17).
                     cx.stats.mib.abort_on_close += 1;
@@ -369,9 +371,10 @@ impl TcpTable {
             }
             if !s.rcvq.is_empty() {
                 let n = buf.len().min(s.rcvq.len());
-                for (d, b) in buf.iter_mut().zip(s.rcvq.iter()) {
-                    *d = *b;
-                }
+                let (x, y) = s.rcvq.as_slices();
+                let nx = n.min(x.len());
+                buf[..nx].copy_from_slice(&x[..nx]);
+                buf[nx..n].copy_from_slice(&y[..n - nx]);
                 if flags & MSG_PEEK == 0 {
                     s.rcvq.drain(..n);
                     s.rcv_space_adjust(cx, n);

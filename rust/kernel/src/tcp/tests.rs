@@ -462,6 +462,8 @@ fn so_error_reports_refusal() {
 #[test]
 fn listen_backlog_overflow() {
     let mut p = Pair::new();
+    // The classic path (tcp_syncookies = 0); cookies are tested below.
+    p.b.net.sysctl.tcp.tcp_syncookies = 0;
     let l = p.listen(false, 80, 1);
     let mut cs = Vec::new();
     for _ in 0..4 {
@@ -738,7 +740,7 @@ fn random_segments_never_panic_and_memory_stays_bounded() {
         let junk: Vec<u8> = (0..rng.range_u32(0, 80)).map(|_| rng.next_u32() as u8).collect();
         p.deliver(true, A, B, &junk);
         if let Some(s) = p.b.tcp.sock(child) {
-            assert!(s.rcvq.len() + s.ooo_bytes <= s.rcv_space() + 256);
+            assert!(s.rcvq.len() + s.ooo.bytes() <= s.rcv_space() + 256);
         }
     }
     assert!(p.b.tcp.stats.mib.in_errs > 0);
@@ -861,4 +863,222 @@ fn delayed_ack_every_second_segment() {
     p.recv(false, child, 10_000).unwrap();
     assert_eq!(p.log.iter().filter(|w| !w.from_a).count(), before + 1);
     assert!(p.b.tcp.stats.mib.delayed_acks >= 1);
+}
+
+#[test]
+fn icmp_errors_soft_and_hard() {
+    use crate::net::IcmpError;
+    // Hard error in SYN-SENT aborts the connect.
+    let mut p = Pair::new();
+    p.filter = Some(Box::new(|_| true));
+    let c = p.open(true);
+    let _ = p.connect(true, c, SocketAddr::new(B, 80));
+    let (local, iss) = (p.sock(true, c).local, p.sock(true, c).iss);
+    let mut quoted = [0u8; 8];
+    quoted[..2].copy_from_slice(&local.port().to_be_bytes());
+    quoted[2..4].copy_from_slice(&80u16.to_be_bytes());
+    quoted[4..8].copy_from_slice(&iss.0.to_be_bytes());
+    let err = IcmpError {
+        errno: Errno::EHOSTUNREACH,
+        fatal: true,
+        icmp_type: 3,
+        icmp_code: 1,
+        mtu: None,
+        reporter: B,
+        src: local.ip(),
+        dst: B,
+        protocol: 6,
+        quoted: &quoted,
+    };
+    let now = p.now;
+    p.a.tcp.icmp_error(now, &mut p.a.net, &err);
+    assert_eq!(p.state(true, c), Some(State::Closed));
+    assert_eq!(p.connect(true, c, SocketAddr::new(B, 80)), Err(Errno::EHOSTUNREACH));
+    // On an established connection it is only a soft error (SO_ERROR reports it).
+    let (mut p, c, _l, _child) = established();
+    let s = p.sock(true, c);
+    let (local, una) = (s.local, s.snd_una);
+    p.send(true, c, b"x").unwrap();
+    let mut q2 = quoted;
+    q2[..2].copy_from_slice(&local.port().to_be_bytes());
+    q2[4..8].copy_from_slice(&una.0.to_be_bytes());
+    let err = IcmpError { src: local.ip(), quoted: &q2, ..err };
+    let now = p.now;
+    p.a.tcp.icmp_error(now, &mut p.a.net, &err);
+    assert_eq!(p.state(true, c), Some(State::Established));
+    assert_eq!(p.so_error(true, c), Errno::EHOSTUNREACH.0);
+}
+
+#[test]
+fn retries2_gives_up_with_etimedout() {
+    let (mut p, c, _l, _child) = established();
+    p.filter = Some(Box::new(|_| true));
+    p.send(true, c, b"into the void").unwrap();
+    // tcp_retries2 = 15 from a 200 ms base: 924.6 s (Linux `tcp_model_timeout`).
+    p.run_for(900 * SEC);
+    assert_eq!(p.state(true, c), Some(State::Established));
+    assert!(p.sock(true, c).backoff > 5);
+    p.run_for(60 * SEC);
+    assert_eq!(p.state(true, c), Some(State::Closed));
+    assert_eq!(p.send(true, c, b"x"), Err(Errno::ETIMEDOUT));
+    assert_eq!(p.send(true, c, b"x"), Err(Errno::EPIPE));
+}
+
+#[test]
+fn send_buffer_fills_partial_write_then_eagain() {
+    let (mut p, c, _l, _child) = established();
+    // The peer never reads; the window closes, then our send buffer fills.
+    let data = pattern(4_000_000);
+    let mut total = 0;
+    let mut saw_partial = false;
+    for _ in 0..100 {
+        match p.send(true, c, &data[..1_000_000]) {
+            Ok(n) => {
+                saw_partial |= n < 1_000_000;
+                total += n;
+            }
+            Err(e) => {
+                assert_eq!(e, Errno::EAGAIN);
+                break;
+            }
+        }
+        p.run_for(100 * MS);
+    }
+    assert!(saw_partial);
+    assert!(total > 0);
+    assert_eq!(p.send(true, c, b"more"), Err(Errno::EAGAIN));
+    assert_eq!(p.sock(true, c).poll_mask() & POLLOUT, 0);
+}
+
+#[test]
+fn peer_reset_then_epipe() {
+    let (mut p, c, _l, child) = established();
+    let mut lg = [0u8; 8];
+    lg[..4].copy_from_slice(&1i32.to_ne_bytes());
+    p.setopt(false, child, SOL_SOCKET, SO_LINGER, &lg).unwrap();
+    p.close(false, child);
+    p.run_for(100 * MS);
+    assert_ne!(p.sock(true, c).poll_mask() & (POLLERR | POLLHUP), 0);
+    assert_eq!(p.send(true, c, b"x"), Err(Errno::ECONNRESET));
+    assert_eq!(p.send(true, c, b"x"), Err(Errno::EPIPE));
+    assert_eq!(p.recv(true, c, 10).unwrap(), b"");
+}
+
+/// Named fixture: `a` half-closed (FIN-WAIT-2), `b` in CLOSE-WAIT.
+fn fin_wait2_close_wait() -> (Pair, u32, u32) {
+    let (mut p, c, _l, child) = established();
+    p.shutdown(true, c, SHUT_WR).unwrap();
+    p.run_for(100 * MS);
+    assert_eq!(p.state(true, c), Some(State::FinWait2));
+    assert_eq!(p.state(false, child), Some(State::CloseWait));
+    (p, c, child)
+}
+
+/// Named fixture: `a` in TIME-WAIT after an orderly close, `b` gone.
+fn time_wait() -> (Pair, u32) {
+    let (mut p, c, child) = fin_wait2_close_wait();
+    p.close(false, child);
+    p.run_for(100 * MS);
+    assert_eq!(p.state(true, c), Some(State::TimeWait));
+    assert_eq!(p.state(false, child), None);
+    (p, c)
+}
+
+#[test]
+fn close_wait_can_still_send() {
+    let (mut p, c, child) = fin_wait2_close_wait();
+    assert_eq!(p.recv(false, child, 10).unwrap(), b"");
+    assert_eq!(p.send(false, child, b"late reply"), Ok(10));
+    p.run_for(100 * MS);
+    assert_eq!(p.recv(true, c, 100).unwrap(), b"late reply");
+    // FIN-WAIT-2 of a socket with an fd has no timeout (Linux).
+    p.run_for(600 * SEC);
+    assert_eq!(p.state(true, c), Some(State::FinWait2));
+}
+
+#[test]
+fn time_wait_reacks_retransmitted_fin() {
+    let (mut p, c) = time_wait();
+    let s = p.sock(true, c);
+    let (a_port, rcv_nxt, snd_nxt) = (s.local.port(), s.rcv_nxt, s.snd_nxt);
+    p.run_for(30 * SEC);
+    // b is gone: its RST for our re-ACK would assassinate TIME-WAIT (RFC 1337), so
+    // keep b quiet.
+    p.filter = Some(Box::new(|w| !w.from_a));
+    let before = p.log.len();
+    // b's FIN again (its sequence number is RCV.NXT - 1).
+    let fin = TcpRepr {
+        src_port: 80,
+        dst_port: a_port,
+        control: Control::Fin,
+        psh: false,
+        seq_number: rcv_nxt - 1,
+        ack_number: Some(snd_nxt),
+        window_len: 1000,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let mut buf = vec![0u8; fin.buffer_len()];
+    fin.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), &B, &A);
+    p.deliver(false, B, A, &buf);
+    p.collect();
+    assert_eq!(p.log.len(), before + 1, "re-ACKed");
+    // 2MSL restarted: still there 59 s after the retransmitted FIN.
+    p.run_for(59 * SEC);
+    assert_eq!(p.state(true, c), Some(State::TimeWait));
+    p.run_for(2 * SEC);
+    // Still referenced by its fd (only shut down): CLOSED, not freed.
+    assert_eq!(p.state(true, c), Some(State::Closed));
+}
+
+#[test]
+fn congestion_control_by_name() {
+    let (mut p, c, _l, _child) = established();
+    let mut out = [0u8; 16];
+    let n = p.a.tcp.getsockopt(&Net::new(0), c, SOL_TCP, TCP_CONGESTION, &mut out).unwrap();
+    assert_eq!(n, 16);
+    assert_eq!(&out[..5], b"reno\0");
+    assert_eq!(p.setopt(true, c, SOL_TCP, TCP_CONGESTION, b"cubicx\0"), Err(Errno::ENOENT));
+    assert_eq!(p.setopt(true, c, SOL_TCP, TCP_CONGESTION, b"reno\0"), Ok(()));
+    let mut s = crate::sysctl::Sysctl::default();
+    let mut d = crate::dev::DevTable::default();
+    let set = crate::sysctl::set(&mut s, &mut d, "net.ipv4.tcp_congestion_control", "nope");
+    assert_eq!(set, Err(Errno::ENOENT));
+    let avail = crate::sysctl::get(&s, &d, "net.ipv4.tcp_available_congestion_control");
+    assert_eq!(avail.unwrap(), "reno");
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.snmp()[4], ("ActiveOpens", 1));
+    assert_eq!(mib.snmp()[8], ("CurrEstab", 1));
+}
+
+#[test]
+fn syn_cookies_when_syn_queue_full() {
+    let mut p = Pair::new();
+    let l = p.listen(false, 80, 1);
+    let mut cs = Vec::new();
+    for _ in 0..6 {
+        let c = p.open(true);
+        let _ = p.connect(true, c, SocketAddr::new(B, 80));
+        cs.push(c);
+    }
+    p.run_for(100 * MS);
+    assert!(p.b.tcp.stats.mib.syncookies_sent > 0);
+    // Every client believes it is connected and talks; the data carries the ACK that
+    // completes the cookie once the accept queue has room (Linux `cookie_v4_check`).
+    for &c in &cs {
+        assert_eq!(p.state(true, c), Some(State::Established));
+        p.send(true, c, b"hi").unwrap();
+    }
+    let mut accepted = Vec::new();
+    for _ in 0..200 {
+        p.run_for(100 * MS);
+        while let Ok(id) = p.accept(false, l) {
+            accepted.push(id);
+        }
+    }
+    assert_eq!(accepted.len(), cs.len());
+    for id in accepted {
+        assert_eq!(p.recv(false, id, 10).unwrap(), b"hi");
+    }
+    assert!(p.b.tcp.stats.mib.syncookies_recv > 0);
 }

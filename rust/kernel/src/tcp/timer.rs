@@ -93,6 +93,11 @@ impl TcpSock {
         if self.rtx.is_empty() || self.state == State::Closed {
             return;
         }
+        if self.cookie && self.state == State::SynRecv {
+            // The cookie expired unanswered: forget the embryo (Linux had none).
+            self.set_state(cx, State::Closed);
+            return;
+        }
         if self.write_timeout(cx) {
             return;
         }
@@ -112,6 +117,7 @@ impl TcpSock {
         }
         self.backoff += 1;
         self.retransmits += 1;
+        tracing::debug!(target: "libos::tcp", id = self.id, backoff = self.backoff, "rto");
         self.xmit_retransmits(cx);
         let rto = self.rtt.rto_backoff(self.backoff);
         self.set_timer(Timer::Retransmit, cx.now + rto);
@@ -218,6 +224,11 @@ impl TcpSock {
         self.set_state(cx, state);
         for t in [Timer::Retransmit, Timer::Persist, Timer::Keepalive, Timer::DelayedAck] {
             self.clear_timer(t);
+        }
+        // A TIME-WAIT socket keeps only its numbers (Linux: a small `tcp_timewait_sock`).
+        if self.orphan {
+            self.rcvq = Default::default();
+            self.unsent = Default::default();
         }
         let len = if state == State::TimeWait { TIMEWAIT_LEN } else { timeout };
         self.set_timer(Timer::TimeWait, cx.now + len);

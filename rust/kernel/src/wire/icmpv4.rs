@@ -3,6 +3,7 @@
 
 use super::checksum;
 use super::{Error, Result};
+use std::net::Ipv4Addr;
 
 mod field {
     use core::ops::Range;
@@ -52,6 +53,12 @@ pub mod unreach {
     pub const PKT_FILTERED: u8 = 13;
     pub const PREC_VIOLATION: u8 = 14;
     pub const PREC_CUTOFF: u8 = 15;
+}
+
+/// Redirect codes.
+pub mod redirect {
+    pub const NET: u8 = 0;
+    pub const HOST: u8 = 1;
 }
 
 /// Time exceeded codes.
@@ -108,6 +115,12 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
         self.be16(field::REST_LO)
     }
 
+    /// The gateway of a redirect (RFC 792).
+    pub fn gateway(&self) -> Ipv4Addr {
+        let b = &self.buffer.as_ref()[field::REST_HI.start..field::REST_LO.end];
+        Ipv4Addr::new(b[0], b[1], b[2], b[3])
+    }
+
     /// The parameter-problem pointer.
     pub fn pointer(&self) -> u8 {
         self.buffer.as_ref()[field::REST_HI.start]
@@ -148,11 +161,35 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
 /// the first bytes of its payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Icmpv4Repr<'a> {
-    EchoRequest { ident: u16, seq_no: u16, data: &'a [u8] },
-    EchoReply { ident: u16, seq_no: u16, data: &'a [u8] },
-    DstUnreachable { code: u8, next_hop_mtu: u16, data: &'a [u8] },
-    TimeExceeded { code: u8, data: &'a [u8] },
-    ParamProblem { pointer: u8, data: &'a [u8] },
+    EchoRequest {
+        ident: u16,
+        seq_no: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        ident: u16,
+        seq_no: u16,
+        data: &'a [u8],
+    },
+    DstUnreachable {
+        code: u8,
+        next_hop_mtu: u16,
+        data: &'a [u8],
+    },
+    TimeExceeded {
+        code: u8,
+        data: &'a [u8],
+    },
+    ParamProblem {
+        pointer: u8,
+        data: &'a [u8],
+    },
+    /// RFC 792 redirect: use `gateway` for the quoted packet's destination.
+    Redirect {
+        code: u8,
+        gateway: Ipv4Addr,
+        data: &'a [u8],
+    },
 }
 
 impl<'a> Icmpv4Repr<'a> {
@@ -177,6 +214,7 @@ impl<'a> Icmpv4Repr<'a> {
             },
             ty::TIME_EXCEEDED => Icmpv4Repr::TimeExceeded { code: p.msg_code(), data },
             ty::PARAMETERPROB => Icmpv4Repr::ParamProblem { pointer: p.pointer(), data },
+            ty::REDIRECT => Icmpv4Repr::Redirect { code: p.msg_code(), gateway: p.gateway(), data },
             _ => return Err(Error::Unsupported),
         })
     }
@@ -187,7 +225,8 @@ impl<'a> Icmpv4Repr<'a> {
             | Icmpv4Repr::EchoReply { data, .. }
             | Icmpv4Repr::DstUnreachable { data, .. }
             | Icmpv4Repr::TimeExceeded { data, .. }
-            | Icmpv4Repr::ParamProblem { data, .. } => data,
+            | Icmpv4Repr::ParamProblem { data, .. }
+            | Icmpv4Repr::Redirect { data, .. } => data,
         }
     }
 
@@ -204,6 +243,10 @@ impl<'a> Icmpv4Repr<'a> {
                 (ty::DEST_UNREACH, code, 0, next_hop_mtu)
             }
             Icmpv4Repr::TimeExceeded { code, .. } => (ty::TIME_EXCEEDED, code, 0, 0),
+            Icmpv4Repr::Redirect { code, gateway, .. } => {
+                let g = u32::from(gateway);
+                (ty::REDIRECT, code, (g >> 16) as u16, g as u16)
+            }
             Icmpv4Repr::ParamProblem { pointer, .. } => {
                 (ty::PARAMETERPROB, 0, u16::from(pointer) << 8, 0)
             }
@@ -263,10 +306,11 @@ mod tests {
     }
 
     #[test]
-    fn time_exceeded_and_param_problem_emit_parse() {
+    fn time_exceeded_param_problem_redirect_emit_parse() {
         for r in [
             Icmpv4Repr::TimeExceeded { code: exceeded::FRAGTIME, data: &[1, 2, 3] },
             Icmpv4Repr::ParamProblem { pointer: 9, data: &[4, 5] },
+            Icmpv4Repr::Redirect { code: 1, gateway: Ipv4Addr::new(10, 0, 0, 3), data: &[6] },
         ] {
             let mut out = vec![0u8; r.buffer_len()];
             r.emit(&mut Icmpv4Packet::new_unchecked(&mut out[..]));

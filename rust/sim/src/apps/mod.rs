@@ -97,6 +97,18 @@ pub struct RttStats {
     max: f64,
 }
 
+/// One measured message: (sequence number, send time ns, RTT or latency ns).
+pub type Measured = (u64, u64, u64);
+
+/// CSV text of measured messages: `seq,sent_s,rtt_ms`.
+pub fn measured_csv(rows: &[Measured]) -> String {
+    let mut s = String::from("seq,sent_s,rtt_ms\n");
+    for &(seq, sent, rtt) in rows {
+        s.push_str(&format!("{seq},{:.9},{:.6}\n", sent as f64 / 1e9, rtt as f64 / 1e6));
+    }
+    s
+}
+
 impl RttStats {
     pub fn add(&mut self, us: f64) {
         if self.n == 0 || us < self.min {
@@ -125,4 +137,14 @@ pub trait App: Send {
         None
     }
     fn report(&self) -> FlowReport;
+    /// Per-message measurements as CSV text with a header line (ping and echo replies,
+    /// request/response exchanges), written to `traces/<name>.events.csv`.
+    fn events_csv(&self) -> Option<String> {
+        None
+    }
+    /// Whether the app uses `AppCx::k` (the built-in apps do). Apps for another stack
+    /// return false and reach their stack through `AppCx::stack().as_any_mut()`.
+    fn needs_kernel(&self) -> bool {
+        true
+    }
 }

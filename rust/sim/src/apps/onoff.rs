@@ -16,6 +16,8 @@ pub struct OnOff {
     pub size: usize,
     pub on: u64,
     pub off: u64,
+    /// TCP_CONGESTION for the TCP variant.
+    pub cc: Option<String>,
     fd: Option<i32>,
     connected: bool,
     on_until: u64,
@@ -39,6 +41,7 @@ impl OnOff {
             size: size.max(8),
             on: u64::MAX,
             off: 0,
+            cc: None,
             fd: None,
             connected: false,
             on_until: 0,
@@ -115,6 +118,12 @@ impl App for OnOff {
         cx.own(fd);
         self.fd = Some(fd);
         if self.proto == Proto::Tcp {
+            if let Some(cc) = self.cc.clone() {
+                let r = cx.k().setsockopt(now, fd, SOL_TCP, TCP_CONGESTION, cc.as_bytes());
+                if let Err(e) = r {
+                    self.error = Some(format!("setsockopt(TCP_CONGESTION): {}", e.name()));
+                }
+            }
             match cx.k().connect(now, fd, self.dst) {
                 Ok(()) | Err(Errno::EINPROGRESS) => {}
                 Err(e) => self.error = Some(format!("connect: {}", e.name())),

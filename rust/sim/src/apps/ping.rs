@@ -1,7 +1,7 @@
 //! ping over a raw ICMP socket (SOCK_RAW, IPPROTO_ICMP), as iputils ping without the
 //! unprivileged ICMP socket: echo requests every interval (RFC 792), RTT per reply, loss.
 
-use super::{App, AppCx, FlowReport, RttStats};
+use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
 use std::collections::BTreeMap;
@@ -37,6 +37,7 @@ pub struct Ping {
     received: u64,
     dups: u64,
     rtt: RttStats,
+    replies: Vec<Measured>,
     error: Option<String>,
 }
 
@@ -56,6 +57,7 @@ impl Ping {
             received: 0,
             dups: 0,
             rtt: RttStats::default(),
+            replies: Vec::new(),
             error: None,
         }
     }
@@ -109,6 +111,7 @@ impl Ping {
                 Some(sent) => {
                     self.received += 1;
                     self.rtt.add((now - sent) as f64 / 1e3);
+                    self.replies.push((u64::from(seq), sent, now - sent));
                 }
                 None => self.dups += 1,
             }
@@ -147,6 +150,10 @@ impl App for Ping {
         if let Some(fd) = self.fd.take() {
             cx.close(fd);
         }
+    }
+
+    fn events_csv(&self) -> Option<String> {
+        Some(measured_csv(&self.replies))
     }
 
     fn report(&self) -> FlowReport {

@@ -2,7 +2,7 @@
 //! answers with `resp` bytes, repeated on one connection; the client records the
 //! latency of each exchange (first request byte written to last response byte read).
 
-use super::{App, AppCx, FlowReport, RttStats};
+use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv};
 use crate::apps::pattern;
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
@@ -160,6 +160,8 @@ pub struct RrClient {
     started_at: u64,
     done: u64,
     lat: RttStats,
+    /// Every exchange: (number, start, latency), for percentiles and the CSV.
+    lats: Vec<Measured>,
     retrans: u64,
     error: Option<String>,
 }
@@ -181,6 +183,7 @@ impl RrClient {
             started_at: 0,
             done: 0,
             lat: RttStats::default(),
+            lats: Vec::new(),
             retrans: 0,
             error: None,
         }
@@ -205,6 +208,7 @@ impl RrClient {
                 if self.resp_got >= self.resp && self.req_left == 0 {
                     self.done += 1;
                     self.lat.add((cx.now - self.started_at) as f64 / 1e3);
+                    self.lats.push((self.done - 1, self.started_at, cx.now - self.started_at));
                     self.resp_got -= self.resp;
                     if self.count.is_some_and(|c| self.done >= c) {
                         return self.finish(cx);
@@ -282,8 +286,23 @@ impl App for RrClient {
         self.finish(cx);
     }
 
+    fn events_csv(&self) -> Option<String> {
+        Some(measured_csv(&self.lats))
+    }
+
     fn report(&self) -> FlowReport {
         let mut note = format!("{} exchanges ({}B/{}B)", self.done, self.req, self.resp);
+        if !self.lats.is_empty() {
+            let mut v: Vec<u64> = self.lats.iter().map(|x| x.2).collect();
+            v.sort_unstable();
+            let pct = |p: usize| v[(v.len() - 1) * p / 100] as f64 / 1e6;
+            note.push_str(&format!(
+                ", p50 {:.2} p90 {:.2} p99 {:.2} ms",
+                pct(50),
+                pct(90),
+                pct(99)
+            ));
+        }
         if let Some(e) = &self.error {
             note.push_str(&format!(", {e}"));
         }

@@ -1,7 +1,7 @@
 //! UDP echo server (RFC 862) and client: the client sends a datagram every interval
 //! carrying its sequence number and send time, and measures the RTT of each echo.
 
-use super::{App, AppCx, FlowReport, RttStats, pattern};
+use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv, pattern};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
 use std::collections::BTreeSet;
@@ -14,11 +14,20 @@ pub struct UdpEchoServer {
     echoed: u64,
     bytes: u64,
     error: Option<String>,
+    buf: Vec<u8>,
 }
 
 impl UdpEchoServer {
     pub fn new(name: &str, bind: SocketAddr) -> UdpEchoServer {
-        UdpEchoServer { name: name.to_string(), bind, fd: None, echoed: 0, bytes: 0, error: None }
+        UdpEchoServer {
+            name: name.to_string(),
+            bind,
+            fd: None,
+            echoed: 0,
+            bytes: 0,
+            error: None,
+            buf: vec![0; 65_536],
+        }
     }
 }
 
@@ -41,11 +50,10 @@ impl App for UdpEchoServer {
             return;
         }
         let now = cx.now;
-        let mut buf = vec![0u8; 65_536];
         loop {
-            match cx.k().recvfrom(now, fd, &mut buf, 0) {
+            match cx.k().recvfrom(now, fd, &mut self.buf, 0) {
                 Ok((n, Some(from))) => {
-                    if cx.k().sendto(now, fd, &buf[..n], 0, Some(from)).is_ok() {
+                    if cx.k().sendto(now, fd, &self.buf[..n], 0, Some(from)).is_ok() {
                         self.echoed += 1;
                         self.bytes += n as u64;
                     }
@@ -84,6 +92,7 @@ pub struct UdpEchoClient {
     pending: BTreeSet<u64>,
     received: u64,
     rtt: RttStats,
+    replies: Vec<Measured>,
     error: Option<String>,
 }
 
@@ -106,6 +115,7 @@ impl UdpEchoClient {
             pending: BTreeSet::new(),
             received: 0,
             rtt: RttStats::default(),
+            replies: Vec::new(),
             error: None,
         }
     }
@@ -151,7 +161,7 @@ impl App for UdpEchoClient {
             return;
         }
         let now = cx.now;
-        let mut buf = vec![0u8; 65_536];
+        let mut buf = [0u8; 2048];
         while let Ok((n, _)) = cx.k().recvfrom(now, fd, &mut buf, 0) {
             if n < 16 {
                 continue;
@@ -161,6 +171,7 @@ impl App for UdpEchoClient {
             if self.pending.remove(&seq) {
                 self.received += 1;
                 self.rtt.add(now.saturating_sub(sent) as f64 / 1e3);
+                self.replies.push((seq, sent, now.saturating_sub(sent)));
             }
         }
     }
@@ -169,6 +180,10 @@ impl App for UdpEchoClient {
         if let Some(fd) = self.fd.take() {
             cx.close(fd);
         }
+    }
+
+    fn events_csv(&self) -> Option<String> {
+        Some(measured_csv(&self.replies))
     }
 
     fn report(&self) -> FlowReport {

@@ -14,7 +14,6 @@ use crate::apps::udp_echo::{UdpEchoClient, UdpEchoServer};
 use crate::channel::QueueLimit;
 use crate::impair::{GilbertElliott, Impairments};
 use crate::pcap::PcapWriter;
-use crate::routes::{self, Member, Network};
 use crate::sim::{LinkParams, NodeId, Sim};
 use crate::stack::DevMode;
 use libos_kernel::Route;
@@ -32,6 +31,8 @@ pub struct Overrides {
     pub duration: Option<u64>,
     /// Write no pcap files (tests that only look at reports).
     pub no_pcap: bool,
+    /// Capture only these devices (`node` or `node:dev`), replacing the file's `pcap`.
+    pub pcap: Option<Vec<String>>,
 }
 
 /// A scenario ready to run.
@@ -101,12 +102,7 @@ impl Scenario {
         let out = o.out.clone().unwrap_or_else(|| {
             f.out.as_ref().map_or_else(|| PathBuf::from("out").join(&self.name), PathBuf::from)
         });
-        let mut b = Builder {
-            sim: Sim::new(seed),
-            nets: Vec::new(),
-            forwards: Vec::new(),
-            pending_sysctl: Vec::new(),
-        };
+        let mut b = Builder { sim: Sim::new(seed), pending_sysctl: Vec::new() };
         self.add_nodes(&mut b)?;
         for (i, l) in f.links.iter().enumerate() {
             self.add_link(&mut b, i, l)?;
@@ -125,7 +121,8 @@ impl Scenario {
             }
         }
         self.add_routes(&mut b)?;
-        let pcap_files = if o.no_pcap { Vec::new() } else { self.add_pcaps(&mut b, &out)? };
+        let pcap_files =
+            if o.no_pcap { Vec::new() } else { self.add_pcaps(&mut b, &out, o.pcap.as_ref())? };
         for (i, a) in f.apps.iter().enumerate() {
             self.add_app(&mut b, i, a)?;
         }
@@ -145,7 +142,6 @@ impl Scenario {
                 );
             }
             let id = b.sim.add_kernel_node(n.name.get_ref());
-            let mut fwd = n.forward;
             let mut all: Vec<(String, String, Range<usize>)> = Vec::new();
             if n.forward {
                 all.push(("net.ipv4.ip_forward".into(), "1".into(), n.name.span()));
@@ -163,9 +159,6 @@ impl Scenario {
                         );
                     }
                 };
-                if k.trim_start_matches('.') == "net.ipv4.ip_forward" {
-                    fwd = val.trim() == "1";
-                }
                 all.push((k.clone(), val, v.span()));
             }
             let k = b.sim.kernel(id).expect("libos node");
@@ -175,7 +168,6 @@ impl Scenario {
                     b.pending_sysctl.push((id, name, val, span));
                 }
             }
-            b.forwards.push(fwd);
         }
         Ok(())
     }
@@ -219,19 +211,9 @@ impl Scenario {
                 }
             };
         }
-        p.impair = Impairments {
-            loss: l.loss,
-            burst: l.burst_loss.map(|g| GilbertElliott {
-                p_good_bad: g.p_good_bad,
-                p_bad_good: g.p_bad_good,
-                loss_good: g.loss_good,
-                loss_bad: g.loss_bad,
-            }),
-            reorder: l.reorder,
-            reorder_delay: l.reorder_delay.map_or(p.delay.max(1_000_000), |d| d.0),
-            duplicate: l.duplicate,
-            corrupt: l.corrupt,
-        };
+        p.rate_reverse = l.rate_reverse.map(|r| r.0);
+        let rd = l.reorder_delay.map_or(p.delay.max(1_000_000), |d| d.0);
+        p.impair = impairments(l.loss, l.burst_loss, l.reorder, rd, l.duplicate, l.corrupt);
         if let Err(e) = p.impair.validate() {
             return self.err(l.a.span(), "link", e);
         }
@@ -264,14 +246,11 @@ impl Scenario {
                 return self.err(bb.span(), "a_addr", "give both a_addr and b_addr, or neither");
             }
         };
-        let mut members = Vec::new();
         for (node, ifindex, (addr, len), span) in
             [(na, ia, aa, l.a.span()), (nb, ib, ab, l.b.span())]
         {
             self.addr_add(b, node, ifindex, addr, len, span)?;
-            members.push(Member { node, ifindex, addr });
         }
-        b.nets.push(Network { prefix: network(aa.0, aa.1), len: aa.1, members });
         Ok(())
     }
 
@@ -284,19 +263,21 @@ impl Scenario {
         len: u8,
         span: Range<usize>,
     ) -> Result<(), String> {
-        let now = b.sim.now();
-        let k = b.sim.kernel(node).expect("libos node");
-        match k.addr_add(now, ifindex, IpAddr::V4(addr), len) {
+        match b.sim.addr_add(node, ifindex, addr, len) {
             Ok(()) => Ok(()),
-            Err(e) => self.err(span, "addr", format!("adding {addr}/{len}: {e:?}")),
+            Err(e) => self.err(span, "addr", e),
         }
     }
 
     fn add_segment(&self, b: &mut Builder, idx: usize, s: &SegmentSpec) -> Result<(), String> {
-        let p = self.link_params(s.rate, s.delay, s.queue, s.mtu);
+        let mut p = self.link_params(s.rate, s.delay, s.queue, s.mtu);
+        let rd = s.reorder_delay.map_or(p.delay.max(1_000_000), |d| d.0);
+        p.impair = impairments(s.loss, s.burst_loss, s.reorder, rd, s.duplicate, s.corrupt);
+        if let Err(e) = p.impair.validate() {
+            let span = s.attach.first().map_or(0..0, |a| a.node.span());
+            return self.err(span, "segment", e);
+        }
         let seg = b.sim.add_segment();
-        let mut members = Vec::new();
-        let mut subnet = None;
         for (i, a) in s.attach.iter().enumerate() {
             let node = self.node(b, &a.node, "attach.node")?;
             let ifindex = b
@@ -317,12 +298,7 @@ impl Scenario {
                     (Ipv4Addr::from(base + i as u32 + 1), 24)
                 }
             };
-            subnet.get_or_insert((addr, len));
             self.addr_add(b, node, ifindex, addr, len, a.node.span())?;
-            members.push(Member { node, ifindex, addr });
-        }
-        if let Some((a, len)) = subnet {
-            b.nets.push(Network { prefix: network(a, len), len, members });
         }
         Ok(())
     }
@@ -372,22 +348,10 @@ impl Scenario {
         let Some(mode) = &self.file.routing else { return Ok(()) };
         match mode.get_ref().as_str() {
             "static" => Ok(()),
-            "auto" => {
-                let n = b.sim.nodes.len();
-                for r in routes::compute(n, &b.forwards, &b.nets) {
-                    let k = b.sim.kernel(r.node).expect("libos node");
-                    let route =
-                        Route::new(IpAddr::V4(r.dst), r.len, Some(IpAddr::V4(r.via)), Some(r.oif));
-                    if let Err(e) = k.route_add(route) {
-                        return self.err(
-                            mode.span(),
-                            "routing",
-                            format!("auto route {}/{} via {}: {e:?}", r.dst, r.len, r.via),
-                        );
-                    }
-                }
-                Ok(())
-            }
+            "auto" => match b.sim.auto_routes() {
+                Ok(_) => Ok(()),
+                Err(e) => self.err(mode.span(), "routing", format!("auto: {e}")),
+            },
             other => self.err(
                 mode.span(),
                 "routing",
@@ -396,11 +360,17 @@ impl Scenario {
         }
     }
 
-    fn add_pcaps(&self, b: &mut Builder, out: &Path) -> Result<Vec<PathBuf>, String> {
-        let sel = match &self.file.pcap {
-            None | Some(PcapSel::All(true)) => None,
-            Some(PcapSel::All(false)) => return Ok(Vec::new()),
-            Some(PcapSel::Some(v)) => Some(v),
+    fn add_pcaps(
+        &self,
+        b: &mut Builder,
+        out: &Path,
+        only: Option<&Vec<String>>,
+    ) -> Result<Vec<PathBuf>, String> {
+        let sel = match (only, &self.file.pcap) {
+            (Some(v), _) => Some(v),
+            (None, None | Some(PcapSel::All(true))) => None,
+            (None, Some(PcapSel::All(false))) => return Ok(Vec::new()),
+            (None, Some(PcapSel::Some(v))) => Some(v),
         };
         let dir = out.join("pcap");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -453,8 +423,8 @@ impl Scenario {
         let Some(n) = b.sim.node_id(host) else {
             return self.err(s.span(), field, format!("`{host}` is neither an address nor a node"));
         };
-        match b.nets.iter().flat_map(|x| &x.members).find(|m| m.node == n) {
-            Some(m) => Ok(SocketAddr::new(IpAddr::V4(m.addr), port)),
+        match b.sim.node_addr(n) {
+            Some(a) => Ok(SocketAddr::new(IpAddr::V4(a), port)),
             None => self.err(s.span(), field, format!("node `{host}` has no address")),
         }
     }
@@ -520,6 +490,7 @@ impl Scenario {
                     o.on = on.0;
                 }
                 o.off = a.off.map_or(0, |d| d.0);
+                o.cc = a.cc.clone();
                 Box::new(o)
             }
             "rr-server" => Box::new(RrServer::new(
@@ -555,9 +526,30 @@ impl Scenario {
 
 struct Builder {
     sim: Sim,
-    nets: Vec<Network>,
-    forwards: Vec<bool>,
     pending_sysctl: Vec<(NodeId, String, String, Range<usize>)>,
+}
+
+fn impairments(
+    loss: f64,
+    burst: Option<BurstLoss>,
+    reorder: f64,
+    reorder_delay: u64,
+    duplicate: f64,
+    corrupt: f64,
+) -> Impairments {
+    Impairments {
+        loss,
+        burst: burst.map(|g| GilbertElliott {
+            p_good_bad: g.p_good_bad,
+            p_bad_good: g.p_bad_good,
+            loss_good: g.loss_good,
+            loss_bad: g.loss_bad,
+        }),
+        reorder,
+        reorder_delay,
+        duplicate,
+        corrupt,
+    }
 }
 
 /// The automatic /24 of link or segment `idx`: 10.<hi>.<lo>.0/24 with `idx + 1`.
@@ -565,10 +557,6 @@ fn auto_subnet(idx: usize) -> (Ipv4Addr, Ipv4Addr) {
     let n = idx as u32 + 1;
     let base = (10 << 24) | ((n & 0xffff) << 8);
     (Ipv4Addr::from(base | 1), Ipv4Addr::from(base | 2))
-}
-
-fn network(a: Ipv4Addr, len: u8) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(a) & libos_kernel::dev::prefix_mask(len))
 }
 
 /// "10.0.0.1/24" (a bare address is a /32).

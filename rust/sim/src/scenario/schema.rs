@@ -104,6 +104,8 @@ pub struct LinkSpec {
     pub a: Spanned<String>,
     pub b: Spanned<String>,
     pub rate: Option<Rate>,
+    /// Rate of the b->a direction when it differs (ADSL-like links).
+    pub rate_reverse: Option<Rate>,
     pub delay: Option<Duration>,
     /// Drop-tail limit in packets (default 100).
     pub queue: Option<usize>,
@@ -144,6 +146,17 @@ pub struct SegmentSpec {
     pub queue: Option<usize>,
     pub mtu: Option<u32>,
     pub attach: Vec<Attach>,
+    /// Impairments of every port, both directions (each with its own PRNG stream).
+    #[serde(default)]
+    pub loss: f64,
+    pub burst_loss: Option<BurstLoss>,
+    #[serde(default)]
+    pub reorder: f64,
+    pub reorder_delay: Option<Duration>,
+    #[serde(default)]
+    pub duplicate: f64,
+    #[serde(default)]
+    pub corrupt: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -78,3 +78,16 @@ fn cidr_parsing() {
     assert_eq!(parse_cidr("10.0.0.1/33"), None);
     assert_eq!(parse_cidr("x/8"), None);
 }
+
+#[test]
+fn asymmetric_rate_and_one_way_impairments() {
+    let src = GOOD.replace(
+        "delay = \"5ms\"",
+        "delay = \"5ms\"\nrate_reverse = \"1Mbit\"\nloss = 0.1\nimpair_direction = \"a-to-b\"",
+    );
+    let sc = Scenario::parse(&src, "t").unwrap();
+    let b = sc.build(&Overrides { no_pcap: true, ..Default::default() }).unwrap();
+    assert_eq!((b.sim.chans[0].rate_bps, b.sim.chans[1].rate_bps), (10_000_000, 1_000_000));
+    let e = build_err(&src.replace("a-to-b", "sideways"));
+    assert!(e.contains("impair_direction") && e.contains("sideways"), "{e}");
+}

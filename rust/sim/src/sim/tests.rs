@@ -2,6 +2,7 @@
 //! wake-up per node, link timing, impairments and the learning switch.
 
 use super::*;
+use crate::apps::{App, AppCx, FlowReport};
 use std::any::Any;
 
 /// A stack that sends `burst` frames of `len` bytes to ifindex 2 at each of its
@@ -104,6 +105,30 @@ fn one_live_wake_per_node_and_lazy_invalidation() {
     assert!(sim.stats.stale_wakes >= 1);
     assert_eq!(scripted(&mut sim, m).rx.len(), 3);
     assert_eq!(sim.live_wakes(n), 0);
+}
+
+#[test]
+fn later_deadlines_keep_the_early_entry() {
+    let mut sim = Sim::new(1);
+    let n = sim.add_node(
+        "n",
+        Box::new(Scripted { deadlines: [100].into(), len: 60, ..Default::default() }),
+    );
+    let m = sim.add_node("m", Box::new(Scripted::default()));
+    sim.add_p2p(n, m, &params(1_000_000_000, 0)).unwrap();
+    let before = sim.queue_len();
+    // The deadline moves later: no new heap entry.
+    scripted(&mut sim, n).deadlines = [500].into();
+    sim.reschedule(n);
+    assert_eq!(sim.queue_len(), before);
+    assert_eq!(sim.live_wakes(n), 1);
+    // The early entry fires at 100 without advancing the stack, and re-arms at 500.
+    sim.run_until(200);
+    assert_eq!(scripted(&mut sim, n).advances, 0);
+    assert_eq!(sim.live_wakes(n), 1);
+    sim.run_until(10_000);
+    assert_eq!(scripted(&mut sim, n).advances, 1);
+    assert_eq!(scripted(&mut sim, m).rx.len(), 1);
 }
 
 #[test]
@@ -240,4 +265,45 @@ fn engine_speed() {
         sim.stats.events,
         sim.stats.events as f64 / dt
     );
+}
+
+/// An app for a non-libos stack: ticks on its timer and pokes the stack directly.
+struct Ticker {
+    period: u64,
+    ticks: Vec<u64>,
+}
+
+impl App for Ticker {
+    fn start(&mut self, cx: &mut AppCx<'_>) {
+        cx.set_timer(cx.now + self.period);
+    }
+    fn event(&mut self, _cx: &mut AppCx<'_>, _fd: i32, _revents: u16) {}
+    fn timer(&mut self, cx: &mut AppCx<'_>) {
+        self.ticks.push(cx.now);
+        let now = cx.now;
+        let s = cx.stack().as_any_mut().downcast_mut::<Scripted>().unwrap();
+        s.deadlines.push_back(now);
+        cx.set_timer(now + self.period);
+    }
+    fn report(&self) -> FlowReport {
+        FlowReport { name: "ticker".into(), bytes: self.ticks.len() as u64, ..Default::default() }
+    }
+    fn needs_kernel(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn app_timers_start_stop_on_any_stack() {
+    let mut sim = Sim::new(1);
+    let a = sim.add_node("a", Box::new(Scripted { len: 60, ..Default::default() }));
+    let b = sim.add_node("b", Box::new(Scripted::default()));
+    sim.add_p2p(a, b, &params(1_000_000_000, 1000)).unwrap();
+    let t = Ticker { period: 1_000_000, ticks: Vec::new() };
+    sim.add_app(a, Box::new(t), 10_000_000, Some(20_000_000)).unwrap();
+    sim.run_until(100_000_000);
+    // Ticks at 11..=19 ms (the stop at 20 ms comes before the timer of that instant,
+    // having been scheduled first), each sending one frame.
+    assert_eq!(sim.reports()[0].bytes, 9);
+    assert_eq!(scripted(&mut sim, b).rx.len(), 9);
 }

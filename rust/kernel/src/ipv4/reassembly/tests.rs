@@ -141,13 +141,7 @@ fn oversized_datagram_is_refused() {
 fn head_options_cannot_push_past_64k() {
     let mut net = Net::new(1);
     let d = datagram(64, 10);
-    // Last fragment ends at 65512: fine with a 20-byte header...
-    let mut tail = piece(&d, 0, 64, false);
-    let mut p = Ipv4Packet::new_unchecked(&mut tail[..]);
-    p.set_frag(false, false, 65448);
-    p.fill_checksum();
-    assert_eq!(defrag(0, &mut net, &tail), None);
-    // ...but the head carries 40 bytes of options (NOPs).
+    // The head carries 40 bytes of options (NOPs) and fits on its own...
     let mut head = d[..HEADER_LEN].to_vec();
     head.extend([1u8; 40]);
     head.extend(std::iter::repeat_n(0xabu8, 65448));
@@ -158,6 +152,36 @@ fn head_options_cannot_push_past_64k() {
     p.fill_checksum();
     assert!(Ipv4Packet::new_checked(&head[..]).is_ok());
     assert_eq!(defrag(0, &mut net, &head), None);
+    // ...and so does a 20-byte-header tail ending at 65512, but not both together.
+    let mut tail = piece(&d, 0, 64, false);
+    let mut p = Ipv4Packet::new_unchecked(&mut tail[..]);
+    p.set_frag(false, false, 65448);
+    p.fill_checksum();
+    assert_eq!(defrag(0, &mut net, &tail), None);
     assert_eq!(net.ipv4.mib.reasm_fails, 1);
     assert_eq!(net.ipv4.mib.reasm_oks, 0);
+}
+
+#[test]
+fn random_fragments_never_panic_and_memory_drains() {
+    let mut net = Net::new(1);
+    let mut rng = crate::rand::Rng::new(42);
+    let d = datagram(4000, 11);
+    for round in 0..3000u32 {
+        let off = (rng.range_u32(0, 600) * 8) as usize;
+        let len = rng.range_u32(0, 1500) as usize;
+        let len = len.min(4000usize.saturating_sub(off));
+        let mf = rng.range_u32(0, 3) != 0;
+        let mut v = piece(&d, off.min(4000), len, mf);
+        let mut p = Ipv4Packet::new_unchecked(&mut v[..]);
+        p.set_ident((round % 7) as u16);
+        p.fill_checksum();
+        if let Some(whole) = defrag(Nanos::from(round) * 1_000_000, &mut net, &v) {
+            let p = Ipv4Packet::new_checked(&whole[..]).unwrap();
+            assert!(p.verify_checksum() && !p.is_fragment());
+        }
+    }
+    expire(1000 * SEC, &mut net);
+    assert_eq!(net.ipv4.frags.mem, 0);
+    assert!(net.ipv4.frags.queues.is_empty() && net.ipv4.frags.timers.is_empty());
 }
