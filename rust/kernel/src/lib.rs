@@ -478,6 +478,43 @@ impl Kernel {
         self.socks.udp.mib
     }
 
+    /// MIB counters by section, with Linux's names and order: `Ip`, `Icmp`, `Tcp`, `Udp`
+    /// (the lines of /proc/net/snmp) and `TcpExt` (/proc/net/netstat).
+    pub fn snmp(&self) -> Vec<(&'static str, Vec<(&'static str, i64)>)> {
+        let wide = |rows: Vec<(&'static str, u64)>| -> Vec<(&'static str, i64)> {
+            rows.into_iter().map(|(n, v)| (n, v as i64)).collect()
+        };
+        let tcp = &self.socks.tcp.stats.mib;
+        vec![
+            ("Ip", wide(self.net.ipv4.mib.rows())),
+            ("Icmp", wide(self.net.ipv4.icmp_mib.rows())),
+            ("Tcp", tcp.snmp().to_vec()),
+            ("Udp", wide(self.socks.udp.mib.rows())),
+            ("TcpExt", wide(tcp.netstat().to_vec())),
+        ]
+    }
+
+    /// One counter by section and Linux name, e.g. `("Tcp", "RetransSegs")`.
+    pub fn snmp_counter(&self, section: &str, name: &str) -> Option<i64> {
+        self.snmp()
+            .into_iter()
+            .find(|(s, _)| *s == section)?
+            .1
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Every route, as `ip route show table all` lists them.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.net.fib.routes()
+    }
+
+    /// The neighbour cache, as `ip neigh show` lists it.
+    pub fn neighbours(&self) -> impl Iterator<Item = (&neigh::NeighKey, &neigh::Neighbour)> {
+        self.net.neigh.iter()
+    }
+
     /// The poll(2) mask of `fd` now.
     pub fn poll(&self, fd: Fd) -> SysResult<u16> {
         self.socks.poll(fd)
@@ -520,6 +557,16 @@ mod tests {
         assert_eq!(lo.name, "lo");
         assert!(lo.is_running());
         assert_eq!(k.dev_index("lo"), Some(1));
+    }
+
+    #[test]
+    fn snmp_has_linux_sections() {
+        let k = Kernel::new(KernelConfig::default());
+        let sections: Vec<&str> = k.snmp().iter().map(|(s, _)| *s).collect();
+        assert_eq!(sections, ["Ip", "Icmp", "Tcp", "Udp", "TcpExt"]);
+        assert_eq!(k.snmp_counter("Tcp", "RtoMin"), Some(200));
+        assert_eq!(k.snmp_counter("Tcp", "Nope"), None);
+        assert!(k.routes().any(|r| r.kind == RouteKind::Local));
     }
 
     #[test]
