@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine, then runs
+# every test: the Rust suites (kernel, simulator incl. determinism and tshark checks,
+# proptest over dev_rx, benchmark smoke runs) and the interop suite against the Linux
+# kernel in network namespaces (needs root; LIBOS_SKIP_NETNS=1 skips it, loudly).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { printf '\n==== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "installing test dependencies"
+need=()
+for pair in tshark:tshark tcpdump:tcpdump ip:iproute2 ping:iputils-ping ethtool:ethtool \
+            curl:curl socat:socat; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing packages ${need[*]} and not root: install them first" >&2
+    exit 1
+  fi
+fi
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+
+step "cargo test --workspace --release"
+cargo test --workspace --release 2>&1 | tee /tmp/libos-cargo-test.log
+grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6; i+=$8} END {print "rust: " p " passed, " f " failed, " i " ignored"}'
+
+step "Linux interop (network namespaces, TAP, tshark)"
+cargo build --release -q -p libos-interop
+if [ "${LIBOS_SKIP_NETNS:-0}" = 1 ]; then
+  echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite is SKIPPED !!!!"
+else
+  python3 -m pytest -v test/interop
+fi
+
+step "all tests passed"
