@@ -14,11 +14,29 @@ pub fn pattern(i: usize) -> u8 {
 pub enum App {
     Idle,
     /// Accept one connection, read to EOF, report, close.
-    TcpSink { listener: Fd, conn: Option<Fd>, got: usize, hash: Sha256, expect: Option<usize> },
+    TcpSink {
+        listener: Fd,
+        conn: Option<Fd>,
+        got: usize,
+        hash: Sha256,
+        expect: Option<usize>,
+    },
     /// Connect, send `total` pattern bytes, shut down writing, read to EOF, close.
-    TcpSource { conn: Fd, total: usize, sent: usize, shut: bool, connected: bool },
+    TcpSource {
+        conn: Fd,
+        total: usize,
+        sent: usize,
+        shut: bool,
+        connected: bool,
+    },
     /// Answer one HTTP GET with `size` pattern bytes (HTTP/1.0, then close).
-    Http { listener: Fd, conn: Option<Fd>, request: Vec<u8>, size: usize, sent: usize },
+    Http {
+        listener: Fd,
+        conn: Option<Fd>,
+        request: Vec<u8>,
+        size: usize,
+        sent: usize,
+    },
 }
 
 fn listen(k: &mut Kernel, port: u16) -> Result<Fd, Errno> {
@@ -40,7 +58,12 @@ impl App {
         Ok(App::Http { listener, conn: None, request: Vec::new(), size, sent: 0 })
     }
 
-    pub fn tcp_source(k: &mut Kernel, now: u64, to: SocketAddr, total: usize) -> Result<App, Errno> {
+    pub fn tcp_source(
+        k: &mut Kernel,
+        now: u64,
+        to: SocketAddr,
+        total: usize,
+    ) -> Result<App, Errno> {
         let conn = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
         match k.connect(now, conn, to) {
             Ok(()) | Err(Errno::EINPROGRESS) => {}

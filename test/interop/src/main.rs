@@ -76,8 +76,11 @@ struct Args {
 }
 
 fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
-    let parts: Vec<u8> =
-        s.split(':').map(|p| u8::from_str_radix(p, 16)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let parts: Vec<u8> = s
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     let arr: [u8; 6] = parts.try_into().map_err(|_| format!("bad MAC {s}"))?;
     Ok(EthernetAddress(arr))
 }
@@ -146,12 +149,22 @@ fn main() -> ExitCode {
     println!("READY");
     let ok = run(&mut k, &dev, ifindex, &mut app, &args, &now);
     let d = k.dev(ifindex).map(|d| d.stats.clone()).unwrap_or_default();
-    println!("STATS rx_packets={} tx_packets={} rx_dropped={}", d.rx_packets, d.tx_packets, d.rx_dropped);
+    println!(
+        "STATS rx_packets={} tx_packets={} rx_dropped={}",
+        d.rx_packets, d.tx_packets, d.rx_dropped
+    );
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// The real-time loop; returns the app's success (Idle succeeds at --duration).
-fn run(k: &mut Kernel, dev: &HostDevice, ifindex: u32, app: &mut App, args: &Args, now: &dyn Fn() -> u64) -> bool {
+fn run(
+    k: &mut Kernel,
+    dev: &HostDevice,
+    ifindex: u32,
+    app: &mut App,
+    args: &Args,
+    now: &dyn Fn() -> u64,
+) -> bool {
     let limit = (args.duration * 1e9) as u64;
     let linger = (args.linger * 1e9) as u64;
     let mut done: Option<(bool, u64)> = None;

@@ -134,6 +134,8 @@ impl SmolNode {
         s.listen(port).expect("listen");
         self.tcp = Some(self.sockets.add(s));
         self.app = SmolApp::Sink { received: 0, bad: 0 };
+        // Ask the engine for a first poll.
+        self.deadline = Some(0);
     }
 
     /// A bulk sender of `bytes` to `dst:port`.
@@ -143,6 +145,7 @@ impl SmolNode {
         s.connect(cx, (Ipv4Address::from(dst), port), 49152).expect("connect");
         self.tcp = Some(self.sockets.add(s));
         self.app = SmolApp::Bulk { remaining: bytes, sent: 0 };
+        self.deadline = Some(0);
     }
 
     pub fn dev_rx(&mut self, now: u64, frame: &[u8]) {

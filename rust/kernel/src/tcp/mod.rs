@@ -22,6 +22,7 @@ pub mod options;
 pub mod output;
 pub mod ports;
 pub mod rtt;
+pub mod sendq;
 pub mod seq;
 pub mod sock;
 pub mod syscall;

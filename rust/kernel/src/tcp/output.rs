@@ -376,7 +376,7 @@ impl TcpSock {
 
     /// Moves `len` unsent bytes (and the FIN) to the retransmit queue and sends them.
     fn push_segment(&mut self, cx: &mut Cx<'_>, len: usize, fin: bool) {
-        let data = self.unsent.split_to(len).freeze();
+        let data = self.unsent.take(len);
         let seg = TxSeg {
             seq: self.snd_nxt,
             data,
@@ -481,7 +481,7 @@ impl TcpSock {
         if n == 0 && !data.is_empty() {
             return Err(Errno::EAGAIN);
         }
-        self.unsent.extend_from_slice(&data[..n]);
+        self.unsent.append(&data[..n]);
         Ok(n)
     }
 }

@@ -12,7 +12,7 @@ use crate::Nanos;
 use crate::socket::inet::InetOpts;
 use crate::socket::options::SockCommon;
 use crate::{Errno, net::Net};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
@@ -142,7 +142,7 @@ pub struct TcpSock {
     /// PSH for the segment being built (set from its `TxSeg`).
     pub psh_next: bool,
     /// Bytes written by the user, not yet sent.
-    pub unsent: BytesMut,
+    pub unsent: super::sendq::SendQueue,
     pub rtx: VecDeque<TxSeg>,
     /// Payload bytes held in `rtx`.
     pub rtx_bytes: usize,
@@ -290,7 +290,7 @@ impl TcpSock {
             snd_wscale: 0,
             snd_sml: SeqNumber(0),
             psh_next: false,
-            unsent: BytesMut::new(),
+            unsent: Default::default(),
             rtx: VecDeque::new(),
             rtx_bytes: 0,
             lsndtime: 0,
