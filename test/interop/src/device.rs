@@ -98,7 +98,7 @@ impl HostDevice {
             if n <= 0 {
                 return None;
             }
-            if self.packet && from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            if self.packet && from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
             return Some(n as usize);

@@ -183,10 +183,11 @@ fn run(
             println!("ERROR timeout");
             return false;
         }
-        if ready && done.is_none() {
-            if let Some(ok) = app.step(k, t) {
-                done = Some((ok, t));
-            }
+        if ready
+            && done.is_none()
+            && let Some(ok) = app.step(k, t)
+        {
+            done = Some((ok, t));
         }
         while let Some(tx) = k.poll_transmit() {
             dev.send(&tx.frame);
