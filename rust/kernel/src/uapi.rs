@@ -112,6 +112,7 @@ pub const POLLHUP: u16 = 0x010;
 pub const POLLNVAL: u16 = 0x020;
 pub const POLLRDNORM: u16 = 0x040;
 pub const POLLWRNORM: u16 = 0x100;
+pub const POLLWRBAND: u16 = 0x200;
 pub const POLLRDHUP: u16 = 0x2000;
 
 // ioctls on sockets.

@@ -9,10 +9,10 @@ mod tests;
 
 use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::RxQueue;
+use crate::socket::dgram::{RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
 use crate::socket::options::{SockCommon, put_int};
-use crate::socket::{Proto, ProtoOps, SockRef};
+use crate::socket::{Proto, ProtoOps, RCV_SHUTDOWN, SEND_SHUTDOWN, SockRef};
 use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
 use bytes::Bytes;
@@ -23,9 +23,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 pub const SOL_RAW: i32 = 255;
 pub const ICMP_FILTER: i32 = 1;
 
-const RCV_SHUTDOWN: u8 = 1;
-const SEND_SHUTDOWN: u8 = 2;
-const POLLWRBAND: u16 = 0x200;
 /// The fixed part of an IPv4 header.
 const IPV4_MIN_HEADER: usize = 20;
 
@@ -498,20 +495,7 @@ impl ProtoOps for RawTable {
 
     fn poll(&self, id: u32) -> u16 {
         let Some(s) = self.get(id) else { return POLLNVAL };
-        let mut m = POLLOUT | POLLWRNORM | POLLWRBAND;
-        if s.common.error.is_some() {
-            m |= POLLERR;
-        }
-        if s.shutdown & RCV_SHUTDOWN != 0 {
-            m |= POLLRDHUP | POLLIN | POLLRDNORM;
-        }
-        if s.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN {
-            m |= POLLHUP;
-        }
-        if !s.rxq.is_empty() {
-            m |= POLLIN | POLLRDNORM;
-        }
-        m
+        datagram_poll(s.common.error.is_some(), s.shutdown, &s.rxq)
     }
 
     /// SIOCINQ on a raw socket is the length of the first packet (`raw_ioctl`).

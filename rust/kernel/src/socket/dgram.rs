@@ -4,7 +4,8 @@
 //! semantics: one message per call, the excess of a long message discarded
 //! (MSG_TRUNC reports the real length), MSG_PEEK leaves it queued.
 
-use crate::uapi::{MSG_PEEK, MSG_TRUNC};
+use crate::socket::{RCV_SHUTDOWN, SEND_SHUTDOWN};
+use crate::uapi::*;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -99,6 +100,25 @@ impl RxQueue {
         self.q.clear();
         self.rmem = 0;
     }
+}
+
+/// The poll mask of a datagram socket (Linux `datagram_poll`): always writable, readable
+/// with a queued datagram or after SHUT_RD, HUP once both directions are shut.
+pub fn datagram_poll(error: bool, shutdown: u8, rxq: &RxQueue) -> u16 {
+    let mut m = POLLOUT | POLLWRNORM | POLLWRBAND;
+    if error {
+        m |= POLLERR;
+    }
+    if shutdown & RCV_SHUTDOWN != 0 {
+        m |= POLLRDHUP | POLLIN | POLLRDNORM;
+    }
+    if shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN {
+        m |= POLLHUP;
+    }
+    if !rxq.is_empty() {
+        m |= POLLIN | POLLRDNORM;
+    }
+    m
 }
 
 #[cfg(test)]

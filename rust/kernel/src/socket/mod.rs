@@ -13,6 +13,10 @@ use crate::{Errno, Nanos, SysResult};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
+/// `sk_shutdown` bits (Linux `include/net/sock.h`).
+pub const RCV_SHUTDOWN: u8 = 1;
+pub const SEND_SHUTDOWN: u8 = 2;
+
 /// A file descriptor number in one instance's table.
 pub type Fd = i32;
 

@@ -45,8 +45,7 @@ impl State {
 }
 
 /// `sk_shutdown` bits.
-pub const RCV_SHUTDOWN: u8 = 1;
-pub const SEND_SHUTDOWN: u8 = 2;
+pub use crate::socket::{RCV_SHUTDOWN, SEND_SHUTDOWN};
 
 /// Linux TCP_TIMEWAIT_LEN: 60 s.
 pub const TIMEWAIT_LEN: Nanos = 60_000 * MS;

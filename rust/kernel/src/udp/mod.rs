@@ -9,10 +9,10 @@ mod tests;
 
 use crate::net::{Delivery, IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::RxQueue;
+use crate::socket::dgram::{RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
 use crate::socket::options::{SockCommon, put_int};
-use crate::socket::{Proto, ProtoOps, SockRef};
+use crate::socket::{Proto, ProtoOps, RCV_SHUTDOWN, SEND_SHUTDOWN, SockRef};
 use crate::uapi::*;
 use crate::wire::udp::{self as wire_udp, UdpPacket, UdpRepr};
 use crate::{Errno, Nanos, SysResult};
@@ -23,13 +23,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 /// The largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP).
 pub const MAX_PAYLOAD: usize = 65_507;
-
-/// `RCV_SHUTDOWN` / `SEND_SHUTDOWN` bits of `sk_shutdown`.
-const RCV_SHUTDOWN: u8 = 1;
-const SEND_SHUTDOWN: u8 = 2;
-
-/// `POLLWRBAND`, which `datagram_poll` reports with POLLOUT.
-const POLLWRBAND: u16 = 0x200;
 
 /// UDP MIB counters, as /proc/net/snmp names them (`Udp:` line).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -586,20 +579,7 @@ impl ProtoOps for UdpTable {
     /// `udp_poll` / `datagram_poll`.
     fn poll(&self, id: u32) -> u16 {
         let Some(s) = self.get(id) else { return POLLNVAL };
-        let mut m = POLLOUT | POLLWRNORM | POLLWRBAND;
-        if s.common.error.is_some() {
-            m |= POLLERR;
-        }
-        if s.shutdown & RCV_SHUTDOWN != 0 {
-            m |= POLLRDHUP | POLLIN | POLLRDNORM;
-        }
-        if s.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN {
-            m |= POLLHUP;
-        }
-        if !s.rxq.is_empty() {
-            m |= POLLIN | POLLRDNORM;
-        }
-        m
+        datagram_poll(s.common.error.is_some(), s.shutdown, &s.rxq)
     }
 
     /// SIOCINQ is the length of the first datagram (`udp_ioctl`); nothing is ever
