@@ -25,6 +25,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
+step "cargo fmt --check, cargo clippy -D warnings (all targets, benches included)"
+cargo fmt --all -- --check
+cargo clippy --release --workspace --all-targets -q -- -D warnings
+
 step "cargo test --workspace --release"
 cargo test --workspace --release 2>&1 | tee /tmp/libos-cargo-test.log
 grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6; i+=$8} END {print "rust: " p " passed, " f " failed, " i " ignored"}'
