@@ -48,6 +48,9 @@ pub struct Channel {
     pub target: Target,
     queue: VecDeque<Bytes>,
     queued_bytes: usize,
+    /// Frames on the wire in arrival order (those without extra delay): the engine keeps
+    /// one event for the head instead of one per frame.
+    flight: VecDeque<(u64, Bytes)>,
     busy: bool,
     impair: Impairer,
     pub stats: ChannelStats,
@@ -63,6 +66,9 @@ pub struct Departure {
     pub done: u64,
     /// (arrival time, frame); no allocation per frame.
     pub arrivals: [Option<(u64, Bytes)>; 2],
+    /// The first arrival keeps FIFO order on the wire (no reordering delay), so it
+    /// may join the channel's in-flight queue.
+    pub in_order: bool,
 }
 
 impl Channel {
@@ -80,6 +86,7 @@ impl Channel {
             target,
             queue: VecDeque::new(),
             queued_bytes: 0,
+            flight: VecDeque::new(),
             busy: false,
             impair,
             stats: ChannelStats::default(),
@@ -87,6 +94,19 @@ impl Channel {
     }
 
     /// Serialization time of `len` bytes, rounded up to whole nanoseconds.
+    /// Puts an in-order frame on the wire; true if it is the new head (schedule it).
+    pub fn fly(&mut self, at: u64, frame: Bytes) -> bool {
+        debug_assert!(self.flight.back().is_none_or(|(t, _)| *t <= at));
+        self.flight.push_back((at, frame));
+        self.flight.len() == 1
+    }
+
+    /// Takes the head frame off the wire; returns it and the next head's arrival time.
+    pub fn land(&mut self) -> Option<(Bytes, Option<u64>)> {
+        let (_, frame) = self.flight.pop_front()?;
+        Some((frame, self.flight.front().map(|(t, _)| *t)))
+    }
+
     pub fn tx_time(&self, len: usize) -> u64 {
         let bits = len as u128 * 8 * 1_000_000_000;
         bits.div_ceil(u128::from(self.rate_bps)) as u64
@@ -133,7 +153,7 @@ impl Channel {
         let mut arrivals = [None, None];
         if v.drop {
             self.stats.lost += 1;
-            return Departure { done, arrivals };
+            return Departure { done, arrivals, in_order: true };
         }
         let frame = match v.flip_bit {
             Some(bit) => {
@@ -153,7 +173,7 @@ impl Channel {
             arrivals[1] = Some((at, frame.clone()));
         }
         arrivals[0] = Some((at, frame));
-        Departure { done, arrivals }
+        Departure { done, arrivals, in_order: v.extra_delay == 0 }
     }
 }
 

@@ -31,12 +31,31 @@ const TAG_CHAN: u64 = 2;
 
 #[derive(Debug)]
 enum Ev {
-    Wake { node: NodeId, generation: u64 },
-    Arrive { target: Target, frame: Bytes },
-    TxDone { chan: usize },
-    AppStart { app: AppId },
-    AppStop { app: AppId },
-    AppTimer { app: AppId, generation: u64 },
+    Wake {
+        node: NodeId,
+        generation: u64,
+    },
+    Arrive {
+        target: Target,
+        frame: Bytes,
+    },
+    /// The head of channel `chan`'s in-order frames on the wire arrives.
+    Land {
+        chan: usize,
+    },
+    TxDone {
+        chan: usize,
+    },
+    AppStart {
+        app: AppId,
+    },
+    AppStop {
+        app: AppId,
+    },
+    AppTimer {
+        app: AppId,
+        generation: u64,
+    },
     Sample,
 }
 
@@ -424,14 +443,14 @@ impl Sim {
                     self.reschedule(node);
                 }
             }
-            Ev::Arrive { target: Target::Node { node, ifindex }, frame } => {
-                self.stats.frames_delivered += 1;
-                self.capture_frame(node, ifindex, &frame);
-                self.nodes[node].stack.dev_rx(self.now, ifindex, &frame);
-                self.service(node);
-            }
-            Ev::Arrive { target: Target::Switch { seg, port }, frame } => {
-                self.switch_input(seg, port, frame)
+            Ev::Arrive { target, frame } => self.arrive(target, frame),
+            Ev::Land { chan } => {
+                if let Some((frame, next)) = self.chans[chan].land() {
+                    if let Some(t) = next {
+                        self.queue.push(t, Ev::Land { chan });
+                    }
+                    self.arrive(self.chans[chan].target, frame);
+                }
             }
             Ev::TxDone { chan } => {
                 if let Some(d) = self.chans[chan].tx_done(self.now) {
@@ -586,8 +605,28 @@ impl Sim {
     fn depart(&mut self, chan: usize, d: Departure) {
         self.queue.push(d.done, Ev::TxDone { chan });
         let target = self.chans[chan].target;
-        for (at, frame) in d.arrivals.into_iter().flatten() {
+        let [first, dup] = d.arrivals;
+        if let Some((at, frame)) = first {
+            if !d.in_order {
+                self.queue.push(at, Ev::Arrive { target, frame });
+            } else if self.chans[chan].fly(at, frame) {
+                self.queue.push(at, Ev::Land { chan });
+            }
+        }
+        if let Some((at, frame)) = dup {
             self.queue.push(at, Ev::Arrive { target, frame });
+        }
+    }
+
+    fn arrive(&mut self, target: Target, frame: Bytes) {
+        match target {
+            Target::Node { node, ifindex } => {
+                self.stats.frames_delivered += 1;
+                self.capture_frame(node, ifindex, &frame);
+                self.nodes[node].stack.dev_rx(self.now, ifindex, &frame);
+                self.service(node);
+            }
+            Target::Switch { seg, port } => self.switch_input(seg, port, frame),
         }
     }
 
