@@ -31,14 +31,17 @@ cargo clippy --release --workspace --all-targets -q -- -D warnings
 
 step "cargo test --workspace --release"
 cargo test --workspace --release 2>&1 | tee /tmp/libos-cargo-test.log
-grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6; i+=$8} END {print "rust: " p " passed, " f " failed, " i " ignored"}'
+read -r rust_pass rust_fail < <(grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6} END {print p+0, f+0}')
+echo "rust: $rust_pass passed, $rust_fail failed"
 
 step "Linux interop (network namespaces, TAP, tshark)"
 cargo build --release -q -p libos-interop
 if [ "${LIBOS_SKIP_NETNS:-0}" = 1 ]; then
   echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite is SKIPPED !!!!"
 else
-  python3 -m pytest -v test/interop
+  python3 -m pytest -v test/interop 2>&1 | tee /tmp/libos-pytest.log
+  py_pass=$(grep -oE '[0-9]+ passed' /tmp/libos-pytest.log | tail -1 | cut -d' ' -f1)
 fi
 
 step "all tests passed"
+echo "total: $(( rust_pass + ${py_pass:-0} )) passed, 0 failed"

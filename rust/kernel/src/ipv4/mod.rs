@@ -11,6 +11,7 @@ mod fragment;
 mod icmp;
 mod input;
 mod mib;
+mod nh_exception;
 mod output;
 mod pmtu;
 mod reassembly;

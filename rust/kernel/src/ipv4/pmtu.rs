@@ -2,26 +2,23 @@
 //! exceptions): a "fragmentation needed" lowers the MTU toward its destination for
 //! `ip_rt_mtu_expires` (600 s), never below `ip_rt_min_pmtu` (552).
 
+use super::nh_exception::NhExceptions;
 use crate::Nanos;
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 /// Linux `ip_rt_min_pmtu`: 512 + 20 + 20.
 pub const MIN_PMTU: u32 = 552;
 /// Linux `ip_rt_mtu_expires`.
 const MTU_EXPIRES: Nanos = 600 * 1_000_000_000;
-/// Destinations remembered at most (oldest expiry evicted first).
-const MAX_ENTRIES: usize = 4096;
 
 #[derive(Default)]
 pub(super) struct PmtuCache {
-    entries: BTreeMap<Ipv4Addr, (u32, Nanos)>,
-    timers: BTreeSet<(Nanos, Ipv4Addr)>,
+    mtus: NhExceptions<u32>,
 }
 
 impl PmtuCache {
     pub(super) fn get(&self, dst: Ipv4Addr) -> Option<u32> {
-        self.entries.get(&dst).map(|e| e.0)
+        self.mtus.get(dst).copied()
     }
 
     /// Records a reported next-hop MTU if it lowers what `dst` has now (`path_mtu`).
@@ -30,30 +27,15 @@ impl PmtuCache {
         if mtu >= path_mtu {
             return;
         }
-        if let Some((_, old)) = self.entries.remove(&dst) {
-            self.timers.remove(&(old, dst));
-        } else if self.entries.len() >= MAX_ENTRIES
-            && let Some((_, victim)) = self.timers.pop_first()
-        {
-            self.entries.remove(&victim);
-        }
-        let expires = now + MTU_EXPIRES;
-        self.entries.insert(dst, (mtu, expires));
-        self.timers.insert((expires, dst));
+        self.mtus.insert(dst, mtu, now + MTU_EXPIRES);
     }
 
     pub(super) fn next_deadline(&self) -> Option<Nanos> {
-        self.timers.first().map(|t| t.0)
+        self.mtus.next_deadline()
     }
 
     pub(super) fn expire(&mut self, now: Nanos) {
-        while let Some(&(at, dst)) = self.timers.first() {
-            if at > now {
-                break;
-            }
-            self.timers.pop_first();
-            self.entries.remove(&dst);
-        }
+        self.mtus.expire(now);
     }
 }
 

@@ -160,20 +160,20 @@ pub(super) fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Option<Vec<u8>
     if !(q.last_in && q.first_header.is_some() && q.meat == q.len) {
         return None;
     }
-    let q = fq.kill(key).expect("present");
+    let mut q = fq.kill(key)?;
+    let hdr = q.first_header.take()?;
     // `ip_frag_reasm` "out_oversize": the head's options may push it past 64 KiB.
-    if q.first_header.as_ref().map_or(0, |h| h.len()) + q.len > MAX_PACKET_LEN {
+    if hdr.len() + q.len > MAX_PACKET_LEN {
         mib.reasm_fails += 1;
         return None;
     }
     mib.reasm_oks += 1;
-    Some(reassemble(q))
+    Some(reassemble(hdr, q))
 }
 
 /// `ip_frag_reasm`: the first fragment's header with the total length restored and the
 /// fragment fields cleared.
-fn reassemble(q: FragQueue) -> Vec<u8> {
-    let hdr = q.first_header.expect("complete queue has its head");
+fn reassemble(hdr: Vec<u8>, q: FragQueue) -> Vec<u8> {
     let mut out = Vec::with_capacity(hdr.len() + q.len);
     out.extend_from_slice(&hdr);
     for d in q.frags.values() {

@@ -10,11 +10,12 @@
 //! link address is already known (otherwise it only starts resolving it); the learned
 //! next hop lives `ip_rt_gc_timeout` (300 s).
 
+use super::nh_exception::NhExceptions;
 use crate::Nanos;
 use crate::dev::IfIndex;
 use crate::neigh::NeighParams;
 use crate::net::Net;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 const MS: Nanos = 1_000_000;
@@ -22,53 +23,38 @@ const REDIRECT_NUMBER: u32 = 9;
 const REDIRECT_LOAD: Nanos = 20 * MS;
 const REDIRECT_SILENCE: Nanos = REDIRECT_LOAD << 10;
 const GC_TIMEOUT: Nanos = 300 * 1_000 * MS;
-const MAX_ENTRIES: usize = 4096;
+/// Senders whose redirect rate is tracked at most.
+const MAX_PEERS: usize = 4096;
 
 #[derive(Default)]
 pub(super) struct Redirects {
     /// Send side, per sender: (rate_last, n_redirects).
     peers: BTreeMap<Ipv4Addr, (Nanos, u32)>,
-    /// Learned next hops: dst -> (old gateway, new gateway, expiry).
-    learned: BTreeMap<Ipv4Addr, (IpAddr, IpAddr, Nanos)>,
-    timers: BTreeSet<(Nanos, Ipv4Addr)>,
+    /// Learned next hops: dst -> (old gateway, new gateway).
+    learned: NhExceptions<(IpAddr, IpAddr)>,
 }
 
 impl Redirects {
     /// The redirected next hop for `dst`, if one was learned from `current` gateway.
     pub(super) fn gateway_for(&self, dst: Ipv4Addr, current: IpAddr) -> Option<IpAddr> {
-        self.learned.get(&dst).filter(|e| e.0 == current).map(|e| e.1)
+        self.learned.get(dst).filter(|e| e.0 == current).map(|e| e.1)
     }
 
     pub(super) fn next_deadline(&self) -> Option<Nanos> {
-        self.timers.first().map(|t| t.0)
+        self.learned.next_deadline()
     }
 
     pub(super) fn expire(&mut self, now: Nanos) {
-        while let Some(&(at, dst)) = self.timers.first() {
-            if at > now {
-                break;
-            }
-            self.timers.pop_first();
-            self.learned.remove(&dst);
-        }
+        self.learned.expire(now);
     }
 
     fn learn(&mut self, now: Nanos, dst: Ipv4Addr, old: IpAddr, new: IpAddr) {
-        if let Some(e) = self.learned.remove(&dst) {
-            self.timers.remove(&(e.2, dst));
-        } else if self.learned.len() >= MAX_ENTRIES
-            && let Some((_, victim)) = self.timers.pop_first()
-        {
-            self.learned.remove(&victim);
-        }
-        let at = now + GC_TIMEOUT;
-        self.learned.insert(dst, (old, new, at));
-        self.timers.insert((at, dst));
+        self.learned.insert(dst, (old, new), now + GC_TIMEOUT);
     }
 
     /// The `ip_rt_send_redirect` token scheme for one sender: true to send now.
     fn send_allowed(&mut self, now: Nanos, src: Ipv4Addr) -> bool {
-        if !self.peers.contains_key(&src) && self.peers.len() >= MAX_ENTRIES {
+        if !self.peers.contains_key(&src) && self.peers.len() >= MAX_PEERS {
             self.peers.pop_first();
         }
         let (last, n) = self.peers.entry(src).or_insert((now, 0));

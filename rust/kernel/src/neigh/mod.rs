@@ -13,6 +13,7 @@ use crate::pktbuf::PacketBuf;
 use crate::rand::Rng;
 use crate::wire::EthernetAddress;
 use crate::{Errno, Nanos};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
@@ -80,6 +81,23 @@ pub struct Neighbour {
     queue: VecDeque<PacketBuf>,
     queue_bytes: usize,
     deadline: Option<Nanos>,
+}
+
+impl Neighbour {
+    /// A new entry (`neigh_alloc`): FAILED until an event moves it.
+    fn new(confirmed: Nanos, used: Nanos) -> Self {
+        Neighbour {
+            state: NudState::Failed,
+            lladdr: None,
+            probes: 0,
+            confirmed,
+            used,
+            reachable_time: 0,
+            queue: VecDeque::new(),
+            queue_bytes: 0,
+            deadline: None,
+        }
+    }
 }
 
 /// What the protocol layer must do after a table operation.
@@ -231,28 +249,18 @@ impl NeighTable {
         p: &NeighParams,
         actions: &mut Vec<NeighAction>,
     ) -> Result<(), Errno> {
-        if !self.entries.contains_key(&key) {
-            if self.entries.len() >= GC_THRESH3 {
+        let full = self.entries.len() >= GC_THRESH3;
+        let n = match self.entries.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(_) if full => {
                 self.stats.table_fulls += 1;
                 return Err(Errno::ENOBUFS);
             }
-            self.stats.allocs += 1;
-            self.entries.insert(
-                key,
-                Neighbour {
-                    state: NudState::Failed,
-                    lladdr: None,
-                    probes: 0,
-                    confirmed: 0,
-                    used: now,
-                    reachable_time: 0,
-                    queue: VecDeque::new(),
-                    queue_bytes: 0,
-                    deadline: None,
-                },
-            );
-        }
-        let n = self.entries.get_mut(&key).expect("just inserted");
+            Entry::Vacant(e) => {
+                self.stats.allocs += 1;
+                e.insert(Neighbour::new(0, now))
+            }
+        };
         n.used = now;
         let start = n.state == NudState::Failed;
         if start {
@@ -261,8 +269,8 @@ impl NeighTable {
         }
         if let Some(pkt) = pkt.filter(|_| n.state == NudState::Incomplete) {
             let size = pkt.len() + QUEUE_OVERHEAD;
-            while !n.queue.is_empty() && n.queue_bytes + size > p.unres_qlen_bytes {
-                let old = n.queue.pop_front().expect("non-empty");
+            while n.queue_bytes + size > p.unres_qlen_bytes {
+                let Some(old) = n.queue.pop_front() else { break };
                 n.queue_bytes -= old.len() + QUEUE_OVERHEAD;
                 self.stats.unres_discards += 1;
             }
@@ -303,27 +311,15 @@ impl NeighTable {
         p: &NeighParams,
         rng: &mut Rng,
     ) -> Vec<PacketBuf> {
-        if !self.entries.contains_key(&key) {
-            if !create || self.entries.len() >= GC_THRESH3 {
-                return Vec::new();
+        let full = self.entries.len() >= GC_THRESH3;
+        let n = match self.entries.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(_) if !create || full => return Vec::new(),
+            Entry::Vacant(e) => {
+                self.stats.allocs += 1;
+                e.insert(Neighbour::new(now, 0))
             }
-            self.stats.allocs += 1;
-            self.entries.insert(
-                key,
-                Neighbour {
-                    state: NudState::Failed,
-                    lladdr: None,
-                    probes: 0,
-                    confirmed: now,
-                    used: 0,
-                    reachable_time: 0,
-                    queue: VecDeque::new(),
-                    queue_bytes: 0,
-                    deadline: None,
-                },
-            );
-        }
-        let n = self.entries.get_mut(&key).expect("present");
+        };
         if n.state == NudState::Permanent {
             // `neigh_update` without NEIGH_UPDATE_F_ADMIN leaves these alone.
             return Vec::new();

@@ -9,10 +9,11 @@ mod tests;
 
 use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::{RxQueue, datagram_poll};
+use crate::socket::dgram::{self, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
-use crate::socket::options::{SockCommon, put_int};
-use crate::socket::{Proto, ProtoOps, RCV_SHUTDOWN, SEND_SHUTDOWN, SockRef};
+use crate::socket::options::{SockCommon, put_bytes};
+use crate::socket::slab::SockSlab;
+use crate::socket::{Proto, ProtoOps, SEND_SHUTDOWN, SockRef};
 use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
 use bytes::Bytes;
@@ -47,8 +48,7 @@ pub struct RawSock {
 /// All raw sockets of an instance, indexed by protocol for delivery.
 #[derive(Default)]
 pub struct RawTable {
-    socks: Vec<Option<RawSock>>,
-    free: Vec<u32>,
+    socks: SockSlab<RawSock>,
     by_proto: BTreeMap<u8, Vec<u32>>,
 }
 
@@ -95,11 +95,11 @@ fn parse_user_header(data: &[u8]) -> SysResult<UserHeader> {
 
 impl RawTable {
     fn get(&self, id: u32) -> Option<&RawSock> {
-        self.socks.get(id as usize).and_then(|s| s.as_ref())
+        self.socks.get(id)
     }
 
     fn get_mut(&mut self, id: u32) -> Option<&mut RawSock> {
-        self.socks.get_mut(id as usize).and_then(|s| s.as_mut())
+        self.socks.get_mut(id)
     }
 
     fn sock(&mut self, id: u32) -> SysResult<&mut RawSock> {
@@ -292,16 +292,7 @@ impl ProtoOps for RawTable {
             rxq: RxQueue::default(),
             drops: 0,
         };
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.socks[id as usize] = Some(s);
-                id
-            }
-            None => {
-                self.socks.push(Some(s));
-                (self.socks.len() - 1) as u32
-            }
-        };
+        let id = self.socks.insert(s);
         self.by_proto.entry(protocol).or_default().push(id);
         Ok(id)
     }
@@ -383,20 +374,12 @@ impl ProtoOps for RawTable {
         if flags & MSG_ERRQUEUE != 0 {
             return Err(Errno::EAGAIN);
         }
-        if let Some(e) = s.common.error.take() {
-            return Err(e);
-        }
-        match s.rxq.recv(iov, flags) {
-            Some((n, from)) => Ok((n, Some(from))),
-            None if s.shutdown & RCV_SHUTDOWN != 0 => Ok((0, None)),
-            None => Err(Errno::EAGAIN),
-        }
+        dgram::recv(&mut s.common, s.shutdown, &mut s.rxq, iov, flags)
     }
 
     fn shutdown(&mut self, _now: Nanos, _net: &mut Net, id: u32, how: i32) -> SysResult<()> {
         let s = self.sock(id)?;
-        s.shutdown |= (how + 1) as u8 & (RCV_SHUTDOWN | SEND_SHUTDOWN);
-        if s.peer.is_none() { Err(Errno::ENOTCONN) } else { Ok(()) }
+        dgram::shutdown(&mut s.shutdown, s.peer.is_some(), how)
     }
 
     fn close(&mut self, _now: Nanos, _net: &mut Net, id: u32) {
@@ -408,8 +391,7 @@ impl ProtoOps for RawTable {
                 self.by_proto.remove(&p);
             }
         }
-        self.socks[id as usize] = None;
-        self.free.push(id);
+        self.socks.remove(id);
     }
 
     fn setsockopt(
@@ -452,31 +434,14 @@ impl ProtoOps for RawTable {
     ) -> SysResult<usize> {
         let s = self.get_mut(id).ok_or(Errno::EBADF)?;
         match level {
-            SOL_SOCKET => {
-                let core = &net.sysctl.core;
-                let sndbuf =
-                    if s.common.sndbuf_locked { s.common.sndbuf } else { core.wmem_default };
-                let rcvbuf =
-                    if s.common.rcvbuf_locked { s.common.rcvbuf } else { core.rmem_default };
-                if name == SO_ACCEPTCONN {
-                    return put_int(out, 0);
-                }
-                s.common.getsockopt(name, sndbuf, rcvbuf, out).unwrap_or(Err(Errno::ENOPROTOOPT))
-            }
-            SOL_IP if name == IP_MTU => {
-                let peer = s.peer.ok_or(Errno::ENOTCONN)?;
-                let rt = net.route_output(IpAddr::V4(peer), s.common.bound_dev)?;
-                put_int(out, rt.mtu as i32)
-            }
+            SOL_SOCKET => dgram::sol_socket_getsockopt(&mut s.common, net, name, out),
+            SOL_IP if name == IP_MTU => dgram::ip_mtu(net, s.peer, s.common.bound_dev, out),
             SOL_IP => s.inet.getsockopt(net, name, out).unwrap_or(Err(Errno::ENOPROTOOPT)),
             SOL_RAW if name == ICMP_FILTER => {
                 if i32::from(s.protocol) != IPPROTO_ICMP {
                     return Err(Errno::EOPNOTSUPP);
                 }
-                let b = s.icmp_filter.to_ne_bytes();
-                let n = out.len().min(4);
-                out[..n].copy_from_slice(&b[..n]);
-                Ok(n)
+                put_bytes(out, &s.icmp_filter.to_ne_bytes())
             }
             _ => Err(Errno::ENOPROTOOPT),
         }

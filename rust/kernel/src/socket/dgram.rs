@@ -1,14 +1,18 @@
-//! The receive queue of datagram sockets (UDP and raw): whole messages, charged to
+//! What datagram sockets (UDP and raw) share. The receive queue: whole messages, charged to
 //! the socket's receive buffer by an skb-like "truesize" as Linux does
 //! (`__udp_enqueue_schedule_skb`, `sock_queue_rcv_skb`), read with datagram
 //! semantics: one message per call, the excess of a long message discarded
 //! (MSG_TRUNC reports the real length), MSG_PEEK leaves it queued.
 
+use crate::dev::IfIndex;
+use crate::net::Net;
+use crate::socket::options::{SockCommon, put_int};
 use crate::socket::{RCV_SHUTDOWN, SEND_SHUTDOWN};
 use crate::uapi::*;
+use crate::{Errno, SysResult};
 use bytes::Bytes;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Approximates Linux `skb->truesize` for a received packet of `len` bytes: the data
 /// area (link/IP headers, NET_SKB_PAD, cache-line aligned) plus `struct sk_buff` and
@@ -119,6 +123,62 @@ pub fn datagram_poll(error: bool, shutdown: u8, rxq: &RxQueue) -> u16 {
         m |= POLLIN | POLLRDNORM;
     }
     m
+}
+
+/// The end of `udp_recvmsg` / `raw_recvmsg` once the flags are checked: a pending
+/// error first (`sock_error`), then one queued datagram; after SHUT_RD an empty queue
+/// reads as end of file instead of blocking.
+pub fn recv(
+    common: &mut SockCommon,
+    shutdown: u8,
+    rxq: &mut RxQueue,
+    iov: &mut [&mut [u8]],
+    flags: i32,
+) -> SysResult<(usize, Option<SocketAddr>)> {
+    if let Some(e) = common.error.take() {
+        return Err(e);
+    }
+    match rxq.recv(iov, flags) {
+        Some((n, from)) => Ok((n, Some(from))),
+        None if shutdown & RCV_SHUTDOWN != 0 => Ok((0, None)),
+        None => Err(Errno::EAGAIN),
+    }
+}
+
+/// `inet_shutdown` on a datagram socket: an unconnected one answers ENOTCONN but the
+/// shutdown still takes effect (Linux sets `sk_shutdown` before the state check).
+pub fn shutdown(shutdown: &mut u8, connected: bool, how: i32) -> SysResult<()> {
+    *shutdown |= (how + 1) as u8 & (RCV_SHUTDOWN | SEND_SHUTDOWN);
+    if connected { Ok(()) } else { Err(Errno::ENOTCONN) }
+}
+
+/// SOL_SOCKET getsockopt of a datagram socket: never listening, and buffers not set
+/// by SO_SNDBUF/SO_RCVBUF report the `net.core` defaults.
+pub fn sol_socket_getsockopt(
+    common: &mut SockCommon,
+    net: &Net,
+    name: i32,
+    out: &mut [u8],
+) -> SysResult<usize> {
+    let core = &net.sysctl.core;
+    let sndbuf = if common.sndbuf_locked { common.sndbuf } else { core.wmem_default };
+    let rcvbuf = if common.rcvbuf_locked { common.rcvbuf } else { core.rmem_default };
+    if name == SO_ACCEPTCONN {
+        return put_int(out, 0);
+    }
+    common.getsockopt(name, sndbuf, rcvbuf, out).unwrap_or(Err(Errno::ENOPROTOOPT))
+}
+
+/// IP_MTU (`ip_sock_getsockopt`): the route MTU toward the connected peer.
+pub fn ip_mtu(
+    net: &Net,
+    peer: Option<Ipv4Addr>,
+    bound_dev: Option<IfIndex>,
+    out: &mut [u8],
+) -> SysResult<usize> {
+    let peer = peer.ok_or(Errno::ENOTCONN)?;
+    let rt = net.route_output(IpAddr::V4(peer), bound_dev)?;
+    put_int(out, rt.mtu as i32)
 }
 
 #[cfg(test)]

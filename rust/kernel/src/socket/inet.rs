@@ -4,7 +4,7 @@
 
 use crate::dev::prefix_mask;
 use crate::net::Net;
-use crate::socket::options::put_int;
+use crate::socket::options::{put_bytes, put_int};
 use crate::uapi::*;
 use crate::{Errno, SysResult};
 use std::net::{IpAddr, Ipv4Addr};
@@ -175,12 +175,7 @@ impl InetOpts {
             IP_MULTICAST_TTL => i32::from(self.mc_ttl),
             IP_MULTICAST_LOOP => self.mc_loop as i32,
             IP_MULTICAST_ALL => self.mc_all as i32,
-            IP_MULTICAST_IF => {
-                let b = self.mc_addr.octets();
-                let n = out.len().min(4);
-                out[..n].copy_from_slice(&b[..n]);
-                return Some(Ok(n));
-            }
+            IP_MULTICAST_IF => return Some(put_bytes(out, &self.mc_addr.octets())),
             _ => return None,
         };
         Some(put_int(out, v))

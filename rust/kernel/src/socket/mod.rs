@@ -6,6 +6,7 @@
 pub mod dgram;
 pub mod inet;
 pub mod options;
+pub mod slab;
 
 use crate::net::{Delivery, IcmpError, IpRx, Net, Transport};
 use crate::uapi::*;

@@ -14,10 +14,21 @@ pub fn get_int(val: &[u8]) -> SysResult<i32> {
 
 /// Writes an int option value, truncated to `out` as Linux does for short buffers.
 pub fn put_int(out: &mut [u8], v: i32) -> SysResult<usize> {
-    let b = v.to_ne_bytes();
-    let n = out.len().min(4);
+    put_bytes(out, &v.to_ne_bytes())
+}
+
+/// Copies an option value into the user's buffer, truncated to its length as
+/// getsockopt(2) does; returns the length written.
+pub fn put_bytes(out: &mut [u8], b: &[u8]) -> SysResult<usize> {
+    let n = out.len().min(b.len());
     out[..n].copy_from_slice(&b[..n]);
     Ok(n)
+}
+
+/// Linux `sk_setsockopt` SO_SNDBUF/SO_RCVBUF: clamp to `max` (the `*mem_max` sysctl,
+/// none for the *FORCE variants), double for overhead, floor at the minimum.
+fn buf_size(v: i32, max: u32, min: u32) -> u32 {
+    (v.max(0) as u32).min(max).saturating_mul(2).max(min)
 }
 
 /// `struct linger { int l_onoff; int l_linger; }`.
@@ -87,23 +98,14 @@ impl SockCommon {
             SO_OOBINLINE => self.oobinline = v != 0,
             SO_PRIORITY => self.priority = v.max(0) as u32,
             SO_RCVLOWAT => self.rcvlowat = v.max(1) as u32,
-            // Linux `sk_setsockopt`: clamp to the max, double, floor at the minimum.
             SO_SNDBUF | SO_SNDBUFFORCE => {
-                let v = if name == SO_SNDBUF {
-                    (v.max(0) as u32).min(core.wmem_max)
-                } else {
-                    v.max(0) as u32
-                };
-                self.sndbuf = v.saturating_mul(2).max(SOCK_MIN_SNDBUF);
+                let max = if name == SO_SNDBUF { core.wmem_max } else { u32::MAX };
+                self.sndbuf = buf_size(v, max, SOCK_MIN_SNDBUF);
                 self.sndbuf_locked = true;
             }
             SO_RCVBUF | SO_RCVBUFFORCE => {
-                let v = if name == SO_RCVBUF {
-                    (v.max(0) as u32).min(core.rmem_max)
-                } else {
-                    v.max(0) as u32
-                };
-                self.rcvbuf = v.saturating_mul(2).max(SOCK_MIN_RCVBUF);
+                let max = if name == SO_RCVBUF { core.rmem_max } else { u32::MAX };
+                self.rcvbuf = buf_size(v, max, SOCK_MIN_RCVBUF);
                 self.rcvbuf_locked = true;
             }
             SO_DEBUG | SO_SNDLOWAT | SO_RCVTIMEO | SO_SNDTIMEO => {}

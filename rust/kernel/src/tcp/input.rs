@@ -390,7 +390,7 @@ impl TcpSock {
         let acked_bytes = ack.dist(self.snd_una);
         while let Some(head) = self.rtx.front_mut() {
             if head.end() <= ack {
-                let s = self.rtx.pop_front().expect("front exists");
+                let Some(s) = self.rtx.pop_front() else { break };
                 self.rtx_bytes -= s.data.len();
                 pkts += 1;
                 self.packets_out = self.packets_out.saturating_sub(1);

@@ -65,7 +65,7 @@ impl OfoQueue {
             }
             let v_end = k + v.data.len() as u64;
             if v_end <= end {
-                let v = self.map.remove(&k).expect("present");
+                let Some(v) = self.map.remove(&k) else { break };
                 self.bytes -= v.data.len();
                 fin |= v.fin && v_end == end;
                 continue;

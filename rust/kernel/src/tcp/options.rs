@@ -4,7 +4,7 @@
 use super::Cx;
 use super::sock::{State, TcpSock};
 use crate::net::Net;
-use crate::socket::options::{get_int, put_int};
+use crate::socket::options::{get_int, put_bytes, put_int};
 use crate::uapi::*;
 use crate::{Errno, SysResult};
 
@@ -168,12 +168,7 @@ impl TcpSock {
     fn get_tcp_opt(&mut self, net: &Net, name: i32, out: &mut [u8]) -> SysResult<usize> {
         let (idle, intvl, cnt) = self.keepalive_params(net);
         let v = match name {
-            TCP_INFO => {
-                let bytes = self.tcp_info(self.seen).to_bytes();
-                let n = out.len().min(bytes.len());
-                out[..n].copy_from_slice(&bytes[..n]);
-                return Ok(n);
-            }
+            TCP_INFO => return put_bytes(out, &self.tcp_info(self.seen).to_bytes()),
             TCP_CONGESTION => {
                 let name = self.cc.name().as_bytes();
                 let n = out.len().min(super::cong::CA_NAME_MAX + 1);

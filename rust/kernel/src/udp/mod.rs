@@ -9,10 +9,11 @@ mod tests;
 
 use crate::net::{Delivery, IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::{RxQueue, datagram_poll};
+use crate::socket::dgram::{self, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
-use crate::socket::options::{SockCommon, put_int};
-use crate::socket::{Proto, ProtoOps, RCV_SHUTDOWN, SEND_SHUTDOWN, SockRef};
+use crate::socket::options::SockCommon;
+use crate::socket::slab::SockSlab;
+use crate::socket::{Proto, ProtoOps, SEND_SHUTDOWN, SockRef};
 use crate::uapi::*;
 use crate::wire::udp::{self as wire_udp, UdpPacket, UdpRepr};
 use crate::{Errno, Nanos, SysResult};
@@ -82,8 +83,7 @@ pub struct UdpSock {
 /// All UDP sockets of an instance.
 #[derive(Default)]
 pub struct UdpTable {
-    socks: Vec<Option<UdpSock>>,
-    free: Vec<u32>,
+    socks: SockSlab<UdpSock>,
     /// Sockets bound to each local port, in bind order.
     ports: BTreeMap<u16, Vec<u32>>,
     pub mib: UdpMib,
@@ -102,11 +102,11 @@ fn sref(id: u32) -> SockRef {
 
 impl UdpTable {
     fn get(&self, id: u32) -> Option<&UdpSock> {
-        self.socks.get(id as usize).and_then(|s| s.as_ref())
+        self.socks.get(id)
     }
 
     fn get_mut(&mut self, id: u32) -> Option<&mut UdpSock> {
-        self.socks.get_mut(id as usize).and_then(|s| s.as_mut())
+        self.socks.get_mut(id)
     }
 
     fn sock(&mut self, id: u32) -> SysResult<&mut UdpSock> {
@@ -115,7 +115,7 @@ impl UdpTable {
 
     /// Number of open sockets.
     pub fn len(&self) -> usize {
-        self.socks.len() - self.free.len()
+        self.socks.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -275,20 +275,11 @@ impl UdpTable {
             return Err(Errno::EOPNOTSUPP);
         }
         // `__skb_recv_udp` reports a pending error before any data.
-        if let Some(e) = s.common.error.take() {
-            return Err(e);
+        let got = dgram::recv(&mut s.common, s.shutdown, &mut s.rxq, iov, flags)?;
+        if got.1.is_some() && flags & MSG_PEEK == 0 {
+            self.mib.in_datagrams += 1;
         }
-        match s.rxq.recv(iov, flags) {
-            Some((n, from)) => {
-                if flags & MSG_PEEK == 0 {
-                    self.mib.in_datagrams += 1;
-                }
-                Ok((n, Some(from)))
-            }
-            // A reader shut down for reading sees end of file instead of blocking.
-            None if s.shutdown & RCV_SHUTDOWN != 0 => Ok((0, None)),
-            None => Err(Errno::EAGAIN),
-        }
+        Ok(got)
     }
 
     /// `__udp4_lib_rcv`: validate, demultiplex, queue.
@@ -378,10 +369,6 @@ impl UdpTable {
         s.common.error = Some(err.errno);
         net.wake(sref(id));
     }
-
-    fn rcvbuf(&self, net: &Net, s: &UdpSock) -> u32 {
-        if s.common.rcvbuf_locked { s.common.rcvbuf } else { net.sysctl.core.rmem_default }
-    }
 }
 
 impl ProtoOps for UdpTable {
@@ -400,16 +387,7 @@ impl ProtoOps for UdpTable {
             rxq: RxQueue::default(),
             drops: 0,
         };
-        Ok(match self.free.pop() {
-            Some(id) => {
-                self.socks[id as usize] = Some(s);
-                id
-            }
-            None => {
-                self.socks.push(Some(s));
-                (self.socks.len() - 1) as u32
-            }
-        })
+        Ok(self.socks.insert(s))
     }
 
     /// `inet_bind` + `udp_v4_get_port`.
@@ -496,13 +474,9 @@ impl ProtoOps for UdpTable {
         UdpTable::recvmsg(self, id, iov, flags)
     }
 
-    /// `inet_shutdown`: an unconnected datagram socket answers ENOTCONN but the
-    /// shutdown still takes effect (Linux sets `sk_shutdown` before the state check
-    /// falls through).
     fn shutdown(&mut self, _now: Nanos, _net: &mut Net, id: u32, how: i32) -> SysResult<()> {
         let s = self.sock(id)?;
-        s.shutdown |= (how + 1) as u8 & (RCV_SHUTDOWN | SEND_SHUTDOWN);
-        if s.peer.is_none() { Err(Errno::ENOTCONN) } else { Ok(()) }
+        dgram::shutdown(&mut s.shutdown, s.peer.is_some(), how)
     }
 
     fn close(&mut self, _now: Nanos, _net: &mut Net, id: u32) {
@@ -510,8 +484,7 @@ impl ProtoOps for UdpTable {
             return;
         }
         self.put_port(id);
-        self.socks[id as usize] = None;
-        self.free.push(id);
+        self.socks.remove(id);
     }
 
     fn setsockopt(
@@ -543,25 +516,11 @@ impl ProtoOps for UdpTable {
         name: i32,
         out: &mut [u8],
     ) -> SysResult<usize> {
-        let s = self.get(id).ok_or(Errno::EBADF)?;
-        let rcvbuf = self.rcvbuf(net, s);
         let s = self.get_mut(id).ok_or(Errno::EBADF)?;
         match level {
-            SOL_SOCKET => {
-                let sndbuf = if s.common.sndbuf_locked {
-                    s.common.sndbuf
-                } else {
-                    net.sysctl.core.wmem_default
-                };
-                if name == SO_ACCEPTCONN {
-                    return put_int(out, 0);
-                }
-                s.common.getsockopt(name, sndbuf, rcvbuf, out).unwrap_or(Err(Errno::ENOPROTOOPT))
-            }
+            SOL_SOCKET => dgram::sol_socket_getsockopt(&mut s.common, net, name, out),
             SOL_IP if name == IP_MTU => {
-                let peer = s.peer.ok_or(Errno::ENOTCONN)?;
-                let rt = net.route_output(IpAddr::V4(*peer.ip()), s.common.bound_dev)?;
-                put_int(out, rt.mtu as i32)
+                dgram::ip_mtu(net, s.peer.map(|p| *p.ip()), s.common.bound_dev, out)
             }
             SOL_IP => s.inet.getsockopt(net, name, out).unwrap_or(Err(Errno::ENOPROTOOPT)),
             _ => Err(Errno::ENOPROTOOPT),
