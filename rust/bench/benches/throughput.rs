@@ -3,7 +3,7 @@
 //! one run. The figure is simulated packets per wall-clock second; the ratio is
 //! libos / smoltcp (higher is better for libos).
 //!
-//! `cargo bench -p libos-bench --bench throughput [-- --mbytes N --queue P --repeat R]`
+//! `cargo bench -p libos-bench --bench throughput [-- --mbytes N --queue P --repeat R --only libos|smoltcp]`
 
 mod common;
 
@@ -161,6 +161,9 @@ fn main() {
         queue: arg(&args, "--queue", 1000usize),
         repeat: arg(&args, "--repeat", 3usize).max(1),
     };
+    // `--only libos|smoltcp` runs one stack (for profiling).
+    let only =
+        args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|s| s.as_str());
     println!(
         "## Bulk TCP, {} MB over 10 Gbit/s, 1 ms one-way, drop-tail {} packets; best of {}\n",
         p.bytes / 1_000_000,
@@ -172,13 +175,22 @@ fn main() {
     let mut best: [Option<Outcome>; 2] = [None, None];
     for _ in 0..p.repeat {
         for (i, run) in [run_libos as fn(&Params) -> Outcome, run_smoltcp].iter().enumerate() {
+            if only.is_some_and(|o| o != ["libos", "smoltcp"][i]) {
+                continue;
+            }
             let o = run(&p);
             if best[i].as_ref().is_none_or(|b| o.wall_s < b.wall_s) {
                 best[i] = Some(o);
             }
         }
     }
-    let [Some(l), Some(s)] = best else { unreachable!() };
+    let [Some(l), Some(s)] = best else {
+        println!(
+            "(one stack only: {best:?})",
+            best = best.iter().flatten().map(|o| o.wall_s).collect::<Vec<_>>()
+        );
+        return;
+    };
     let mut t = Table::new(&[
         "stack",
         "simulated s",
