@@ -167,15 +167,7 @@ impl RawTable {
             if s.peer.is_some_and(|p| p != dst) || (!s.laddr.is_unspecified() && s.laddr != src) {
                 continue;
             }
-            if !s.inet.recverr && s.peer.is_none() {
-                continue;
-            }
-            let hard = if err.errno == Errno::EMSGSIZE {
-                s.inet.pmtudisc != IP_PMTUDISC_DONT
-            } else {
-                err.fatal
-            };
-            if s.inet.recverr || hard {
+            if dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
                 s.common.error = Some(err.errno);
                 net.wake(sref(id));
             }
@@ -210,19 +202,7 @@ impl RawTable {
             return Err(e);
         }
         let s = self.get(id).ok_or(Errno::EBADF)?;
-        if dst.is_broadcast() && !s.common.broadcast {
-            return Err(Errno::EACCES);
-        }
-        // `raw_sendmsg`: multicast leaves by IP_MULTICAST_IF unless bound to a device.
-        let oif = if dst.is_multicast() {
-            s.common.bound_dev.or(s.inet.mc_index)
-        } else {
-            s.common.bound_dev
-        };
-        let rt = net.route_output(IpAddr::V4(dst), oif)?;
-        if rt.broadcast && !s.common.broadcast {
-            return Err(Errno::EACCES);
-        }
+        let rt = dgram::route(net, &s.common, &s.inet, dst)?;
         let IpAddr::V4(rt_src) = rt.src else { return Err(Errno::EAFNOSUPPORT) };
         let src = if !s.laddr.is_unspecified() && !s.laddr.is_multicast() {
             s.laddr

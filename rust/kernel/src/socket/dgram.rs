@@ -5,7 +5,8 @@
 //! (MSG_TRUNC reports the real length), MSG_PEEK leaves it queued.
 
 use crate::dev::IfIndex;
-use crate::net::Net;
+use crate::net::{IcmpError, Net, RouteOut};
+use crate::socket::inet::InetOpts;
 use crate::socket::options::{SockCommon, put_int};
 use crate::socket::{RCV_SHUTDOWN, SEND_SHUTDOWN};
 use crate::uapi::*;
@@ -152,6 +153,15 @@ pub fn shutdown(shutdown: &mut u8, connected: bool, how: i32) -> SysResult<()> {
     if connected { Ok(()) } else { Err(Errno::ENOTCONN) }
 }
 
+/// Whether an ICMP error becomes the pending socket error (Linux `udp_err`,
+/// `raw_err`): always with IP_RECVERR, else only a hard error on a connected socket
+/// (RFC 1122 §4.1.3.3). "Fragmentation needed" is hard unless IP_PMTUDISC_DONT.
+pub fn icmp_error_reported(inet: &InetOpts, connected: bool, err: &IcmpError<'_>) -> bool {
+    let hard =
+        if err.errno == Errno::EMSGSIZE { inet.pmtudisc != IP_PMTUDISC_DONT } else { err.fatal };
+    inet.recverr || (hard && connected)
+}
+
 /// SOL_SOCKET getsockopt of a datagram socket: never listening, and buffers not set
 /// by SO_SNDBUF/SO_RCVBUF report the `net.core` defaults.
 pub fn sol_socket_getsockopt(
@@ -167,6 +177,27 @@ pub fn sol_socket_getsockopt(
         return put_int(out, 0);
     }
     common.getsockopt(name, sndbuf, rcvbuf, out).unwrap_or(Err(Errno::ENOPROTOOPT))
+}
+
+/// Routes one datagram as `udp_sendmsg` / `raw_sendmsg` do: the limited broadcast is
+/// refused before routing without SO_BROADCAST, a directed one after (`RTCF_BROADCAST`);
+/// multicast leaves by IP_MULTICAST_IF unless the socket is bound to a device.
+pub fn route(
+    net: &Net,
+    common: &SockCommon,
+    inet: &InetOpts,
+    dst: Ipv4Addr,
+) -> SysResult<RouteOut> {
+    if dst.is_broadcast() && !common.broadcast {
+        return Err(Errno::EACCES);
+    }
+    let oif =
+        if dst.is_multicast() { common.bound_dev.or(inet.mc_index) } else { common.bound_dev };
+    let rt = net.route_output(IpAddr::V4(dst), oif)?;
+    if rt.broadcast && !common.broadcast {
+        return Err(Errno::EACCES);
+    }
+    Ok(rt)
 }
 
 /// IP_MTU (`ip_sock_getsockopt`): the route MTU toward the connected peer.

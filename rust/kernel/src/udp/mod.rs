@@ -153,18 +153,8 @@ impl UdpTable {
         } else {
             dst
         };
-        // The limited broadcast is refused before routing; directed broadcasts are
-        // known from the route (`RTCF_BROADCAST`, `ip4_datagram_connect`/`udp_sendmsg`).
-        if dst.is_broadcast() && !s.common.broadcast {
-            return Err(Errno::EACCES);
-        }
-        // `udp_sendmsg`: multicast goes out of IP_MULTICAST_IF unless bound to a device.
         let mcast = dst.is_multicast();
-        let oif = if mcast { s.common.bound_dev.or(s.inet.mc_index) } else { s.common.bound_dev };
-        let rt = net.route_output(IpAddr::V4(dst), oif)?;
-        if rt.broadcast && !s.common.broadcast {
-            return Err(Errno::EACCES);
-        }
+        let rt = dgram::route(net, &s.common, &s.inet, dst)?;
         let src = match (s.laddr, rt.src) {
             (l, _) if !l.is_unspecified() && !s.bcast_bound => l,
             _ if mcast && !s.inet.mc_addr.is_unspecified() => s.inet.mc_addr,
@@ -361,9 +351,7 @@ impl UdpTable {
         };
         let Some(id) = self.lookup(&t) else { return };
         let Some(s) = self.get_mut(id) else { return };
-        let frag_needed = err.errno == Errno::EMSGSIZE;
-        let hard = if frag_needed { s.inet.pmtudisc != IP_PMTUDISC_DONT } else { err.fatal };
-        if !s.inet.recverr && (!hard || s.peer.is_none()) {
+        if !dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
             return;
         }
         s.common.error = Some(err.errno);
