@@ -11,9 +11,9 @@ use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
 use crate::socket::dgram::{self, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
-use crate::socket::options::{SockCommon, put_bytes};
+use crate::socket::options::{SockCommon, get_int, put_bytes};
 use crate::socket::slab::SockSlab;
-use crate::socket::{Proto, ProtoOps, SEND_SHUTDOWN, SockRef};
+use crate::socket::{Proto, ProtoOps, SockRef};
 use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
 use bytes::Bytes;
@@ -195,14 +195,10 @@ impl RawTable {
             Some(a) => *v4(a)?.ip(),
             None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
         };
-        if s.shutdown & SEND_SHUTDOWN != 0 {
-            return Err(Errno::EPIPE);
-        }
-        if let Some(e) = s.common.error.take() {
-            return Err(e);
-        }
+        dgram::send_ready(&mut s.common, s.shutdown)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
         let rt = dgram::route(net, &s.common, &s.inet, dst)?;
+        let oif = dgram::output_if(&s.common, &s.inet, dst);
         let IpAddr::V4(rt_src) = rt.src else { return Err(Errno::EAFNOSUPPORT) };
         let src = if !s.laddr.is_unspecified() && !s.laddr.is_multicast() {
             s.laddr
@@ -395,8 +391,7 @@ impl ProtoOps for RawTable {
                 if i32::from(s.protocol) != IPPROTO_ICMP {
                     return Err(Errno::EOPNOTSUPP);
                 }
-                let b: [u8; 4] = val.get(..4).ok_or(Errno::EINVAL)?.try_into().unwrap_or([0; 4]);
-                s.icmp_filter = u32::from_ne_bytes(b);
+                s.icmp_filter = get_int(val)? as u32;
                 true
             }
             _ => false,

@@ -146,6 +146,15 @@ pub fn recv(
     }
 }
 
+/// What a datagram send checks before building the packet: EPIPE after SHUT_WR, then a
+/// pending error, reported and cleared (`sock_alloc_send_pskb`).
+pub fn send_ready(common: &mut SockCommon, shutdown: u8) -> SysResult<()> {
+    if shutdown & SEND_SHUTDOWN != 0 {
+        return Err(Errno::EPIPE);
+    }
+    common.error.take().map_or(Ok(()), Err)
+}
+
 /// `inet_shutdown` on a datagram socket: an unconnected one answers ENOTCONN but the
 /// shutdown still takes effect (Linux sets `sk_shutdown` before the state check).
 pub fn shutdown(shutdown: &mut u8, connected: bool, how: i32) -> SysResult<()> {
@@ -179,9 +188,14 @@ pub fn sol_socket_getsockopt(
     common.getsockopt(name, sndbuf, rcvbuf, out).unwrap_or(Err(Errno::ENOPROTOOPT))
 }
 
-/// Routes one datagram as `udp_sendmsg` / `raw_sendmsg` do: the limited broadcast is
-/// refused before routing without SO_BROADCAST, a directed one after (`RTCF_BROADCAST`);
-/// multicast leaves by IP_MULTICAST_IF unless the socket is bound to a device.
+/// The output device of a datagram: multicast leaves by IP_MULTICAST_IF unless the
+/// socket is bound to a device (`udp_sendmsg`, `raw_sendmsg`).
+pub fn output_if(common: &SockCommon, inet: &InetOpts, dst: Ipv4Addr) -> Option<IfIndex> {
+    if dst.is_multicast() { common.bound_dev.or(inet.mc_index) } else { common.bound_dev }
+}
+
+/// Routes one datagram: without SO_BROADCAST the limited broadcast is refused before
+/// routing, a directed one after (`RTCF_BROADCAST`, `udp_sendmsg`, `raw_sendmsg`).
 pub fn route(
     net: &Net,
     common: &SockCommon,
@@ -191,9 +205,7 @@ pub fn route(
     if dst.is_broadcast() && !common.broadcast {
         return Err(Errno::EACCES);
     }
-    let oif =
-        if dst.is_multicast() { common.bound_dev.or(inet.mc_index) } else { common.bound_dev };
-    let rt = net.route_output(IpAddr::V4(dst), oif)?;
+    let rt = net.route_output(IpAddr::V4(dst), output_if(common, inet, dst))?;
     if rt.broadcast && !common.broadcast {
         return Err(Errno::EACCES);
     }

@@ -53,7 +53,6 @@ impl Node {
 
 /// A segment on the wire, as filters see it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)]
 pub(crate) struct Wire {
     pub from_a: bool,
     pub seq: u32,

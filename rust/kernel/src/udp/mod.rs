@@ -13,7 +13,7 @@ use crate::socket::dgram::{self, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
 use crate::socket::options::SockCommon;
 use crate::socket::slab::SockSlab;
-use crate::socket::{Proto, ProtoOps, SEND_SHUTDOWN, SockRef};
+use crate::socket::{Proto, ProtoOps, SockRef};
 use crate::uapi::*;
 use crate::wire::udp::{self as wire_udp, UdpPacket, UdpRepr};
 use crate::{Errno, Nanos, SysResult};
@@ -192,13 +192,7 @@ impl UdpTable {
             }
             None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
         };
-        if s.shutdown & SEND_SHUTDOWN != 0 {
-            return Err(Errno::EPIPE);
-        }
-        // `sock_alloc_send_pskb` reports (and clears) a pending error first.
-        if let Some(e) = s.common.error.take() {
-            return Err(e);
-        }
+        dgram::send_ready(&mut s.common, s.shutdown)?;
         self.autobind(net, id)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
         let (dst_ip, src, mtu) = self.route(net, s, *dst.ip())?;
