@@ -138,3 +138,22 @@ fn connected_raw_socket_filters_by_peer() {
     assert!(p.a.recvfrom(p.now, fd, &mut b, 0).is_err());
     assert!(p.b.recvfrom(p.now, pinger, &mut b, 0).is_ok());
 }
+
+/// `__ip4_datagram_connect`: a raw socket connected to a multicast group takes its
+/// source from IP_MULTICAST_IF, as OSPF daemons rely on.
+#[test]
+fn raw_connect_to_multicast_follows_ip_multicast_if() {
+    use libos_kernel::{DeviceConfig, EthernetAddress};
+    const IP_MULTICAST_IF: i32 = 32;
+    const IPPROTO_OSPF: i32 = 89;
+    let mut k = Kernel::new(KernelConfig::default());
+    for (i, name, addr) in [(1, "eth0", [10, 0, 0, 1]), (2, "eth1", [10, 1, 0, 1])] {
+        let d = k.dev_add(DeviceConfig::ethernet(name, EthernetAddress::local(i))).unwrap();
+        k.dev_set_up(0, d, true).unwrap();
+        k.addr_add(0, d, IpAddr::from(addr), 24).unwrap();
+    }
+    let fd = k.socket(AF_INET, SOCK_RAW, IPPROTO_OSPF).unwrap();
+    k.setsockopt(0, fd, SOL_IP, IP_MULTICAST_IF, &[10, 1, 0, 1]).unwrap();
+    k.connect(0, fd, "224.0.0.5:0".parse().unwrap()).unwrap();
+    assert_eq!(k.getsockname(fd).unwrap().ip(), IpAddr::from([10, 1, 0, 1]));
+}

@@ -290,13 +290,9 @@ impl ProtoOps for RawTable {
         let a = v4(addr)?;
         let s = self.sock(id)?;
         let dst = if a.ip().is_unspecified() { Ipv4Addr::LOCALHOST } else { *a.ip() };
-        if dst.is_broadcast() && !s.common.broadcast {
-            return Err(Errno::EACCES);
-        }
-        let rt = net.route_output(IpAddr::V4(dst), s.common.bound_dev)?;
-        if rt.broadcast && !s.common.broadcast {
-            return Err(Errno::EACCES);
-        }
+        // `__ip4_datagram_connect`: the same route choice as sending, IP_MULTICAST_IF
+        // included.
+        let rt = dgram::route(net, &s.common, &s.inet, dst)?;
         if let (true, IpAddr::V4(src)) = (s.laddr.is_unspecified(), rt.src) {
             s.laddr = src;
         }
