@@ -11,7 +11,7 @@ step() { printf '\n==== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 step "installing test dependencies"
 need=()
 for pair in tshark:tshark tcpdump:tcpdump ip:iproute2 ping:iputils-ping ethtool:ethtool \
-            curl:curl socat:socat; do
+            curl:curl socat:socat iptables:iptables; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

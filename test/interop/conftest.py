@@ -76,7 +76,7 @@ def require_root():
         pytest.fail("Linux interop tests need root and /dev/net/tun "
                     "(set LIBOS_SKIP_NETNS=1 to skip them explicitly)")
     assert os.path.exists(HOST_BIN), f"{HOST_BIN} missing: cargo build --release -p libos-interop"
-    for tool in ("ip", "tcpdump", "tshark", "ping", "ethtool"):
+    for tool in ("ip", "tcpdump", "tshark", "ping", "ethtool", "iptables", "curl"):
         assert shutil.which(tool), f"{tool} not installed (test/run.sh installs it)"
 
 

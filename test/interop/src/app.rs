@@ -155,7 +155,8 @@ fn step_source(
     let mut buf = [0u8; 4096];
     match k.recv(now, fd, &mut buf, 0) {
         Ok(0) => {
-            println!("RESULT sent={sent}");
+            let retrans = k.tcp_info(fd).map_or(0, |i| i.total_retrans);
+            println!("RESULT sent={sent} retrans={retrans}");
             let _ = k.close(now, fd);
             Some(true)
         }
