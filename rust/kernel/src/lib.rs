@@ -295,6 +295,8 @@ impl Kernel {
 
     /// Writes a sysctl (`net.ipv4.ip_forward`, `.net.core.somaxconn`, `/proc/sys/...`).
     pub fn sysctl_set(&mut self, name: &str, value: &str) -> SysResult<()> {
+        // Forwarding, accept_local and friends change what lookups mean.
+        self.net.fib.invalidate();
         sysctl::set(&mut self.net.sysctl, &mut self.net.devs, name, value)
     }
 

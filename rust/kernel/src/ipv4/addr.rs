@@ -36,6 +36,7 @@ impl Net {
         let broadcast =
             (prefix_len < 31).then(|| Ipv4Addr::from(u32::from(a) | !prefix_mask(prefix_len)));
         dev.addrs4.push(Ifaddr4 { addr: a, prefix_len, peer: None, broadcast });
+        self.fib.invalidate();
         let announce = dev.is_running() && dev.needs_arp();
         self.rebuild_kernel_routes();
         if announce {
@@ -61,6 +62,7 @@ impl Net {
             .position(|x| x.addr == a && x.prefix_len == prefix_len)
             .ok_or(Errno::EADDRNOTAVAIL)?;
         dev.addrs4.remove(i);
+        self.fib.invalidate();
         let empty = dev.addrs4.is_empty();
         self.fib.retain(|r| r.src != Some(addr) && !(empty && r.oif == Some(ifindex)));
         self.rebuild_kernel_routes();
@@ -126,6 +128,7 @@ impl Net {
     /// its routes and neighbours (`fib_disable_ip`, `neigh_ifdown`); an up device gets
     /// its address routes back and announces its addresses.
     pub fn dev_changed(&mut self, _now: Nanos, ifindex: IfIndex) {
+        self.fib.invalidate();
         let Some(dev) = self.devs.get(ifindex) else { return };
         let up = dev.flags.contains(DevFlags::UP);
         let running = dev.is_running();

@@ -341,8 +341,10 @@ fn report(
     if let Some(m) = mtu {
         // `ipv4_update_pmtu`: later packets to that destination use the lower MTU.
         let d = inner.dst_addr();
-        if let Ok(rt) = net.route_output(IpAddr::V4(d), None) {
-            net.ipv4.pmtu.update(now, d, m, rt.mtu);
+        if let Ok(rt) = net.route_output(IpAddr::V4(d), None)
+            && net.ipv4.pmtu.update(now, d, m, rt.mtu)
+        {
+            net.fib.invalidate();
         }
     }
     let err = IcmpError {

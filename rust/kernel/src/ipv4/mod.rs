@@ -6,6 +6,7 @@
 
 mod addr;
 mod arp;
+mod dst_cache;
 mod forward;
 mod fragment;
 mod icmp;
@@ -37,6 +38,9 @@ pub struct Ipv4State {
     icmp_limit: icmp::RateLimit,
     pmtu: pmtu::PmtuCache,
     redirects: redirect::Redirects,
+    out_routes: dst_cache::DstCache<(std::net::Ipv4Addr, Option<IfIndex>), crate::net::RouteOut>,
+    in_routes:
+        dst_cache::DstCache<(std::net::Ipv4Addr, std::net::Ipv4Addr, IfIndex), route::InputKind>,
 }
 
 /// Handles one received IPv4 packet (`ip_rcv`): validate, reassemble, deliver or forward.
@@ -77,8 +81,10 @@ impl Net {
         self.neigh.advance(now, &p, &mut self.rng, &mut actions);
         self.neigh_actions(now, actions);
         reassembly::expire(now, self);
-        self.ipv4.pmtu.expire(now);
-        self.ipv4.redirects.expire(now);
+        let pmtu_gone = self.ipv4.pmtu.expire(now);
+        if self.ipv4.redirects.expire(now) || pmtu_gone {
+            self.fib.invalidate();
+        }
     }
 
     /// Carries out what the neighbour table asked for: ARP requests, and ICMP host

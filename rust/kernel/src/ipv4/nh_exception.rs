@@ -42,8 +42,9 @@ impl<V> NhExceptions<V> {
         self.timers.first().map(|t| t.0)
     }
 
-    /// Drops every entry whose expiry is at or before `now`.
-    pub(super) fn expire(&mut self, now: Nanos) {
+    /// Drops every entry whose expiry is at or before `now`; true if any went.
+    pub(super) fn expire(&mut self, now: Nanos) -> bool {
+        let before = self.entries.len();
         while let Some(&(at, dst)) = self.timers.first() {
             if at > now {
                 break;
@@ -51,5 +52,6 @@ impl<V> NhExceptions<V> {
             self.timers.pop_first();
             self.entries.remove(&dst);
         }
+        self.entries.len() != before
     }
 }

@@ -21,21 +21,29 @@ impl PmtuCache {
         self.mtus.get(dst).copied()
     }
 
-    /// Records a reported next-hop MTU if it lowers what `dst` has now (`path_mtu`).
-    pub(super) fn update(&mut self, now: Nanos, dst: Ipv4Addr, reported: u32, path_mtu: u32) {
+    /// Records a reported next-hop MTU if it lowers what `dst` has now (`path_mtu`);
+    /// true if it did.
+    pub(super) fn update(
+        &mut self,
+        now: Nanos,
+        dst: Ipv4Addr,
+        reported: u32,
+        path_mtu: u32,
+    ) -> bool {
         let mtu = reported.max(MIN_PMTU);
         if mtu >= path_mtu {
-            return;
+            return false;
         }
         self.mtus.insert(dst, mtu, now + MTU_EXPIRES);
+        true
     }
 
     pub(super) fn next_deadline(&self) -> Option<Nanos> {
         self.mtus.next_deadline()
     }
 
-    pub(super) fn expire(&mut self, now: Nanos) {
-        self.mtus.expire(now);
+    pub(super) fn expire(&mut self, now: Nanos) -> bool {
+        self.mtus.expire(now)
     }
 }
 

@@ -44,8 +44,8 @@ impl Redirects {
         self.learned.next_deadline()
     }
 
-    pub(super) fn expire(&mut self, now: Nanos) {
-        self.learned.expire(now);
+    pub(super) fn expire(&mut self, now: Nanos) -> bool {
+        self.learned.expire(now)
     }
 
     fn learn(&mut self, now: Nanos, dst: Ipv4Addr, old: IpAddr, new: IpAddr) {
@@ -128,6 +128,7 @@ pub(super) fn receive(
     let key = (ifindex, IpAddr::V4(new_gw));
     if net.neigh.is_valid(key) {
         net.ipv4.redirects.learn(now, dst, IpAddr::V4(from), IpAddr::V4(new_gw));
+        net.fib.invalidate();
     } else {
         let p = NeighParams::from_sysctl(&net.sysctl.ipv4);
         let mut actions = Vec::new();

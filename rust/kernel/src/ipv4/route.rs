@@ -27,6 +27,14 @@ impl Net {
     /// reject errno for blackhole/unreachable/prohibit routes.
     pub fn route_output(&self, dst: IpAddr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
         let IpAddr::V4(d) = dst else { return Err(Errno::ENETUNREACH) };
+        let hash = u32::from(d) ^ oif.unwrap_or(0);
+        self.ipv4
+            .out_routes
+            .get_or(self.fib.genid(), (d, oif), hash, || self.route_output_slow(d, oif))
+    }
+
+    fn route_output_slow(&self, d: Ipv4Addr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
+        let dst = IpAddr::V4(d);
         if let Some(o) = oif {
             let dev = self.devs.get(o).ok_or(Errno::ENODEV)?;
             if !dev.flags.contains(DevFlags::UP) {
@@ -130,6 +138,15 @@ impl Net {
 
     /// Classifies an arriving packet's destination (`ip_route_input_slow`).
     pub(crate) fn route_input(&self, src: Ipv4Addr, dst: Ipv4Addr, ifindex: IfIndex) -> InputKind {
+        let hash = u32::from(src) ^ u32::from(dst).rotate_left(16) ^ ifindex;
+        let key = (src, dst, ifindex);
+        let kind = self.ipv4.in_routes.get_or(self.fib.genid(), key, hash, || {
+            Ok::<_, ()>(self.route_input_slow(src, dst, ifindex))
+        });
+        kind.unwrap_or(InputKind::Martian)
+    }
+
+    fn route_input_slow(&self, src: Ipv4Addr, dst: Ipv4Addr, ifindex: IfIndex) -> InputKind {
         let from_lo = ifindex == LOOPBACK_IFINDEX;
         if dst.is_broadcast() {
             return InputKind::Broadcast;

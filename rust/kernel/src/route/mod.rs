@@ -130,12 +130,26 @@ impl Default for Table {
 #[derive(Default)]
 pub struct Fib {
     tables: BTreeMap<u32, Table>,
+    /// Bumped by every change here and by `invalidate` (Linux `rt_genid`).
+    genid: u64,
 }
 
 impl Fib {
+    /// The generation that cached lookups are valid for.
+    pub fn genid(&self) -> u64 {
+        self.genid
+    }
+
+    /// Invalidates cached lookups after a change outside the tables that alters what a
+    /// lookup means (device, address, PMTU, redirect, sysctl: Linux `rt_cache_flush`).
+    pub fn invalidate(&mut self) {
+        self.genid += 1;
+    }
+
     /// Adds a route (`NLM_F_CREATE|NLM_F_EXCL`): EEXIST if a route with the same prefix,
     /// metric and table is present.
     pub fn insert(&mut self, r: Route) -> SysResult<()> {
+        self.invalidate();
         let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
         let t = self.tables.entry(r.table).or_default();
         t.v4_lens |= 1 << len;
@@ -151,6 +165,7 @@ impl Fib {
     /// Adds a route after the aliases of equal metric (`NLM_F_APPEND`, as `fib_magic`
     /// adds kernel routes); an identical route is not added twice.
     pub fn append(&mut self, r: Route) -> SysResult<()> {
+        self.invalidate();
         let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
         let t = self.tables.entry(r.table).or_default();
         t.v4_lens |= 1 << len;
@@ -166,6 +181,7 @@ impl Fib {
     /// `ip route replace` (`NLM_F_CREATE|NLM_F_REPLACE`): takes the place of the route
     /// with the same prefix, table and metric, or is added.
     pub fn replace(&mut self, r: Route) -> SysResult<()> {
+        self.invalidate();
         let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
         let same = self
             .tables
@@ -181,6 +197,7 @@ impl Fib {
 
     /// Deletes the first route selected by `req` (`ip route del`); ESRCH if none.
     pub fn remove(&mut self, req: &Route) -> SysResult<Route> {
+        self.invalidate();
         let (len, key) = req.key_v4().ok_or(Errno::EINVAL)?;
         let t = self.tables.get_mut(&req.table).ok_or(ESRCH)?;
         let v = t.v4[len].get_mut(&key).ok_or(ESRCH)?;
@@ -195,6 +212,7 @@ impl Fib {
 
     /// Removes every route for which `pred` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&Route) -> bool) {
+        self.invalidate();
         for t in self.tables.values_mut() {
             for m in t.v4.iter_mut() {
                 m.retain(|_, v| {

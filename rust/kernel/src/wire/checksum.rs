@@ -5,31 +5,51 @@ use std::net::IpAddr;
 
 /// One's-complement sum of `data` folded to 16 bits, not yet inverted.
 pub fn sum(data: &[u8]) -> u16 {
-    // Sum 32-bit big-endian words into four independent u64 lanes (RFC 1071 §2(B): the
-    // sum may be taken over any word size and folded), 32 bytes per step; no lane can
-    // overflow below 2^32 steps, far beyond any packet.
+    // RFC 1071 §2(B): the sum is byte-order independent and may be taken over any word
+    // size, so add native-order 32-bit halves of 64-bit words into four u64 lanes (32
+    // bytes per step, no lane can overflow below 2^31 steps) and swap once at the end.
     let mut lanes = [0u64; 4];
     let mut wide = data.chunks_exact(32);
     for c in &mut wide {
         for (lane, w) in lanes.iter_mut().zip(c.chunks_exact(8)) {
-            *lane += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
-                + u64::from(u32::from_be_bytes([w[4], w[5], w[6], w[7]]));
+            let x = w.try_into().map_or(0, u64::from_ne_bytes);
+            *lane += (x & 0xffff_ffff) + (x >> 32);
         }
     }
     let mut acc: u64 = lanes.iter().map(|&l| u64::from(fold(l))).sum();
     let mut chunks = wide.remainder().chunks_exact(4);
     for c in &mut chunks {
-        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        acc += u64::from(c.try_into().map_or(0, u32::from_ne_bytes));
     }
     let mut rest = chunks.remainder();
     while rest.len() >= 2 {
-        acc += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
+        acc += u64::from(u16::from_ne_bytes([rest[0], rest[1]]));
         rest = &rest[2..];
     }
     if let [b] = rest {
-        acc += u64::from(*b) << 8;
+        acc += u64::from(u16::from_ne_bytes([*b, 0]));
     }
-    fold(acc)
+    u16::from_be_bytes(fold(acc).to_ne_bytes())
+}
+
+/// Copies `src` into `dst` (same length) and returns the sum of the bytes copied, in
+/// one pass over the data (Linux `csum_partial_copy_nocheck`).
+pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
+    let mut lanes = [0u64; 4];
+    let mut from = src.chunks_exact(32);
+    let mut to = dst.chunks_exact_mut(32);
+    for (s, d) in (&mut from).zip(&mut to) {
+        d.copy_from_slice(s);
+        for (lane, w) in lanes.iter_mut().zip(s.chunks_exact(8)) {
+            let x = w.try_into().map_or(0, u64::from_ne_bytes);
+            *lane += (x & 0xffff_ffff) + (x >> 32);
+        }
+    }
+    let (s, d) = (from.remainder(), to.into_remainder());
+    d.copy_from_slice(s);
+    let tail = u64::from(u16::from_ne_bytes(sum(s).to_be_bytes()));
+    let acc: u64 = lanes.iter().map(|&l| u64::from(fold(l))).sum::<u64>() + tail;
+    u16::from_be_bytes(fold(acc).to_ne_bytes())
 }
 
 /// Folds a wide one's-complement accumulator to 16 bits.
@@ -112,6 +132,16 @@ mod tests {
                 .collect();
             assert_eq!(sum(&data), sum_reference(&data), "len {len}");
             assert_eq!(sum(&vec![0xff; len]), sum_reference(&vec![0xff; len]), "len {len}");
+        }
+    }
+
+    #[test]
+    fn copy_and_sum_matches_copy_then_sum() {
+        for len in [0, 1, 7, 31, 32, 33, 100, 1448, 1449] {
+            let src: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let mut dst = vec![0u8; len];
+            assert_eq!(copy_and_sum(&mut dst, &src), sum(&src), "len {len}");
+            assert_eq!(dst, src);
         }
     }
 

@@ -397,8 +397,15 @@ impl<'a> TcpRepr<'a> {
         p.set_window_len(self.window_len);
         p.set_urgent_at(0);
         self.options.emit(p.options_mut());
-        p.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
-        p.fill_checksum(src, dst);
+        p.set_checksum(0);
+        let hl = p.header_len();
+        let len = hl + self.payload.len();
+        let buf = &mut p.buffer.as_mut()[..len];
+        // The payload starts at an even offset, so the sums concatenate (RFC 1071 §2(A)).
+        let payload = checksum::copy_and_sum(&mut buf[hl..], self.payload);
+        let header = checksum::sum(&buf[..hl]);
+        let pseudo = checksum::pseudo_header(src, dst, 6, len as u32);
+        p.set_checksum(!checksum::combine(&[pseudo, header, payload]));
     }
 }
 

@@ -1,0 +1,74 @@
+//! A small lookup cache in front of the FIB for the per-packet paths: output routes
+//! (`route_output`) and input classification (`route_input`). Entries carry the FIB's
+//! generation and are ignored once it moves on — Linux's `rt_genid`, bumped by
+//! `rt_cache_flush` on any routing, address, device, PMTU, redirect or sysctl change.
+//! Direct-mapped with a fixed number of slots, so it never grows (the reason Linux
+//! dropped its unbounded route cache), and allocated on first use so idle instances
+//! stay small.
+
+use std::cell::{Cell, OnceCell};
+
+const SLOTS: usize = 8;
+
+#[derive(Clone, Copy)]
+struct Slot<K, V> {
+    genid: u64,
+    key: K,
+    value: V,
+}
+
+pub(super) struct DstCache<K, V> {
+    slots: OnceCell<Box<[Cell<Option<Slot<K, V>>>; SLOTS]>>,
+}
+
+impl<K, V> Default for DstCache<K, V> {
+    fn default() -> Self {
+        DstCache { slots: OnceCell::new() }
+    }
+}
+
+impl<K: Copy + Eq, V: Copy> DstCache<K, V> {
+    /// The cached value for `key` if it was stored under generation `genid`, else
+    /// computes it with `slow` and caches a successful result.
+    pub(super) fn get_or<E>(
+        &self,
+        genid: u64,
+        key: K,
+        hash: u32,
+        slow: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        let slot = &self.slots.get_or_init(|| Box::new(std::array::from_fn(|_| Cell::new(None))))
+            [(hash.wrapping_mul(0x9e37_79b1) >> (32 - SLOTS.trailing_zeros())) as usize];
+        if let Some(s) = slot.get().filter(|s| s.genid == genid && s.key == key) {
+            return Ok(s.value);
+        }
+        let value = slow()?;
+        slot.set(Some(Slot { genid, key, value }));
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hit_miss_and_generation() {
+        let c: DstCache<u32, u32> = DstCache::default();
+        let mut calls = 0;
+        let mut get = |g, k| {
+            c.get_or::<()>(g, k, k, || {
+                calls += 1;
+                Ok(k * 10)
+            })
+        };
+        assert_eq!(get(1, 7), Ok(70));
+        assert_eq!(get(1, 7), Ok(70));
+        assert_eq!(get(2, 7), Ok(70), "a new generation recomputes");
+        assert_eq!(get(2, 8), Ok(80));
+        drop(get);
+        assert_eq!(calls, 3);
+        let r: Result<u32, &str> = c.get_or(2, 9, 9, || Err("no route"));
+        assert_eq!(r, Err("no route"), "errors are not cached");
+    }
+}
