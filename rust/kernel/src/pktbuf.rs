@@ -2,7 +2,7 @@
 //! and payload once; each lower layer prepends its header into reserved headroom
 //! (gVisor's `MaxHeaderLength` idea), so nothing is copied on the way down.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// Headroom every locally built packet reserves: Ethernet (14) plus the largest IP
 /// header we emit (IPv4 with options: 60; IPv6 with extension headers fits too).
@@ -78,7 +78,10 @@ impl PacketBuf {
     }
 
     pub fn into_bytes(self) -> Bytes {
-        let head = self.head;
-        Bytes::from(self.buf).slice(head..)
+        // `advance`, not `slice`: slicing would promote the buffer to a shared,
+        // separately allocated one.
+        let mut b = Bytes::from(self.buf);
+        b.advance(self.head);
+        b
     }
 }
