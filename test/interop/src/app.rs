@@ -156,7 +156,13 @@ fn step_source(
     match k.recv(now, fd, &mut buf, 0) {
         Ok(0) => {
             let retrans = k.tcp_info(fd).map_or(0, |i| i.total_retrans);
-            println!("RESULT sent={sent} retrans={retrans}");
+            let ext = |name| k.snmp_counter("TcpExt", name).unwrap_or(-1);
+            println!(
+                "RESULT sent={sent} retrans={retrans} sack_recovery={} reno_recovery={} dsack_recv={}",
+                ext("TCPSackRecovery"),
+                ext("TCPRenoRecovery"),
+                ext("TCPDSACKRecv")
+            );
             let _ = k.close(now, fd);
             Some(true)
         }

@@ -17,8 +17,10 @@ struct Slot<K, V> {
     value: V,
 }
 
+type Slots<K, V> = Box<[Cell<Option<Slot<K, V>>>; SLOTS]>;
+
 pub(super) struct DstCache<K, V> {
-    slots: OnceCell<Box<[Cell<Option<Slot<K, V>>>; SLOTS]>>,
+    slots: OnceCell<Slots<K, V>>,
 }
 
 impl<K, V> Default for DstCache<K, V> {
@@ -55,10 +57,10 @@ mod tests {
     #[test]
     fn hit_miss_and_generation() {
         let c: DstCache<u32, u32> = DstCache::default();
-        let mut calls = 0;
-        let mut get = |g, k| {
+        let calls = Cell::new(0);
+        let get = |g, k| {
             c.get_or::<()>(g, k, k, || {
-                calls += 1;
+                calls.set(calls.get() + 1);
                 Ok(k * 10)
             })
         };
@@ -66,8 +68,7 @@ mod tests {
         assert_eq!(get(1, 7), Ok(70));
         assert_eq!(get(2, 7), Ok(70), "a new generation recomputes");
         assert_eq!(get(2, 8), Ok(80));
-        drop(get);
-        assert_eq!(calls, 3);
+        assert_eq!(calls.get(), 3);
         let r: Result<u32, &str> = c.get_or(2, 9, 9, || Err("no route"));
         assert_eq!(r, Err("no route"), "errors are not cached");
     }

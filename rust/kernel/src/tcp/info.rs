@@ -168,7 +168,7 @@ impl TcpSock {
             snd_ssthresh: self.ssthresh.min(0x7fff_ffff),
             snd_cwnd: self.cwnd,
             advmss: self.advmss,
-            reordering: 3,
+            reordering: self.reordering,
             rcv_rtt: 0,
             rcv_space: self.rcv_space() as u32,
             total_retrans: self.total_retrans,

@@ -7,14 +7,23 @@
 use super::Cx;
 use super::cong::{AckSample, CaState};
 use super::rtt::MS;
+use super::sack::SackTag;
 use super::seq::SeqNumber;
 use super::sock::{DELACK_MAX, MAX_QUICKACKS, RCV_SHUTDOWN, SEND_SHUTDOWN, State, TcpSock};
 use super::timer::Timer;
 use crate::wire::tcp::{Control, TcpRepr};
 use crate::{Errno, Nanos};
 
-/// Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2; Linux `tcp_reordering`).
-const DUPACK_THRESH: u32 = 3;
+/// What one ACK did, for `fastretrans`.
+#[derive(Debug, Clone, Copy)]
+struct AckFlags {
+    /// Segments cumulatively acknowledged.
+    acked: u32,
+    newly_sacked: u32,
+    /// A duplicate ACK (RFC 5681 §2).
+    is_dup: bool,
+    prior_in_flight: u32,
+}
 
 impl TcpSock {
     /// State change with the MIB bookkeeping of Linux `tcp_set_state`.
@@ -189,6 +198,19 @@ impl TcpSock {
         self.xmit_retransmits(cx);
     }
 
+    /// Linux `tcp_send_dupack`: ACK a segment we cannot use; old data gets a DSACK
+    /// (RFC 2883 §4) and quick ACKs, as the peer's retransmission was spurious.
+    fn send_dupack(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
+        let (seq, end) = (seg.seq_number, seg.seq_number + seg.segment_len());
+        if end != seq && seq < self.rcv_nxt {
+            self.quickack = MAX_QUICKACKS;
+            if self.sack_ok {
+                self.dsack = Some((seq, if end > self.rcv_nxt { self.rcv_nxt } else { end }));
+            }
+        }
+        self.send_ack(cx);
+    }
+
     /// RFC 9293 §3.10.7.1-style reset answering an unacceptable segment.
     fn send_reset_to(&mut self, cx: &mut Cx<'_>, seg: &TcpRepr<'_>) {
         super::output::send_reset_for(cx, self.local, self.remote, seg);
@@ -215,7 +237,7 @@ impl TcpSock {
             && seg.control != Control::Rst
         {
             cx.stats.mib.paws_estab_rejected += 1;
-            self.send_ack(cx);
+            self.send_dupack(cx, seg);
             return;
         }
         // Acceptability (RFC 9293 §3.10.7.4 first; Linux `tcp_sequence`).
@@ -228,7 +250,7 @@ impl TcpSock {
                     cx.stats.mib.syn_challenge += 1;
                     self.send_challenge_ack(cx);
                 }
-                _ => self.send_ack(cx),
+                _ => self.send_dupack(cx, seg),
             }
             return;
         }
@@ -362,13 +384,25 @@ impl TcpSock {
                 }
             }
         }
+        let mut tag = SackTag::default();
+        if self.sack_ok {
+            let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
+            let mut n = 0;
+            for b in seg.options.sack.iter().flatten() {
+                blocks[n] = *b;
+                n += 1;
+            }
+            tag = self.sacktag(cx, &blocks[..n], ack);
+        }
         let acked_pkts = self.clean_rtx_queue(cx, ack, seg);
         let is_dup = ack == prior_una
             && seg.payload.is_empty()
             && seg.control == Control::None
             && nwin == prior_wnd
             && self.packets_out > 0;
-        self.fastretrans(cx, acked_pkts, is_dup, prior_in_flight);
+        let flags =
+            AckFlags { acked: acked_pkts, newly_sacked: tag.newly_sacked, is_dup, prior_in_flight };
+        self.fastretrans(cx, flags);
         if self.packets_out == 0 {
             self.clear_timer(Timer::Retransmit);
         } else if ack > prior_una {
@@ -399,6 +433,11 @@ impl TcpSock {
                 }
                 if s.retrans {
                     self.retrans_out = self.retrans_out.saturating_sub(1);
+                }
+                if s.sacked {
+                    self.sacked_out = self.sacked_out.saturating_sub(1);
+                } else if self.sack_ok {
+                    self.rack_advance(cx.now, s.sent, s.tx_order, s.ever_retrans);
                 }
                 if s.ever_retrans {
                     any_retrans = true;
@@ -454,48 +493,82 @@ impl TcpSock {
         pkts
     }
 
-    /// Linux `tcp_fastretrans_alert` for a non-SACK peer, with NewReno recovery
-    /// (RFC 6582) and `tcp_cong_avoid`.
-    fn fastretrans(&mut self, cx: &mut Cx<'_>, acked: u32, is_dup: bool, prior_in_flight: u32) {
+    /// Linux `tcp_fastretrans_alert` + `tcp_cong_control`: find losses (RACK or the
+    /// duplicate threshold with SACK, RFC 6582 NewReno without), move between the
+    /// congestion states, then set cwnd — PRR during recovery, the congestion control's
+    /// `cong_avoid` otherwise.
+    fn fastretrans(&mut self, cx: &mut Cx<'_>, a: AckFlags) {
         let now = cx.now;
+        let una_advanced = a.acked > 0;
+        let mut delivered = a.acked + a.newly_sacked;
+        // `tcp_ack_is_dubious`: an in-order ACK in the Open state needs no loss work.
+        let dubious = a.is_dup || a.newly_sacked > 0 || self.ca_state != CaState::Open;
+        if !dubious {
+            self.cong_avoid(now, a.acked, a.prior_in_flight);
+            return;
+        }
+        let lost_before = self.lost_out;
+        if !self.sack_ok && a.is_dup {
+            self.add_reno_sack();
+            delivered += 1;
+        }
+        if self.sack_ok && self.rack_enabled(cx) {
+            self.rack_detect_loss(cx);
+        }
         match self.ca_state {
-            CaState::Recovery => {
-                if self.snd_una >= self.high_seq {
-                    // Full ACK: leave recovery with cwnd = ssthresh (RFC 6582 §3.2 (3)).
-                    self.cwnd = self.ssthresh.max(1);
+            CaState::Recovery if self.snd_una >= self.high_seq => {
+                // Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675
+                // §5): cwnd = ssthresh (Linux `tcp_end_cwnd_reduction`).
+                self.cwnd = self.ssthresh.max(1);
+                if !self.sack_ok {
                     self.sacked_out = 0;
-                    self.set_ca_state(now, CaState::Open);
-                } else if acked > 0 {
+                }
+                self.set_ca_state(now, CaState::Open);
+                return;
+            }
+            CaState::Recovery => {
+                if !self.sack_ok && a.acked > 0 {
                     // Partial ACK: the next hole is lost too (RFC 6582 §3.2 (4)).
-                    self.sacked_out = self.sacked_out.saturating_sub(acked - 1);
+                    self.sacked_out = self.sacked_out.saturating_sub(a.acked - 1);
                     self.mark_head_lost();
-                } else if is_dup {
-                    self.add_reno_sack();
                 }
             }
             CaState::Loss => {
-                if acked > 0 {
-                    self.cong_avoid(now, acked, prior_in_flight);
+                if a.acked > 0 {
+                    self.cong_avoid(now, a.acked, a.prior_in_flight);
                 }
                 if self.snd_una >= self.high_seq {
                     self.set_ca_state(now, CaState::Open);
                 }
+                return;
             }
             _ => {
-                if is_dup {
-                    self.add_reno_sack();
-                    if self.sacked_out >= DUPACK_THRESH {
-                        self.enter_recovery(cx);
-                        return;
-                    }
-                    self.set_ca_state(now, CaState::Disorder);
-                } else if acked > 0 {
+                if !self.sack_ok && a.acked > 0 {
                     self.sacked_out = 0;
-                    self.set_ca_state(now, CaState::Open);
-                    self.cong_avoid(now, acked, prior_in_flight);
+                }
+                if self.time_to_recover(cx) {
+                    self.enter_recovery(cx);
+                } else {
+                    let st = if self.sacked_out > 0 { CaState::Disorder } else { CaState::Open };
+                    self.set_ca_state(now, st);
+                    if a.acked > 0 {
+                        self.cong_avoid(now, a.acked, a.prior_in_flight);
+                    }
+                    return;
                 }
             }
         }
+        if self.sack_ok && !self.rack_enabled(cx) {
+            self.mark_lost_by_dupthresh(cx);
+        }
+        self.cwnd_reduction(delivered, self.lost_out > lost_before, una_advanced);
+    }
+
+    /// Linux `tcp_time_to_recover`: a segment is known lost, or (without RACK) the
+    /// duplicate threshold is reached.
+    fn time_to_recover(&self, cx: &Cx<'_>) -> bool {
+        self.lost_out > 0
+            || ((!self.sack_ok || !self.rack_enabled(cx)) && self.sacked_out >= self.reordering)
     }
 
     fn add_reno_sack(&mut self) {
@@ -516,20 +589,33 @@ impl TcpSock {
         }
     }
 
-    /// Fast retransmit (RFC 5681 §3.2, Linux `tcp_enter_recovery`).
-    fn enter_recovery(&mut self, cx: &mut Cx<'_>) {
+    /// Fast recovery begins (RFC 5681 §3.2, RFC 6675 §5; Linux `tcp_enter_recovery`
+    /// and `tcp_init_cwnd_reduction`): ssthresh from the congestion control, cwnd then
+    /// follows PRR.
+    pub(crate) fn enter_recovery(&mut self, cx: &mut Cx<'_>) {
         let now = cx.now;
         cx.stats.mib.fast_retrans += 1;
+        if self.sack_ok {
+            cx.stats.mib.sack_recovery += 1;
+        } else {
+            cx.stats.mib.reno_recovery += 1;
+        }
         tracing::debug!(target: "libos::tcp", id = self.id, cwnd = self.cwnd, "fast retransmit");
         self.prior_ssthresh = self.ssthresh;
         self.prior_cwnd = self.cwnd;
         let v = self.cc_view();
         self.ssthresh = self.cc.ssthresh(now, &v);
-        self.cwnd = self.ssthresh;
         self.cwnd_cnt = 0;
+        self.prr_delivered = 0;
+        self.prr_out = 0;
         self.high_seq = self.snd_nxt;
         self.set_ca_state(now, CaState::Recovery);
-        self.mark_head_lost();
+        if !self.sack_ok {
+            self.mark_head_lost();
+        } else if self.lost_out == 0 {
+            // Duplicate threshold without RACK marks from the head.
+            self.mark_lost_by_dupthresh(cx);
+        }
     }
 
     fn cong_avoid(&mut self, now: Nanos, acked: u32, prior_in_flight: u32) {
@@ -582,7 +668,11 @@ impl TcpSock {
         let mut data = seg.payload;
         let end = seq + data.len();
         if end <= self.rcv_nxt && !(fin && end == self.rcv_nxt) {
-            // Entirely old: a duplicate; ACK at once (Linux `tcp_data_queue` DSACK path).
+            // Entirely old: a duplicate; ACK at once with a DSACK (Linux
+            // `tcp_data_queue` → `tcp_dsack_set`).
+            if self.sack_ok && !data.is_empty() {
+                self.dsack = Some((seq, end));
+            }
             self.ack_pending = true;
             self.quickack = self.quickack.max(1);
             return;
@@ -683,6 +773,7 @@ impl TcpSock {
     /// Adds an out-of-order segment (Linux `tcp_data_queue_ofo`).
     fn insert_ooo(&mut self, seq: SeqNumber, data: &[u8], fin: bool) {
         let off = self.rcv_off + seq.dist(self.rcv_nxt) as u64;
+        self.ooo_recent = off;
         self.ooo.insert(off, seq, data, fin);
     }
 

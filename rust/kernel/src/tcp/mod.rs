@@ -22,12 +22,15 @@ pub mod options;
 pub mod output;
 pub mod ports;
 pub mod rtt;
+mod sack;
 pub mod sendq;
 pub mod seq;
 pub mod sock;
 pub mod syscall;
 pub mod timer;
 
+#[cfg(test)]
+mod sack_tests;
 #[cfg(test)]
 mod tests;
 
@@ -68,6 +71,14 @@ pub struct TcpMib {
     pub paws_estab_rejected: u64,
     /// TCPFastRetrans (recovery episodes entered).
     pub fast_retrans: u64,
+    /// TCPSackRecovery / TCPRenoRecovery.
+    pub sack_recovery: u64,
+    pub reno_recovery: u64,
+    /// TCPDSACKRecv, TCPSACKDiscard, TCPSACKReorder, TCPLostRetransmit.
+    pub dsack_recv: u64,
+    pub sack_discard: u64,
+    pub sack_reorder: u64,
+    pub lost_retransmit: u64,
     /// TCPOFOQueue.
     pub ofo_queue: u64,
     /// TCPAbortOnData / TCPAbortOnClose / TCPAbortOnLinger.
@@ -106,7 +117,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 14] {
+    pub fn netstat(&self) -> [(&'static str, u64); 20] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -115,10 +126,16 @@ impl TcpMib {
             ("DelayedACKs", self.delayed_acks),
             ("ListenOverflows", self.listen_overflows),
             ("ListenDrops", self.listen_drops),
+            ("TCPRenoRecovery", self.reno_recovery),
+            ("TCPSackRecovery", self.sack_recovery),
+            ("TCPSACKReorder", self.sack_reorder),
+            ("TCPLostRetransmit", self.lost_retransmit),
             ("TCPFastRetrans", self.fast_retrans),
+            ("TCPDSACKRecv", self.dsack_recv),
             ("TCPAbortOnData", self.abort_on_data),
             ("TCPAbortOnClose", self.abort_on_close),
             ("TCPAbortOnLinger", self.abort_on_linger),
+            ("TCPSACKDiscard", self.sack_discard),
             ("TCPOFOQueue", self.ofo_queue),
             ("TCPChallengeACK", self.challenge_acks),
             ("TCPSYNChallenge", self.syn_challenge),

@@ -92,8 +92,9 @@ impl OfoQueue {
         Some((k, v))
     }
 
-    /// Contiguous ranges held, highest first, as SACK blocks (at most `max`).
-    pub fn sack_blocks(&self, max: usize) -> Vec<(SeqNumber, SeqNumber)> {
+    /// Contiguous ranges held as SACK blocks (at most `max`): the one holding offset
+    /// `recent` (the latest arrival, RFC 2018 §4) first, then the others highest first.
+    pub fn sack_blocks(&self, max: usize, recent: u64) -> Vec<(SeqNumber, SeqNumber)> {
         let mut out: Vec<(u64, u64, SeqNumber)> = Vec::new();
         for (&k, v) in self.map.iter() {
             let e = k + v.data.len() as u64 + u64::from(v.fin);
@@ -101,6 +102,10 @@ impl OfoQueue {
                 Some(last) if last.1 == k => last.1 = e,
                 _ => out.push((k, e, v.seq)),
             }
+        }
+        if let Some(i) = out.iter().position(|b| b.0 <= recent && recent < b.1) {
+            let b = out.remove(i);
+            out.push(b);
         }
         out.iter().rev().take(max).map(|&(s, e, seq)| (seq, seq + (e - s) as usize)).collect()
     }
@@ -125,8 +130,12 @@ mod tests {
         // (0,10) (100,50) (150,50 trimmed from 120..220) (200,50)
         assert_eq!(q.len(), 4);
         assert_eq!(q.bytes(), 160);
-        let b = q.sack_blocks(4);
+        let b = q.sack_blocks(4, 120);
         assert_eq!(b, vec![(SeqNumber(1100), SeqNumber(1250)), (SeqNumber(1000), SeqNumber(1010))]);
+        // RFC 2018 §4: the block holding the latest arrival goes first.
+        let b = q.sack_blocks(4, 5);
+        assert_eq!(b, vec![(SeqNumber(1000), SeqNumber(1010)), (SeqNumber(1100), SeqNumber(1250))]);
+        assert_eq!(q.sack_blocks(1, 5), vec![(SeqNumber(1000), SeqNumber(1010))]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! window we advertise (`tcp_select_window`).
 
 use super::Cx;
+use super::cong::CaState;
 use super::rtt::{RTO_MAX, RTO_MIN};
 use super::seq::SeqNumber;
 use super::sock::{State, TS_OPT_LEN, TcpSock, TxSeg};
@@ -144,11 +145,13 @@ impl TcpSock {
         if self.ts_ok {
             o.timestamp = Some((self.tsval(cx.now), self.ts_recent));
         }
-        if self.sack_ok && !self.ooo.is_empty() {
+        if self.sack_ok {
             let max = if self.ts_ok { 3 } else { 4 };
-            // RFC 2018 §4: the most recently received block first; approximate with
-            // the highest blocks.
-            for (slot, b) in o.sack.iter_mut().zip(self.ooo.sack_blocks(max)) {
+            // RFC 2883 §4: a duplicate is reported first; RFC 2018 §4: then the block
+            // holding the most recently received segment, then the others.
+            let dsack = self.dsack.filter(|_| cx.net.sysctl.tcp.tcp_dsack);
+            let blocks = self.ooo.sack_blocks(max - usize::from(dsack.is_some()), self.ooo_recent);
+            for (slot, b) in o.sack.iter_mut().zip(dsack.into_iter().chain(blocks)) {
                 *slot = Some(b);
             }
         }
@@ -207,7 +210,8 @@ impl TcpSock {
             self.last_data_sent = cx.now;
         }
         if ack {
-            // Linux `tcp_event_ack_sent`.
+            // Linux `tcp_event_ack_sent`; a DSACK is reported once.
+            self.dsack = None;
             self.ack_pending = false;
             self.quickack = self.quickack.saturating_sub(1);
             self.clear_timer(Timer::DelayedAck);
@@ -248,6 +252,11 @@ impl TcpSock {
 
     /// Transmits `rtx[idx]` (first send or retransmission).
     fn xmit_seg(&mut self, cx: &mut Cx<'_>, idx: usize) {
+        if self.ca_state == CaState::Recovery {
+            self.prr_out += 1;
+        }
+        self.tx_count += 1;
+        self.rtx[idx].tx_order = self.tx_count;
         let seg = &self.rtx[idx];
         let (seq, data, syn, fin) = (seg.seq, seg.data.clone(), seg.syn, seg.fin);
         self.psh_next = seg.psh;
@@ -274,6 +283,8 @@ impl TcpSock {
             ever_retrans: false,
             lost: false,
             retrans: false,
+            sacked: false,
+            tx_order: 0,
         };
         self.rtx.push_back(seg);
         self.packets_out += 1;
@@ -387,6 +398,8 @@ impl TcpSock {
             ever_retrans: false,
             lost: false,
             retrans: false,
+            sacked: false,
+            tx_order: 0,
         };
         self.snd_nxt = seg.end();
         if len < self.mss as usize {

@@ -62,8 +62,8 @@ pub const MAX_QUICKACKS: u32 = 16;
 /// TCP_TIMESTAMP option bytes carried on every segment when negotiated.
 pub const TS_OPT_LEN: u32 = 12;
 
-/// One sent, not yet acknowledged segment (Linux: an skb on the rtx queue). SACK and
-/// RACK state goes beside `lost`/`retrans` later.
+/// One sent, not yet acknowledged segment (Linux: an skb on the rtx queue) with its
+/// scoreboard bits (Linux `TCPCB_SACKED_ACKED`, `TCPCB_LOST`, `TCPCB_SACKED_RETRANS`).
 #[derive(Debug, Clone)]
 pub struct TxSeg {
     pub seq: SeqNumber,
@@ -80,6 +80,10 @@ pub struct TxSeg {
     pub lost: bool,
     /// A retransmitted copy is in flight (TCPCB_SACKED_RETRANS).
     pub retrans: bool,
+    /// Covered by a SACK block (TCPCB_SACKED_ACKED).
+    pub sacked: bool,
+    /// Transmission number of the last (re)transmission (RACK's "sent after").
+    pub tx_order: u64,
 }
 
 impl TxSeg {
@@ -177,11 +181,25 @@ pub struct TcpSock {
     /// NewReno `recover` (RFC 6582) / Linux `high_seq`.
     pub high_seq: SeqNumber,
     pub packets_out: u32,
-    /// Duplicate ACKs counted as SACKed segments (Linux `tcp_add_reno_sack`).
+    /// SACKed segments, or without SACK the duplicate ACKs counted as such (Linux
+    /// `tcp_add_reno_sack`).
     pub sacked_out: u32,
     pub lost_out: u32,
     pub retrans_out: u32,
     pub cc: Box<dyn CongestionOps>,
+    /// Highest SACKed sequence (Linux `tcp_highest_sack_seq`).
+    pub highest_sack: Option<SeqNumber>,
+    /// Segments the network may reorder before one counts as lost (`tp->reordering`).
+    pub reordering: u32,
+    /// Reordering events seen (Linux `reord_seen`); a DSACK was seen.
+    pub reord_seen: u32,
+    pub dsack_seen: bool,
+    pub rack: super::sack::Rack,
+    /// Segments (re)transmitted so far, numbering `TxSeg::tx_order`.
+    pub tx_count: u64,
+    /// RFC 6937 PRR: delivered and sent since recovery began.
+    pub prr_delivered: u32,
+    pub prr_out: u32,
     pub rtt: RttEstimator,
     pub backoff: u32,
     pub retransmits: u32,
@@ -205,6 +223,10 @@ pub struct TcpSock {
     pub rcvbuf: u32,
     pub rcvq: VecDeque<u8>,
     pub ooo: OfoQueue,
+    /// Stream offset of the latest out-of-order arrival (its SACK block goes first).
+    pub ooo_recent: u64,
+    /// A duplicate segment to report in the next ACK (RFC 2883, Linux `tcp_dsack_set`).
+    pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Bytes RCV.NXT advanced since the connection began (out-of-order queue keys).
     pub rcv_off: u64,
     /// An ACK is owed (Linux `ICSK_ACK_SCHED`).
@@ -317,6 +339,14 @@ impl TcpSock {
             lost_out: 0,
             retrans_out: 0,
             cc,
+            highest_sack: None,
+            reordering: u32::from(t.tcp_reordering),
+            reord_seen: 0,
+            dsack_seen: false,
+            rack: Default::default(),
+            tx_count: 0,
+            prr_delivered: 0,
+            prr_out: 0,
             rtt: RttEstimator::default(),
             backoff: 0,
             retransmits: 0,
@@ -334,6 +364,8 @@ impl TcpSock {
             rcvbuf: t.tcp_rmem[1],
             rcvq: VecDeque::new(),
             ooo: OfoQueue::default(),
+            ooo_recent: 0,
+            dsack: None,
             rcv_off: 0,
             ack_pending: false,
             quickack: 0,

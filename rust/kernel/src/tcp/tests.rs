@@ -33,10 +33,10 @@ impl Tap {
     }
 }
 
-const MS: Nanos = 1_000_000;
-const SEC: Nanos = 1_000 * MS;
-const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+pub(super) const MS: Nanos = 1_000_000;
+pub(super) const SEC: Nanos = 1_000 * MS;
+pub(super) const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+pub(super) const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
 
 pub(crate) struct Node {
     pub net: Net,
@@ -76,7 +76,7 @@ pub(crate) struct Pair {
 }
 
 impl Pair {
-    fn new() -> Pair {
+    pub(super) fn new() -> Pair {
         Pair {
             a: Node::new(1, A),
             b: Node::new(2, B),
@@ -161,13 +161,13 @@ impl Pair {
         }
     }
 
-    fn run_for(&mut self, d: Nanos) {
+    pub(super) fn run_for(&mut self, d: Nanos) {
         let until = self.now + d;
         self.run_until(until);
         self.now = until;
     }
 
-    fn sock(&self, a: bool, id: u32) -> &super::sock::TcpSock {
+    pub(super) fn sock(&self, a: bool, id: u32) -> &super::sock::TcpSock {
         if a { self.a.tcp.sock(id).unwrap() } else { self.b.tcp.sock(id).unwrap() }
     }
 
@@ -203,7 +203,7 @@ impl Pair {
         n.tcp.accept(now, &mut n.net, lid).map(|(c, _)| c)
     }
 
-    fn send(&mut self, a: bool, id: u32, data: &[u8]) -> Result<usize, Errno> {
+    pub(super) fn send(&mut self, a: bool, id: u32, data: &[u8]) -> Result<usize, Errno> {
         let now = self.now;
         let n = self.node(a);
         let r = n.tcp.sendto(now, &mut n.net, id, data, 0, None);
@@ -211,7 +211,7 @@ impl Pair {
         r
     }
 
-    fn recv(&mut self, a: bool, id: u32, max: usize) -> Result<Vec<u8>, Errno> {
+    pub(super) fn recv(&mut self, a: bool, id: u32, max: usize) -> Result<Vec<u8>, Errno> {
         let now = self.now;
         let n = self.node(a);
         let mut buf = vec![0; max];
@@ -251,7 +251,7 @@ impl Pair {
     }
 
     /// Injects a hand-made segment into `b` as if from `a`'s socket `(a_port -> b_port)`.
-    fn inject_to_b(&mut self, repr: &TcpRepr<'_>) {
+    pub(super) fn inject_to_b(&mut self, repr: &TcpRepr<'_>) {
         let mut buf = vec![0u8; repr.buffer_len()];
         repr.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), &A, &B);
         self.deliver(true, A, B, &buf);
@@ -262,7 +262,13 @@ impl Pair {
 /// Named fixture: `a` connected to `b`'s listener on port 80, accepted.
 /// Returns (pair, a's socket, b's listener, b's accepted child).
 pub(crate) fn established() -> (Pair, u32, u32, u32) {
+    established_with(|_| {})
+}
+
+/// `established`, after `setup` has configured the pair (sysctls...).
+pub(super) fn established_with(setup: impl FnOnce(&mut Pair)) -> (Pair, u32, u32, u32) {
     let mut p = Pair::new();
+    setup(&mut p);
     let l = p.listen(false, 80, 16);
     let c = p.open(true);
     assert_eq!(p.connect(true, c, SocketAddr::new(B, 80)), Err(Errno::EINPROGRESS));
@@ -271,12 +277,19 @@ pub(crate) fn established() -> (Pair, u32, u32, u32) {
     (p, c, l, child)
 }
 
-fn pattern(n: usize) -> Vec<u8> {
+pub(super) fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 /// Sends `data` from a to b, reading at b as it arrives; returns what b got.
-fn transfer(p: &mut Pair, from_a: bool, s: u32, r: u32, data: &[u8], limit: Nanos) -> Vec<u8> {
+pub(super) fn transfer(
+    p: &mut Pair,
+    from_a: bool,
+    s: u32,
+    r: u32,
+    data: &[u8],
+    limit: Nanos,
+) -> Vec<u8> {
     let mut sent = 0;
     let mut got = Vec::new();
     let end = p.now + limit;

@@ -21,13 +21,21 @@ pub enum Timer {
     Keepalive = 3,
     /// TIME_WAIT expiry and the orphaned FIN_WAIT2 timeout (`tcp_fin_timeout`).
     TimeWait = 4,
+    /// RACK reordering window (`tcp_rack_reo_timeout`, ICSK_TIME_REO_TIMEOUT).
+    Reorder = 5,
 }
 
-pub const TIMER_COUNT: usize = 5;
+pub const TIMER_COUNT: usize = 6;
 
 impl Timer {
-    pub const VALUES: [Timer; TIMER_COUNT] =
-        [Timer::Retransmit, Timer::DelayedAck, Timer::Persist, Timer::Keepalive, Timer::TimeWait];
+    pub const VALUES: [Timer; TIMER_COUNT] = [
+        Timer::Retransmit,
+        Timer::DelayedAck,
+        Timer::Persist,
+        Timer::Keepalive,
+        Timer::TimeWait,
+        Timer::Reorder,
+    ];
 }
 
 impl TcpSock {
@@ -46,6 +54,7 @@ impl TcpSock {
                 }
             }
             Timer::Persist => self.probe_timer(cx),
+            Timer::Reorder => self.rack_reo_timeout(cx),
             Timer::Keepalive => self.keepalive_timer(cx),
             Timer::TimeWait => {
                 if matches!(self.state, State::TimeWait | State::FinWait2) {
@@ -138,13 +147,19 @@ impl TcpSock {
         self.cwnd_cnt = 0;
         self.set_ca_state(now, CaState::Loss);
         self.high_seq = self.snd_nxt;
-        self.sacked_out = 0;
         self.retrans_out = 0;
-        for seg in self.rtx.iter_mut() {
-            seg.lost = true;
-            seg.retrans = false;
+        self.clear_timer(Timer::Reorder);
+        // Everything not SACKed is lost (Linux `tcp_enter_loss`, `tcp_timeout_mark_lost`);
+        // without SACK the duplicate-ACK count goes.
+        if !self.sack_ok {
+            self.sacked_out = 0;
         }
-        self.lost_out = self.packets_out;
+        self.lost_out = 0;
+        for seg in self.rtx.iter_mut() {
+            seg.retrans = false;
+            seg.lost = !seg.sacked;
+            self.lost_out += u32::from(seg.lost);
+        }
     }
 
     /// Linux `tcp_probe_timer` / `tcp_send_probe0`.

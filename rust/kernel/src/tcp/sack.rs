@@ -1,0 +1,244 @@
+//! The sender's SACK scoreboard and loss detection. SACK blocks tag the retransmit
+//! queue (RFC 2018, RFC 6675 §4; Linux `tcp_sacktag_write_queue`), duplicate SACKs are
+//! recognised (RFC 2883 §4; Linux `tcp_check_dsack`), and losses are found by RACK
+//! (RFC 8985; Linux `tcp_recovery.c`, on by default through `tcp_recovery` = 1) or, with
+//! `tcp_recovery` = 0, by the duplicate threshold (RFC 6675 `IsLost`, Linux
+//! `tcp_update_scoreboard`). Proportional rate reduction sets cwnd during recovery
+//! (RFC 6937; Linux `tcp_cwnd_reduction`).
+
+use super::Cx;
+use super::cong::CaState;
+use super::seq::SeqNumber;
+use super::sock::TcpSock;
+use super::timer::Timer;
+use crate::Nanos;
+
+/// `tcp_recovery` bits (Linux `TCP_RACK_LOSS_DETECTION`, `TCP_RACK_NO_DUPTHRESH`).
+pub const RACK_LOSS_DETECTION: u8 = 1;
+pub const RACK_NO_DUPTHRESH: u8 = 4;
+
+/// RACK state (RFC 8985 §6.1; Linux `tp->rack`).
+///
+/// "Sent after" is decided by a per-connection transmission counter rather than by
+/// RACK.xmit_ts with RACK.end_seq as the tie-break: on a simulated clock many segments
+/// leave at the same instant, and a retransmission sent after new data in that instant
+/// has the lower sequence number (Linux keeps the same order in its time-sorted list).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rack {
+    /// Send time of the most recently sent segment known delivered (RACK.xmit_ts).
+    pub xmit_ts: Nanos,
+    /// Its transmission number (stands for RACK.end_seq, see above).
+    pub xmit_order: u64,
+    /// Its round-trip time (RACK.rtt).
+    pub rtt: Nanos,
+}
+
+/// What one ACK's SACK blocks did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SackTag {
+    /// Segments newly marked SACKed.
+    pub newly_sacked: u32,
+    /// The first block reported a duplicate (RFC 2883).
+    pub dsack: bool,
+}
+
+impl TcpSock {
+    /// Tags the segments the SACK blocks of one ACK cover. Invalid blocks are counted
+    /// and ignored (Linux `tcp_is_sackblock_valid`); only whole segments are tagged.
+    pub(crate) fn sacktag(
+        &mut self,
+        cx: &mut Cx<'_>,
+        blocks: &[(SeqNumber, SeqNumber)],
+        ack: SeqNumber,
+    ) -> SackTag {
+        let mut tag = SackTag::default();
+        let Some(&(s0, e0)) = blocks.first() else { return tag };
+        // RFC 2883 §4: a first block below the cumulative ACK, or inside the second
+        // block, reports a duplicate segment.
+        tag.dsack = s0 < ack || blocks.get(1).is_some_and(|&(s1, e1)| s0 >= s1 && e0 <= e1);
+        if tag.dsack {
+            cx.stats.mib.dsack_recv += 1;
+            self.dsack_seen = true;
+        }
+        for (i, &(start, end)) in blocks.iter().enumerate() {
+            if i == 0 && tag.dsack {
+                continue;
+            }
+            if !(start < end && start >= self.snd_una && end <= self.snd_nxt) {
+                cx.stats.mib.sack_discard += 1;
+                continue;
+            }
+            let first = self.rtx.partition_point(|s| s.end() <= start);
+            for idx in first..self.rtx.len() {
+                let s = &self.rtx[idx];
+                if s.seq >= end {
+                    break;
+                }
+                if !s.sacked && s.seq >= start && s.end() <= end {
+                    self.mark_sacked(cx, idx);
+                    tag.newly_sacked += 1;
+                }
+            }
+        }
+        tag
+    }
+
+    fn mark_sacked(&mut self, cx: &mut Cx<'_>, idx: usize) {
+        let highest = self.highest_sack;
+        let s = &mut self.rtx[idx];
+        s.sacked = true;
+        if s.lost {
+            s.lost = false;
+            self.lost_out = self.lost_out.saturating_sub(1);
+        }
+        if s.retrans {
+            s.retrans = false;
+            self.retrans_out = self.retrans_out.saturating_sub(1);
+        }
+        self.sacked_out += 1;
+        let (sent, order, end, ever_retrans) = (s.sent, s.tx_order, s.end(), s.ever_retrans);
+        // Linux `tcp_check_sack_reordering`: an original transmission SACKed below the
+        // highest SACK arrived out of order.
+        if !ever_retrans && highest.is_some_and(|h| end < h) {
+            self.reord_seen += 1;
+            cx.stats.mib.sack_reorder += 1;
+        }
+        if highest.is_none_or(|h| end > h) {
+            self.highest_sack = Some(end);
+        }
+        self.rack_advance(cx.now, sent, order, ever_retrans);
+    }
+
+    /// RFC 8985 §6.2 step 2 (Linux `tcp_rack_advance`): a delivered segment moves RACK
+    /// forward if it was sent later than the one it knows. A retransmission whose RTT
+    /// is below the minimum may be the original's ACK and is ignored.
+    pub(crate) fn rack_advance(&mut self, now: Nanos, sent: Nanos, order: u64, retrans: bool) {
+        let rtt = now.saturating_sub(sent);
+        if retrans && self.rtt.min_rtt.is_some_and(|m| rtt < m) {
+            return;
+        }
+        if order > self.rack.xmit_order {
+            self.rack = Rack { xmit_ts: sent, xmit_order: order, rtt };
+        }
+    }
+
+    pub(crate) fn rack_enabled(&self, cx: &Cx<'_>) -> bool {
+        cx.net.sysctl.tcp.tcp_recovery & RACK_LOSS_DETECTION != 0
+    }
+
+    /// RFC 8985 §6.2 step 4 (Linux `tcp_rack_reo_wnd`): no reordering window before
+    /// reordering was seen, in recovery or past the duplicate threshold; otherwise a
+    /// quarter of the minimum RTT, never more than SRTT.
+    fn rack_reo_wnd(&self, cx: &Cx<'_>) -> Nanos {
+        if self.reord_seen == 0 && !self.dsack_seen {
+            let no_dupthresh = cx.net.sysctl.tcp.tcp_recovery & RACK_NO_DUPTHRESH != 0;
+            if matches!(self.ca_state, CaState::Recovery | CaState::Loss)
+                || (self.sacked_out >= self.reordering && !no_dupthresh)
+            {
+                return 0;
+            }
+        }
+        let min_rtt = self.rtt.min_rtt.unwrap_or(0);
+        (min_rtt / 4).min(self.rtt.srtt.unwrap_or(min_rtt))
+    }
+
+    /// RFC 8985 §6.2 step 5 (Linux `tcp_rack_detect_loss`): a segment sent before the
+    /// latest delivered one is lost once RACK.rtt + reo_wnd has passed since it was
+    /// sent; for the others the reordering timer is armed.
+    pub(crate) fn rack_detect_loss(&mut self, cx: &mut Cx<'_>) {
+        let reo_wnd = self.rack_reo_wnd(cx);
+        let rack = self.rack;
+        let mut wait: Option<Nanos> = None;
+        for idx in 0..self.rtx.len() {
+            let s = &self.rtx[idx];
+            if s.sacked || (s.lost && !s.retrans) {
+                continue;
+            }
+            if s.tx_order >= rack.xmit_order {
+                continue;
+            }
+            let deadline = s.sent + rack.rtt + reo_wnd;
+            if deadline <= cx.now {
+                self.mark_lost(cx, idx);
+            } else {
+                let left = deadline - cx.now;
+                wait = Some(wait.map_or(left, |w| w.min(left)));
+            }
+        }
+        match wait {
+            Some(w) => self.set_timer(Timer::Reorder, cx.now + w),
+            None => self.clear_timer(Timer::Reorder),
+        }
+    }
+
+    /// RFC 6675 `IsLost` (Linux `tcp_update_scoreboard` without RACK): an unSACKed
+    /// segment with at least `reordering` SACKed segments above it is lost.
+    pub(crate) fn mark_lost_by_dupthresh(&mut self, cx: &mut Cx<'_>) {
+        let mut sacked_above = 0;
+        for idx in (0..self.rtx.len()).rev() {
+            let s = &self.rtx[idx];
+            if s.sacked {
+                sacked_above += 1;
+            } else if sacked_above >= self.reordering && !s.lost {
+                self.mark_lost(cx, idx);
+            }
+        }
+    }
+
+    /// Marks `rtx[idx]` lost; a lost retransmission is sent again (Linux
+    /// `tcp_mark_skb_lost`, TCPLostRetransmit).
+    fn mark_lost(&mut self, cx: &mut Cx<'_>, idx: usize) {
+        let s = &mut self.rtx[idx];
+        if s.retrans {
+            s.retrans = false;
+            self.retrans_out = self.retrans_out.saturating_sub(1);
+            cx.stats.mib.lost_retransmit += 1;
+        }
+        if !s.lost {
+            s.lost = true;
+            self.lost_out += 1;
+        }
+    }
+
+    /// The reordering timer (Linux `tcp_rack_reo_timeout`): re-run detection, enter
+    /// recovery if that found a loss, and retransmit.
+    pub(crate) fn rack_reo_timeout(&mut self, cx: &mut Cx<'_>) {
+        let lost_before = self.lost_out;
+        self.rack_detect_loss(cx);
+        if self.lost_out > lost_before {
+            if !matches!(self.ca_state, CaState::Recovery | CaState::Loss) {
+                self.enter_recovery(cx);
+                self.cwnd_reduction(1, false, false);
+            }
+            self.xmit_retransmits(cx);
+        }
+    }
+
+    /// RFC 6937 PRR with the slow-start reduction bound (Linux `tcp_cwnd_reduction`):
+    /// during recovery cwnd follows what the peer delivered, falling smoothly to
+    /// ssthresh instead of halving at once.
+    pub(crate) fn cwnd_reduction(&mut self, delivered: u32, newly_lost: bool, una_advanced: bool) {
+        if delivered == 0 || self.prior_cwnd == 0 {
+            return;
+        }
+        self.prr_delivered += delivered;
+        let in_flight = i64::from(self.in_flight());
+        let delta = i64::from(self.ssthresh) - in_flight;
+        let mut sndcnt = if delta < 0 {
+            let dividend = u64::from(self.ssthresh) * u64::from(self.prr_delivered)
+                + u64::from(self.prior_cwnd)
+                - 1;
+            (dividend / u64::from(self.prior_cwnd)) as i64 - i64::from(self.prr_out)
+        } else {
+            let mut n =
+                (i64::from(self.prr_delivered) - i64::from(self.prr_out)).max(i64::from(delivered));
+            if una_advanced && !newly_lost {
+                n += 1;
+            }
+            n.min(delta)
+        };
+        // Force a fast retransmit upon entering recovery.
+        sndcnt = sndcnt.max(i64::from(self.prr_out == 0));
+        self.cwnd = (in_flight + sndcnt).max(1) as u32;
+    }
+}

@@ -1,0 +1,163 @@
+//! Loss recovery with and without SACK, on the pair harness of `tests.rs`: the SACK
+//! scoreboard and RACK (RFC 6675, RFC 8985), DSACK (RFC 2883), PRR (RFC 6937), and
+//! NewReno when SACK is off (RFC 6582).
+
+use super::cong::CaState;
+use super::tests::{MS, Pair, SEC, established, established_with, pattern, transfer};
+use crate::Nanos;
+use crate::wire::tcp::{Control, TcpOptions, TcpRepr};
+
+/// Drops the data segments from `a` whose 1-based send index is in `lose`.
+fn lose_data_segments(p: &mut Pair, lose: &'static [u32]) {
+    let mut n = 0;
+    p.filter = Some(Box::new(move |w| {
+        if w.from_a && w.len > 0 {
+            n += 1;
+            return lose.contains(&n);
+        }
+        false
+    }));
+}
+
+/// Runs a 300 kB transfer from a to b losing `lose`; returns the pair, a's socket and
+/// the virtual time the transfer took.
+fn lossy_transfer(sack: bool, lose: &'static [u32]) -> (Pair, u32, Nanos) {
+    let (mut p, c, _l, child) = established_with(|p| {
+        p.a.net.sysctl.tcp.tcp_sack = sack;
+        p.b.net.sysctl.tcp.tcp_sack = sack;
+    });
+    lose_data_segments(&mut p, lose);
+    let data = pattern(300_000);
+    let start = p.now;
+    let got = transfer(&mut p, true, c, child, &data, 30 * SEC);
+    assert!(got == data, "sack={sack}: the data arrives intact");
+    let took = p.now - start;
+    (p, c, took)
+}
+
+#[test]
+fn sack_repairs_three_holes_in_one_recovery() {
+    let (p, c, _) = lossy_transfer(true, &[20, 22, 24]);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.sack_recovery, 1, "one recovery episode");
+    assert_eq!(mib.reno_recovery, 0);
+    assert_eq!(mib.retrans_segs, 3, "exactly the three holes, nothing spurious");
+    assert_eq!(p.sock(true, c).backoff, 0, "no RTO");
+}
+
+#[test]
+fn newreno_without_sack_repairs_one_hole_per_round_trip() {
+    let (p_sack, _, t_sack) = lossy_transfer(true, &[20, 22, 24]);
+    let (p, c, t_reno) = lossy_transfer(false, &[20, 22, 24]);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.reno_recovery, 1, "NewReno stays in one recovery (RFC 6582)");
+    assert_eq!(mib.sack_recovery, 0);
+    assert_eq!(mib.retrans_segs, 3);
+    assert_eq!(p.sock(true, c).backoff, 0, "partial ACKs, no RTO");
+    assert_eq!(p_sack.a.tcp.stats.mib.retrans_segs, 3);
+    // Each partial ACK reveals the next hole one round trip later; SACK sees all three
+    // at once.
+    assert!(t_sack < t_reno, "SACK {t_sack} ns should beat NewReno {t_reno} ns");
+}
+
+#[test]
+fn rack_marks_a_lost_retransmission_lost_again() {
+    // The 20th segment and its first retransmission are both lost: RACK sees later
+    // segments delivered and marks the retransmission lost without waiting for an
+    // RTO (Linux TCPLostRetransmit).
+    let (mut p, c, _l, child) = established();
+    let mut n = 0;
+    let mut seq20 = None;
+    p.filter = Some(Box::new(move |w| {
+        if !(w.from_a && w.len > 0) {
+            return false;
+        }
+        n += 1;
+        if n == 20 {
+            seq20 = Some(w.seq);
+            return true;
+        }
+        // Drop the first retransmission of that segment too.
+        if seq20 == Some(w.seq) {
+            seq20 = None;
+            return true;
+        }
+        false
+    }));
+    let data = pattern(400_000);
+    let got = transfer(&mut p, true, c, child, &data, 30 * SEC);
+    assert!(got == data);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.retrans_segs, 2);
+    assert_eq!(mib.lost_retransmit, 1);
+    assert_eq!(p.sock(true, c).backoff, 0, "recovered without an RTO");
+}
+
+#[test]
+fn prr_brings_cwnd_down_to_ssthresh_gradually() {
+    let (mut p, c, _l, child) = established();
+    lose_data_segments(&mut p, &[60]);
+    let data = pattern(2_000_000);
+    let mut sent = 0;
+    let mut seen_recovery = Vec::new();
+    let mut prior_cwnd = 0;
+    for _ in 0..4000 {
+        if sent < data.len()
+            && let Ok(k) = p.send(true, c, &data[sent..])
+        {
+            sent += k;
+        }
+        p.run_for(MS);
+        while let Ok(v) = p.recv(false, child, 1 << 20) {
+            if v.is_empty() {
+                break;
+            }
+        }
+        let s = p.sock(true, c);
+        if s.ca_state == CaState::Recovery {
+            seen_recovery.push((s.cwnd, s.ssthresh));
+            prior_cwnd = s.prior_cwnd;
+        } else if !seen_recovery.is_empty() {
+            break;
+        }
+    }
+    assert!(!seen_recovery.is_empty(), "recovery was entered");
+    let ssthresh = seen_recovery[0].1;
+    let lowest = seen_recovery.iter().map(|x| x.0).min().unwrap();
+    // RFC 6937: cwnd falls toward ssthresh as ACKs arrive, not to ssthresh/2 or 1 ...
+    assert!(lowest * 2 > ssthresh, "cwnd {lowest} collapsed below half of ssthresh {ssthresh}");
+    assert!(ssthresh < prior_cwnd, "Reno halves: {ssthresh} vs {prior_cwnd}");
+    // ... and recovery ends with cwnd = ssthresh.
+    assert_eq!(p.sock(true, c).cwnd, ssthresh);
+}
+
+#[test]
+fn duplicate_segment_gets_a_dsack_and_the_sender_counts_it() {
+    let (mut p, c, _l, child) = established();
+    assert_eq!(p.send(true, c, &pattern(3000)), Ok(3000));
+    p.run_for(200 * MS);
+    assert_eq!(p.recv(false, child, 10_000).unwrap().len(), 3000);
+    // Replay the first 1000 bytes from a to b (a retransmission that was not needed).
+    let s = p.sock(true, c);
+    let (seq, ack) = (s.snd_una - 3000, p.sock(false, child).snd_una);
+    let payload = pattern(1000);
+    let repr = TcpRepr {
+        src_port: s.local.port(),
+        dst_port: s.remote.port(),
+        control: Control::None,
+        psh: false,
+        seq_number: seq,
+        ack_number: Some(ack),
+        window_len: 1000,
+        options: TcpOptions::default(),
+        payload: &payload,
+    };
+    p.inject_to_b(&repr);
+    p.run_for(100 * MS);
+    // b answered at once with a DSACK block for the duplicate (RFC 2883 §4), and a
+    // counted it without touching its scoreboard.
+    assert_eq!(p.a.tcp.stats.mib.dsack_recv, 1);
+    assert_eq!(p.b.tcp.stats.mib.in_errs, 0);
+    assert_eq!(p.sock(true, c).sacked_out, 0);
+    assert_eq!(p.sock(false, child).dsack, None, "reported once");
+}
