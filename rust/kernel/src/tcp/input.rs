@@ -400,13 +400,16 @@ impl TcpSock {
             && seg.control == Control::None
             && nwin == prior_wnd
             && self.packets_out > 0;
+        self.process_tlp_ack(cx, ack, tag.dsack, is_dup);
         let flags =
             AckFlags { acked: acked_pkts, newly_sacked: tag.newly_sacked, is_dup, prior_in_flight };
         self.fastretrans(cx, flags);
         if self.packets_out == 0 {
             self.clear_timer(Timer::Retransmit);
+            self.clear_timer(Timer::LossProbe);
         } else if ack > prior_una {
             self.set_timer(Timer::Retransmit, cx.now + self.rtt.rto_backoff(self.backoff));
+            self.schedule_loss_probe(cx);
         }
         self.expand_sndbuf(cx);
         if ack > prior_una {
@@ -507,6 +510,7 @@ impl TcpSock {
             self.cong_avoid(now, a.acked, a.prior_in_flight);
             return;
         }
+        self.try_undo_dsack(cx);
         let lost_before = self.lost_out;
         if !self.sack_ok && a.is_dup {
             self.add_reno_sack();
@@ -518,8 +522,11 @@ impl TcpSock {
         match self.ca_state {
             CaState::Recovery if self.snd_una >= self.high_seq => {
                 // Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675
-                // §5): cwnd = ssthresh (Linux `tcp_end_cwnd_reduction`).
-                self.cwnd = self.ssthresh.max(1);
+                // §5): cwnd = ssthresh unless the reduction was undone (Linux
+                // `tcp_end_cwnd_reduction`).
+                if self.undo_marker.take().is_some() {
+                    self.cwnd = self.ssthresh.max(1);
+                }
                 if !self.sack_ok {
                     self.sacked_out = 0;
                 }
@@ -608,6 +615,7 @@ impl TcpSock {
         self.cwnd_cnt = 0;
         self.prr_delivered = 0;
         self.prr_out = 0;
+        self.init_undo();
         self.high_seq = self.snd_nxt;
         self.set_ca_state(now, CaState::Recovery);
         if !self.sack_ok {

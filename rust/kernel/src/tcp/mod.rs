@@ -28,6 +28,7 @@ pub mod seq;
 pub mod sock;
 pub mod syscall;
 pub mod timer;
+mod tlp;
 
 #[cfg(test)]
 mod sack_tests;
@@ -79,6 +80,12 @@ pub struct TcpMib {
     pub sack_discard: u64,
     pub sack_reorder: u64,
     pub lost_retransmit: u64,
+    /// TCPTimeouts (RTOs fired on established connections).
+    pub timeouts: u64,
+    /// TCPLossProbes, TCPLossProbeRecovery, TCPDSACKUndo.
+    pub loss_probes: u64,
+    pub loss_probe_recovery: u64,
+    pub dsack_undo: u64,
     /// TCPOFOQueue.
     pub ofo_queue: u64,
     /// TCPAbortOnData / TCPAbortOnClose / TCPAbortOnLinger.
@@ -117,7 +124,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 20] {
+    pub fn netstat(&self) -> [(&'static str, u64); 24] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -130,12 +137,16 @@ impl TcpMib {
             ("TCPSackRecovery", self.sack_recovery),
             ("TCPSACKReorder", self.sack_reorder),
             ("TCPLostRetransmit", self.lost_retransmit),
+            ("TCPDSACKUndo", self.dsack_undo),
             ("TCPFastRetrans", self.fast_retrans),
+            ("TCPTimeouts", self.timeouts),
             ("TCPDSACKRecv", self.dsack_recv),
             ("TCPAbortOnData", self.abort_on_data),
             ("TCPAbortOnClose", self.abort_on_close),
             ("TCPAbortOnLinger", self.abort_on_linger),
             ("TCPSACKDiscard", self.sack_discard),
+            ("TCPLossProbes", self.loss_probes),
+            ("TCPLossProbeRecovery", self.loss_probe_recovery),
             ("TCPOFOQueue", self.ofo_queue),
             ("TCPChallengeACK", self.challenge_acks),
             ("TCPSYNChallenge", self.syn_challenge),

@@ -309,20 +309,44 @@ impl TcpSock {
                 break;
             }
             first = false;
-            let seg = &mut self.rtx[idx];
-            seg.retrans = true;
-            seg.ever_retrans = true;
-            seg.sent = cx.now;
-            let len = seg.data.len() as u64;
+            self.rtx[idx].retrans = true;
             self.retrans_out += 1;
-            self.total_retrans += 1;
-            self.bytes_retrans += len;
-            cx.stats.mib.retrans_segs += 1;
-            if self.retrans_stamp.is_none() {
-                self.retrans_stamp = Some(cx.now);
-            }
-            self.xmit_seg(cx, idx);
+            self.retransmit_seg(cx, idx);
         }
+    }
+
+    /// Sends `rtx[idx]` again (Linux `__tcp_retransmit_skb`): Karn's mark, counters,
+    /// and one more retransmission a DSACK must show spurious before an undo.
+    pub(crate) fn retransmit_seg(&mut self, cx: &mut Cx<'_>, idx: usize) {
+        let seg = &mut self.rtx[idx];
+        seg.ever_retrans = true;
+        seg.sent = cx.now;
+        let len = seg.data.len() as u64;
+        self.total_retrans += 1;
+        self.bytes_retrans += len;
+        cx.stats.mib.retrans_segs += 1;
+        if self.retrans_stamp.is_none() {
+            self.retrans_stamp = Some(cx.now);
+        }
+        if self.undo_marker.is_some() {
+            self.undo_retrans = self.undo_retrans.max(0) + 1;
+        }
+        self.xmit_seg(cx, idx);
+    }
+
+    /// One new segment if the peer's window allows, Nagle aside (the probe of Linux
+    /// `tcp_write_xmit(..., TCP_NAGLE_OFF, 2)`).
+    pub(crate) fn write_xmit_one(&mut self, cx: &mut Cx<'_>) {
+        let wnd_end = self.snd_una + self.snd_wnd as usize;
+        if wnd_end <= self.snd_nxt {
+            return;
+        }
+        let len = self.unsent.len().min(self.mss as usize).min(wnd_end.dist(self.snd_nxt));
+        if len == 0 {
+            return;
+        }
+        let fin = self.fin_queued && !self.fin_sent && len == self.unsent.len();
+        self.push_segment(cx, len, fin);
     }
 
     /// Nagle (RFC 896 with Minshall's variant, Linux `tcp_nagle_test`): may a segment
@@ -381,6 +405,9 @@ impl TcpSock {
         }
         if prior_packets == 0 && self.packets_out > 0 {
             self.set_timer(Timer::Retransmit, cx.now + self.rtt.rto_backoff(self.backoff));
+        }
+        if self.packets_out > prior_packets {
+            self.schedule_loss_probe(cx);
         }
         self.check_probe_timer(cx);
     }

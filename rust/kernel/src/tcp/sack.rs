@@ -59,6 +59,12 @@ impl TcpSock {
         if tag.dsack {
             cx.stats.mib.dsack_recv += 1;
             self.dsack_seen = true;
+            // Linux `tcp_sacktag_one`: a duplicate of data retransmitted in this
+            // episode shows that retransmission spurious.
+            if self.undo_marker.is_some_and(|m| e0 > m) && self.undo_retrans > 0 {
+                let segs = (e0.dist(s0) as u32).div_ceil(self.mss.max(1)).max(1);
+                self.undo_retrans = (self.undo_retrans - segs as i32).max(0);
+            }
         }
         for (i, &(start, end)) in blocks.iter().enumerate() {
             if i == 0 && tag.dsack {
@@ -211,6 +217,33 @@ impl TcpSock {
                 self.cwnd_reduction(1, false, false);
             }
             self.xmit_retransmits(cx);
+        }
+    }
+
+    /// Remembers where a cwnd reduction began (Linux `tcp_init_undo`).
+    pub(crate) fn init_undo(&mut self) {
+        self.undo_marker = Some(self.snd_una);
+        self.undo_retrans = if self.retrans_out > 0 { self.retrans_out as i32 } else { -1 };
+    }
+
+    /// Every retransmission of the episode was DSACKed, so none was needed: restore
+    /// cwnd and ssthresh (RFC 2883 §5; Linux `tcp_try_undo_dsack`,
+    /// `tcp_undo_cwnd_reduction`). A spurious RTO also leaves the Loss state.
+    pub(crate) fn try_undo_dsack(&mut self, cx: &mut Cx<'_>) {
+        if self.undo_marker.is_none() || self.undo_retrans != 0 {
+            return;
+        }
+        let v = self.cc_view();
+        self.cwnd = self.cc.undo_cwnd(&v).max(self.cwnd);
+        self.ssthresh = self.ssthresh.max(self.prior_ssthresh);
+        self.undo_marker = None;
+        cx.stats.mib.dsack_undo += 1;
+        if self.ca_state == CaState::Loss {
+            for s in self.rtx.iter_mut() {
+                s.lost = false;
+            }
+            self.lost_out = 0;
+            self.set_ca_state(cx.now, CaState::Open);
         }
     }
 

@@ -161,3 +161,66 @@ fn duplicate_segment_gets_a_dsack_and_the_sender_counts_it() {
     assert_eq!(p.sock(true, c).sacked_out, 0);
     assert_eq!(p.sock(false, child).dsack, None, "reported once");
 }
+
+#[test]
+fn tail_loss_probe_repairs_a_lost_tail_without_an_rto() {
+    // The last two segments of a 20-segment write are lost and nothing follows them:
+    // no duplicate ACK can come. The probe (the last segment again) arrives out of
+    // order, b SACKs it, RACK marks the other hole lost: fast recovery, no RTO.
+    let (mut p, c, _l, child) = established();
+    let mss = p.sock(true, c).mss as usize;
+    lose_data_segments(&mut p, &[19, 20]);
+    let data = pattern(20 * mss);
+    let got = transfer(&mut p, true, c, child, &data, 10 * SEC);
+    assert!(got == data);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.loss_probes, 1, "one probe for the tail");
+    assert_eq!(mib.timeouts, 0, "no RTO");
+    assert_eq!(mib.retrans_segs, 2, "the probe and the other lost segment");
+}
+
+#[test]
+fn without_tlp_the_same_tail_waits_for_the_rto() {
+    let (mut p, c, _l, child) = established_with(|p| p.a.net.sysctl.tcp.tcp_early_retrans = 0);
+    let mss = p.sock(true, c).mss as usize;
+    lose_data_segments(&mut p, &[19, 20]);
+    let data = pattern(20 * mss);
+    let got = transfer(&mut p, true, c, child, &data, 10 * SEC);
+    assert!(got == data);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.loss_probes, 0);
+    assert_eq!(mib.timeouts, 1);
+}
+
+#[test]
+fn spurious_rto_is_undone_by_dsack() {
+    // b's ACKs are lost until a's RTO fires; the retransmission then reaches b as a
+    // duplicate, b DSACKs it, and a restores cwnd and ssthresh (RFC 2883 §5, Linux
+    // TCPDSACKUndo).
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let (mut p, c, _l, child) = established();
+    let data = pattern(200_000);
+    let _ = transfer(&mut p, true, c, child, &data, 10 * SEC);
+    let cwnd_before = p.sock(true, c).cwnd;
+    let blackout = Rc::new(Cell::new(true));
+    let b2 = blackout.clone();
+    p.filter = Some(Box::new(move |w| !w.from_a && b2.get()));
+    assert_eq!(p.send(true, c, &pattern(4 * 1448)), Ok(4 * 1448));
+    for _ in 0..1000 {
+        if p.a.tcp.stats.mib.timeouts > 0 {
+            break;
+        }
+        p.run_for(MS);
+    }
+    assert_eq!(p.a.tcp.stats.mib.timeouts, 1, "the RTO fired");
+    assert_eq!(p.sock(true, c).ca_state, CaState::Loss);
+    // The retransmission is still on its way to b; from now on b's ACKs get through.
+    blackout.set(false);
+    p.run_for(2 * SEC);
+    let s = p.sock(true, c);
+    assert!(p.a.tcp.stats.mib.dsack_recv >= 1, "b reported the duplicate");
+    assert_eq!(p.a.tcp.stats.mib.dsack_undo, 1);
+    assert_eq!(s.ca_state, CaState::Open);
+    assert!(s.cwnd >= cwnd_before, "cwnd {} restored (was {cwnd_before})", s.cwnd);
+}

@@ -197,6 +197,14 @@ pub struct TcpSock {
     pub rack: super::sack::Rack,
     /// Segments (re)transmitted so far, numbering `TxSeg::tx_order`.
     pub tx_count: u64,
+    /// A tail loss probe is out, up to this sequence (Linux `tlp_high_seq`); it was a
+    /// retransmission (`tlp_retrans`).
+    pub tlp_high_seq: Option<SeqNumber>,
+    pub tlp_retrans: bool,
+    /// Undo state (Linux `undo_marker`, `undo_retrans`): SND.UNA when the reduction
+    /// began, and retransmissions not yet shown spurious by a DSACK.
+    pub undo_marker: Option<SeqNumber>,
+    pub undo_retrans: i32,
     /// RFC 6937 PRR: delivered and sent since recovery began.
     pub prr_delivered: u32,
     pub prr_out: u32,
@@ -345,6 +353,10 @@ impl TcpSock {
             dsack_seen: false,
             rack: Default::default(),
             tx_count: 0,
+            tlp_high_seq: None,
+            tlp_retrans: false,
+            undo_marker: None,
+            undo_retrans: 0,
             prr_delivered: 0,
             prr_out: 0,
             rtt: RttEstimator::default(),

@@ -23,9 +23,11 @@ pub enum Timer {
     TimeWait = 4,
     /// RACK reordering window (`tcp_rack_reo_timeout`, ICSK_TIME_REO_TIMEOUT).
     Reorder = 5,
+    /// Tail loss probe (`tcp_send_loss_probe`, ICSK_TIME_LOSS_PROBE).
+    LossProbe = 6,
 }
 
-pub const TIMER_COUNT: usize = 6;
+pub const TIMER_COUNT: usize = 7;
 
 impl Timer {
     pub const VALUES: [Timer; TIMER_COUNT] = [
@@ -35,6 +37,7 @@ impl Timer {
         Timer::Keepalive,
         Timer::TimeWait,
         Timer::Reorder,
+        Timer::LossProbe,
     ];
 }
 
@@ -55,6 +58,7 @@ impl TcpSock {
             }
             Timer::Persist => self.probe_timer(cx),
             Timer::Reorder => self.rack_reo_timeout(cx),
+            Timer::LossProbe => self.send_loss_probe(cx),
             Timer::Keepalive => self.keepalive_timer(cx),
             Timer::TimeWait => {
                 if matches!(self.state, State::TimeWait | State::FinWait2) {
@@ -114,6 +118,7 @@ impl TcpSock {
             self.retrans_stamp = Some(self.rtx.front().map_or(cx.now, |s| s.sent));
         }
         if self.state.is_synchronized() && self.state != State::SynRecv {
+            cx.stats.mib.timeouts += 1;
             self.enter_loss(cx);
         } else {
             // SYN / SYN-ACK: resend it as it was.
@@ -142,6 +147,7 @@ impl TcpSock {
             let v = self.cc_view();
             self.ssthresh = self.cc.ssthresh(now, &v);
             self.cc.cwnd_event(now, CaEvent::Loss);
+            self.init_undo();
         }
         self.cwnd = 1;
         self.cwnd_cnt = 0;
