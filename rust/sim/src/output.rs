@@ -103,7 +103,8 @@ pub fn write_events(dir: &Path, events: &[(String, String)]) -> std::io::Result<
     Ok(files)
 }
 
-/// One CSV per flow: time_s, cwnd_segs, ssthresh, rtt_ms, bytes, goodput_mbps, retrans.
+/// One CSV per flow: time_s, cwnd_segs, ssthresh, rtt_ms, bytes, goodput_mbps, retrans,
+/// delivery_rate_mbps (the sender's `tcpi_delivery_rate`).
 pub fn write_traces(
     dir: &Path,
     traces: &[(String, &[(u64, Sample)])],
@@ -113,7 +114,10 @@ pub fn write_traces(
     for (name, samples) in traces {
         let path = dir.join(format!("{}.csv", safe(name)));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        writeln!(f, "time_s,cwnd_segs,ssthresh,rtt_ms,bytes,goodput_mbps,retrans")?;
+        writeln!(
+            f,
+            "time_s,cwnd_segs,ssthresh,rtt_ms,bytes,goodput_mbps,retrans,delivery_rate_mbps"
+        )?;
         let mut prev: Option<(u64, u64)> = None;
         for &(t, s) in samples.iter() {
             let gp = match prev {
@@ -125,14 +129,15 @@ pub fn write_traces(
             prev = Some((t, s.bytes));
             writeln!(
                 f,
-                "{:.6},{},{},{:.3},{},{:.3},{}",
+                "{:.6},{},{},{:.3},{},{:.3},{},{:.3}",
                 t as f64 / 1e9,
                 s.cwnd,
                 s.ssthresh,
                 f64::from(s.rtt_us) / 1e3,
                 s.bytes,
                 gp,
-                s.retrans
+                s.retrans,
+                s.delivery_rate as f64 * 8.0 / 1e6
             )?;
         }
         f.flush()?;

@@ -49,6 +49,8 @@ pub struct TcpInfo {
     pub data_segs_out: u32,
     pub data_segs_in: u32,
     pub delivery_rate: u64,
+    /// `tcpi_delivery_rate_app_limited` (bit 0 of byte 7).
+    pub delivery_rate_app_limited: bool,
     pub bytes_sent: u64,
     pub bytes_retrans: u64,
     pub notsent_bytes: u32,
@@ -71,6 +73,7 @@ impl TcpInfo {
         b[4] = self.backoff;
         b[5] = self.options;
         b[6] = (self.snd_wscale & 0xf) | (self.rcv_wscale << 4);
+        b[7] = u8::from(self.delivery_rate_app_limited);
         let u32s: [(usize, u32); 31] = [
             (8, self.rto),
             (12, self.ato),
@@ -178,7 +181,8 @@ impl TcpSock {
             segs_in: self.segs_in,
             data_segs_out: self.data_segs_out,
             data_segs_in: self.data_segs_in,
-            delivery_rate: 0,
+            delivery_rate: self.delivery_rate(),
+            delivery_rate_app_limited: self.rate.rate_app_limited,
             bytes_sent: self.bytes_sent,
             bytes_retrans: self.bytes_retrans,
             notsent_bytes: self.unsent.len() as u32,

@@ -6,6 +6,7 @@
 
 use super::Cx;
 use super::cong::{AckSample, CaState};
+use super::rate::RateSample;
 use super::rtt::MS;
 use super::sack::SackTag;
 use super::seq::SeqNumber;
@@ -384,6 +385,8 @@ impl TcpSock {
                 }
             }
         }
+        self.rate.rs = RateSample::default();
+        let delivered_before = self.rate.delivered;
         let mut tag = SackTag::default();
         if self.sack_ok {
             let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
@@ -395,6 +398,7 @@ impl TcpSock {
             tag = self.sacktag(cx, &blocks[..n], ack);
         }
         let acked_pkts = self.clean_rtx_queue(cx, ack, seg);
+        self.rate_gen(cx.now, self.rate.delivered > delivered_before);
         let is_dup = ack == prior_una
             && seg.payload.is_empty()
             && seg.control == Control::None
@@ -427,7 +431,8 @@ impl TcpSock {
         let acked_bytes = ack.dist(self.snd_una);
         while let Some(head) = self.rtx.front_mut() {
             if head.end() <= ack {
-                let Some(s) = self.rtx.pop_front() else { break };
+                let Some(mut s) = self.rtx.pop_front() else { break };
+                TcpSock::rate_skb_delivered(&mut self.rate, &mut s);
                 self.rtx_bytes -= s.data.len();
                 pkts += 1;
                 self.packets_out = self.packets_out.saturating_sub(1);

@@ -257,6 +257,8 @@ impl TcpSock {
         }
         self.tx_count += 1;
         self.rtx[idx].tx_order = self.tx_count;
+        let pipe_was_empty = self.packets_out <= 1 && !self.rtx[idx].ever_retrans;
+        self.rate_skb_sent(cx.now, idx, pipe_was_empty);
         let seg = &self.rtx[idx];
         let (seq, data, syn, fin) = (seg.seq, seg.data.clone(), seg.syn, seg.fin);
         self.psh_next = seg.psh;
@@ -285,6 +287,10 @@ impl TcpSock {
             retrans: false,
             sacked: false,
             tx_order: 0,
+            delivered: 0,
+            delivered_ts: None,
+            first_tx_ts: 0,
+            app_limited: false,
         };
         self.rtx.push_back(seg);
         self.packets_out += 1;
@@ -393,10 +399,13 @@ impl TcpSock {
             let wnd_end = self.snd_una + self.snd_wnd as usize;
             let avail = wnd_end.dist(self.snd_nxt);
             let chunk = self.unsent.len().min(self.mss as usize);
-            let len = chunk.min(avail);
-            if chunk > 0 && len == 0 {
+            // Sender SWS avoidance (RFC 1122 §4.2.3.4; Linux `tcp_snd_wnd_test`): a
+            // segment is not cut to fit the window; the persist timer probes one that
+            // never fits.
+            if chunk > avail {
                 break;
             }
+            let len = chunk;
             let fin = want_fin && len == self.unsent.len();
             if !self.nagle_allows(chunk, fin) {
                 break;
@@ -427,6 +436,10 @@ impl TcpSock {
             retrans: false,
             sacked: false,
             tx_order: 0,
+            delivered: 0,
+            delivered_ts: None,
+            first_tx_ts: 0,
+            app_limited: false,
         };
         self.snd_nxt = seg.end();
         if len < self.mss as usize {
@@ -516,6 +529,8 @@ impl TcpSock {
 
     /// Queues user data (Linux `tcp_sendmsg_locked`), returning what fit.
     pub(crate) fn queue_send(&mut self, data: &[u8]) -> SysResult<usize> {
+        // Linux `tcp_sendmsg_locked`: is sending application-limited?
+        self.rate_check_app_limited();
         let free = (self.sndbuf as usize).saturating_sub(self.wmem_queued());
         let n = data.len().min(free);
         if n == 0 && !data.is_empty() {

@@ -93,6 +93,7 @@ impl TcpSock {
         let highest = self.highest_sack;
         let s = &mut self.rtx[idx];
         s.sacked = true;
+        TcpSock::rate_skb_delivered(&mut self.rate, s);
         if s.lost {
             s.lost = false;
             self.lost_out = self.lost_out.saturating_sub(1);

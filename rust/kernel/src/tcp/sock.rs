@@ -84,6 +84,12 @@ pub struct TxSeg {
     pub sacked: bool,
     /// Transmission number of the last (re)transmission (RACK's "sent after").
     pub tx_order: u64,
+    /// Delivery-rate stamps taken when it left (`rate.rs`): delivered count and its
+    /// time (None once delivered), the flight's first send, application-limited.
+    pub delivered: u64,
+    pub delivered_ts: Option<Nanos>,
+    pub first_tx_ts: Nanos,
+    pub app_limited: bool,
 }
 
 impl TxSeg {
@@ -195,6 +201,7 @@ pub struct TcpSock {
     pub reord_seen: u32,
     pub dsack_seen: bool,
     pub rack: super::sack::Rack,
+    pub rate: super::rate::RateState,
     /// Segments (re)transmitted so far, numbering `TxSeg::tx_order`.
     pub tx_count: u64,
     /// A tail loss probe is out, up to this sequence (Linux `tlp_high_seq`); it was a
@@ -352,6 +359,7 @@ impl TcpSock {
             reord_seen: 0,
             dsack_seen: false,
             rack: Default::default(),
+            rate: Default::default(),
             tx_count: 0,
             tlp_high_seq: None,
             tlp_retrans: false,

@@ -164,6 +164,7 @@ impl App for BulkSend {
             rtt_us: i.rtt,
             bytes: i.bytes_acked,
             retrans: u64::from(i.total_retrans),
+            delivery_rate: i.delivery_rate,
         })
     }
 

@@ -60,6 +60,8 @@ pub struct Sample {
     /// Bytes delivered so far (acked for senders, received for sinks).
     pub bytes: u64,
     pub retrans: u64,
+    /// The sender's delivery-rate estimate (`tcpi_delivery_rate`), bytes per second.
+    pub delivery_rate: u64,
 }
 
 /// The end-of-run summary of one app, a row of the flow table.

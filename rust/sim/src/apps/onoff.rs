@@ -179,6 +179,7 @@ impl App for OnOff {
             rtt_us: i.rtt,
             bytes: i.bytes_acked,
             retrans: self.retrans,
+            delivery_rate: i.delivery_rate,
         })
     }
 

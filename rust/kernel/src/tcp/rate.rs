@@ -1,0 +1,130 @@
+//! Delivery rate estimation (draft-cheng-iccrg-delivery-rate-estimation; Linux
+//! `tcp_rate.c`): each transmission remembers how much had been delivered when it left,
+//! and each ACK turns the newest delivered segment's record into a sample of
+//! delivered / max(send interval, ACK interval). It feeds `tcpi_delivery_rate` and
+//! model-based congestion control (BBR).
+
+use super::sock::{TcpSock, TxSeg};
+use crate::Nanos;
+
+/// One ACK's rate sample (Linux `struct rate_sample`), built while the ACK delivers
+/// segments and closed by `rate_gen`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateSample {
+    /// `tp.delivered` when the newest delivered segment was sent.
+    pub prior_delivered: u64,
+    /// When that count was reached; None = no segment delivered yet.
+    pub prior_ts: Option<Nanos>,
+    /// Send phase of that segment's flight, then the sample's interval.
+    pub interval: Nanos,
+    /// Segments delivered over `interval`.
+    pub delivered: u64,
+    pub is_app_limited: bool,
+    pub is_retrans: bool,
+    /// The interval was shorter than the minimum RTT: no valid sample.
+    pub invalid: bool,
+}
+
+/// The per-connection estimator state (Linux `tp->delivered`, `delivered_mstamp`,
+/// `first_tx_mstamp`, `app_limited`, `rate_delivered`, `rate_interval_us`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateState {
+    pub delivered: u64,
+    pub delivered_ts: Nanos,
+    pub first_tx_ts: Nanos,
+    /// Nonzero: the flow is application-limited until `delivered` passes this.
+    pub app_limited: u64,
+    pub rate_delivered: u64,
+    pub rate_interval: Nanos,
+    pub rate_app_limited: bool,
+    /// The sample of the ACK being processed.
+    pub rs: RateSample,
+}
+
+impl TcpSock {
+    /// Linux `tcp_rate_skb_sent`: stamps `rtx[idx]` as it leaves. A transmission into
+    /// an empty pipe starts a new flight.
+    pub(crate) fn rate_skb_sent(&mut self, now: Nanos, idx: usize, pipe_was_empty: bool) {
+        let r = &mut self.rate;
+        if pipe_was_empty {
+            r.first_tx_ts = now;
+            r.delivered_ts = now;
+        }
+        let (first_tx, delivered_ts, delivered, app) =
+            (r.first_tx_ts, r.delivered_ts, r.delivered, r.app_limited != 0);
+        let s = &mut self.rtx[idx];
+        s.first_tx_ts = first_tx;
+        s.delivered_ts = Some(delivered_ts);
+        s.delivered = delivered;
+        s.app_limited = app;
+    }
+
+    /// Linux `tcp_rate_skb_delivered`: `seg` was SACKed or cumulatively ACKed; the
+    /// most recently sent such segment gives the sample. Counted once per segment.
+    pub(crate) fn rate_skb_delivered(r: &mut RateState, seg: &mut TxSeg) {
+        let Some(delivered_ts) = seg.delivered_ts.take() else { return };
+        r.delivered += 1;
+        if r.rs.prior_ts.is_none() || seg.delivered > r.rs.prior_delivered {
+            r.rs.prior_delivered = seg.delivered;
+            r.rs.prior_ts = Some(delivered_ts);
+            r.rs.is_app_limited = seg.app_limited;
+            r.rs.is_retrans = seg.ever_retrans;
+            r.first_tx_ts = seg.sent;
+            r.rs.interval = seg.sent.saturating_sub(seg.first_tx_ts);
+        }
+    }
+
+    /// Linux `tcp_rate_gen`: closes this ACK's sample; keeps it as the connection's
+    /// delivery rate unless it is application-limited and slower than the last one.
+    pub(crate) fn rate_gen(&mut self, now: Nanos, delivered_now: bool) {
+        let min_rtt = self.rtt.min_rtt.unwrap_or(0);
+        let r = &mut self.rate;
+        if r.app_limited != 0 && r.delivered > r.app_limited {
+            r.app_limited = 0;
+        }
+        if delivered_now {
+            r.delivered_ts = now;
+        }
+        let rs = &mut r.rs;
+        let Some(prior_ts) = rs.prior_ts else {
+            rs.invalid = true;
+            return;
+        };
+        rs.delivered = r.delivered - rs.prior_delivered;
+        // The slower of the send and ACK phases bounds the rate (compression either way).
+        rs.interval = rs.interval.max(now.saturating_sub(prior_ts));
+        if rs.interval < min_rtt || rs.interval == 0 {
+            rs.invalid = true;
+            return;
+        }
+        let faster = u128::from(rs.delivered) * u128::from(r.rate_interval)
+            >= u128::from(r.rate_delivered) * u128::from(rs.interval);
+        if !rs.is_app_limited || faster {
+            r.rate_delivered = rs.delivered;
+            r.rate_interval = rs.interval;
+            r.rate_app_limited = rs.is_app_limited;
+        }
+    }
+
+    /// Linux `tcp_rate_check_app_limited`: nothing left to send while cwnd has room and
+    /// no loss waits for a retransmission — samples until this data is delivered
+    /// measure the application, not the network.
+    pub(crate) fn rate_check_app_limited(&mut self) {
+        if self.unsent.len() < self.mss as usize
+            && self.in_flight() < self.cwnd
+            && self.lost_out <= self.retrans_out
+        {
+            self.rate.app_limited = (self.rate.delivered + u64::from(self.in_flight())).max(1);
+        }
+    }
+
+    /// `tcpi_delivery_rate`, bytes per second.
+    pub fn delivery_rate(&self) -> u64 {
+        let r = &self.rate;
+        if r.rate_interval == 0 {
+            return 0;
+        }
+        let bytes = u128::from(r.rate_delivered) * u128::from(self.mss);
+        (bytes * 1_000_000_000 / u128::from(r.rate_interval)) as u64
+    }
+}
