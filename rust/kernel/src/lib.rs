@@ -39,6 +39,7 @@ pub mod ipv4;
 pub mod neigh;
 pub mod net;
 pub mod pktbuf;
+pub mod procfs;
 pub mod rand;
 pub mod raw;
 pub mod route;

@@ -94,6 +94,27 @@ fn parse_user_header(data: &[u8]) -> SysResult<UserHeader> {
 }
 
 impl RawTable {
+    /// The sockets as `/proc/net/raw` lists them, by protocol (Linux
+    /// `raw_sock_seq_show`: the local "port" is the protocol).
+    pub(crate) fn proc_rows(&self) -> Vec<crate::procfs::SockRow> {
+        let mut rows: Vec<_> = self
+            .socks
+            .iter()
+            .map(|(id, s)| crate::procfs::SockRow {
+                local: SocketAddrV4::new(s.laddr, u16::from(s.protocol)),
+                remote: SocketAddrV4::new(s.peer.unwrap_or(Ipv4Addr::UNSPECIFIED), 0),
+                state: if s.peer.is_some() { 1 } else { 7 },
+                tx_queue: 0,
+                rx_queue: s.rxq.rmem() as u64,
+                inode: 0x0300_0000 + u64::from(id),
+                drops: s.drops,
+                tcp: None,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.local.port());
+        rows
+    }
+
     fn get(&self, id: u32) -> Option<&RawSock> {
         self.socks.get(id)
     }

@@ -42,6 +42,11 @@ impl<T> SockSlab<T> {
         Some(s)
     }
 
+    /// The sockets with their ids, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| Some((i as u32, s.as_ref()?)))
+    }
+
     /// Number of sockets stored.
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()

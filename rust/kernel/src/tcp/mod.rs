@@ -21,6 +21,7 @@ pub mod ofo;
 pub mod options;
 pub mod output;
 pub mod ports;
+pub(crate) mod proc;
 mod rate;
 pub mod rtt;
 mod sack;

@@ -101,6 +101,27 @@ fn sref(id: u32) -> SockRef {
 }
 
 impl UdpTable {
+    /// Bound sockets as `/proc/net/udp` lists them, by port (Linux `udp4_format_sock`).
+    pub(crate) fn proc_rows(&self) -> Vec<crate::procfs::SockRow> {
+        let mut rows: Vec<_> = self
+            .socks
+            .iter()
+            .filter(|(_, s)| s.lport != 0)
+            .map(|(id, s)| crate::procfs::SockRow {
+                local: SocketAddrV4::new(s.laddr, s.lport),
+                remote: s.peer.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+                state: if s.peer.is_some() { 1 } else { 7 },
+                tx_queue: 0,
+                rx_queue: s.rxq.rmem() as u64,
+                inode: 0x0200_0000 + u64::from(id),
+                drops: s.drops,
+                tcp: None,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.local.port());
+        rows
+    }
+
     fn get(&self, id: u32) -> Option<&UdpSock> {
         self.socks.get(id)
     }

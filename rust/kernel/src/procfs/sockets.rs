@@ -1,0 +1,151 @@
+//! `/proc/net/tcp`, `udp` and `raw` (Linux `tcp4_seq_show` with `get_tcp4_sock` and
+//! `get_timewait4_sock`, `udp4_format_sock`, `raw_sock_seq_show`).
+
+use super::{clock_t, hex_addr, padded};
+use crate::Nanos;
+use std::fmt::Write;
+use std::net::SocketAddrV4;
+
+/// One socket as the protocol tables report it for /proc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SockRow {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    /// `sk_state` (TCP state numbers; UDP/raw use 7 unconnected, 1 connected).
+    pub state: u8,
+    pub tx_queue: u64,
+    pub rx_queue: u64,
+    /// Synthetic inode number (0 for TIME_WAIT).
+    pub inode: u64,
+    pub drops: u64,
+    pub tcp: Option<TcpRow>,
+}
+
+/// The TCP-only columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRow {
+    /// `tr`: 0 none, 1 retransmit/probe-timeout/reorder, 2 keepalive, 4 zero window
+    /// probe; for TIME_WAIT 3.
+    pub timer: u8,
+    /// Time left on that timer.
+    pub timer_left: Nanos,
+    pub retransmits: u32,
+    pub probes: u32,
+    pub rto: Nanos,
+    pub ato: Nanos,
+    /// `(icsk_ack.quick << 1) | pingpong`.
+    pub quick: u32,
+    pub cwnd: u32,
+    /// None while in initial slow start (printed -1).
+    pub ssthresh: Option<u32>,
+    pub time_wait: bool,
+}
+
+const TCP_WIDTH: usize = 149;
+const UDP_WIDTH: usize = 127;
+const NULL_PTR: &str = "0000000000000000";
+
+fn ends(r: &SockRow) -> String {
+    format!(
+        "{}:{:04X} {}:{:04X}",
+        hex_addr(*r.local.ip()),
+        r.local.port(),
+        hex_addr(*r.remote.ip()),
+        r.remote.port()
+    )
+}
+
+pub(super) fn tcp(rows: &[SockRow]) -> String {
+    let mut out = String::new();
+    padded(
+        &mut out,
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        TCP_WIDTH,
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let Some(t) = r.tcp else { continue };
+        let mut line = String::new();
+        let when = clock_t(t.timer_left);
+        if t.time_wait {
+            let _ = write!(
+                line,
+                "{i:4}: {} {:02X} 00000000:00000000 03:{when:08X} 00000000     0        0 0 3 {NULL_PTR}",
+                ends(r),
+                r.state
+            );
+        } else {
+            let ssthresh = t.ssthresh.map_or(-1, |s| s as i64);
+            let _ = write!(
+                line,
+                "{i:4}: {} {:02X} {:08X}:{:08X} {:02X}:{when:08X} {:08X} {:5} {:8} {} {} {NULL_PTR} {} {} {} {} {}",
+                ends(r),
+                r.state,
+                r.tx_queue as u32,
+                r.rx_queue as u32,
+                t.timer,
+                t.retransmits,
+                0,
+                t.probes,
+                r.inode,
+                1,
+                clock_t(t.rto),
+                clock_t(t.ato),
+                t.quick,
+                t.cwnd,
+                ssthresh
+            );
+        }
+        padded(&mut out, &line, TCP_WIDTH);
+    }
+    out
+}
+
+/// `udp4_format_sock`: the first column is the port's hash slot.
+pub(super) fn udp(rows: &[SockRow]) -> String {
+    let mut out = String::new();
+    padded(
+        &mut out,
+        "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+        UDP_WIDTH,
+    );
+    for r in rows {
+        let line = format!(
+            "{:5}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
+            r.local.port() & 0x3fff,
+            ends(r),
+            r.state,
+            r.tx_queue as u32,
+            r.rx_queue as u32,
+            0,
+            0,
+            r.inode,
+            r.drops
+        );
+        padded(&mut out, &line, UDP_WIDTH);
+    }
+    out
+}
+
+/// `raw_sock_seq_show`: the slot and the local "port" are the protocol (its hash
+/// bucket); lines are not padded.
+pub(super) fn raw(rows: &[SockRow]) -> String {
+    let mut out = String::from(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:4}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
+            r.local.port(),
+            ends(r),
+            r.state,
+            r.tx_queue as u32,
+            r.rx_queue as u32,
+            0,
+            0,
+            r.inode,
+            r.drops
+        );
+    }
+    out
+}
