@@ -5,6 +5,7 @@
 
 pub mod dgram;
 pub mod inet;
+pub mod ioctl;
 pub mod options;
 pub mod slab;
 
