@@ -155,6 +155,10 @@ impl Kernel {
         Ok(())
     }
 
+    pub fn dev_name(&self, ifindex: IfIndex) -> Option<String> {
+        self.net.devs.get(ifindex).map(|d| d.name.clone())
+    }
+
     pub fn dev_index(&self, name: &str) -> Option<IfIndex> {
         self.net.devs.by_name(name).map(|d| d.ifindex)
     }
@@ -292,6 +296,26 @@ impl Kernel {
     /// Output route lookup, as `ip route get` answers it.
     pub fn route_get(&self, dst: IpAddr) -> SysResult<net::RouteOut> {
         self.net.route_output(dst, None)
+    }
+
+    /// `ip route get DST from SRC`: the output route of a flow with a known source.
+    pub fn route_get_from(&self, dst: IpAddr, src: Ipv4Addr) -> SysResult<net::RouteOut> {
+        self.net.route_output_from(dst, Some(src), None)
+    }
+
+    /// `ip rule add` (priority None: the kernel picks, like iproute2 without `pref`).
+    pub fn rule_add(&mut self, rule: route::Rule, priority: Option<u32>) -> SysResult<()> {
+        self.net.fib.rule_add(rule, priority)
+    }
+
+    /// `ip rule del`: the first rule the request selects (unset fields match).
+    pub fn rule_del(&mut self, rule: &route::Rule) -> SysResult<()> {
+        self.net.fib.rule_del(rule).map(|_| ())
+    }
+
+    /// The policy rules in priority order, as `ip rule show` lists them.
+    pub fn rules(&self) -> &[route::Rule] {
+        self.net.fib.rules()
     }
 
     /// Writes a sysctl (`net.ipv4.ip_forward`, `.net.core.somaxconn`, `/proc/sys/...`).

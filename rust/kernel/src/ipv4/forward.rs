@@ -2,14 +2,12 @@
 //! The input device's `forwarding` decides, as in Linux `IN_DEV_FORWARD`.
 
 use super::{icmp, redirect as rd};
-use crate::DevFlags;
-use crate::Nanos;
 use crate::dev::IfIndex;
 use crate::net::Net;
 use crate::pktbuf::PacketBuf;
-use crate::route::RouteKind;
 use crate::wire::icmpv4::{redirect, ty, unreach};
 use crate::wire::ipv4::Ipv4Packet;
+use crate::{Errno, Nanos};
 use std::net::IpAddr;
 
 /// `ip_route_input_slow` (forwarding branch) + `ip_forward` for a packet not for us.
@@ -33,24 +31,23 @@ pub(super) fn ip_forward(
     }
     let ip = Ipv4Packet::new_unchecked(packet);
     let dst = IpAddr::V4(ip.dst_addr());
-    // Routes through a device without carrier still count (ignore_routes_with_linkdown=0).
-    let usable = |i: IfIndex| net.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
-    let route = net.fib.lookup(dst, None, usable).cloned();
-    let Some(route) = route else {
-        net.ipv4.mib.in_no_routes += 1;
-        icmp::send(now, net, packet, ty::DEST_UNREACH, unreach::NET, 0, false);
-        return;
+    // `ip_error`: what the route or rule verdict says becomes the ICMP code.
+    let rt = match net.route_forward(ip.dst_addr(), ip.src_addr(), ifindex) {
+        Ok(rt) => rt,
+        Err(e) => {
+            let code = match e {
+                Errno::EINVAL => return,
+                Errno::EHOSTUNREACH => unreach::HOST,
+                Errno::EACCES => unreach::PKT_FILTERED,
+                _ => {
+                    net.ipv4.mib.in_no_routes += 1;
+                    unreach::NET
+                }
+            };
+            icmp::send(now, net, packet, ty::DEST_UNREACH, code, 0, false);
+            return;
+        }
     };
-    let code = match route.kind {
-        RouteKind::Unicast | RouteKind::Local | RouteKind::Broadcast => None,
-        RouteKind::Blackhole => return,
-        RouteKind::Unreachable => Some(unreach::HOST),
-        RouteKind::Prohibit => Some(unreach::PKT_FILTERED),
-    };
-    if let Some(code) = code {
-        icmp::send(now, net, packet, ty::DEST_UNREACH, code, 0, false);
-        return;
-    }
     if ip.ttl() <= 1 {
         // RFC 1812 §5.3.1; Linux counts it under InHdrErrors.
         net.ipv4.mib.in_hdr_errors += 1;
@@ -58,10 +55,6 @@ pub(super) fn ip_forward(
         icmp::send(now, net, packet, ty::TIME_EXCEEDED, icmp::EXC_TTL, 0, false);
         return;
     }
-    let Ok(rt) = net.route_output(dst, None) else {
-        net.ipv4.mib.in_no_routes += 1;
-        return;
-    };
     if rt.local || rt.broadcast {
         net.ipv4.mib.in_addr_errors += 1;
         return;

@@ -27,6 +27,12 @@ use crate::dev::IfIndex;
 use crate::neigh::{NeighAction, NeighParams};
 use crate::net::{Net, Transport};
 
+/// Output route cache key: destination, known source, bound device.
+type OutKey = (std::net::Ipv4Addr, Option<std::net::Ipv4Addr>, Option<IfIndex>);
+
+/// Forwarding route cache key: destination, source, input device.
+type FwdKey = (std::net::Ipv4Addr, std::net::Ipv4Addr, IfIndex);
+
 /// IPv4 state of one namespace.
 #[derive(Default)]
 pub struct Ipv4State {
@@ -38,7 +44,8 @@ pub struct Ipv4State {
     icmp_limit: icmp::RateLimit,
     pmtu: pmtu::PmtuCache,
     redirects: redirect::Redirects,
-    out_routes: dst_cache::DstCache<(std::net::Ipv4Addr, Option<IfIndex>), crate::net::RouteOut>,
+    out_routes: dst_cache::DstCache<OutKey, crate::net::RouteOut>,
+    fwd_routes: dst_cache::DstCache<FwdKey, crate::net::RouteOut>,
     in_routes:
         dst_cache::DstCache<(std::net::Ipv4Addr, std::net::Ipv4Addr, IfIndex), route::InputKind>,
 }

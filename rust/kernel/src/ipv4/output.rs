@@ -24,7 +24,11 @@ impl Net {
     /// `pkt` holds the transport header and payload with its checksum filled in.
     pub fn ip_output(&mut self, now: Nanos, tx: &IpTx, mut pkt: PacketBuf) -> SysResult<()> {
         let (IpAddr::V4(dst), src) = (tx.dst, tx.src) else { return Err(Errno::EAFNOSUPPORT) };
-        let rt = match self.route_output(tx.dst, tx.oif) {
+        let from = match src {
+            IpAddr::V4(s) => Some(s),
+            IpAddr::V6(_) => None,
+        };
+        let rt = match self.route_output_from(tx.dst, from, tx.oif) {
             Ok(rt) => rt,
             Err(e) => {
                 self.ipv4.mib.out_no_routes += 1;

@@ -4,7 +4,7 @@
 
 use crate::dev::{IfIndex, LOOPBACK_IFINDEX};
 use crate::net::{Net, RouteOut};
-use crate::route::RouteKind;
+use crate::route::{FlowKey, RouteKind};
 use crate::{DevFlags, Errno, SysResult};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -26,14 +26,31 @@ impl Net {
     /// Output route lookup (`ip_route_output_key`): ENETUNREACH without a route, the
     /// reject errno for blackhole/unreachable/prohibit routes.
     pub fn route_output(&self, dst: IpAddr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
-        let IpAddr::V4(d) = dst else { return Err(Errno::ENETUNREACH) };
-        let hash = u32::from(d) ^ oif.unwrap_or(0);
-        self.ipv4
-            .out_routes
-            .get_or(self.fib.genid(), (d, oif), hash, || self.route_output_slow(d, oif))
+        self.route_output_from(dst, None, oif)
     }
 
-    fn route_output_slow(&self, d: Ipv4Addr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
+    /// `route_output` for a flow whose source address is already known (policy rules
+    /// may select on it).
+    pub fn route_output_from(
+        &self,
+        dst: IpAddr,
+        src: Option<Ipv4Addr>,
+        oif: Option<IfIndex>,
+    ) -> SysResult<RouteOut> {
+        let IpAddr::V4(d) = dst else { return Err(Errno::ENETUNREACH) };
+        let src = src.filter(|s| !s.is_unspecified());
+        let hash = u32::from(d) ^ oif.unwrap_or(0) ^ src.map_or(0, |s| u32::from(s).rotate_left(7));
+        self.ipv4
+            .out_routes
+            .get_or(self.fib.genid(), (d, src, oif), hash, || self.route_output_slow(d, src, oif))
+    }
+
+    fn route_output_slow(
+        &self,
+        d: Ipv4Addr,
+        src: Option<Ipv4Addr>,
+        oif: Option<IfIndex>,
+    ) -> SysResult<RouteOut> {
         let dst = IpAddr::V4(d);
         if let Some(o) = oif {
             let dev = self.devs.get(o).ok_or(Errno::ENODEV)?;
@@ -45,9 +62,17 @@ impl Net {
             return self.route_output_mcast(d, oif);
         }
         let usable = |i: IfIndex| self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
+        // Locally generated traffic enters the rules through `lo` (Linux `flowi4_iif`).
+        let key = |oif| FlowKey {
+            dst,
+            src: src.map(IpAddr::V4),
+            iif: Some(LOOPBACK_IFINDEX),
+            oif,
+            tos: 0,
+        };
         // Our own addresses go through lo whatever the bound device (Linux 4.x+).
-        let any = self.fib.lookup(dst, None, usable);
-        if let Some(r) = any.filter(|r| r.kind == RouteKind::Local) {
+        let any = self.fib.lookup_flow(&key(None), usable);
+        if let Some(r) = any.ok().filter(|r| r.kind == RouteKind::Local) {
             let src = r.src.unwrap_or(dst);
             let mtu = self.devs.get(LOOPBACK_IFINDEX).map_or(65536, |d| d.mtu);
             return Ok(RouteOut {
@@ -59,15 +84,23 @@ impl Net {
                 local: true,
             });
         }
-        let found = if oif.is_some() { self.fib.lookup(dst, oif, usable) } else { any };
-        let Some(r) = found else {
+        let found = if oif.is_some() { self.fib.lookup_flow(&key(oif), usable) } else { any };
+        let r = match (found, oif) {
+            (Ok(r), _) => r,
             // A bound flow without a route is assumed on-link (Linux
             // `ip_route_output_key_hash_rcu`: "routing tables are wrong").
-            if let Some(o) = oif {
+            (Err(Errno::ENETUNREACH), Some(o)) => {
                 return Ok(self.make_route(dst, o, dst, None, false));
             }
-            return Err(Errno::ENETUNREACH);
+            (Err(e), _) => return Err(e),
         };
+        self.route_via(d, r)
+    }
+
+    /// The path through route `r` toward `d` (`__mkroute_output`): the reject errno of
+    /// its type, the gateway (or a redirected one), source, MTU.
+    pub(crate) fn route_via(&self, d: Ipv4Addr, r: &crate::route::Route) -> SysResult<RouteOut> {
+        let dst = IpAddr::V4(d);
         if let Some(e) = r.kind.output_error() {
             return Err(e);
         }
@@ -80,6 +113,40 @@ impl Net {
             next_hop = g;
         }
         Ok(self.make_route(dst, oif, next_hop, r.src, broadcast))
+    }
+
+    /// The route a forwarded packet takes (`ip_route_input_slow`'s forwarding half):
+    /// policy rules see its source and input device. Errors are the verdicts
+    /// `ip_error` turns into ICMP (ENETUNREACH no route, EHOSTUNREACH, EACCES, EINVAL
+    /// for a blackhole).
+    pub(crate) fn route_forward(
+        &self,
+        dst: Ipv4Addr,
+        src: Ipv4Addr,
+        iif: IfIndex,
+    ) -> SysResult<RouteOut> {
+        let hash = u32::from(dst) ^ u32::from(src).rotate_left(11) ^ iif.rotate_left(23);
+        self.ipv4.fwd_routes.get_or(self.fib.genid(), (dst, src, iif), hash, || {
+            // Routes through a device without carrier still count
+            // (ignore_routes_with_linkdown=0).
+            let usable =
+                |i: IfIndex| self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
+            let key = FlowKey {
+                dst: IpAddr::V4(dst),
+                src: Some(IpAddr::V4(src)),
+                iif: Some(iif),
+                oif: None,
+                tos: 0,
+            };
+            let r = self.fib.lookup_flow(&key, usable)?;
+            if r.kind == RouteKind::Local {
+                return Ok(RouteOut {
+                    local: true,
+                    ..self.make_route(key.dst, LOOPBACK_IFINDEX, key.dst, None, false)
+                });
+            }
+            self.route_via(dst, r)
+        })
     }
 
     fn route_output_mcast(&self, d: Ipv4Addr, oif: Option<IfIndex>) -> SysResult<RouteOut> {
@@ -174,9 +241,16 @@ impl Net {
                 _ => {}
             }
         }
-        match self.fib.lookup(IpAddr::V4(dst), None, |_| true).map(|r| r.kind) {
-            Some(RouteKind::Local) => InputKind::Local,
-            Some(RouteKind::Broadcast) => InputKind::Broadcast,
+        let key = FlowKey {
+            dst: IpAddr::V4(dst),
+            src: Some(IpAddr::V4(src)),
+            iif: Some(ifindex),
+            oif: None,
+            tos: 0,
+        };
+        match self.fib.lookup_flow(&key, |_| true).map(|r| r.kind) {
+            Ok(RouteKind::Local) => InputKind::Local,
+            Ok(RouteKind::Broadcast) => InputKind::Broadcast,
             _ => InputKind::Forward,
         }
     }

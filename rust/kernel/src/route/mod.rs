@@ -2,7 +2,11 @@
 //! keyed by table id, looked up local (255) then main (254) as Linux's default rules
 //! do. Each table holds one ordered map per prefix length, so a lookup is at most 33
 //! map probes (O(32 log n)); aliases of one prefix are kept ordered by metric.
-//! IPv6 slots in as a second per-length array; policy rules and ECMP later.
+//! Policy rules (`rules.rs`) choose the table; IPv6 slots in as a second per-length
+//! array; ECMP later.
+
+mod rules;
+pub use rules::{FlowKey, RT_TABLE_DEFAULT, Rule, RuleAction};
 
 use crate::dev::{IfIndex, prefix_mask};
 use crate::{Errno, SysResult};
@@ -126,15 +130,25 @@ impl Default for Table {
     }
 }
 
-/// All routing tables of one namespace.
-#[derive(Default)]
+/// All routing tables and policy rules of one namespace.
 pub struct Fib {
     tables: BTreeMap<u32, Table>,
+    rules: Vec<Rule>,
     /// Bumped by every change here and by `invalidate` (Linux `rt_genid`).
     genid: u64,
 }
 
+impl Default for Fib {
+    fn default() -> Self {
+        Fib { tables: BTreeMap::new(), rules: Rule::defaults(), genid: 0 }
+    }
+}
+
 impl Fib {
+    fn table(&self, id: u32) -> Option<&Table> {
+        self.tables.get(&id)
+    }
+
     /// The generation that cached lookups are valid for.
     pub fn genid(&self) -> u64 {
         self.genid
