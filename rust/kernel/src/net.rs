@@ -26,6 +26,8 @@ pub struct Net {
     pub loopback: VecDeque<(IfIndex, Bytes)>,
     /// Sockets whose readiness may have changed since the host last looked.
     pub wakeups: Vec<SockRef>,
+    /// Seed of the multipath flow hash, fixed per instance.
+    pub mp_hash_seed: u32,
 }
 
 impl Net {
@@ -40,6 +42,7 @@ impl Net {
             outbox: VecDeque::new(),
             loopback: VecDeque::new(),
             wakeups: Vec::new(),
+            mp_hash_seed: (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32,
         }
     }
 

@@ -92,32 +92,46 @@ impl Net {
             self.devs.get(o).ok_or(Errno::ENODEV)?;
         }
         if route.kind == RouteKind::Unicast {
-            if let Some(gw) = route.gateway {
+            if route.nexthops.is_empty() {
+                route.oif = Some(self.nexthop_check(route.gateway, route.oif)?);
+            }
+            for nh in route.nexthops.iter_mut() {
+                if !(1..=256).contains(&nh.weight) {
+                    return Err(Errno::EINVAL);
+                }
+                nh.oif = Some(self.nexthop_check(nh.gateway, nh.oif)?);
+            }
+        }
+        Ok(route)
+    }
+
+    /// `fib_check_nh`: the device of one path — the gateway must resolve through a
+    /// link-scope route, the device must be up.
+    fn nexthop_check(&self, gw: Option<IpAddr>, oif: Option<IfIndex>) -> SysResult<IfIndex> {
+        if let Some(o) = oif {
+            self.devs.get(o).ok_or(Errno::ENODEV)?;
+        }
+        let oif = match gw {
+            Some(gw) => {
                 let IpAddr::V4(g) = gw else { return Err(Errno::EINVAL) };
                 if g.is_multicast() || g.is_broadcast() || g.is_unspecified() {
                     return Err(Errno::EINVAL);
                 }
                 // `fib_check_nh_v4_gw`: the gateway resolves through a link-scope route.
-                let onlink = self
-                    .fib
-                    .lookup(gw, route.oif, |i| {
+                self.fib
+                    .lookup(gw, oif, |i| {
                         self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP))
                     })
                     .filter(|r| r.kind == RouteKind::Unicast && r.gateway.is_none())
-                    .and_then(|r| r.oif);
-                route.oif = Some(onlink.ok_or(Errno::ENETUNREACH)?);
-            } else if route.oif.is_none() {
-                return Err(Errno::ENODEV);
+                    .and_then(|r| r.oif)
+                    .ok_or(Errno::ENETUNREACH)?
             }
-            let up = route
-                .oif
-                .and_then(|o| self.devs.get(o))
-                .is_some_and(|d| d.flags.contains(DevFlags::UP));
-            if !up {
-                return Err(Errno::ENETDOWN);
-            }
+            None => oif.ok_or(Errno::ENODEV)?,
+        };
+        if !self.devs.get(oif).is_some_and(|d| d.flags.contains(DevFlags::UP)) {
+            return Err(Errno::ENETDOWN);
         }
-        Ok(route)
+        Ok(oif)
     }
 
     pub fn route_del(&mut self, route: &Route) -> SysResult<()> {
@@ -172,6 +186,7 @@ impl Net {
                         protocol: RTPROT_KERNEL,
                         scope,
                         table,
+                        nexthops: Vec::new(),
                     };
                 routes.push(kroute(ifa.addr, 32, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST));
                 if let Some(b) = ifa.broadcast {

@@ -94,25 +94,64 @@ impl Net {
             }
             (Err(e), _) => return Err(e),
         };
-        self.route_via(d, r)
+        self.route_via(d, src, r)
     }
 
-    /// The path through route `r` toward `d` (`__mkroute_output`): the reject errno of
-    /// its type, the gateway (or a redirected one), source, MTU.
-    pub(crate) fn route_via(&self, d: Ipv4Addr, r: &crate::route::Route) -> SysResult<RouteOut> {
+    /// The path through route `r` toward `d` from `src` (`__mkroute_output`): the reject
+    /// errno of its type, the next hop of a multipath route, the gateway (or a
+    /// redirected one), source, MTU.
+    pub(crate) fn route_via(
+        &self,
+        d: Ipv4Addr,
+        src: Option<Ipv4Addr>,
+        r: &crate::route::Route,
+    ) -> SysResult<RouteOut> {
         let dst = IpAddr::V4(d);
         if let Some(e) = r.kind.output_error() {
             return Err(e);
         }
-        let oif = r.oif.ok_or(Errno::ENETUNREACH)?;
+        let (gateway, oif) = if r.nexthops.is_empty() {
+            (r.gateway, r.oif)
+        } else {
+            self.select_nexthop(r, src.unwrap_or(Ipv4Addr::UNSPECIFIED), d)?
+        };
+        let oif = oif.ok_or(Errno::ENETUNREACH)?;
         let broadcast = r.kind == RouteKind::Broadcast;
-        let mut next_hop = r.gateway.unwrap_or(dst);
-        if r.gateway.is_some()
+        let mut next_hop = gateway.unwrap_or(dst);
+        if gateway.is_some()
             && let Some(g) = self.ipv4.redirects.gateway_for(d, next_hop)
         {
             next_hop = g;
         }
         Ok(self.make_route(dst, oif, next_hop, r.src, broadcast))
+    }
+
+    /// Linux `fib_select_multipath` with the L3 hash policy (`fib_multipath_hash_policy`
+    /// = 0): a flow hash of source and destination picks among the live paths in
+    /// proportion to their weights, so one flow keeps one path. The hash is seeded per
+    /// instance (Linux: per boot), deterministically.
+    fn select_nexthop(
+        &self,
+        r: &crate::route::Route,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> SysResult<(Option<IpAddr>, Option<IfIndex>)> {
+        let alive = |o: Option<IfIndex>| {
+            o.and_then(|o| self.devs.get(o)).is_some_and(|d| d.flags.contains(DevFlags::UP))
+        };
+        let total: u32 =
+            r.nexthops.iter().filter(|n| alive(n.oif)).map(|n| u32::from(n.weight)).sum();
+        if total == 0 {
+            return Err(Errno::ENETUNREACH);
+        }
+        let mut point = flow_hash(self.mp_hash_seed, u32::from(src), u32::from(dst)) % total;
+        for nh in r.nexthops.iter().filter(|n| alive(n.oif)) {
+            if point < u32::from(nh.weight) {
+                return Ok((nh.gateway, nh.oif));
+            }
+            point -= u32::from(nh.weight);
+        }
+        Err(Errno::ENETUNREACH)
     }
 
     /// The route a forwarded packet takes (`ip_route_input_slow`'s forwarding half):
@@ -145,7 +184,7 @@ impl Net {
                     ..self.make_route(key.dst, LOOPBACK_IFINDEX, key.dst, None, false)
                 });
             }
-            self.route_via(dst, r)
+            self.route_via(dst, Some(src), r)
         })
     }
 
@@ -254,4 +293,16 @@ impl Net {
             _ => InputKind::Forward,
         }
     }
+}
+
+/// A 64-bit finalizer (MurmurHash3's `fmix64`) over source, destination and seed.
+fn flow_hash(seed: u32, src: u32, dst: u32) -> u32 {
+    let mut h = (u64::from(src) << 32 | u64::from(dst))
+        ^ u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h as u32
 }

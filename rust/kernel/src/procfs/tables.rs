@@ -35,7 +35,9 @@ pub(super) fn route(net: &Net) -> String {
     for (_, len, r) in rows {
         let IpAddr::V4(dst) = r.dst else { continue };
         let mask = Ipv4Addr::from(crate::dev::prefix_mask(len));
-        let gw = match r.gateway {
+        // A multipath route shows its first path (`fi->fib_nh[0]`).
+        let (gateway, oif) = r.nexthops.first().map_or((r.gateway, r.oif), |n| (n.gateway, n.oif));
+        let gw = match gateway {
             Some(IpAddr::V4(g)) => g,
             _ => Ipv4Addr::UNSPECIFIED,
         };
@@ -43,13 +45,13 @@ pub(super) fn route(net: &Net) -> String {
         if matches!(r.kind, RouteKind::Unreachable | RouteKind::Prohibit) {
             flags |= RTF_REJECT;
         }
-        if r.gateway.is_some() {
+        if gateway.is_some() {
             flags |= RTF_GATEWAY;
         }
         if len == 32 {
             flags |= RTF_HOST;
         }
-        let dev = r.oif.and_then(|i| net.devs.get(i)).map_or("*", |d| d.name.as_str());
+        let dev = oif.and_then(|i| net.devs.get(i)).map_or("*", |d| d.name.as_str());
         let line = format!(
             "{dev}\t{}\t{}\t{flags:04X}\t0\t0\t{}\t{}\t0\t0\t0",
             hex_addr(dst),

@@ -2,8 +2,9 @@
 //! keyed by table id, looked up local (255) then main (254) as Linux's default rules
 //! do. Each table holds one ordered map per prefix length, so a lookup is at most 33
 //! map probes (O(32 log n)); aliases of one prefix are kept ordered by metric.
-//! Policy rules (`rules.rs`) choose the table; IPv6 slots in as a second per-length
-//! array; ECMP later.
+//! Policy rules (`rules.rs`) choose the table; a route may have several weighted next
+//! hops (ECMP, chosen per flow by `ipv4::route`); IPv6 slots in as a second
+//! per-length array.
 
 mod rules;
 pub use rules::{FlowKey, RT_TABLE_DEFAULT, Rule, RuleAction};
@@ -66,6 +67,18 @@ pub struct Route {
     pub scope: u8,
     /// Routing table id (254 = main, 255 = local).
     pub table: u32,
+    /// ECMP paths (`nexthop via GW dev DEV weight W ...`); empty for a single path,
+    /// which `gateway` and `oif` describe.
+    pub nexthops: Vec<NextHop>,
+}
+
+/// One path of a multipath route (Linux `struct fib_nh`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    pub gateway: Option<IpAddr>,
+    pub oif: Option<IfIndex>,
+    /// 1..=256 (`rtnh_hops` + 1).
+    pub weight: u16,
 }
 
 impl Route {
@@ -87,6 +100,7 @@ impl Route {
             protocol: RTPROT_BOOT,
             scope: if gateway.is_some() { RT_SCOPE_UNIVERSE } else { RT_SCOPE_LINK },
             table: RT_TABLE_MAIN,
+            nexthops: Vec::new(),
         }
     }
 
