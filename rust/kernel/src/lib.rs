@@ -433,6 +433,13 @@ impl Kernel {
         r
     }
 
+    /// The control messages (`msg_control`, Linux's `struct cmsghdr` layout) of the
+    /// message `fd` read last with `recvmsg`/`recvfrom`: IP_PKTINFO, IP_TTL, IP_TOS as
+    /// the socket enabled them.
+    pub fn recvmsg_control(&self, fd: Fd) -> SysResult<Vec<u8>> {
+        self.socks.recv_control(&self.net, fd)
+    }
+
     pub fn shutdown(&mut self, now: Nanos, fd: Fd, how: i32) -> SysResult<()> {
         let r = self.socks.shutdown(now, &mut self.net, fd, how);
         self.finish(now);

@@ -9,7 +9,7 @@ mod tests;
 
 use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::{self, RxQueue, datagram_poll};
+use crate::socket::dgram::{self, RxInfo, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
 use crate::socket::options::{SockCommon, get_int, put_bytes};
 use crate::socket::slab::SockSlab;
@@ -94,6 +94,15 @@ fn parse_user_header(data: &[u8]) -> SysResult<UserHeader> {
 }
 
 impl RawTable {
+    /// The control messages of the last datagram read (`ip_cmsg_recv`).
+    pub(crate) fn recv_control(&self, net: &Net, id: u32) -> Vec<u8> {
+        let Some(s) = self.socks.get(id) else { return Vec::new() };
+        match s.rxq.last() {
+            Some((SocketAddr::V4(from), info)) => s.inet.cmsg_recv(net, *from.ip(), &info),
+            _ => Vec::new(),
+        }
+    }
+
     /// The sockets as `/proc/net/raw` lists them, by protocol (Linux
     /// `raw_sock_seq_show`: the local "port" is the protocol).
     pub(crate) fn proc_rows(&self) -> Vec<crate::procfs::SockRow> {
@@ -168,7 +177,7 @@ impl RawTable {
         for id in ids {
             let Some(s) = self.get_mut(id) else { continue };
             let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
-            if s.rxq.push(from, data.clone(), rcvbuf as usize) {
+            if s.rxq.push(from, data.clone(), RxInfo::of(rx), rcvbuf as usize) {
                 net.wake(sref(id));
             } else {
                 s.drops += 1;

@@ -25,11 +25,52 @@ pub fn truesize(len: usize) -> usize {
     (len + PAD_AND_HEADERS).div_ceil(64) * 64 + SKB_OVERHEAD
 }
 
+/// What the IP header and the input device said about a received datagram, for the
+/// control messages of `recvmsg` (Linux keeps it in the skb: `IPCB`, `skb->dev`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxInfo {
+    pub ifindex: IfIndex,
+    /// The header's destination address.
+    pub dst: Ipv4Addr,
+    pub ttl: u8,
+    pub tos: u8,
+    /// Sent to a broadcast or multicast address.
+    pub multicast_or_broadcast: bool,
+}
+
+impl Default for RxInfo {
+    fn default() -> Self {
+        RxInfo {
+            ifindex: 0,
+            dst: Ipv4Addr::UNSPECIFIED,
+            ttl: 0,
+            tos: 0,
+            multicast_or_broadcast: false,
+        }
+    }
+}
+
+impl RxInfo {
+    pub fn of(rx: &crate::net::IpRx<'_>) -> RxInfo {
+        RxInfo {
+            ifindex: rx.ifindex,
+            dst: match rx.dst {
+                IpAddr::V4(d) => d,
+                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+            },
+            ttl: rx.ttl,
+            tos: rx.tos,
+            multicast_or_broadcast: rx.multicast_or_broadcast,
+        }
+    }
+}
+
 /// One queued message and where it came from.
 #[derive(Debug, Clone)]
 pub struct Datagram {
     pub from: SocketAddr,
     pub data: Bytes,
+    pub info: RxInfo,
     truesize: usize,
 }
 
@@ -39,6 +80,8 @@ pub struct RxQueue {
     q: VecDeque<Datagram>,
     /// Bytes charged (`sk_rmem_alloc`).
     rmem: usize,
+    /// The last message read, for its control messages.
+    last: Option<(SocketAddr, RxInfo)>,
 }
 
 impl RxQueue {
@@ -64,14 +107,19 @@ impl RxQueue {
     /// Queues `data` unless the buffer is full. Linux admits a message while the
     /// memory already charged does not exceed `rcvbuf` (so at least one message always
     /// fits and the queue may overshoot by one). Returns false when dropped.
-    pub fn push(&mut self, from: SocketAddr, data: Bytes, rcvbuf: usize) -> bool {
+    pub fn push(&mut self, from: SocketAddr, data: Bytes, info: RxInfo, rcvbuf: usize) -> bool {
         let size = truesize(data.len());
         if self.rmem + size > rcvbuf && self.rmem > rcvbuf {
             return false;
         }
         self.rmem += size;
-        self.q.push_back(Datagram { from, data, truesize: size });
+        self.q.push_back(Datagram { from, data, info, truesize: size });
         true
+    }
+
+    /// Sender and arrival facts of the message read last (peeked or taken).
+    pub fn last(&self) -> Option<(SocketAddr, RxInfo)> {
+        self.last
     }
 
     /// Reads the first message into `iov` in order. Returns (bytes copied, or the
@@ -89,6 +137,7 @@ impl RxQueue {
             }
         }
         let (len, from) = (d.data.len(), d.from);
+        self.last = Some((from, d.info));
         if flags & MSG_PEEK == 0 {
             self.pop();
         }
@@ -237,15 +286,15 @@ mod tests {
     fn one_message_always_fits_then_bounded() {
         let mut q = RxQueue::default();
         let big = Bytes::from(vec![0u8; 10_000]);
-        assert!(q.push(from(), big.clone(), 100));
-        assert!(!q.push(from(), big, 100));
+        assert!(q.push(from(), big.clone(), RxInfo::default(), 100));
+        assert!(!q.push(from(), big, RxInfo::default(), 100));
         assert_eq!(q.len(), 1);
     }
 
     #[test]
     fn truncation_peek_and_scatter() {
         let mut q = RxQueue::default();
-        q.push(from(), Bytes::from_static(b"hello world"), 1 << 20);
+        q.push(from(), Bytes::from_static(b"hello world"), RxInfo::default(), 1 << 20);
         let mut a = [0u8; 3];
         let mut b = [0u8; 4];
         let (n, f) = q.recv(&mut [&mut a[..], &mut b[..]], MSG_PEEK).unwrap();

@@ -311,6 +311,49 @@ pub fn check_bind_addr(net: &Net, opts: &InetOpts, a: Ipv4Addr) -> SysResult<()>
     if ok { Ok(()) } else { Err(Errno::EADDRNOTAVAIL) }
 }
 
+/// `SOL_IP` control message types.
+const CMSG_IP_TOS: i32 = 1;
+const CMSG_IP_TTL: i32 = 2;
+
+/// Appends one `struct cmsghdr` (x86-64: 8-byte length, level, type) and its data,
+/// padded to 8 bytes (`put_cmsg`, `CMSG_ALIGN`).
+pub fn put_cmsg(out: &mut Vec<u8>, level: i32, ty: i32, data: &[u8]) {
+    out.extend_from_slice(&((16 + data.len()) as u64).to_ne_bytes());
+    out.extend_from_slice(&level.to_ne_bytes());
+    out.extend_from_slice(&ty.to_ne_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().next_multiple_of(8), 0);
+}
+
+impl InetOpts {
+    /// Linux `ip_cmsg_recv_offset`: the IP control messages the socket asked for,
+    /// in Linux's order (IP_PKTINFO, IP_TTL, IP_TOS).
+    pub fn cmsg_recv(&self, net: &Net, from: Ipv4Addr, info: &super::dgram::RxInfo) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.pktinfo {
+            // `fib_compute_spec_dst`: the destination for local unicast, else the address
+            // we would answer from.
+            let spec_dst = if info.multicast_or_broadcast || info.dst.is_multicast() {
+                net.select_addr(info.ifindex, IpAddr::V4(from)).unwrap_or(Ipv4Addr::UNSPECIFIED)
+            } else {
+                info.dst
+            };
+            let mut d = [0u8; 12];
+            d[..4].copy_from_slice(&(info.ifindex as i32).to_ne_bytes());
+            d[4..8].copy_from_slice(&spec_dst.octets());
+            d[8..].copy_from_slice(&info.dst.octets());
+            put_cmsg(&mut out, SOL_IP, IP_PKTINFO, &d);
+        }
+        if self.recvttl {
+            put_cmsg(&mut out, SOL_IP, CMSG_IP_TTL, &i32::from(info.ttl).to_ne_bytes());
+        }
+        if self.recvtos {
+            put_cmsg(&mut out, SOL_IP, CMSG_IP_TOS, &[info.tos]);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -388,6 +388,16 @@ impl Sockets {
         r
     }
 
+    /// The `msg_control` bytes for the message `fd` read last.
+    pub fn recv_control(&self, net: &Net, fd: Fd) -> SysResult<Vec<u8>> {
+        let s = self.sock(fd)?;
+        Ok(match s.proto {
+            Proto::Udp => self.udp.recv_control(net, s.id),
+            Proto::Raw => self.raw.recv_control(net, s.id),
+            Proto::Tcp => Vec::new(),
+        })
+    }
+
     pub fn shutdown(&mut self, now: Nanos, net: &mut Net, fd: Fd, how: i32) -> SysResult<()> {
         if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
             return Err(Errno::EINVAL);

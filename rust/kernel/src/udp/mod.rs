@@ -9,7 +9,7 @@ mod tests;
 
 use crate::net::{Delivery, IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::{self, RxQueue, datagram_poll};
+use crate::socket::dgram::{self, RxInfo, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
 use crate::socket::options::SockCommon;
 use crate::socket::slab::SockSlab;
@@ -101,6 +101,15 @@ fn sref(id: u32) -> SockRef {
 }
 
 impl UdpTable {
+    /// The control messages of the last datagram read (`ip_cmsg_recv`).
+    pub(crate) fn recv_control(&self, net: &Net, id: u32) -> Vec<u8> {
+        let Some(s) = self.socks.get(id) else { return Vec::new() };
+        match s.rxq.last() {
+            Some((SocketAddr::V4(from), info)) => s.inet.cmsg_recv(net, *from.ip(), &info),
+            _ => Vec::new(),
+        }
+    }
+
     /// Bound sockets as `/proc/net/udp` lists them, by port (Linux `udp4_format_sock`).
     pub(crate) fn proc_rows(&self) -> Vec<crate::procfs::SockRow> {
         let mut rows: Vec<_> = self
@@ -317,13 +326,13 @@ impl UdpTable {
                 self.mib.ignored_multi += 1;
             }
             for id in ids {
-                self.enqueue(net, id, from, data.clone());
+                self.enqueue(net, id, from, data.clone(), RxInfo::of(rx));
             }
             return Delivery::Consumed;
         }
         match self.lookup(&t) {
             Some(id) => {
-                if self.enqueue(net, id, from, data) {
+                if self.enqueue(net, id, from, data, RxInfo::of(rx)) {
                     Delivery::Consumed
                 } else {
                     Delivery::Dropped
@@ -337,11 +346,18 @@ impl UdpTable {
     }
 
     /// Queues a datagram, or drops it on a full receive buffer (`RcvbufErrors`).
-    fn enqueue(&mut self, net: &mut Net, id: u32, from: SocketAddr, data: Bytes) -> bool {
+    fn enqueue(
+        &mut self,
+        net: &mut Net,
+        id: u32,
+        from: SocketAddr,
+        data: Bytes,
+        info: RxInfo,
+    ) -> bool {
         let rmem_default = net.sysctl.core.rmem_default;
         let Some(s) = self.get_mut(id) else { return false };
         let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
-        if !s.rxq.push(from, data, rcvbuf as usize) {
+        if !s.rxq.push(from, data, info, rcvbuf as usize) {
             s.drops += 1;
             self.mib.rcvbuf_errors += 1;
             self.mib.in_errors += 1;
