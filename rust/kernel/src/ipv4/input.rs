@@ -102,6 +102,10 @@ fn local_deliver(
                 icmp::send(now, net, packet, ty::DEST_UNREACH, unreach::PORT, 0, bcast);
             }
         }
+        proto::IGMP => {
+            net.ipv4.mib.in_delivers += 1;
+            net.igmp_rcv(now, rx.ifindex, payload);
+        }
         _ if raw => net.ipv4.mib.in_delivers += 1,
         _ => {
             net.ipv4.mib.in_unknown_protos += 1;

@@ -10,6 +10,7 @@ mod dst_cache;
 mod forward;
 mod fragment;
 mod icmp;
+mod igmp;
 mod input;
 mod mib;
 mod nh_exception;
@@ -44,6 +45,7 @@ pub struct Ipv4State {
     icmp_limit: icmp::RateLimit,
     pmtu: pmtu::PmtuCache,
     redirects: redirect::Redirects,
+    pub igmp: igmp::Igmp,
     out_routes: dst_cache::DstCache<OutKey, crate::net::RouteOut>,
     fwd_routes: dst_cache::DstCache<FwdKey, crate::net::RouteOut>,
     in_routes:
@@ -75,6 +77,7 @@ impl Net {
             self.ipv4.frags.next_deadline(),
             self.ipv4.pmtu.next_deadline(),
             self.ipv4.redirects.next_deadline(),
+            self.ipv4.igmp.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -88,6 +91,7 @@ impl Net {
         self.neigh.advance(now, &p, &mut self.rng, &mut actions);
         self.neigh_actions(now, actions);
         reassembly::expire(now, self);
+        self.igmp_advance(now);
         let pmtu_gone = self.ipv4.pmtu.expire(now);
         if self.ipv4.redirects.expire(now) || pmtu_gone {
             self.fib.invalidate();

@@ -384,8 +384,9 @@ impl ProtoOps for RawTable {
         dgram::shutdown(&mut s.shutdown, s.peer.is_some(), how)
     }
 
-    fn close(&mut self, _now: Nanos, _net: &mut Net, id: u32) {
-        let Some(s) = self.get(id) else { return };
+    fn close(&mut self, now: Nanos, net: &mut Net, id: u32) {
+        let Some(s) = self.get_mut(id) else { return };
+        s.groups.drop_all(now, net);
         let p = s.protocol;
         if let Some(ids) = self.by_proto.get_mut(&p) {
             ids.retain(|&o| o != id);
@@ -398,7 +399,7 @@ impl ProtoOps for RawTable {
 
     fn setsockopt(
         &mut self,
-        _now: Nanos,
+        now: Nanos,
         net: &mut Net,
         id: u32,
         level: i32,
@@ -409,7 +410,7 @@ impl ProtoOps for RawTable {
         let handled = match level {
             SOL_SOCKET => s.common.setsockopt(net, name, val)?,
             SOL_IP => {
-                s.groups.setsockopt(net, &mut s.inet, name, val)?
+                s.groups.setsockopt(now, net, &mut s.inet, name, val)?
                     || s.inet.setsockopt(SOCK_RAW, name, val)?
             }
             // `raw_seticmpfilter`: ICMP sockets only; longer values are cut to 4.

@@ -219,6 +219,13 @@ fn mreq_dev(net: &Net, group: Ipv4Addr, addr: Ipv4Addr, ifindex: u32) -> SysResu
 pub struct McastGroups(Vec<(Ipv4Addr, u32)>);
 
 impl McastGroups {
+    /// Leaves every group (`ip_mc_drop_socket`, on close).
+    pub fn drop_all(&mut self, now: crate::Nanos, net: &mut Net) {
+        for (group, dev) in self.0.drain(..) {
+            net.mc_leave(now, dev, group);
+        }
+    }
+
     /// True if the socket joined `group` on `ifindex`.
     pub fn joined(&self, group: Ipv4Addr, ifindex: u32) -> bool {
         self.0.iter().any(|&(g, i)| g == group && i == ifindex)
@@ -235,7 +242,8 @@ impl McastGroups {
     /// `Ok(false)` for other names.
     pub fn setsockopt(
         &mut self,
-        net: &Net,
+        now: crate::Nanos,
+        net: &mut Net,
         opts: &mut InetOpts,
         name: i32,
         val: &[u8],
@@ -253,9 +261,13 @@ impl McastGroups {
                     (IP_ADD_MEMBERSHIP, None) if self.0.len() >= IP_MAX_MEMBERSHIPS => {
                         return Err(Errno::ENOBUFS);
                     }
-                    (IP_ADD_MEMBERSHIP, None) => self.0.push((group, dev)),
+                    (IP_ADD_MEMBERSHIP, None) => {
+                        self.0.push((group, dev));
+                        net.mc_join(now, dev, group);
+                    }
                     (_, Some(p)) => {
                         self.0.remove(p);
+                        net.mc_leave(now, dev, group);
                     }
                     (_, None) => return Err(Errno::EADDRNOTAVAIL),
                 }
@@ -400,26 +412,30 @@ mod tests {
         let mut g = McastGroups::default();
         let mreqn = |group: [u8; 4], idx: i32| [&group[..], &[0; 4], &idx.to_ne_bytes()].concat();
         let ospf = mreqn([224, 0, 0, 5], i as i32);
-        assert!(g.setsockopt(&net, &mut o, IP_ADD_MEMBERSHIP, &ospf).unwrap());
+        assert!(g.setsockopt(0, &mut net, &mut o, IP_ADD_MEMBERSHIP, &ospf).unwrap());
         assert!(g.joined(Ipv4Addr::new(224, 0, 0, 5), i));
-        let r = g.setsockopt(&net, &mut o, IP_ADD_MEMBERSHIP, &ospf);
+        let r = g.setsockopt(0, &mut net, &mut o, IP_ADD_MEMBERSHIP, &ospf);
         assert_eq!(r, Err(Errno::EADDRINUSE));
-        let r = g.setsockopt(&net, &mut o, IP_ADD_MEMBERSHIP, &mreqn([10, 0, 0, 1], i as i32));
+        let r =
+            g.setsockopt(0, &mut net, &mut o, IP_ADD_MEMBERSHIP, &mreqn([10, 0, 0, 1], i as i32));
         assert_eq!(r, Err(Errno::EINVAL));
-        let r = g.setsockopt(&net, &mut o, IP_ADD_MEMBERSHIP, &mreqn([224, 0, 0, 6], 99));
+        let r = g.setsockopt(0, &mut net, &mut o, IP_ADD_MEMBERSHIP, &mreqn([224, 0, 0, 6], 99));
         assert_eq!(r, Err(Errno::ENODEV));
-        assert_eq!(g.setsockopt(&net, &mut o, IP_ADD_MEMBERSHIP, &[0; 4]), Err(Errno::EINVAL));
+        assert_eq!(
+            g.setsockopt(0, &mut net, &mut o, IP_ADD_MEMBERSHIP, &[0; 4]),
+            Err(Errno::EINVAL)
+        );
         o.mc_all = false;
         assert!(!g.allows(&o, Ipv4Addr::new(224, 0, 0, 6), i));
-        g.setsockopt(&net, &mut o, IP_DROP_MEMBERSHIP, &ospf).unwrap();
-        let r = g.setsockopt(&net, &mut o, IP_DROP_MEMBERSHIP, &ospf);
+        g.setsockopt(0, &mut net, &mut o, IP_DROP_MEMBERSHIP, &ospf).unwrap();
+        let r = g.setsockopt(0, &mut net, &mut o, IP_DROP_MEMBERSHIP, &ospf);
         assert_eq!(r, Err(Errno::EADDRNOTAVAIL));
         // IP_MULTICAST_IF by index; a bare unknown address is EADDRNOTAVAIL.
-        g.setsockopt(&net, &mut o, IP_MULTICAST_IF, &mreqn([0; 4], i as i32)).unwrap();
+        g.setsockopt(0, &mut net, &mut o, IP_MULTICAST_IF, &mreqn([0; 4], i as i32)).unwrap();
         assert_eq!(o.mc_index, Some(i));
-        let r = g.setsockopt(&net, &mut o, IP_MULTICAST_IF, &[10, 9, 9, 9]);
+        let r = g.setsockopt(0, &mut net, &mut o, IP_MULTICAST_IF, &[10, 9, 9, 9]);
         assert_eq!(r, Err(Errno::EADDRNOTAVAIL));
-        g.setsockopt(&net, &mut o, IP_MULTICAST_IF, &[0; 4]).unwrap();
+        g.setsockopt(0, &mut net, &mut o, IP_MULTICAST_IF, &[0; 4]).unwrap();
         assert_eq!(o.mc_index, None);
     }
 

@@ -498,17 +498,16 @@ impl ProtoOps for UdpTable {
         dgram::shutdown(&mut s.shutdown, s.peer.is_some(), how)
     }
 
-    fn close(&mut self, _now: Nanos, _net: &mut Net, id: u32) {
-        if self.get(id).is_none() {
-            return;
-        }
+    fn close(&mut self, now: Nanos, net: &mut Net, id: u32) {
+        let Some(s) = self.get_mut(id) else { return };
+        s.groups.drop_all(now, net);
         self.put_port(id);
         self.socks.remove(id);
     }
 
     fn setsockopt(
         &mut self,
-        _now: Nanos,
+        now: Nanos,
         net: &mut Net,
         id: u32,
         level: i32,
@@ -519,7 +518,7 @@ impl ProtoOps for UdpTable {
         let handled = match level {
             SOL_SOCKET => s.common.setsockopt(net, name, val)?,
             SOL_IP => {
-                s.groups.setsockopt(net, &mut s.inet, name, val)?
+                s.groups.setsockopt(now, net, &mut s.inet, name, val)?
                     || s.inet.setsockopt(SOCK_DGRAM, name, val)?
             }
             _ => false,

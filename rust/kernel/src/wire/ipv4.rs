@@ -31,6 +31,7 @@ const OFFSET_MASK: u16 = 0x1fff;
 /// IP protocol numbers we name.
 pub mod proto {
     pub const ICMP: u8 = 1;
+    pub const IGMP: u8 = 2;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
 }

@@ -7,6 +7,7 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
+pub mod igmp;
 pub mod ipv4;
 pub mod tcp;
 pub mod udp;
