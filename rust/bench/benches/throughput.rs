@@ -35,6 +35,7 @@ struct Outcome {
     stack: &'static str,
     sim_ns: u64,
     packets: u64,
+    data_packets: u64,
     events: u64,
     wall_s: f64,
     delivered: u64,
@@ -53,6 +54,11 @@ fn link(p: &Params) -> LinkParams {
 
 fn packets(sim: &Sim) -> u64 {
     sim.chans.iter().map(|c| c.stats.tx_frames).sum()
+}
+
+/// Frames of the data direction (the channel that carried the most bytes).
+fn data_packets(sim: &Sim) -> u64 {
+    sim.chans.iter().max_by_key(|c| c.stats.tx_bytes).map_or(0, |c| c.stats.tx_frames)
 }
 
 fn run_libos(p: &Params) -> Outcome {
@@ -99,6 +105,7 @@ fn run_libos(p: &Params) -> Outcome {
         stack: "libos",
         sim_ns: t,
         packets: packets(&sim),
+        data_packets: data_packets(&sim),
         events: sim.stats.events,
         wall_s,
         delivered,
@@ -138,6 +145,7 @@ fn run_smoltcp(p: &Params) -> Outcome {
         stack: "smoltcp 0.14 (cubic)",
         sim_ns: t,
         packets: packets(&sim),
+        data_packets: data_packets(&sim),
         events: sim.stats.events,
         wall_s,
         delivered,
@@ -198,6 +206,8 @@ fn main() {
         "events",
         "wall s",
         "packets/wall-s",
+        "data packets",
+        "data packets/wall-s",
         "MB/wall-s",
         "goodput Mbit/s",
         "delivered MB",
@@ -212,6 +222,8 @@ fn main() {
             o.events.to_string(),
             format!("{:.3}", o.wall_s),
             format!("{:.0}", o.packets as f64 / o.wall_s),
+            o.data_packets.to_string(),
+            format!("{:.0}", o.data_packets as f64 / o.wall_s),
             format!("{:.0}", o.delivered as f64 / 1e6 / o.wall_s),
             format!("{:.1}", o.delivered as f64 * 8.0 / sim_s / 1e6),
             format!("{:.1}", o.delivered as f64 / 1e6),
@@ -225,6 +237,8 @@ fn main() {
     // The same transfer costs a different number of packets: libos delays ACKs (one per
     // two segments, as Linux), smoltcp ACKs more often. Bytes per wall-second compares
     // the cost of the same work.
+    let dps = |o: &Outcome| o.data_packets as f64 / o.wall_s;
+    println!("ratio libos/smoltcp data packets per wall-second: {:.2}", dps(&l) / dps(&s));
     let bps = |o: &Outcome| o.delivered as f64 / o.wall_s;
     println!("ratio libos/smoltcp delivered bytes per wall-second: {:.2}", bps(&l) / bps(&s));
     for o in [&l, &s] {
