@@ -97,10 +97,7 @@ impl RawTable {
     /// The control messages of the last datagram read (`ip_cmsg_recv`).
     pub(crate) fn recv_control(&self, net: &Net, id: u32) -> Vec<u8> {
         let Some(s) = self.socks.get(id) else { return Vec::new() };
-        match s.rxq.last() {
-            Some((SocketAddr::V4(from), info)) => s.inet.cmsg_recv(net, *from.ip(), &info),
-            _ => Vec::new(),
-        }
+        dgram::recv_control(&s.rxq, &s.inet, net)
     }
 
     /// The sockets as `/proc/net/raw` lists them, by protocol (Linux
@@ -199,6 +196,12 @@ impl RawTable {
             }
             if dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
                 s.common.error = Some(err.errno);
+                let rcvbuf = if s.common.rcvbuf_locked {
+                    s.common.rcvbuf
+                } else {
+                    net.sysctl.core.rmem_default
+                };
+                dgram::queue_icmp_error(&mut s.rxq, &s.inet, rcvbuf as usize, err, err.quoted, 0);
                 net.wake(sref(id));
             }
         }
@@ -372,9 +375,6 @@ impl ProtoOps for RawTable {
         let s = self.sock(id)?;
         if flags & MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
-        }
-        if flags & MSG_ERRQUEUE != 0 {
-            return Err(Errno::EAGAIN);
         }
         dgram::recv(&mut s.common, s.shutdown, &mut s.rxq, iov, flags)
     }

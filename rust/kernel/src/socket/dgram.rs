@@ -65,6 +65,30 @@ impl RxInfo {
     }
 }
 
+/// One queued extended error (Linux `struct sock_exterr_skb`), read with
+/// MSG_ERRQUEUE after IP_RECVERR: what the ICMP message said, who sent it, and the
+/// part of our datagram it quoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtErr {
+    pub errno: Errno,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    /// The next-hop MTU of "fragmentation needed", else 0.
+    pub info: u32,
+    /// The ICMP message's sender.
+    pub offender: Ipv4Addr,
+    /// Where our datagram was going (`msg_name` of the error read).
+    pub dst: SocketAddr,
+    pub payload: Bytes,
+}
+
+/// What the last read returned, for its control messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastRead {
+    Data(SocketAddr, RxInfo),
+    Error(ExtErr),
+}
+
 /// One queued message and where it came from.
 #[derive(Debug, Clone)]
 pub struct Datagram {
@@ -81,7 +105,9 @@ pub struct RxQueue {
     /// Bytes charged (`sk_rmem_alloc`).
     rmem: usize,
     /// The last message read, for its control messages.
-    last: Option<(SocketAddr, RxInfo)>,
+    last: Option<LastRead>,
+    /// The error queue (`sk_error_queue`).
+    errq: VecDeque<ExtErr>,
 }
 
 impl RxQueue {
@@ -117,9 +143,44 @@ impl RxQueue {
         true
     }
 
-    /// Sender and arrival facts of the message read last (peeked or taken).
-    pub fn last(&self) -> Option<(SocketAddr, RxInfo)> {
-        self.last
+    /// The message or error read last (peeked or taken).
+    pub fn last(&self) -> Option<&LastRead> {
+        self.last.as_ref()
+    }
+
+    /// `sock_queue_err_skb`: queues an error unless the receive buffer is full.
+    pub fn push_err(&mut self, e: ExtErr, rcvbuf: usize) -> bool {
+        let size = truesize(e.payload.len());
+        if self.rmem + size >= rcvbuf {
+            return false;
+        }
+        self.rmem += size;
+        self.errq.push_back(e);
+        true
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errq.is_empty()
+    }
+
+    /// `ip_recv_error`: the first queued error's quoted payload into `iov`; (bytes
+    /// copied or the full length with MSG_TRUNC, the original destination).
+    pub fn recv_err(&mut self, iov: &mut [&mut [u8]], flags: i32) -> Option<(usize, SocketAddr)> {
+        let e = self.errq.front()?.clone();
+        let mut off = 0;
+        for b in iov.iter_mut() {
+            let n = (e.payload.len() - off).min(b.len());
+            b[..n].copy_from_slice(&e.payload[off..off + n]);
+            off += n;
+        }
+        if flags & MSG_PEEK == 0 {
+            self.errq.pop_front();
+            self.rmem -= truesize(e.payload.len());
+        }
+        let len = if flags & MSG_TRUNC != 0 { e.payload.len() } else { off };
+        let dst = e.dst;
+        self.last = Some(LastRead::Error(e));
+        Some((len, dst))
     }
 
     /// Reads the first message into `iov` in order. Returns (bytes copied, or the
@@ -137,7 +198,7 @@ impl RxQueue {
             }
         }
         let (len, from) = (d.data.len(), d.from);
-        self.last = Some((from, d.info));
+        self.last = Some(LastRead::Data(from, d.info));
         if flags & MSG_PEEK == 0 {
             self.pop();
         }
@@ -152,6 +213,7 @@ impl RxQueue {
 
     pub fn clear(&mut self) {
         self.q.clear();
+        self.errq.clear();
         self.rmem = 0;
     }
 }
@@ -160,7 +222,7 @@ impl RxQueue {
 /// with a queued datagram or after SHUT_RD, HUP once both directions are shut.
 pub fn datagram_poll(error: bool, shutdown: u8, rxq: &RxQueue) -> u16 {
     let mut m = POLLOUT | POLLWRNORM | POLLWRBAND;
-    if error {
+    if error || rxq.has_errors() {
         m |= POLLERR;
     }
     if shutdown & RCV_SHUTDOWN != 0 {
@@ -185,6 +247,12 @@ pub fn recv(
     iov: &mut [&mut [u8]],
     flags: i32,
 ) -> SysResult<(usize, Option<SocketAddr>)> {
+    if flags & MSG_ERRQUEUE != 0 {
+        let got = rxq.recv_err(iov, flags).ok_or(Errno::EAGAIN)?;
+        // `sock_dequeue_err_skb`: the pending error becomes the next queued one's.
+        common.error = rxq.errq.front().map(|e| e.errno);
+        return Ok((got.0, Some(got.1)));
+    }
     if let Some(e) = common.error.take() {
         return Err(e);
     }
@@ -218,6 +286,59 @@ pub fn icmp_error_reported(inet: &InetOpts, connected: bool, err: &IcmpError<'_>
     let hard =
         if err.errno == Errno::EMSGSIZE { inet.pmtudisc != IP_PMTUDISC_DONT } else { err.fatal };
     inet.recverr || (hard && connected)
+}
+
+/// `ip_icmp_error`: with IP_RECVERR the error also goes on the error queue, with the
+/// part of our datagram (`payload`) the ICMP message quoted.
+pub fn queue_icmp_error(
+    rxq: &mut RxQueue,
+    inet: &InetOpts,
+    rcvbuf: usize,
+    err: &IcmpError<'_>,
+    payload: &[u8],
+    dst_port: u16,
+) {
+    let (IpAddr::V4(offender), IpAddr::V4(dst)) = (err.reporter, err.dst) else { return };
+    if !inet.recverr {
+        return;
+    }
+    let e = ExtErr {
+        errno: err.errno,
+        icmp_type: err.icmp_type,
+        icmp_code: err.icmp_code,
+        info: err.mtu.unwrap_or(0),
+        offender,
+        dst: SocketAddr::new(IpAddr::V4(dst), dst_port),
+        payload: Bytes::copy_from_slice(payload),
+    };
+    rxq.push_err(e, rcvbuf);
+}
+
+/// The control messages of the last read: IP_PKTINFO/TTL/TOS for data, IP_RECVERR
+/// for an error.
+pub fn recv_control(rxq: &RxQueue, inet: &InetOpts, net: &Net) -> Vec<u8> {
+    match rxq.last() {
+        Some(LastRead::Data(SocketAddr::V4(from), info)) => inet.cmsg_recv(net, *from.ip(), info),
+        Some(LastRead::Error(e)) => {
+            let mut out = Vec::new();
+            recverr_cmsg(&mut out, e);
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The IP_RECVERR control message of an error read (`ip_recv_error`): `struct
+/// sock_extended_err` (origin ICMP) and the offender's `sockaddr_in`.
+pub fn recverr_cmsg(out: &mut Vec<u8>, e: &ExtErr) {
+    const SO_EE_ORIGIN_ICMP: u8 = 2;
+    let mut d = [0u8; 32];
+    d[..4].copy_from_slice(&(e.errno.0 as u32).to_ne_bytes());
+    d[4..8].copy_from_slice(&[SO_EE_ORIGIN_ICMP, e.icmp_type, e.icmp_code, 0]);
+    d[8..12].copy_from_slice(&e.info.to_ne_bytes());
+    d[16..18].copy_from_slice(&2u16.to_ne_bytes());
+    d[20..24].copy_from_slice(&e.offender.octets());
+    crate::socket::inet::put_cmsg(out, SOL_IP, IP_RECVERR, &d);
 }
 
 /// SOL_SOCKET getsockopt of a datagram socket: never listening, and buffers not set

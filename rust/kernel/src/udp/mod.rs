@@ -104,10 +104,7 @@ impl UdpTable {
     /// The control messages of the last datagram read (`ip_cmsg_recv`).
     pub(crate) fn recv_control(&self, net: &Net, id: u32) -> Vec<u8> {
         let Some(s) = self.socks.get(id) else { return Vec::new() };
-        match s.rxq.last() {
-            Some((SocketAddr::V4(from), info)) => s.inet.cmsg_recv(net, *from.ip(), &info),
-            _ => Vec::new(),
-        }
+        dgram::recv_control(&s.rxq, &s.inet, net)
     }
 
     /// Bound sockets as `/proc/net/udp` lists them, by port (Linux `udp4_format_sock`).
@@ -281,10 +278,6 @@ impl UdpTable {
         flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)> {
         let s = self.get_mut(id).ok_or(Errno::EBADF)?;
-        if flags & MSG_ERRQUEUE != 0 {
-            // No extended error queue yet: as Linux with an empty one.
-            return Err(Errno::EAGAIN);
-        }
         if flags & MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -381,11 +374,15 @@ impl UdpTable {
             ifindex: None,
         };
         let Some(id) = self.lookup(&t) else { return };
+        let rmem_default = net.sysctl.core.rmem_default;
         let Some(s) = self.get_mut(id) else { return };
         if !dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
             return;
         }
         s.common.error = Some(err.errno);
+        let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
+        let payload = err.quoted.get(8..).unwrap_or(&[]);
+        dgram::queue_icmp_error(&mut s.rxq, &s.inet, rcvbuf as usize, err, payload, t.sport);
         net.wake(sref(id));
     }
 }

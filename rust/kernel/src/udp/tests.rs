@@ -304,7 +304,13 @@ fn icmp_errors_only_reach_connected_sockets() {
     let mut out = [0u8; 4];
     t.getsockopt(&net, id, SOL_SOCKET, SO_ERROR, &mut out).unwrap();
     assert_eq!(i32::from_ne_bytes(out), Errno::ECONNREFUSED.0);
+    // ... and it waits on the error queue (POLLERR) until MSG_ERRQUEUE reads it.
+    assert_eq!(t.poll(id) & POLLERR, POLLERR);
+    let mut buf = [0u8; 16];
+    let (n, from) = t.recvmsg(id, &mut [&mut buf[..]], MSG_ERRQUEUE).unwrap();
+    assert_eq!((n, from), (0, Some(sa(PEER, 9))), "empty payload, the original destination");
     assert_eq!(t.poll(id) & POLLERR, 0);
+    assert_eq!(t.recvmsg(id, &mut [&mut buf[..]], MSG_ERRQUEUE), Err(Errno::EAGAIN));
 }
 
 #[test]
