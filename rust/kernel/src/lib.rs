@@ -38,6 +38,7 @@ pub mod errno;
 pub mod ipv4;
 pub mod neigh;
 pub mod net;
+pub mod netlink;
 pub mod pktbuf;
 pub mod procfs;
 pub mod rand;
@@ -429,6 +430,22 @@ impl Kernel {
         flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)> {
         let r = self.socks.recvmsg(now, &mut self.net, fd, iov, flags);
+        self.finish(now);
+        r
+    }
+
+    /// rtnetlink (NETLINK_ROUTE): answers the messages in `req` as Linux would queue
+    /// the replies on the socket (acks, errors, dumps ending in NLMSG_DONE).
+    pub fn netlink(&mut self, now: Nanos, req: &[u8]) -> Vec<u8> {
+        let out = netlink::process(&mut self.net, now, req, false);
+        self.finish(now);
+        out
+    }
+
+    /// Runs an iproute2 command line (`ip route add ...`) on this instance: the output
+    /// iproute2 would print, or its error text.
+    pub fn run_ip(&mut self, now: Nanos, cmdline: &str) -> Result<String, String> {
+        let r = netlink::iproute::run(self, now, cmdline);
         self.finish(now);
         r
     }

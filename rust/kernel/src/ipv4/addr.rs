@@ -84,7 +84,7 @@ impl Net {
     }
 
     /// `fib_create_info` checks; fills in the device of a gateway route.
-    fn route_check(&self, mut route: Route) -> SysResult<Route> {
+    pub(crate) fn route_check(&self, mut route: Route) -> SysResult<Route> {
         if !matches!(route.dst, IpAddr::V4(_)) {
             return Err(Errno::EAFNOSUPPORT);
         }

@@ -1,0 +1,637 @@
+//! `ip route` and `ip neigh` (iproute2 `iproute.c`, `ipneigh.c`).
+
+use super::addr::scope_name;
+use super::*;
+use crate::route::{RT_SCOPE_HOST, RT_SCOPE_LINK, RT_TABLE_LOCAL, RT_TABLE_MAIN};
+use std::fmt::Write;
+
+/// `/etc/iproute2/rt_protos` as Debian ships it.
+const PROTOS: &[(u8, &str)] = &[
+    (0, "unspec"),
+    (1, "redirect"),
+    (2, "kernel"),
+    (3, "boot"),
+    (4, "static"),
+    (8, "gated"),
+    (9, "ra"),
+    (10, "mrt"),
+    (11, "zebra"),
+    (12, "bird"),
+    (13, "dnrouted"),
+    (14, "xorp"),
+    (15, "ntk"),
+    (16, "dhcp"),
+    (18, "keepalived"),
+    (42, "babel"),
+    (99, "openr"),
+    (186, "bgp"),
+    (187, "isis"),
+    (188, "ospf"),
+    (189, "rip"),
+    (192, "eigrp"),
+];
+
+pub(super) fn proto_id(s: &str) -> Result<u8, String> {
+    by_name(PROTOS, s)
+        .ok_or_else(|| format!("Error: argument \"{s}\" is wrong: \"protocol\" value is invalid\n"))
+}
+
+pub(super) fn proto_name(p: u8) -> String {
+    name_of(PROTOS, p)
+}
+
+const TYPES: &[(u8, &str)] = &[
+    (RTN_UNICAST, "unicast"),
+    (RTN_LOCAL, "local"),
+    (RTN_BROADCAST, "broadcast"),
+    (4, "anycast"),
+    (5, "multicast"),
+    (RTN_BLACKHOLE, "blackhole"),
+    (RTN_UNREACHABLE, "unreachable"),
+    (RTN_PROHIBIT, "prohibit"),
+    (9, "throw"),
+    (10, "nat"),
+];
+
+fn by_name(tab: &[(u8, &str)], s: &str) -> Option<u8> {
+    tab.iter().find(|(_, n)| *n == s).map(|(v, _)| *v).or_else(|| s.parse().ok())
+}
+
+fn name_of(tab: &[(u8, &str)], v: u8) -> String {
+    tab.iter().find(|(x, _)| *x == v).map_or_else(|| v.to_string(), |(_, n)| n.to_string())
+}
+
+pub(super) fn table_id(s: &str) -> Result<u32, String> {
+    match s {
+        "main" => Ok(RT_TABLE_MAIN),
+        "local" => Ok(RT_TABLE_LOCAL),
+        "default" => Ok(253),
+        "all" => Ok(0),
+        n => n
+            .parse()
+            .map_err(|_| format!("Error: argument \"{s}\" is wrong: \"table\" value is invalid\n")),
+    }
+}
+
+pub(super) fn table_name(t: u32) -> String {
+    match t {
+        RT_TABLE_MAIN => "main".into(),
+        RT_TABLE_LOCAL => "local".into(),
+        253 => "default".into(),
+        n => n.to_string(),
+    }
+}
+
+fn scope_id(s: &str) -> Result<u8, String> {
+    Ok(match s {
+        "global" | "universe" => 0,
+        "site" => 200,
+        "link" => RT_SCOPE_LINK,
+        "host" => RT_SCOPE_HOST,
+        "nowhere" => 255,
+        n => n
+            .parse()
+            .map_err(|_| format!("Error: argument \"{s}\" is wrong: invalid scope value."))?,
+    })
+}
+
+/// `ip route { add | del | change | replace | append | prepend | show | get | flush }`.
+pub fn route(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
+    let Some((cmd, rest)) = w.split_first() else { return show(ip, &[]) };
+    let flags = if is(cmd, "add") {
+        NLM_F_CREATE | NLM_F_EXCL
+    } else if is(cmd, "change") || *cmd == "chg" {
+        NLM_F_REPLACE
+    } else if is(cmd, "replace") {
+        NLM_F_CREATE | NLM_F_REPLACE
+    } else if is(cmd, "prepend") {
+        NLM_F_CREATE
+    } else if is(cmd, "append") {
+        NLM_F_CREATE | NLM_F_APPEND
+    } else if is(cmd, "delete") {
+        0
+    } else if is(cmd, "list") || is(cmd, "show") || *cmd == "lst" {
+        return show(ip, rest);
+    } else if is(cmd, "get") {
+        return get(ip, rest);
+    } else if is(cmd, "flush") {
+        return flush(ip, rest);
+    } else {
+        return Err(format!("Command \"{cmd}\" is unknown, try \"ip route help\"."));
+    };
+    let del = is(cmd, "delete");
+    modify(ip, flags, del, rest).map(|()| String::new())
+}
+
+/// A route command line decoded (`iproute_modify`).
+#[derive(Default)]
+struct Spec {
+    kind: Option<u8>,
+    dst: Option<(Ipv4Addr, u8)>,
+    gw: Option<Ipv4Addr>,
+    dev: Option<u32>,
+    src: Option<Ipv4Addr>,
+    metric: Option<u32>,
+    table: Option<u32>,
+    proto: Option<u8>,
+    scope: Option<u8>,
+    /// `nexthop via GW dev DEV weight W`, repeated.
+    nexthops: Vec<(Option<Ipv4Addr>, Option<u32>, u16)>,
+}
+
+/// The words after `nexthop` up to the next `nexthop`.
+fn parse_nexthop(
+    ip: &mut Ip<'_>,
+    it: &mut std::slice::Iter<'_, &str>,
+    s: &mut Spec,
+) -> Result<(), String> {
+    let mut nh = (None, None, 1u16);
+    while let Some(&k) = it.as_slice().first() {
+        if k == "nexthop" {
+            break;
+        }
+        it.next();
+        match k {
+            "via" => nh.0 = Some(address(value(it, k)?)?),
+            "dev" => nh.1 = Some(ip.ifindex(value(it, k)?)?),
+            "weight" => {
+                let v = value(it, k)?;
+                nh.2 = v.parse().ok().filter(|w| (1..=256).contains(w)).ok_or_else(|| {
+                    format!("Error: argument \"{v}\" is wrong: \"weight\" is invalid\n")
+                })?;
+            }
+            _ => return Err(garbage("nexthop", k)),
+        }
+    }
+    s.nexthops.push(nh);
+    Ok(())
+}
+
+fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
+    let mut s = Spec::default();
+    let mut it = w.iter();
+    while let Some(&k) = it.next() {
+        match k {
+            "via" => {
+                let mut v = value(&mut it, k)?;
+                if v == "inet" {
+                    v = value(&mut it, k)?;
+                }
+                s.gw = Some(address(v)?);
+            }
+            "src" => s.src = Some(address(value(&mut it, k)?)?),
+            "metric" | "priority" | "preference" => {
+                let v = value(&mut it, k)?;
+                s.metric = Some(v.parse().map_err(|_| {
+                    format!("Error: argument \"{v}\" is wrong: \"metric\" value is invalid\n")
+                })?);
+            }
+            "table" => s.table = Some(table_id(value(&mut it, k)?)?),
+            "dev" | "oif" => s.dev = Some(ip.ifindex(value(&mut it, k)?)?),
+            "proto" | "protocol" => {
+                let v = value(&mut it, k)?;
+                s.proto = Some(by_name(PROTOS, v).ok_or_else(|| {
+                    format!("Error: argument \"{v}\" is wrong: \"protocol\" value is invalid\n")
+                })?);
+            }
+            "scope" => s.scope = Some(scope_id(value(&mut it, k)?)?),
+            "nexthop" => parse_nexthop(ip, &mut it, &mut s)?,
+            "onlink" | "mtu" | "advmss" | "from" | "tos" | "dsfield" | "realm" | "realms"
+            | "encap" | "nhid" | "initcwnd" | "expires" => {
+                return Err(format!("Error: \"{k}\" is not supported by libos."));
+            }
+            _ => {
+                let mut d = k;
+                if s.kind.is_none()
+                    && s.dst.is_none()
+                    && let Some(t) = TYPES.iter().find(|(_, n)| *n == d)
+                {
+                    s.kind = Some(t.0);
+                    d = value(&mut it, k)?;
+                }
+                if d == "to" {
+                    d = value(&mut it, k)?;
+                }
+                if s.dst.is_some() {
+                    return Err(garbage("to", d));
+                }
+                s.dst = Some(match d {
+                    "default" | "all" | "any" => (Ipv4Addr::UNSPECIFIED, 0),
+                    d => {
+                        let (a, l) = prefix(d, "inet")?;
+                        (a, l.unwrap_or(32))
+                    }
+                });
+            }
+        }
+    }
+    Ok(s)
+}
+
+fn modify(ip: &mut Ip<'_>, flags: u16, del: bool, w: &[&str]) -> Result<(), String> {
+    let s = parse_spec(ip, w)?;
+    let Some((dst, len)) = s.dst else {
+        return Err("Error: a destination prefix is required.".into());
+    };
+    let kind = s.kind.unwrap_or(if del { RTN_UNSPEC } else { RTN_UNICAST });
+    let mut table = s.table.unwrap_or(RT_TABLE_MAIN);
+    if s.table.is_none() && kind == RTN_LOCAL {
+        table = RT_TABLE_LOCAL;
+    }
+    // iproute2's default scopes: host for local, link for broadcast and for device
+    // routes without a gateway, nowhere (= any) for deletes.
+    let scope = s.scope.unwrap_or(match kind {
+        RTN_LOCAL => RT_SCOPE_HOST,
+        RTN_BROADCAST => RT_SCOPE_LINK,
+        RTN_UNICAST | RTN_UNSPEC if del => RT_SCOPE_NOWHERE,
+        RTN_UNICAST | RTN_UNSPEC if s.gw.is_none() && s.nexthops.is_empty() => RT_SCOPE_LINK,
+        _ => 0,
+    });
+    let proto = s.proto.unwrap_or(if del { 0 } else { 3 });
+    let mut body = MsgWriter::default();
+    RtMsg {
+        family: AF_INET,
+        dst_len: len,
+        table: if table < 256 { table as u8 } else { RT_TABLE_UNSPEC },
+        protocol: proto,
+        scope,
+        kind,
+        ..Default::default()
+    }
+    .emit(&mut body);
+    if table >= 256 {
+        body.attr_u32(RTA_TABLE, table);
+    }
+    if len > 0 {
+        body.attr(RTA_DST, &dst.octets());
+    }
+    if let Some(m) = s.metric {
+        body.attr_u32(RTA_PRIORITY, m);
+    }
+    if let Some(g) = s.gw {
+        body.attr(RTA_GATEWAY, &g.octets());
+    }
+    if let Some(p) = s.src {
+        body.attr(RTA_PREFSRC, &p.octets());
+    }
+    if let Some(d) = s.dev {
+        body.attr_u32(RTA_OIF, d);
+    }
+    if !s.nexthops.is_empty() {
+        let mut mp = MsgWriter::default();
+        for &(gw, dev, weight) in &s.nexthops {
+            let at = mp.buf.len();
+            mp.put_bytes(&[0, 0, 0, (weight - 1) as u8]);
+            mp.put_bytes(&dev.unwrap_or(0).to_ne_bytes());
+            if let Some(g) = gw {
+                mp.attr(RTA_GATEWAY, &g.octets());
+            }
+            let len = (mp.buf.len() - at) as u16;
+            mp.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        }
+        body.attr(RTA_MULTIPATH, &mp.buf);
+    }
+    let ty = if del { RTM_DELROUTE } else { RTM_NEWROUTE };
+    ip.exec(ty, flags, &body.buf)
+}
+
+/// A route reply decoded for printing and filtering.
+struct Shown {
+    rtm: RtMsg,
+    table: u32,
+    dst: Option<Ipv4Addr>,
+    from: Option<Ipv4Addr>,
+    gw: Option<Ipv4Addr>,
+    oif: Option<u32>,
+    src: Option<Ipv4Addr>,
+    metric: Option<u32>,
+    uid: Option<u32>,
+    /// RTA_MULTIPATH paths: (gateway, oif, weight).
+    paths: Vec<(Option<Ipv4Addr>, u32, u16)>,
+}
+
+fn decode_multipath(mut b: &[u8]) -> Vec<(Option<Ipv4Addr>, u32, u16)> {
+    let mut v = Vec::new();
+    while b.len() >= 8 {
+        let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
+        if len < 8 || len > b.len() {
+            break;
+        }
+        let oif = u32::from_ne_bytes([b[4], b[5], b[6], b[7]]);
+        let gw = attr_in_addr(&b[8..len], RTA_GATEWAY).ok().flatten();
+        v.push((gw, oif, u16::from(b[3]) + 1));
+        b = &b[align4(len).min(b.len())..];
+    }
+    v
+}
+
+fn decode(p: &[u8]) -> Option<Shown> {
+    let rtm = RtMsg::parse(p)?;
+    let a = &p[RtMsg::LEN..];
+    let addr = |t| attr_in_addr(a, t).ok().flatten();
+    let num = |t| attr_u32(a, t).ok().flatten();
+    Some(Shown {
+        rtm,
+        table: num(RTA_TABLE).unwrap_or(u32::from(rtm.table)),
+        dst: addr(RTA_DST),
+        from: addr(RTA_SRC),
+        gw: addr(RTA_GATEWAY),
+        oif: num(RTA_OIF),
+        src: addr(RTA_PREFSRC),
+        metric: num(RTA_PRIORITY),
+        uid: num(RTA_UID),
+        paths: find_attr(a, RTA_MULTIPATH).map(decode_multipath).unwrap_or_default(),
+    })
+}
+
+/// `print_route`.
+fn print_route(out: &mut String, r: &Shown, names: &[Link], table_filter: Option<u32>) {
+    let cloned = r.rtm.flags & RTM_F_CLONED != 0;
+    let mut s = String::new();
+    if r.rtm.kind != RTN_UNICAST {
+        let _ = write!(s, "{} ", name_of(TYPES, r.rtm.kind));
+    }
+    match r.dst {
+        Some(d) if r.rtm.dst_len == 32 => {
+            let _ = write!(s, "{d} ");
+        }
+        Some(d) => {
+            let _ = write!(s, "{d}/{} ", r.rtm.dst_len);
+        }
+        None if r.rtm.dst_len > 0 => {
+            let _ = write!(s, "0/{} ", r.rtm.dst_len);
+        }
+        None => s.push_str("default "),
+    }
+    if let Some(f) = r.from {
+        match r.rtm.src_len {
+            32 => write!(s, "from {f} "),
+            l => write!(s, "from {f}/{l} "),
+        }
+        .ok();
+    }
+    if let Some(g) = r.gw {
+        let _ = write!(s, "via {g} ");
+    }
+    if let Some(o) = r.oif {
+        let name = names
+            .iter()
+            .find(|l| l.index == o)
+            .map_or_else(|| format!("if{o}"), |l| l.name.clone());
+        let _ = write!(s, "dev {name} ");
+    }
+    if table_filter.is_none() && r.table != RT_TABLE_MAIN {
+        let _ = write!(s, "table {} ", table_name(r.table));
+    }
+    if !cloned {
+        if r.rtm.protocol != 3 {
+            let _ = write!(s, "proto {} ", name_of(PROTOS, r.rtm.protocol));
+        }
+        if r.rtm.scope != 0 {
+            let _ = write!(s, "scope {} ", scope_name(r.rtm.scope));
+        }
+    }
+    if let Some(p) = r.src {
+        let _ = write!(s, "src {p} ");
+    }
+    if let Some(m) = r.metric {
+        let _ = write!(s, "metric {m} ");
+    }
+    if r.rtm.flags & RTNH_F_LINKDOWN != 0 {
+        s.push_str("linkdown ");
+    }
+    let dev_name = |o: u32| {
+        names.iter().find(|l| l.index == o).map_or_else(|| format!("if{o}"), |l| l.name.clone())
+    };
+    for &(gw, oif, weight) in &r.paths {
+        s.push_str("\n\tnexthop ");
+        if let Some(g) = gw {
+            let _ = write!(s, "via {g} ");
+        }
+        let _ = write!(s, "dev {} weight {weight} ", dev_name(oif));
+    }
+    if cloned {
+        if let Some(u) = r.uid {
+            let _ = write!(s, "uid {u} ");
+        }
+        s.push_str("\n    cache ");
+        let f = r.rtm.flags;
+        let mut cf = Vec::new();
+        if f & RTCF_LOCAL != 0 {
+            cf.push("local");
+        }
+        if f & RTCF_BROADCAST != 0 {
+            cf.push("brd");
+        }
+        if !cf.is_empty() {
+            let _ = write!(s, "<{}> ", cf.join(","));
+        }
+    }
+    out.push_str(&s);
+    out.push('\n');
+}
+
+/// `ip route show [table T|all] [dev X] [proto P] [scope S] [type T] [PREFIX]`.
+fn show(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
+    let (filter, table) = show_filter(ip, w)?;
+    let names = ip.links()?;
+    let mut body = MsgWriter::default();
+    RtMsg { family: AF_INET, ..Default::default() }.emit(&mut body);
+    let mut out = String::new();
+    for r in ip.dump(RTM_GETROUTE, &body.buf)?.iter().filter_map(|r| decode(&r.payload)) {
+        if filter.keep(&r, table) {
+            print_route(&mut out, &r, &names, (table != 0).then_some(table));
+        }
+    }
+    Ok(out)
+}
+
+/// Selectors of `ip route show` and `ip route flush`.
+fn show_filter(ip: &mut Ip<'_>, w: &[&str]) -> Result<(Spec, u32), String> {
+    let spec = parse_spec(ip, w)?;
+    let table = spec.table.unwrap_or(RT_TABLE_MAIN);
+    Ok((spec, table))
+}
+
+impl Spec {
+    fn keep(&self, r: &Shown, table: u32) -> bool {
+        (table == 0 || r.table == table)
+            && self.dev.is_none_or(|d| r.oif == Some(d))
+            && self.proto.is_none_or(|p| r.rtm.protocol == p)
+            && self.scope.is_none_or(|s| r.rtm.scope == s)
+            && self.kind.is_none_or(|k| r.rtm.kind == k)
+            && self.gw.is_none_or(|g| r.gw == Some(g))
+            && self.metric.is_none_or(|m| r.metric.unwrap_or(0) == m)
+            && self.dst.is_none_or(|(d, l)| {
+                r.rtm.dst_len == l && r.dst.unwrap_or(Ipv4Addr::UNSPECIFIED) == d
+            })
+    }
+}
+
+/// `ip route flush SELECTOR`: deletes every matching route (`cache` is a no-op).
+fn flush(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
+    if w == ["cache"] {
+        return Ok(String::new());
+    }
+    if w.is_empty() {
+        return Err("\"ip route flush\" requires arguments.".into());
+    }
+    let (filter, table) = show_filter(ip, w)?;
+    let mut body = MsgWriter::default();
+    RtMsg { family: AF_INET, ..Default::default() }.emit(&mut body);
+    for r in ip.dump(RTM_GETROUTE, &body.buf)? {
+        let Some(s) = decode(&r.payload) else { continue };
+        if !filter.keep(&s, table) {
+            continue;
+        }
+        // The dumped route itself is the most precise delete request.
+        ip.exec(RTM_DELROUTE, 0, &r.payload)?;
+    }
+    Ok(String::new())
+}
+
+/// `ip route get ADDR [oif|dev X]`.
+fn get(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
+    let (mut dst, mut dev, mut from) = (None, None, None);
+    let mut it = w.iter();
+    while let Some(&k) = it.next() {
+        match k {
+            "oif" | "dev" => dev = Some(ip.ifindex(value(&mut it, k)?)?),
+            "to" => dst = Some(address(value(&mut it, k)?)?),
+            "from" => from = Some(prefix(value(&mut it, k)?, "inet")?.0),
+            "iif" | "tos" | "mark" | "uid" | "fibmatch" | "ipproto" | "sport" | "dport" => {
+                return Err(format!("Error: \"{k}\" is not supported by libos."));
+            }
+            _ if dst.is_none() => dst = Some(prefix(k, "inet")?.0),
+            _ => return Err(garbage("to", k)),
+        }
+    }
+    let Some(dst) = dst else { return Err("need at least a destination address".into()) };
+    let mut body = MsgWriter::default();
+    let src_len = if from.is_some() { 32 } else { 0 };
+    RtMsg { family: AF_INET, dst_len: 32, src_len, ..Default::default() }.emit(&mut body);
+    body.attr(RTA_DST, &dst.octets());
+    if let Some(f) = from {
+        body.attr(RTA_SRC, &f.octets());
+    }
+    if let Some(d) = dev {
+        body.attr_u32(RTA_OIF, d);
+    }
+    let r = ip.get(RTM_GETROUTE, &body.buf)?;
+    let names = ip.links()?;
+    let mut out = String::new();
+    if let Some(s) = decode(&r.payload) {
+        print_route(&mut out, &s, &names, None);
+    }
+    Ok(out)
+}
+
+const NUD_NAMES: &[(u16, &str)] = &[
+    (NUD_INCOMPLETE, "INCOMPLETE"),
+    (NUD_REACHABLE, "REACHABLE"),
+    (NUD_STALE, "STALE"),
+    (NUD_DELAY, "DELAY"),
+    (NUD_PROBE, "PROBE"),
+    (NUD_FAILED, "FAILED"),
+    (NUD_NOARP, "NOARP"),
+    (NUD_PERMANENT, "PERMANENT"),
+];
+
+/// `ip neigh { add | del | replace | change | show | flush }`.
+pub fn neigh(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
+    let Some((cmd, rest)) = w.split_first() else { return neigh_show(ip, &[], false) };
+    let flags = if is(cmd, "add") {
+        NLM_F_CREATE | NLM_F_EXCL
+    } else if is(cmd, "change") || *cmd == "chg" {
+        NLM_F_REPLACE
+    } else if is(cmd, "replace") {
+        NLM_F_CREATE | NLM_F_REPLACE
+    } else if is(cmd, "delete") {
+        0
+    } else if is(cmd, "list") || is(cmd, "show") || *cmd == "lst" {
+        return neigh_show(ip, rest, false);
+    } else if is(cmd, "flush") {
+        return neigh_show(ip, rest, true);
+    } else {
+        return Err(format!("Command \"{cmd}\" is unknown, try \"ip neigh help\"."));
+    };
+    let (mut dst, mut dev, mut mac, mut state) = (None, None, None, NUD_PERMANENT);
+    let mut it = rest.iter();
+    while let Some(&k) = it.next() {
+        match k {
+            "dev" => dev = Some(value(&mut it, k)?),
+            "lladdr" => mac = Some(parse_mac(value(&mut it, k)?)?),
+            "nud" => {
+                let v = value(&mut it, k)?;
+                let up = v.to_ascii_uppercase();
+                state =
+                    NUD_NAMES.iter().find(|(_, n)| *n == up).map(|(s, _)| *s).ok_or_else(|| {
+                        format!("Error: argument \"{v}\" is wrong: nud state is bad\n")
+                    })?;
+            }
+            "to" => dst = Some(address(value(&mut it, k)?)?),
+            _ if dst.is_none() => dst = Some(address(k)?),
+            _ => return Err(garbage("to", k)),
+        }
+    }
+    let (Some(dst), Some(dev)) = (dst, dev) else {
+        return Err("Device and destination are required arguments.".into());
+    };
+    let index = ip.ifindex(dev)?;
+    let mut body = MsgWriter::default();
+    NdMsg { family: AF_INET, ifindex: index as i32, state, flags: 0, kind: 0 }.emit(&mut body);
+    body.attr(NDA_DST, &dst.octets());
+    if let Some(m) = mac {
+        body.attr(NDA_LLADDR, &m);
+    }
+    let ty = if is(cmd, "delete") { RTM_DELNEIGH } else { RTM_NEWNEIGH };
+    ip.exec(ty, flags, &body.buf).map(|()| String::new())
+}
+
+/// `ip neigh show [dev X]`, or `flush dev X` (dynamic entries only, as iproute2).
+fn neigh_show(ip: &mut Ip<'_>, w: &[&str], flush: bool) -> Result<String, String> {
+    let mut dev = None;
+    let mut it = w.iter();
+    while let Some(&k) = it.next() {
+        match k {
+            "dev" => dev = Some(ip.ifindex(value(&mut it, k)?)?),
+            _ => return Err(garbage("dev", k)),
+        }
+    }
+    if flush && dev.is_none() {
+        return Err("Flush requires arguments.".into());
+    }
+    let names = ip.links()?;
+    let mut body = MsgWriter::default();
+    NdMsg { family: AF_INET, ..Default::default() }.emit(&mut body);
+    let mut out = String::new();
+    for r in ip.dump(RTM_GETNEIGH, &body.buf)? {
+        let Some(nd) = NdMsg::parse(&r.payload) else { continue };
+        let a = &r.payload[NdMsg::LEN..];
+        if dev.is_some_and(|d| d as i32 != nd.ifindex) || nd.state == NUD_NOARP {
+            continue;
+        }
+        let Some(dst) = attr_in_addr(a, NDA_DST).ok().flatten() else { continue };
+        if flush {
+            if nd.state & NUD_PERMANENT == 0 {
+                let mut b = MsgWriter::default();
+                nd.emit(&mut b);
+                b.attr(NDA_DST, &dst.octets());
+                ip.exec(RTM_DELNEIGH, 0, &b.buf)?;
+            }
+            continue;
+        }
+        let _ = write!(out, "{dst} ");
+        if dev.is_none() {
+            let name = names.iter().find(|l| l.index as i32 == nd.ifindex);
+            let _ = write!(out, "dev {} ", name.map_or("?", |l| l.name.as_str()));
+        }
+        if let Some(m) = find_attr(a, NDA_LLADDR) {
+            let _ = write!(out, "lladdr {} ", mac_str(m));
+        }
+        let states: Vec<&str> =
+            NUD_NAMES.iter().filter(|(s, _)| nd.state & s != 0).map(|(_, n)| *n).collect();
+        let _ = writeln!(out, "{} ", states.join(","));
+    }
+    Ok(out)
+}
