@@ -1,0 +1,80 @@
+use super::*;
+use crate::config::Config;
+use libos_kernel::Errno;
+use std::net::SocketAddr;
+
+fn conf(dir: &std::path::Path, addr: &str, mac: u8) -> Config {
+    let text = format!(
+        "interface p0\n\taddress {addr}\n\tnetmask 255.255.255.0\n\tviftype PIPE\n\
+         \tmacaddr 02:00:00:00:00:{mac:02x}\n\tpipepath {}/link\n",
+        dir.display()
+    );
+    Config::parse(&text).unwrap()
+}
+
+/// Blocks (on the runtime's condvar) until `op` stops returning EAGAIN.
+fn blocking<T>(n: &Nuse, mut op: impl FnMut(&mut State, u64) -> Result<T, Errno>) -> T {
+    let mut g = n.lock();
+    let give_up = n.now() + 10_000_000_000;
+    loop {
+        let now = n.now();
+        let r = op(&mut g, now);
+        n.flush(&mut g);
+        match r {
+            Err(Errno::EAGAIN) | Err(Errno::EINPROGRESS) | Err(Errno::EALREADY) => {}
+            Ok(v) => return v,
+            Err(e) => panic!("{e}"),
+        }
+        if n.wait(&mut g, Some(give_up)) == Wake::Deadline {
+            let d = g.k.dev(2).map(|d| d.stats.clone());
+            panic!("timed out: {d:?}");
+        }
+    }
+}
+
+#[test]
+fn two_instances_over_a_pipe_do_tcp() {
+    let dir = std::env::temp_dir().join(format!("nuse-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = Nuse::start(&conf(&dir, "10.5.0.1", 1)).unwrap();
+    let b = Nuse::start(&conf(&dir, "10.5.0.2", 2)).unwrap();
+    let srv: SocketAddr = "10.5.0.2:7000".parse().unwrap();
+    let l = {
+        let mut g = b.lock();
+        let l = g.k.socket(2, 1, 0).unwrap();
+        g.k.bind(l, srv).unwrap();
+        g.k.listen(l, 4).unwrap();
+        l
+    };
+    let c = a.lock().k.socket(2, 1, 0).unwrap();
+    blocking(a, |st, now| st.k.connect(now, c, srv));
+    let (s, _) = blocking(b, |st, now| st.k.accept(now, l, 0));
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+    let sender = std::thread::spawn(move || {
+        let mut off = 0;
+        while off < data.len() {
+            off += blocking(a, |st, now| st.k.send(now, c, &data[off..], 0));
+        }
+        blocking(a, |st, now| st.k.shutdown(now, c, 1));
+        data
+    });
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = blocking(b, |st, now| st.k.recv(now, s, &mut buf, 0));
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, sender.join().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_device_is_reported_with_its_line() {
+    let cfg =
+        Config::parse("interface nosuchif0\n\taddress 10.0.0.1\n\tnetmask 255.0.0.0\n").unwrap();
+    let e = Nuse::start(&cfg).map(|_| ()).unwrap_err().to_string();
+    assert!(e.starts_with("line 1: cannot open device nosuchif0"), "{e}");
+}
