@@ -44,7 +44,7 @@ impl Default for TcpSysctl {
         TcpSysctl {
             tcp_rmem: [4096, 131_072, 6_291_456],
             tcp_wmem: [4096, 16_384, 4_194_304],
-            tcp_congestion_control: "reno",
+            tcp_congestion_control: "cubic",
             tcp_timestamps: 1,
             tcp_window_scaling: true,
             tcp_sack: true,

@@ -427,6 +427,7 @@ impl TcpSock {
     fn clean_rtx_queue(&mut self, cx: &mut Cx<'_>, ack: SeqNumber, seg: &TcpRepr<'_>) -> u32 {
         let mut pkts = 0;
         let mut first_sent: Option<Nanos> = None;
+        let mut last_sent: Option<Nanos> = None;
         let mut any_retrans = false;
         let acked_bytes = ack.dist(self.snd_una);
         while let Some(head) = self.rtx.front_mut() {
@@ -449,8 +450,9 @@ impl TcpSock {
                 }
                 if s.ever_retrans {
                     any_retrans = true;
-                } else if first_sent.is_none() {
-                    first_sent = Some(s.sent);
+                } else {
+                    first_sent = first_sent.or(Some(s.sent));
+                    last_sent = Some(s.sent);
                 }
             } else {
                 if head.seq < ack {
@@ -491,12 +493,17 @@ impl TcpSock {
             self.retrans_stamp = None;
         }
         if pkts > 0 {
+            // Linux `ca_rtt_us`: the RTT of the newest segment acked.
+            let ca_rtt = last_sent.map_or(rtt, |t| Some(cx.now.saturating_sub(t)));
             let sample = AckSample {
                 pkts_acked: pkts,
-                rtt_us: rtt.map(|r| (r / 1000) as u32),
+                rtt_us: ca_rtt.map(|r| (r / 1000) as u32),
                 in_flight: self.in_flight(),
             };
-            self.cc.pkts_acked(cx.now, &sample);
+            let v = self.cc_view();
+            if let Some(ssthresh) = self.cc.pkts_acked_view(cx.now, &v, &sample) {
+                self.ssthresh = ssthresh;
+            }
         }
         pkts
     }

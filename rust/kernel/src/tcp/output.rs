@@ -450,6 +450,11 @@ impl TcpSock {
         }
         self.bytes_sent += len as u64;
         self.rtx_bytes += len;
+        if self.in_flight() == 0 {
+            // Linux `tcp_event_data_sent`: sending resumes after idle.
+            let v = self.cc_view();
+            self.cc.cwnd_event_view(cx.now, &v, super::cong::CaEvent::TxStart);
+        }
         self.lsndtime = cx.now;
         self.rtx.push_back(seg);
         self.packets_out += 1;

@@ -486,6 +486,10 @@ impl TcpSock {
             min_rtt_us: self.rtt.min_rtt.map_or(0, |r| (r / 1000) as u32),
             ca_state: self.ca_state,
             cwnd_limited: true,
+            snd_una: self.snd_una,
+            snd_nxt: self.snd_nxt,
+            packets_out: self.packets_out,
+            lsndtime: self.lsndtime,
         }
     }
 

@@ -1049,7 +1049,7 @@ fn congestion_control_by_name() {
     let mut out = [0u8; 16];
     let n = p.a.tcp.getsockopt(&Net::new(0), c, SOL_TCP, TCP_CONGESTION, &mut out).unwrap();
     assert_eq!(n, 16);
-    assert_eq!(&out[..5], b"reno\0");
+    assert_eq!(&out[..6], b"cubic\0");
     assert_eq!(p.setopt(true, c, SOL_TCP, TCP_CONGESTION, b"cubicx\0"), Err(Errno::ENOENT));
     assert_eq!(p.setopt(true, c, SOL_TCP, TCP_CONGESTION, b"reno\0"), Ok(()));
     let mut s = crate::sysctl::Sysctl::default();
@@ -1057,7 +1057,7 @@ fn congestion_control_by_name() {
     let set = crate::sysctl::set(&mut s, &mut d, "net.ipv4.tcp_congestion_control", "nope");
     assert_eq!(set, Err(Errno::ENOENT));
     let avail = crate::sysctl::get(&s, &d, "net.ipv4.tcp_available_congestion_control");
-    assert_eq!(avail.unwrap(), "reno");
+    assert_eq!(avail.unwrap(), "reno cubic");
     let mib = &p.a.tcp.stats.mib;
     assert_eq!(mib.snmp()[4], ("ActiveOpens", 1));
     assert_eq!(mib.snmp()[8], ("CurrEstab", 1));

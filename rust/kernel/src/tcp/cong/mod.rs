@@ -7,8 +7,10 @@
 //! never reach into the socket. `ssthresh`, `cong_avoid` and `undo_cwnd` are required
 //! (Linux `tcp_validate_congestion_control`); the rest default to no-ops.
 
+pub mod cubic;
 pub mod reno;
 
+use super::seq::SeqNumber;
 use crate::Nanos;
 
 /// Linux TCP_CA_NAME_MAX (16, including the NUL).
@@ -50,6 +52,13 @@ pub struct CcView {
     pub ca_state: CaState,
     /// Linux `tcp_is_cwnd_limited`.
     pub cwnd_limited: bool,
+    /// SND.UNA and SND.NXT (HyStart's rounds, Linux `tp->snd_una`, `tp->snd_nxt`).
+    pub snd_una: SeqNumber,
+    pub snd_nxt: SeqNumber,
+    /// Segments sent and not cumulatively acknowledged (Linux `packets_out`).
+    pub packets_out: u32,
+    /// Last time new data was sent (Linux `lsndtime`).
+    pub lsndtime: Nanos,
 }
 
 /// The new congestion window after `cong_avoid`.
@@ -82,6 +91,17 @@ pub trait CongestionOps: Send {
     fn cwnd_event(&mut self, _now: Nanos, _ev: CaEvent) {}
     fn in_ack_event(&mut self, _now: Nanos, _flags: u32) {}
     fn pkts_acked(&mut self, _now: Nanos, _s: &AckSample) {}
+    /// `pkts_acked` with the sender's view. A returned value becomes ssthresh (Linux
+    /// HyStart sets `tp->snd_ssthresh` from this hook). Defaults to `pkts_acked`.
+    fn pkts_acked_view(&mut self, now: Nanos, _v: &CcView, s: &AckSample) -> Option<u32> {
+        self.pkts_acked(now, s);
+        None
+    }
+    /// `cwnd_event` with the sender's view (CUBIC reads `lsndtime` on `TxStart`).
+    /// Defaults to `cwnd_event`.
+    fn cwnd_event_view(&mut self, now: Nanos, _v: &CcView, ev: CaEvent) {
+        self.cwnd_event(now, ev);
+    }
 }
 
 /// One registered algorithm.
@@ -90,8 +110,12 @@ pub struct CongInfo {
     pub new: fn() -> Box<dyn CongestionOps>,
 }
 
-/// Every algorithm, by name (Linux `tcp_cong_list`). The first is the built-in default.
-pub static REGISTRY: &[CongInfo] = &[CongInfo { name: "reno", new: reno::Reno::boxed }];
+/// Every algorithm, by name, in Linux's `tcp_available_congestion_control` order (`reno`
+/// is built in first, then modules as registered; `cubic` is the default).
+pub static REGISTRY: &[CongInfo] = &[
+    CongInfo { name: "reno", new: reno::Reno::boxed },
+    CongInfo { name: "cubic", new: cubic::Cubic::boxed },
+];
 
 pub fn lookup(name: &str) -> Option<&'static CongInfo> {
     if name.is_empty() || name.len() > CA_NAME_MAX {
@@ -142,6 +166,6 @@ mod tests {
             assert!(c.name.len() <= CA_NAME_MAX);
             assert_eq!((c.new)().name(), c.name);
         }
-        assert_eq!(available(), vec!["reno"]);
+        assert_eq!(available(), vec!["reno", "cubic"]);
     }
 }
