@@ -11,7 +11,8 @@ step() { printf '\n==== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 step "installing test dependencies"
 need=()
 for pair in tshark:tshark tcpdump:tcpdump ip:iproute2 ping:iputils-ping ethtool:ethtool \
-            curl:curl socat:socat iptables:iptables; do
+            curl:curl socat:socat iptables:iptables strace:strace wget:wget iperf3:iperf3 \
+            gcc:gcc setpriv:util-linux; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -34,13 +35,18 @@ cargo test --workspace --release 2>&1 | tee /tmp/libos-cargo-test.log
 read -r rust_pass rust_fail < <(grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6} END {print p+0, f+0}')
 echo "rust: $rust_pass passed, $rust_fail failed"
 
-step "Linux interop (network namespaces, TAP, tshark)"
-cargo build --release -q -p libos-interop
+step "Linux interop (network namespaces, TAP, tshark) and NUSE (unmodified programs)"
+cargo build --release -q -p libos-interop -p libos-nuse -p libos-nuse-shim
+suites=(test/interop test/nuse)
 if [ "${LIBOS_SKIP_NETNS:-0}" = 1 ]; then
-  echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite is SKIPPED !!!!"
-else
-  python3 -m pytest -v test/interop 2>&1 | tee /tmp/libos-pytest.log
-  py_pass=$(grep -oE '[0-9]+ passed' /tmp/libos-pytest.log | tail -1 | cut -d' ' -f1)
+  echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite and NUSE's namespace tests are SKIPPED !!!!"
+  suites=(test/nuse)
+fi
+python3 -m pytest -v "${suites[@]}" 2>&1 | tee /tmp/libos-pytest.log
+py_pass=$(grep -oE '[0-9]+ passed' /tmp/libos-pytest.log | tail -1 | cut -d' ' -f1)
+if grep -qE '[0-9]+ failed' /tmp/libos-pytest.log; then
+  echo "pytest failures" >&2
+  exit 1
 fi
 
 step "all tests passed"
