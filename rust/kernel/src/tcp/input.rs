@@ -386,6 +386,8 @@ impl TcpSock {
             }
         }
         self.rate.rs = RateSample::default();
+        self.orig_delivered = false;
+        self.last_tsecr = seg.options.timestamp.map_or(0, |t| t.1);
         let delivered_before = self.rate.delivered;
         let mut tag = SackTag::default();
         if self.sack_ok {
@@ -451,6 +453,7 @@ impl TcpSock {
                 if s.ever_retrans {
                     any_retrans = true;
                 } else {
+                    self.orig_delivered |= !s.sacked;
                     first_sent = first_sent.or(Some(s.sent));
                     last_sent = Some(s.sent);
                 }
@@ -490,7 +493,11 @@ impl TcpSock {
         }
         if !any_retrans || self.retrans_out == 0 {
             self.retransmits = 0;
-            self.retrans_stamp = None;
+            // `tcp_try_to_open`: the stamp of the first retransmission goes once none
+            // is outstanding, but not during Loss, whose undo check needs it.
+            if self.ca_state != CaState::Loss {
+                self.retrans_stamp = None;
+            }
         }
         if pkts > 0 {
             // Linux `ca_rtt_us`: the RTT of the newest segment acked.
@@ -553,11 +560,11 @@ impl TcpSock {
                 }
             }
             CaState::Loss => {
+                if self.process_loss(cx, a) {
+                    return;
+                }
                 if a.acked > 0 {
                     self.cong_avoid(now, a.acked, a.prior_in_flight);
-                }
-                if self.snd_una >= self.high_seq {
-                    self.set_ca_state(now, CaState::Open);
                 }
                 return;
             }
@@ -581,6 +588,80 @@ impl TcpSock {
             self.mark_lost_by_dupthresh(cx);
         }
         self.cwnd_reduction(delivered, self.lost_out > lost_before, una_advanced);
+    }
+
+    /// Linux `tcp_process_loss`: after an RTO, F-RTO (RFC 5682 §3.1, SACK-enhanced)
+    /// and the timestamps (RFC 3522, `tcp_packet_delayed`) may show it was spurious;
+    /// otherwise the Loss state ends at the recovery point. True if cwnd is settled.
+    fn process_loss(&mut self, cx: &mut Cx<'_>, a: AckFlags) -> bool {
+        let recovered = self.snd_una >= self.high_seq;
+        if a.acked > 0 && self.try_undo_loss(cx, false) {
+            return true;
+        }
+        if self.frto {
+            // Step 3.b: never-retransmitted data was delivered, so not all was lost.
+            if self.orig_delivered && self.try_undo_loss(cx, true) {
+                return true;
+            }
+            if self.snd_nxt > self.high_seq {
+                // Step 3.a: new data went out and the ACKs still show holes.
+                if a.newly_sacked > 0 || a.is_dup {
+                    self.frto = false;
+                }
+            } else if a.acked > 0 && !recovered {
+                // Step 2.b: send new data next instead of more retransmissions.
+                self.high_seq = self.snd_nxt;
+                let wnd_end = self.snd_una + self.snd_wnd as usize;
+                if !self.unsent.is_empty() && wnd_end > self.snd_nxt {
+                    self.rexmit_new = true;
+                    return false;
+                }
+                self.frto = false;
+            }
+        }
+        if recovered {
+            // `tcp_try_undo_recovery`, then the Open state.
+            if self.may_undo() {
+                self.undo_cwnd_reduction(true);
+            }
+            self.set_ca_state(cx.now, CaState::Open);
+            return false;
+        }
+        false
+    }
+
+    /// Linux `tcp_may_undo`: every retransmission shown spurious by DSACK, or the ACK
+    /// echoes a timestamp older than the first retransmission (`tcp_packet_delayed`).
+    fn may_undo(&self) -> bool {
+        if self.undo_marker.is_none() {
+            return false;
+        }
+        let delayed = match self.retrans_stamp {
+            Some(t) => {
+                self.ts_ok
+                    && self.last_tsecr != 0
+                    && (self.last_tsecr.wrapping_sub(self.tsval(t)) as i32) < 0
+            }
+            None => true,
+        };
+        self.undo_retrans == 0 || delayed
+    }
+
+    /// Linux `tcp_try_undo_loss`.
+    fn try_undo_loss(&mut self, cx: &mut Cx<'_>, frto_undo: bool) -> bool {
+        if !frto_undo && !self.may_undo() {
+            return false;
+        }
+        self.undo_cwnd_reduction(true);
+        cx.stats.mib.loss_undo += 1;
+        if frto_undo {
+            cx.stats.mib.spurious_rtos += 1;
+        }
+        self.retransmits = 0;
+        if frto_undo || self.sack_ok {
+            self.set_ca_state(cx.now, CaState::Open);
+        }
+        true
     }
 
     /// Linux `tcp_time_to_recover`: a segment is known lost, or (without RACK) the

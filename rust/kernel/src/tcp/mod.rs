@@ -84,6 +84,9 @@ pub struct TcpMib {
     pub lost_retransmit: u64,
     /// TCPTimeouts (RTOs fired on established connections).
     pub timeouts: u64,
+    /// TCPLossUndo, TCPSpuriousRTOs.
+    pub loss_undo: u64,
+    pub spurious_rtos: u64,
     /// TCPLossProbes, TCPLossProbeRecovery, TCPDSACKUndo.
     pub loss_probes: u64,
     pub loss_probe_recovery: u64,
@@ -126,7 +129,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 24] {
+    pub fn netstat(&self) -> [(&'static str, u64); 26] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -140,6 +143,7 @@ impl TcpMib {
             ("TCPSACKReorder", self.sack_reorder),
             ("TCPLostRetransmit", self.lost_retransmit),
             ("TCPDSACKUndo", self.dsack_undo),
+            ("TCPLossUndo", self.loss_undo),
             ("TCPFastRetrans", self.fast_retrans),
             ("TCPTimeouts", self.timeouts),
             ("TCPDSACKRecv", self.dsack_recv),
@@ -149,6 +153,7 @@ impl TcpMib {
             ("TCPSACKDiscard", self.sack_discard),
             ("TCPLossProbes", self.loss_probes),
             ("TCPLossProbeRecovery", self.loss_probe_recovery),
+            ("TCPSpuriousRTOs", self.spurious_rtos),
             ("TCPOFOQueue", self.ofo_queue),
             ("TCPChallengeACK", self.challenge_acks),
             ("TCPSYNChallenge", self.syn_challenge),

@@ -383,7 +383,9 @@ impl TcpSock {
         ) {
             return;
         }
-        self.xmit_retransmits(cx);
+        if !std::mem::take(&mut self.rexmit_new) {
+            self.xmit_retransmits(cx);
+        }
         let prior_packets = self.packets_out;
         if prior_packets == 0 && !self.unsent.is_empty() {
             self.cwnd_restart(cx);

@@ -234,18 +234,29 @@ impl TcpSock {
         if self.undo_marker.is_none() || self.undo_retrans != 0 {
             return;
         }
-        let v = self.cc_view();
-        self.cwnd = self.cc.undo_cwnd(&v).max(self.cwnd);
-        self.ssthresh = self.ssthresh.max(self.prior_ssthresh);
-        self.undo_marker = None;
+        let in_loss = self.ca_state == CaState::Loss;
+        self.undo_cwnd_reduction(in_loss);
         cx.stats.mib.dsack_undo += 1;
-        if self.ca_state == CaState::Loss {
+        if in_loss {
+            self.set_ca_state(cx.now, CaState::Open);
+        }
+    }
+
+    /// Linux `tcp_undo_cwnd_reduction`: cwnd back through the congestion control's
+    /// `undo_cwnd`, ssthresh back to what it was; after an RTO the loss marks go too.
+    pub(crate) fn undo_cwnd_reduction(&mut self, unmark_loss: bool) {
+        if unmark_loss {
             for s in self.rtx.iter_mut() {
                 s.lost = false;
             }
             self.lost_out = 0;
-            self.set_ca_state(cx.now, CaState::Open);
         }
+        if self.prior_ssthresh != 0 {
+            let v = self.cc_view();
+            self.cwnd = self.cc.undo_cwnd(&v).max(1);
+            self.ssthresh = self.ssthresh.max(self.prior_ssthresh);
+        }
+        self.undo_marker = None;
     }
 
     /// RFC 6937 PRR with the slow-start reduction bound (Linux `tcp_cwnd_reduction`):

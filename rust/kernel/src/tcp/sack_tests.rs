@@ -226,3 +226,62 @@ fn spurious_rto_is_undone_by_dsack() {
     assert_eq!(s.ca_state, CaState::Open);
     assert!(s.cwnd >= cwnd_before, "cwnd {} restored (was {cwnd_before})", s.cwnd);
 }
+
+/// A steady transfer whose ACKs vanish for `blackout` after `at` (a delay spike on
+/// the return path): the RTO fires though nothing was lost. Returns the pair and a's
+/// socket after the transfer.
+fn spurious_rto_run(frto: u8, dsack: bool) -> (Pair, u32) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let (mut p, c, _l, child) = established_with(|p| {
+        p.a.net.sysctl.tcp.tcp_frto = frto;
+        p.b.net.sysctl.tcp.tcp_dsack = dsack;
+    });
+    let blackout = Rc::new(Cell::new(false));
+    let b2 = blackout.clone();
+    p.filter = Some(Box::new(move |w| !w.from_a && b2.get()));
+    let data = pattern(4_000_000);
+    let mut sent = 0;
+    let mut got = 0;
+    for step in 0..20_000 {
+        if step == 100 {
+            blackout.set(true);
+        }
+        if blackout.get() && p.a.tcp.stats.mib.timeouts > 0 {
+            blackout.set(false);
+        }
+        if sent < data.len()
+            && let Ok(n) = p.send(true, c, &data[sent..])
+        {
+            sent += n;
+        }
+        p.run_for(MS);
+        while let Ok(v) = p.recv(false, child, 1 << 20) {
+            if v.is_empty() {
+                break;
+            }
+            got += v.len();
+        }
+        if got == data.len() {
+            break;
+        }
+    }
+    assert_eq!(got, data.len());
+    (p, c)
+}
+
+#[test]
+fn frto_undoes_a_spurious_rto() {
+    // DSACK off at the receiver, so only F-RTO can tell (RFC 5682 §3.1, SACK variant).
+    let (p, c) = spurious_rto_run(2, false);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.timeouts, 1);
+    assert_eq!(mib.spurious_rtos, 1, "F-RTO saw never-retransmitted data delivered");
+    assert_eq!(mib.dsack_undo, 0);
+    let (p0, c0) = spurious_rto_run(0, false);
+    let m0 = &p0.a.tcp.stats.mib;
+    assert_eq!((m0.timeouts, m0.spurious_rtos, m0.loss_undo), (1, 0, 0));
+    // Undone, the RTO leaves no trace in ssthresh; believed, it cuts it.
+    let (with, without) = (p.sock(true, c).ssthresh, p0.sock(true, c0).ssthresh);
+    assert!(with > without, "ssthresh {with} after F-RTO vs {without} without");
+}

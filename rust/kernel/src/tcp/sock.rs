@@ -212,6 +212,15 @@ pub struct TcpSock {
     /// began, and retransmissions not yet shown spurious by a DSACK.
     pub undo_marker: Option<SeqNumber>,
     pub undo_retrans: i32,
+    /// F-RTO (RFC 5682) is judging the last RTO (Linux `tp->frto`); on the next send
+    /// new data goes instead of retransmissions (Linux `REXMIT_NEW`).
+    pub frto: bool,
+    pub rexmit_new: bool,
+    /// The ACK being processed acknowledged or SACKed never-retransmitted data
+    /// (Linux `FLAG_ORIG_SACK_ACKED`).
+    pub orig_delivered: bool,
+    /// TSecr of the ACK being processed (0: none).
+    pub last_tsecr: u32,
     /// RFC 6937 PRR: delivered and sent since recovery began.
     pub prr_delivered: u32,
     pub prr_out: u32,
@@ -365,6 +374,10 @@ impl TcpSock {
             tlp_retrans: false,
             undo_marker: None,
             undo_retrans: 0,
+            frto: false,
+            rexmit_new: false,
+            orig_delivered: false,
+            last_tsecr: 0,
             prr_delivered: 0,
             prr_out: 0,
             rtt: RttEstimator::default(),

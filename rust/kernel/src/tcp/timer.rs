@@ -141,6 +141,11 @@ impl TcpSock {
     /// RTO: everything outstanding is lost, cwnd restarts at 1 (RFC 5681 (4)).
     fn enter_loss(&mut self, cx: &mut Cx<'_>) {
         let now = cx.now;
+        // F-RTO step 1 (Linux `tcp_enter_loss`): judged unless this RTO interrupted a
+        // recovery on its first expiry.
+        let new_recovery = !matches!(self.ca_state, CaState::Recovery | CaState::Loss);
+        self.frto = cx.net.sysctl.tcp.tcp_frto != 0 && (new_recovery || self.retransmits > 0);
+        self.rexmit_new = false;
         if self.ca_state != CaState::Loss || self.retransmits == 0 {
             self.prior_ssthresh = self.ssthresh;
             self.prior_cwnd = self.cwnd;
