@@ -1,7 +1,12 @@
 //! libos-ns3: the Rust half of the ns-3 plugin.
 //!
-//! The cxx bridge that exposes a `libos_kernel::Kernel` handle to `cpp/` lands with the
-//! ns-3 plugin issue; until then this crate only re-exports the kernel so the workspace
-//! layout of DESIGN.md holds.
+//! [`handle::Handle`] wraps one `libos_kernel::Kernel` behind a C-friendly surface
+//! (integers, byte slices, `-errno` results); `bridge` (feature `ns3`) exposes it to the
+//! C++ classes in `cpp/` through cxx and stops every Rust panic at the boundary.
 
 pub use libos_kernel as kernel;
+
+pub mod handle;
+
+#[cfg(feature = "ns3")]
+pub mod bridge;

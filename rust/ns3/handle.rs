@@ -1,0 +1,282 @@
+//! One kernel instance as the ns-3 glue sees it: IPv4 addresses and ports as host-order
+//! integers, results as `-errno` (Linux convention), no Rust types the C++ side would
+//! have to mirror. Pure Rust, so it is tested without ns-3.
+
+use libos_kernel::{DevFlags, DeviceConfig, Errno, EthernetAddress, Kernel, KernelConfig};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+/// `next_deadline` when the instance has no timer armed.
+pub const NO_DEADLINE: u64 = u64::MAX;
+
+/// A peer address: IPv4 as a host-order `u32` (ns-3's `Ipv4Address::Get()`) and a port.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Addr4 {
+    pub addr: u32,
+    pub port: u16,
+}
+
+/// The `tcp_info` fields the ns-3 trace sources need.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSample {
+    pub state: u8,
+    pub snd_cwnd: u32,
+    pub snd_mss: u32,
+    pub snd_ssthresh: u32,
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    pub total_retrans: u32,
+}
+
+pub struct Handle {
+    k: Kernel,
+}
+
+fn err(e: Errno) -> i32 {
+    -e.0
+}
+
+fn r0(r: Result<(), Errno>) -> i32 {
+    r.map_or_else(err, |_| 0)
+}
+
+fn sa(a: u32, port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a), port))
+}
+
+fn to_addr4(s: SocketAddr) -> Addr4 {
+    match s {
+        SocketAddr::V4(v) => Addr4 { addr: u32::from(*v.ip()), port: v.port() },
+        SocketAddr::V6(v) => Addr4 { addr: 0, port: v.port() },
+    }
+}
+
+impl Handle {
+    pub fn new(seed: u64) -> Handle {
+        Handle { k: Kernel::new(KernelConfig { seed }) }
+    }
+
+    pub fn kernel(&mut self) -> &mut Kernel {
+        &mut self.k
+    }
+
+    /// Declares a device; `flags` are IFF_* bits (BROADCAST, POINTOPOINT, NOARP, ...).
+    /// Returns the ifindex or `-errno`.
+    pub fn dev_add(&mut self, name: &str, mac: &[u8], mtu: u32, flags: u32) -> i32 {
+        let Ok(mac) = <[u8; 6]>::try_from(mac) else {
+            return err(Errno::EINVAL);
+        };
+        let cfg = DeviceConfig {
+            name: name.to_string(),
+            mac: EthernetAddress(mac),
+            mtu,
+            flags: DevFlags(flags),
+        };
+        self.k.dev_add(cfg).map_or_else(err, |i| i as i32)
+    }
+
+    pub fn dev_set_up(&mut self, now: u64, ifindex: u32, up: bool) -> i32 {
+        r0(self.k.dev_set_up(now, ifindex, up))
+    }
+
+    pub fn dev_set_carrier(&mut self, now: u64, ifindex: u32, on: bool) -> i32 {
+        r0(self.k.dev_set_carrier(now, ifindex, on))
+    }
+
+    pub fn dev_rx(&mut self, now: u64, ifindex: u32, frame: &[u8]) {
+        self.k.dev_rx(now, ifindex, frame);
+    }
+
+    /// The next frame to send: (ifindex, whole Ethernet frame).
+    pub fn poll_transmit(&mut self) -> Option<(u32, Vec<u8>)> {
+        self.k.poll_transmit().map(|t| (t.ifindex, t.frame.to_vec()))
+    }
+
+    /// The next readiness change: (fd, poll mask).
+    pub fn poll_event(&mut self) -> Option<(i32, u16)> {
+        self.k.poll_event().map(|e| (e.fd, e.revents))
+    }
+
+    pub fn next_deadline(&self) -> u64 {
+        self.k.next_deadline().unwrap_or(NO_DEADLINE)
+    }
+
+    pub fn advance(&mut self, now: u64) {
+        self.k.advance(now);
+    }
+
+    pub fn sysctl_set(&mut self, name: &str, value: &str) -> i32 {
+        r0(self.k.sysctl_set(name, value))
+    }
+
+    pub fn sysctl_get(&self, name: &str, out: &mut String) -> i32 {
+        match self.k.sysctl_get(name) {
+            Ok(v) => {
+                *out = v;
+                0
+            }
+            Err(e) => err(e),
+        }
+    }
+
+    /// An iproute2 command line; `out` gets its output (0) or its error text (-1).
+    pub fn run_ip(&mut self, now: u64, cmd: &str, out: &mut String) -> i32 {
+        match self.k.run_ip(now, cmd) {
+            Ok(s) => {
+                *out = s;
+                0
+            }
+            Err(s) => {
+                *out = s;
+                -1
+            }
+        }
+    }
+
+    /// rtnetlink request bytes in, the replies Linux would queue out.
+    pub fn netlink(&mut self, now: u64, req: &[u8]) -> Vec<u8> {
+        self.k.netlink(now, req)
+    }
+
+    pub fn addr_add(&mut self, now: u64, ifindex: u32, addr: u32, prefix: u8) -> i32 {
+        let a = IpAddr::V4(Ipv4Addr::from(addr));
+        r0(self.k.addr_add(now, ifindex, a, prefix))
+    }
+
+    /// `route add dst/prefix [via gw] dev oif`; `gw == 0` means on-link.
+    pub fn route_add(&mut self, dst: u32, prefix: u8, gw: u32, oif: u32) -> i32 {
+        let gw = (gw != 0).then(|| IpAddr::V4(Ipv4Addr::from(gw)));
+        let dst = IpAddr::V4(Ipv4Addr::from(dst));
+        r0(self.k.route_add(libos_kernel::Route::new(dst, prefix, gw, Some(oif))))
+    }
+
+    pub fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> i32 {
+        self.k.socket(domain, ty, protocol).unwrap_or_else(err)
+    }
+
+    pub fn bind(&mut self, fd: i32, addr: u32, port: u16) -> i32 {
+        r0(self.k.bind(fd, sa(addr, port)))
+    }
+
+    pub fn connect(&mut self, now: u64, fd: i32, addr: u32, port: u16) -> i32 {
+        r0(self.k.connect(now, fd, sa(addr, port)))
+    }
+
+    pub fn listen(&mut self, fd: i32, backlog: i32) -> i32 {
+        r0(self.k.listen(fd, backlog))
+    }
+
+    pub fn accept(&mut self, now: u64, fd: i32, peer: &mut Addr4) -> i32 {
+        match self.k.accept(now, fd, 0) {
+            Ok((nfd, a)) => {
+                *peer = to_addr4(a);
+                nfd
+            }
+            Err(e) => err(e),
+        }
+    }
+
+    /// `sendto`; `to == None` for a connected socket. Bytes taken or `-errno`.
+    pub fn sendto(&mut self, now: u64, fd: i32, data: &[u8], flags: i32, to: Option<Addr4>) -> i64 {
+        let to = to.map(|a| sa(a.addr, a.port));
+        match self.k.sendto(now, fd, data, flags, to) {
+            Ok(n) => n as i64,
+            Err(e) => err(e) as i64,
+        }
+    }
+
+    pub fn recvfrom(
+        &mut self,
+        now: u64,
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+        from: &mut Addr4,
+    ) -> i64 {
+        match self.k.recvfrom(now, fd, buf, flags) {
+            Ok((n, a)) => {
+                if let Some(a) = a {
+                    *from = to_addr4(a);
+                }
+                n as i64
+            }
+            Err(e) => err(e) as i64,
+        }
+    }
+
+    pub fn shutdown(&mut self, now: u64, fd: i32, how: i32) -> i32 {
+        r0(self.k.shutdown(now, fd, how))
+    }
+
+    pub fn close(&mut self, now: u64, fd: i32) -> i32 {
+        r0(self.k.close(now, fd))
+    }
+
+    pub fn setsockopt(&mut self, now: u64, fd: i32, level: i32, name: i32, val: &[u8]) -> i32 {
+        r0(self.k.setsockopt(now, fd, level, name, val))
+    }
+
+    pub fn setsockopt_int(&mut self, now: u64, fd: i32, level: i32, name: i32, v: i32) -> i32 {
+        r0(self.k.setsockopt_int(now, fd, level, name, v))
+    }
+
+    pub fn getsockopt_int(&mut self, fd: i32, level: i32, name: i32, out: &mut i32) -> i32 {
+        match self.k.getsockopt_int(fd, level, name) {
+            Ok(v) => {
+                *out = v;
+                0
+            }
+            Err(e) => err(e),
+        }
+    }
+
+    pub fn getsockname(&self, fd: i32, out: &mut Addr4) -> i32 {
+        self.k.getsockname(fd).map_or_else(err, |a| {
+            *out = to_addr4(a);
+            0
+        })
+    }
+
+    pub fn getpeername(&self, fd: i32, out: &mut Addr4) -> i32 {
+        self.k.getpeername(fd).map_or_else(err, |a| {
+            *out = to_addr4(a);
+            0
+        })
+    }
+
+    pub fn tcp_info(&self, fd: i32, out: &mut TcpSample) -> i32 {
+        self.k.tcp_info(fd).map_or_else(err, |i| {
+            *out = TcpSample {
+                state: i.state,
+                snd_cwnd: i.snd_cwnd,
+                snd_mss: i.snd_mss,
+                snd_ssthresh: i.snd_ssthresh,
+                rtt_us: i.rtt,
+                rttvar_us: i.rttvar,
+                total_retrans: i.total_retrans,
+            };
+            0
+        })
+    }
+
+    /// The poll mask of `fd` now, or `-errno`.
+    pub fn poll(&self, fd: i32) -> i32 {
+        self.k.poll(fd).map_or_else(err, i32::from)
+    }
+
+    pub fn ioctl(&mut self, fd: i32, request: u32, arg: i32) -> i32 {
+        self.k.ioctl(fd, request, arg).unwrap_or_else(err)
+    }
+
+    pub fn set_nonblocking(&mut self, fd: i32, on: bool) -> i32 {
+        r0(self.k.set_nonblocking(fd, on))
+    }
+
+    /// A `/proc/net/snmp` counter, or -1 when unknown.
+    pub fn snmp_counter(&self, section: &str, name: &str) -> i64 {
+        self.k.snmp_counter(section, name).unwrap_or(-1)
+    }
+}
+
+#[cfg(test)]
+#[path = "handle_tests.rs"]
+mod tests;

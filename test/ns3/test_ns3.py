@@ -1,0 +1,132 @@
+"""The ns-3 plugin end to end: every example runs and its figures are asserted."""
+
+import filecmp
+import os
+import subprocess
+
+import pytest
+
+from conftest import OUT
+
+
+def test_plugin_exports_the_cpp_classes(plugin):
+    syms = subprocess.run(["nm", "-DC", "--defined-only", plugin], capture_output=True,
+                          text=True, check=True).stdout
+    for s in ["ns3::LibosStackHelper::Install(ns3::NodeContainer) const",
+              "ns3::LibosKernel::GetTypeId()", "ns3::LibosSocket::GetTypeId()",
+              "ns3::LibosTcpSocketFactory::GetTypeId()",
+              "ns3::LibosStackHelper::PopulateRoutingTables()"]:
+        assert s in syms, s
+    for h in ["libos-module.h", "libos-kernel.h", "libos-socket.h", "libos-stack-helper.h"]:
+        assert os.path.exists(os.path.join(OUT, "include", "ns3", h))
+
+
+def test_p2p_bulk_goodput_and_traces(example):
+    r = example("p2p-bulk", "--simTime=5")
+    assert r.rc == 0, r.err
+    # 10 Mbit/s link, 1500-byte frames: ~9.6 Mbit/s of TCP payload at best.
+    assert 8.5 < r.num("goodput_mbps") < 10.0, r.out
+    assert r.num("cwnd_changes") >= 2 and r.num("cwnd_bytes") > 10000, r.out
+    assert 10 <= r.num("rtt_ms") <= 200, r.out  # 10 ms base RTT plus queueing
+
+
+def test_p2p_bulk_exact_bytes_and_cc(example):
+    r = example("p2p-bulk", "--simTime=5", "--maxBytes=1234567", "--cc=reno")
+    assert r.rc == 0, r.err
+    assert r.kv["rx_bytes"] == "1234567", r.out
+    assert r.kv["cc"] == "reno", r.out
+
+
+def test_dumbbell_with_loss(example):
+    r = example("dumbbell", "--flows=4", "--simTime=10", "--errorRate=0.002")
+    assert r.rc == 0, r.err
+    assert 7.5 < r.num("total_goodput_mbps") < 10.0, r.out
+    assert r.num("jain") > 0.8, r.out
+    assert r.num("bottleneck_drops") > 0, r.out
+    assert r.out.count("flow ") == 4
+
+
+def test_router_chain_ping_and_echo(example):
+    r = example("router-chain", "--routers=3", "--count=4")
+    assert r.rc == 0, r.err
+    assert r.kv["ping_sent"] == "4" and r.kv["ping_replies"] == "4", r.out
+    assert r.kv["udp_echo_replies"] == "4", r.out
+    assert "ttl=61" in r.out  # three routers decrement the TTL
+    assert "10.0.3.0/24 via 10.0.0.2 dev eth0" in r.out
+
+
+def test_mixed_interop_tcp_udp_both_ways(example):
+    r = example("mixed", "--bytes=300000")
+    assert r.rc == 0, r.err
+    assert r.kv["tcp_libos_to_ns3"] == "300000", r.out
+    assert r.kv["tcp_ns3_to_libos"] == "300000", r.out
+    assert r.kv["udp_libos_to_ns3"] == "100000", r.out
+    assert r.kv["udp_ns3_to_libos"] == "100000", r.out
+    assert r.kv["echo_replies"] == "5", r.out
+    # TCP payload checked byte by byte against the sender's pattern, both directions
+    assert r.kv["tcp_checked_bytes"] == "600000" and r.kv["tcp_bad_bytes"] == "0", r.out
+
+
+def test_same_run_same_pcap_other_run_differs(example, tmp_path):
+    pcaps = []
+    for tag, run in [("a", "1"), ("b", "1"), ("c", "2")]:
+        prefix = str(tmp_path / tag)
+        r = example("p2p-bulk", "--simTime=1", "--pcap=" + prefix, "--RngRun=" + run)
+        assert r.rc == 0, r.err
+        pcaps.append(prefix + "-0-0.pcap")
+        assert os.path.getsize(pcaps[-1]) > 10000
+    assert filecmp.cmp(pcaps[0], pcaps[1], shallow=False)
+    assert not filecmp.cmp(pcaps[0], pcaps[2], shallow=False)
+
+
+@pytest.mark.parametrize("case,message", [
+    ("install-twice", "LibosStackHelper::Install: node 0 already has a libos stack"),
+    ("unknown-sysctl", ".net.ipv4.no_such_sysctl"),
+    ("bad-sysctl-value", "no-such-cc"),
+    ("bad-ip", "inet prefix is expected"),
+    ("no-libos-factory", "ns3::LibosTcpSocketFactory used by ns3::PacketSink on node 2 "
+                         "which has no libos stack"),
+])
+def test_bad_input_is_a_clear_fatal_error(example, case, message):
+    r = example("errors", "--case=" + case)
+    assert r.rc in (-6, 134), (r.rc, r.err)  # NS_FATAL_ERROR -> std::terminate -> SIGABRT
+    assert message in r.err, r.err
+    assert "Segmentation" not in r.err and "panicked" not in r.err
+
+
+def test_errors_ok_case_completes(example):
+    r = example("errors", "--case=ok")
+    assert r.rc == 0 and "case=ok completed" in r.out, r.err
+
+
+def test_bench_smoke_both_stacks(example):
+    for stack in ["ns3", "libos"]:
+        r = example("bulk-pairs", "--stack=" + stack, "--flows=3", "--simTime=2")
+        assert r.rc == 0, r.err
+        assert 7.0 < r.num("goodput_mbps") < 10.0, r.out
+
+
+def test_csma_lan_arp_with_libos_and_ns3(example):
+    r = example("csma-lan", "--bytes=1500000")
+    assert r.rc == 0, r.err
+    assert r.kv["tcp_rx_bytes"] == "1500000", r.out
+    assert r.kv["echo_replies"] == "3", r.out
+    assert "192.168.1.4 dev eth0 lladdr 00:00:00:00:00:04" in r.out  # ARP of the ns-3 node
+
+
+def test_readme_script_compiles_and_runs(plugin, tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    text = open(os.path.join(root, "cpp", "README.md")).read()
+    code = text.split("## A complete script")[1].split("```cpp")[1].split("```")[0]
+    src = tmp_path / "script.cc"
+    src.write_text(code)
+    exe = tmp_path / "script"
+    subprocess.run(["g++", "-std=c++17", "-O1", "-DNS3_LOG_ENABLE", "-I",
+                    os.path.join(OUT, "include"), str(src), "-o", str(exe), "-L", OUT,
+                    "-lns3-libos", "-Wl,-rpath," + OUT, "-lns3-applications",
+                    "-lns3-point-to-point", "-lns3-internet", "-lns3-network", "-lns3-core"],
+                   check=True)
+    p = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout.split()[0]) > 10_000_000  # ~9.6 Mbit/s for 10 s
+    assert (tmp_path / "two-nodes-0-0.pcap").exists()
