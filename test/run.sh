@@ -15,6 +15,9 @@ for pair in tshark:tshark tcpdump:tcpdump ip:iproute2 ping:iputils-ping ethtool:
             gcc:gcc setpriv:util-linux; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
+# ns-3 3.37 from Debian for the ns-3 plugin's tests (headers in /usr/include/ns3).
+[ -f /usr/include/ns3/core-module.h ] || need+=(libns3-dev)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -35,12 +38,12 @@ cargo test --workspace --release 2>&1 | tee /tmp/libos-cargo-test.log
 read -r rust_pass rust_fail < <(grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6} END {print p+0, f+0}')
 echo "rust: $rust_pass passed, $rust_fail failed"
 
-step "Linux interop (network namespaces, TAP, tshark) and NUSE (unmodified programs)"
+step "Linux interop (namespaces, TAP, tshark), NUSE (unmodified programs), ns-3 plugin"
 cargo build --release -q -p libos-interop -p libos-nuse -p libos-nuse-shim
-suites=(test/interop test/nuse)
+suites=(test/interop test/nuse test/ns3)
 if [ "${LIBOS_SKIP_NETNS:-0}" = 1 ]; then
   echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite and NUSE's namespace tests are SKIPPED !!!!"
-  suites=(test/nuse)
+  suites=(test/nuse test/ns3)
 fi
 python3 -m pytest -v "${suites[@]}" 2>&1 | tee /tmp/libos-pytest.log
 py_pass=$(grep -oE '[0-9]+ passed' /tmp/libos-pytest.log | tail -1 | cut -d' ' -f1)
