@@ -7,12 +7,11 @@
 //! run the scripted app when the kernel reports readiness.
 
 mod app;
-mod device;
 
 use app::App;
 use clap::{Parser, ValueEnum};
-use device::HostDevice;
 use libos_kernel::{DeviceConfig, EthernetAddress, Kernel, KernelConfig, Route};
+use libos_nuse::device::HostDevice;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Instant;
