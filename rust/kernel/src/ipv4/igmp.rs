@@ -277,3 +277,110 @@ impl Net {
         let _ = self.ip_finish_output(now, &rt, pkt, true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dev::{DevFlags, DeviceConfig};
+    use crate::wire::EthernetAddress;
+
+    const G: Ipv4Addr = Ipv4Addr::new(239, 1, 2, 3);
+    const SEC: Nanos = 1_000 * MS;
+
+    fn net() -> (Net, IfIndex) {
+        let mut net = Net::new(1);
+        let i = net.devs.add(DeviceConfig::ethernet("eth0", EthernetAddress::local(1))).unwrap();
+        net.devs.get_mut(i).unwrap().flags.insert(DevFlags::UP);
+        net.devs.get_mut(i).unwrap().carrier = true;
+        net.addr_add(0, i, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 24).unwrap();
+        net.outbox.clear();
+        (net, i)
+    }
+
+    /// (IP destination, IGMP type, first record type or 0, group) of each IGMP frame sent.
+    fn sent(net: &mut Net) -> Vec<(Ipv4Addr, u8, u8, Ipv4Addr)> {
+        let mut out = Vec::new();
+        for t in net.outbox.drain(..) {
+            let f = &t.frame[..];
+            if f.len() < 14 + 24 + 8 || f[14 + 9] != 2 {
+                continue;
+            }
+            let dst = Ipv4Addr::new(f[30], f[31], f[32], f[33]);
+            let m = &f[14 + 24..];
+            let (rec, group) = if m[0] == igmp::V3_REPORT {
+                (m[8], Ipv4Addr::new(m[12], m[13], m[14], m[15]))
+            } else {
+                (0, Ipv4Addr::new(m[4], m[5], m[6], m[7]))
+            };
+            out.push((dst, m[0], rec, group));
+        }
+        out
+    }
+
+    fn run(net: &mut Net, until: Nanos) {
+        while let Some(d) = net.ipv4.igmp.next_deadline().filter(|&d| d <= until) {
+            net.igmp_advance(d);
+        }
+    }
+
+    fn query(max_resp_ds: u8, v3: bool) -> Vec<u8> {
+        let mut q = vec![igmp::MEMBERSHIP_QUERY, max_resp_ds, 0, 0, 0, 0, 0, 0];
+        if v3 {
+            q.extend_from_slice(&[2, 125, 0, 0]);
+        }
+        let c = !crate::wire::checksum::sum(&q);
+        q[2..4].copy_from_slice(&c.to_be_bytes());
+        q
+    }
+
+    #[test]
+    fn general_query_is_answered_within_the_response_time() {
+        let (mut net, i) = net();
+        net.mc_join(0, i, G);
+        net.mc_join(0, i, ALL_HOSTS);
+        run(&mut net, 5 * SEC);
+        assert_eq!(sent(&mut net).len(), 2, "two state-change reports");
+        net.igmp_rcv(10 * SEC, i, &query(100, true));
+        run(&mut net, 10 * SEC + 10 * SEC);
+        let r = sent(&mut net);
+        assert_eq!(r, vec![(V3_REPORTS, igmp::V3_REPORT, igmp::MODE_IS_EXCLUDE, G)]);
+    }
+
+    #[test]
+    fn older_querier_switches_to_v2_and_back() {
+        let (mut net, i) = net();
+        net.igmp_rcv(0, i, &query(100, false));
+        net.mc_join(SEC, i, G);
+        run(&mut net, 30 * SEC);
+        let r = sent(&mut net);
+        assert!(!r.is_empty() && r.iter().all(|&x| x == (G, igmp::V2_REPORT, 0, G)), "{r:?}");
+        // Another member's v2 report answers a query for us (RFC 2236 §3).
+        net.igmp_rcv(40 * SEC, i, &query(100, false));
+        net.igmp_rcv(40 * SEC, i, &igmp::emit_v2(igmp::V2_REPORT, G));
+        run(&mut net, 60 * SEC);
+        assert_eq!(sent(&mut net), vec![], "suppressed");
+        net.mc_leave(70 * SEC, i, G);
+        assert_eq!(sent(&mut net), vec![(ALL_ROUTERS, igmp::V2_LEAVE, 0, G)]);
+        // 2 × 125 s + 10 s after the last v2 query, v3 again.
+        run(&mut net, 400 * SEC);
+        net.mc_join(400 * SEC, i, G);
+        run(&mut net, 410 * SEC);
+        let r = sent(&mut net);
+        assert_eq!(r.first(), Some(&(V3_REPORTS, igmp::V3_REPORT, igmp::CHANGE_TO_EXCLUDE, G)));
+    }
+
+    #[test]
+    fn bad_messages_are_counted_not_acted_on() {
+        let (mut net, i) = net();
+        net.mc_join(0, i, G);
+        run(&mut net, 5 * SEC);
+        let _ = sent(&mut net);
+        let mut q = query(100, true);
+        q[3] ^= 0xff;
+        net.igmp_rcv(10 * SEC, i, &q);
+        net.igmp_rcv(10 * SEC, i, &[0x11, 1]);
+        run(&mut net, 30 * SEC);
+        assert_eq!(sent(&mut net), vec![]);
+        assert_eq!(net.ipv4.igmp.in_errors, 2);
+    }
+}
