@@ -416,6 +416,49 @@ def test_ip_over_libos_and_attach(ns):
         os.unlink(ctl)
 
 
+SS_PAIR = textwrap.dedent("""
+    import socket, sys, time
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", 9300)); l.listen(4)
+    c = socket.create_connection(("127.0.0.1", 9300)); a, _ = l.accept()
+    c.sendall(b"x" * 100000); got = 0
+    while got < 100000: got += len(a.recv(65536))
+    print("READY", flush=True); time.sleep(30)
+""")
+
+
+def ss_estab(text):
+    """The ESTAB line of `ss -tani` for 127.0.0.1:9300's client side, and its info line."""
+    lines = text.splitlines()
+    for i, l in enumerate(lines):
+        if l.startswith("ESTAB") and l.split()[4] == "127.0.0.1:9300":
+            return l, lines[i + 1]
+    raise AssertionError(text)
+
+
+def test_ss_lists_libos_sockets_with_tcp_info(ns):
+    """The real `ss -tani` on libos's sock_diag (through attach): the listener and both
+    ends of a loopback connection, with the TCP_INFO fields Linux's ss prints for the same
+    program on Linux (congestion control, wscale, rto, rtt, mss, cwnd, bytes_acked...)."""
+    theirs = subprocess.Popen([PY, "-u", "-c", SS_PAIR], stdout=subprocess.PIPE, text=True)
+    assert theirs.stdout.readline().strip() == "READY"
+    linux = sh("ss", "-tani", timeout=20).stdout
+    theirs.kill()
+    holder = ns.libos_popen(PY, "-u", "-c", SS_PAIR)
+    assert holder.stdout.readline().strip() == "READY", holder.stderr.read()
+    r = sh(NUSE_BIN, "attach", str(holder.pid), "--", "ss", "-tani", check=False, timeout=20)
+    holder.kill()
+    assert r.returncode == 0, r.stderr
+    assert "LISTEN" in r.stdout and "127.0.0.1:9300" in r.stdout, r.stdout
+    ours, lin = ss_estab(r.stdout)[1], ss_estab(linux)[1]
+    keys = lambda info: [w.split(":")[0] for w in info.split() if ":" in w]
+    for k in ("wscale", "rto", "rtt", "mss", "cwnd", "bytes_acked", "segs_out"):
+        assert k in keys(lin) and k in keys(ours), (k, lin, ours)
+    # The congestion control's name comes first: libos's default, and the host's.
+    host_cc = open("/proc/sys/net/ipv4/tcp_congestion_control").read().strip()
+    assert ours.split()[0] == "cubic" and lin.split()[0] == host_cc, (ours, lin)
+
+
 CMSG = textwrap.dedent(f"""
     import socket, struct
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

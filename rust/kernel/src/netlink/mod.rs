@@ -9,6 +9,7 @@ pub mod link;
 pub mod neigh;
 pub mod route;
 pub mod rule;
+pub mod sock_diag;
 pub mod wire;
 
 use crate::net::Net;

@@ -1,10 +1,12 @@
-//! The TCP sockets as `/proc/net/tcp` lists them (Linux `get_tcp4_sock`,
-//! `get_timewait4_sock`): listeners first, then the others, IPv4 only.
+//! The TCP sockets as observers list them: `/proc/net/tcp` (Linux `get_tcp4_sock`,
+//! `get_timewait4_sock`) and inet_diag (`inet_sk_diag_fill`, `tcp_diag_get_info`):
+//! listeners first, then the others, IPv4 only.
 
 use super::TcpTable;
 use super::sock::{State, TcpSock};
 use super::timer::Timer;
 use crate::Nanos;
+use crate::netlink::sock_diag::DiagSock;
 use crate::procfs::{SockRow, TcpRow};
 use std::net::{SocketAddr, SocketAddrV4};
 
@@ -25,11 +27,54 @@ fn v4(a: SocketAddr) -> Option<SocketAddrV4> {
 }
 
 impl TcpTable {
-    pub(crate) fn proc_rows(&self, now: Nanos) -> Vec<SockRow> {
+    fn listed(&self) -> Vec<&TcpSock> {
         let mut socks: Vec<&TcpSock> = self.socks.iter().flatten().map(|s| &**s).collect();
         socks.retain(|s| s.state != State::Closed);
         socks.sort_by_key(|s| (s.state != State::Listen, s.id));
-        socks.iter().filter_map(|s| row(s, now)).collect()
+        socks
+    }
+
+    pub(crate) fn proc_rows(&self, now: Nanos) -> Vec<SockRow> {
+        self.listed().into_iter().filter_map(|s| row(s, now)).collect()
+    }
+
+    /// The sockets as `inet_diag_msg`s with their attributes' contents.
+    pub(crate) fn diag(&self, now: Nanos) -> Vec<DiagSock> {
+        let mut out = Vec::new();
+        for s in self.listed() {
+            let Some(r) = row(s, now) else { continue };
+            let t = r.tcp.unwrap_or(TcpRow {
+                timer: 0,
+                timer_left: 0,
+                retransmits: 0,
+                probes: 0,
+                rto: 0,
+                ato: 0,
+                quick: 0,
+                cwnd: 0,
+                ssthresh: None,
+                time_wait: false,
+            });
+            let queued = s.wmem_queued() as u32;
+            out.push(DiagSock {
+                state: r.state,
+                timer: t.timer,
+                retrans: t.retransmits.min(255) as u8,
+                sport: r.local.port(),
+                dport: r.remote.port(),
+                src: r.local.ip().octets(),
+                dst: r.remote.ip().octets(),
+                expires_ms: (t.timer_left / 1_000_000) as u32,
+                rqueue: r.rx_queue as u32,
+                wqueue: r.tx_queue as u32,
+                inode: r.inode as u32,
+                info: s.tcp_info(now).to_bytes(),
+                cong: s.cc.name(),
+                shutdown: s.shutdown,
+                skmem: [s.rcvq.len() as u32, s.rcvbuf, queued, s.sndbuf, 0, queued, 0, 0, 0],
+            });
+        }
+        out
     }
 }
 

@@ -1,5 +1,6 @@
-//! AF_NETLINK / NETLINK_ROUTE sockets, answered by the libos kernel's rtnetlink
-//! (`Kernel::netlink`). The socket itself lives here: requests go to the kernel as they
+//! AF_NETLINK sockets: NETLINK_ROUTE answered by the libos kernel's rtnetlink
+//! (`Kernel::netlink`), NETLINK_SOCK_DIAG by its inet_diag (`Kernel::sock_diag`, for
+//! `ss`). The socket itself lives here: requests go to the kernel as they
 //! are sent, the reply messages are queued per socket as datagrams (a dump is split at
 //! message boundaries, like Linux's skbs) with `nlmsg_pid` set to the socket's port id,
 //! and reads drain the queue (MSG_PEEK and MSG_TRUNC as iproute2 uses them). No
@@ -22,6 +23,8 @@ const SOL_NETLINK: c_int = 270;
 const RCVBUF: c_int = 212_992;
 
 struct NlSock {
+    /// NETLINK_ROUTE or NETLINK_SOCK_DIAG.
+    protocol: c_int,
     portid: u32,
     groups: u32,
     rx: VecDeque<Vec<u8>>,
@@ -42,19 +45,17 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The kernel's rtnetlink, or None when this libos build has none.
-fn kernel_netlink(req: &[u8]) -> SysResult<Option<Vec<u8>>> {
+/// The kernel's answer on a `protocol` socket, or None when this libos build has none.
+fn kernel_netlink(protocol: c_int, req: &[u8]) -> SysResult<Option<Vec<u8>>> {
     let n = instance()?;
     let mut g = n.lock();
     let now = n.now();
-    let r = rtnetlink(&mut g.k, now, req);
+    let r = match protocol {
+        libc::NETLINK_SOCK_DIAG => Some(g.k.sock_diag(now, req)),
+        _ => Some(g.k.netlink(now, req)),
+    };
     n.flush(&mut g);
     Ok(r)
-}
-
-/// The kernel's rtnetlink (`Kernel::netlink`).
-fn rtnetlink(k: &mut libos_kernel::Kernel, now: u64, req: &[u8]) -> Option<Vec<u8>> {
-    Some(k.netlink(now, req))
 }
 
 /// A netlink socket of this process's instance.
@@ -78,13 +79,13 @@ pub fn remote_closed(sfd: Fd) {
 
 /// socket(AF_NETLINK, type, protocol): a new id, or the errno.
 pub fn socket(ty: c_int, protocol: c_int) -> SysResult<Fd> {
-    if kernel_netlink(&[])?.is_none() {
+    if kernel_netlink(protocol, &[])?.is_none() {
         say_once("AF_NETLINK: this libos build has no rtnetlink yet".into());
         return Err(Errno::EAFNOSUPPORT);
     }
-    if protocol != libc::NETLINK_ROUTE {
+    if protocol != libc::NETLINK_ROUTE && protocol != libc::NETLINK_SOCK_DIAG {
         say_once(format!(
-            "netlink protocol {protocol} is not supported by libos (NETLINK_ROUTE only)"
+            "netlink protocol {protocol} is not supported by libos (NETLINK_ROUTE and NETLINK_SOCK_DIAG only)"
         ));
         return Err(Errno::EPROTONOSUPPORT);
     }
@@ -103,7 +104,13 @@ pub fn socket(ty: c_int, protocol: c_int) -> SysResult<Fd> {
     };
     t.socks.insert(
         id,
-        NlSock { portid, groups: 0, rx: VecDeque::new(), nonblock: ty & libc::SOCK_NONBLOCK != 0 },
+        NlSock {
+            protocol,
+            portid,
+            groups: 0,
+            rx: VecDeque::new(),
+            nonblock: ty & libc::SOCK_NONBLOCK != 0,
+        },
     );
     Ok(id)
 }
@@ -154,8 +161,12 @@ pub fn kernel_name() -> Vec<u8> {
 
 /// Sends requests to the kernel and queues its replies.
 pub fn send(kfd: Fd, data: &[u8]) -> SysResult<usize> {
-    let portid = table().socks.get(&kfd).ok_or(Errno::EBADF)?.portid;
-    let Some(reply) = kernel_netlink(data)? else { return Err(Errno::EOPNOTSUPP) };
+    let (portid, protocol) = {
+        let t = table();
+        let s = t.socks.get(&kfd).ok_or(Errno::EBADF)?;
+        (s.portid, s.protocol)
+    };
+    let Some(reply) = kernel_netlink(protocol, data)? else { return Err(Errno::EOPNOTSUPP) };
     let mut dgrams: Vec<Vec<u8>> = Vec::new();
     let mut off = 0;
     while off + NLMSG_HDRLEN <= reply.len() {
@@ -252,12 +263,12 @@ pub fn setsockopt(kfd: Fd, level: c_int, name: c_int) -> SysResult<()> {
 }
 
 pub fn getsockopt(kfd: Fd, level: c_int, name: c_int) -> SysResult<c_int> {
-    table().socks.get(&kfd).ok_or(Errno::EBADF)?;
+    let protocol = table().socks.get(&kfd).ok_or(Errno::EBADF)?.protocol;
     match (level, name) {
         (libc::SOL_SOCKET, libc::SO_SNDBUF | libc::SO_RCVBUF) => Ok(RCVBUF),
         (libc::SOL_SOCKET, libc::SO_TYPE) => Ok(libc::SOCK_RAW),
         (libc::SOL_SOCKET, libc::SO_DOMAIN) => Ok(libc::AF_NETLINK),
-        (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(libc::NETLINK_ROUTE),
+        (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(protocol),
         (libc::SOL_SOCKET, libc::SO_ERROR) => Ok(0),
         (SOL_NETLINK, _) => Ok(0),
         _ => Err(Errno::ENOPROTOOPT),
