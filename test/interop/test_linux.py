@@ -219,3 +219,36 @@ def test_af_packet_on_veth(ns, tmp_path):
         assert result(out, "sha256") == sha256(pattern(size)), out
     finally:
         sh("ip", "netns", "del", lb, check=False)
+
+
+def test_ecn_negotiated_with_linux(ns, tmp_path):
+    """libos asks for ECN (tcp_ecn=1); Linux, with its default tcp_ecn=2, accepts: the
+    capture shows SYN with ECE+CWR, SYN-ACK with ECE only, libos's data as ECT(0) and
+    its pure ACKs not ECT — RFC 3168 §6.1 as both stacks implement it."""
+    pcap = str(tmp_path / "ecn.pcap")
+    cap = ns.capture(pcap)
+    srv = ns.popen("python3", "-c", LINUX_SINK)
+    assert srv.stdout.readline().strip() == "LISTENING"
+    size = 1 << 20
+    host = ns.libos("--app", "tcp-source", "--connect", f"{LINUX_IP}:5001", "--bytes",
+                    str(size), "--duration", "60", "--sysctl", "net.ipv4.tcp_ecn=1")
+    out = finish(host)
+    srv_out, _ = srv.communicate(timeout=30)
+    assert int(srv_out.split()[0]) == size, (srv_out, out)
+    cap.terminate(); cap.wait(timeout=10)
+    fields = ["ip.src", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.ece", "tcp.flags.cwr",
+              "ip.dsfield.ecn", "tcp.len"]
+    args = ["tshark", "-r", pcap, "-Y", "tcp.port == 5001", "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    rows = [l.split("\t") for l in sh(*args).stdout.splitlines()]
+    syn = [r for r in rows if r[1] in ("1", "True") and r[2] in ("0", "False")]
+    synack = [r for r in rows if r[1] in ("1", "True") and r[2] in ("1", "True")]
+    t = lambda v: v in ("1", "True")
+    assert syn and t(syn[0][3]) and t(syn[0][4]), syn
+    assert synack and t(synack[0][3]) and not t(synack[0][4]), synack
+    data = [r for r in rows if r[0] == LIBOS_IP and r[6] not in ("", "0")]
+    assert data and all(r[5] == "2" for r in data), data[:5]
+    acks = [r for r in rows if r[0] == LINUX_IP and r[6] == "0" and not t(r[1])]
+    assert acks and all(r[5] == "0" for r in acks), acks[:5]
+    print(f"ECN: SYN ECE+CWR, SYN-ACK ECE, {len(data)} data segments ECT(0)")

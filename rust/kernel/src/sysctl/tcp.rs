@@ -18,6 +18,8 @@ pub struct TcpSysctl {
     pub tcp_early_retrans: u8,
     /// F-RTO, SACK-enhanced with 2 (Linux `tcp_frto`).
     pub tcp_frto: u8,
+    /// ECN: 1 requests it on outgoing connections, 2 only accepts it (Linux `tcp_ecn`).
+    pub tcp_ecn: u8,
     /// Initial reordering degree (`tcp_reordering`).
     pub tcp_reordering: u8,
     pub tcp_syn_retries: u8,
@@ -54,6 +56,7 @@ impl Default for TcpSysctl {
             tcp_dsack: true,
             tcp_early_retrans: 3,
             tcp_frto: 2,
+            tcp_ecn: 2,
             tcp_reordering: 3,
             tcp_syn_retries: 6,
             tcp_synack_retries: 5,
@@ -116,6 +119,7 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv4.tcp_dsack", tcp.tcp_dsack, 0, 1),
     sysctl_int!("net.ipv4.tcp_early_retrans", tcp.tcp_early_retrans, 0, 4),
     sysctl_int!("net.ipv4.tcp_frto", tcp.tcp_frto, 0, 2),
+    sysctl_int!("net.ipv4.tcp_ecn", tcp.tcp_ecn, 0, 2),
     sysctl_int!("net.ipv4.tcp_reordering", tcp.tcp_reordering, 0, 255),
     sysctl_int!("net.ipv4.tcp_syn_retries", tcp.tcp_syn_retries, 1, 127),
     sysctl_int!("net.ipv4.tcp_synack_retries", tcp.tcp_synack_retries, 0, 255),

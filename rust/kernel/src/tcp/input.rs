@@ -20,6 +20,8 @@ use crate::{Errno, Nanos};
 struct AckFlags {
     /// Segments cumulatively acknowledged.
     acked: u32,
+    /// An ECN echo (ECE on an ECN connection).
+    ece: bool,
     newly_sacked: u32,
     /// A duplicate ACK (RFC 5681 §2).
     is_dup: bool,
@@ -114,6 +116,7 @@ impl TcpSock {
         }
         self.peer_mss = o.mss;
         self.sync_mss(cx);
+        self.ecn_syn(cx, seg);
     }
 
     /// RFC 9293 §3.10.7.3 SYN-SENT (Linux `tcp_rcv_synsent_state_process`).
@@ -407,8 +410,13 @@ impl TcpSock {
             && nwin == prior_wnd
             && self.packets_out > 0;
         self.process_tlp_ack(cx, ack, tag.dsack, is_dup);
-        let flags =
-            AckFlags { acked: acked_pkts, newly_sacked: tag.newly_sacked, is_dup, prior_in_flight };
+        let flags = AckFlags {
+            acked: acked_pkts,
+            ece: self.ecn_echo(seg),
+            newly_sacked: tag.newly_sacked,
+            is_dup,
+            prior_in_flight,
+        };
         self.fastretrans(cx, flags);
         if self.packets_out == 0 {
             self.clear_timer(Timer::Retransmit);
@@ -524,7 +532,7 @@ impl TcpSock {
         let una_advanced = a.acked > 0;
         let mut delivered = a.acked + a.newly_sacked;
         // `tcp_ack_is_dubious`: an in-order ACK in the Open state needs no loss work.
-        let dubious = a.is_dup || a.newly_sacked > 0 || self.ca_state != CaState::Open;
+        let dubious = a.is_dup || a.newly_sacked > 0 || a.ece || self.ca_state != CaState::Open;
         if !dubious {
             self.cong_avoid(now, a.acked, a.prior_in_flight);
             return;
@@ -575,6 +583,19 @@ impl TcpSock {
                 if self.time_to_recover(cx) {
                     self.enter_recovery(cx);
                 } else {
+                    // `tcp_try_to_open`: a finished CWR episode ends with cwnd = ssthresh;
+                    // an ECN echo starts one; during one cwnd follows PRR.
+                    if self.ca_state == CaState::Cwr && self.snd_una >= self.high_seq {
+                        self.cwnd = self.ssthresh.max(1);
+                        self.set_ca_state(now, CaState::Open);
+                    }
+                    if a.ece {
+                        self.enter_cwr(cx);
+                    }
+                    if self.ca_state == CaState::Cwr {
+                        self.cwnd_reduction(delivered, false, una_advanced);
+                        return;
+                    }
                     let st = if self.sacked_out > 0 { CaState::Disorder } else { CaState::Open };
                     self.set_ca_state(now, st);
                     if a.acked > 0 {
@@ -701,13 +722,16 @@ impl TcpSock {
             cx.stats.mib.reno_recovery += 1;
         }
         tracing::debug!(target: "libos::tcp", id = self.id, cwnd = self.cwnd, "fast retransmit");
-        self.prior_ssthresh = self.ssthresh;
-        self.prior_cwnd = self.cwnd;
-        let v = self.cc_view();
-        self.ssthresh = self.cc.ssthresh(now, &v);
-        self.cwnd_cnt = 0;
-        self.prr_delivered = 0;
-        self.prr_out = 0;
+        // A reduction already under way (CWR) continues (Linux `tcp_enter_recovery`).
+        if self.ca_state != CaState::Cwr {
+            self.prior_ssthresh = self.ssthresh;
+            self.prior_cwnd = self.cwnd;
+            let v = self.cc_view();
+            self.ssthresh = self.cc.ssthresh(now, &v);
+            self.cwnd_cnt = 0;
+            self.prr_delivered = 0;
+            self.prr_out = 0;
+        }
         self.init_undo();
         self.high_seq = self.snd_nxt;
         self.set_ca_state(now, CaState::Recovery);
@@ -748,6 +772,7 @@ impl TcpSock {
         if seg.payload.is_empty() && !fin {
             return;
         }
+        self.ecn_rcv(seg);
         if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
             // After the peer's FIN nothing new can arrive (RFC 9293: ignore).
             return;

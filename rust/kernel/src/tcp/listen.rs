@@ -173,6 +173,7 @@ impl TcpTable {
         c.irs = seg.seq_number;
         c.rcv_nxt = seg.seq_number + 1;
         c.init_rcv_window(cx.net);
+        c.rx_ecn = rx.tos & 3;
         c.apply_syn_options(&mut cx, seg);
         c.iss = new_isn(cx.net, now);
         c.snd_una = c.iss;

@@ -14,6 +14,7 @@
 //! fd, it is freed.
 
 pub mod cong;
+mod ecn;
 pub mod info;
 pub mod input;
 pub mod listen;
@@ -371,7 +372,7 @@ impl TcpTable {
         if let Some(&id) = self.conns.get(&(local, remote))
             && !self.timewait_reuse(now, net, id, &seg)
         {
-            self.conn_input(now, net, id, &seg);
+            self.conn_input(now, net, id, &seg, rx.tos & 3);
             return Delivery::Consumed;
         }
         if let Some(lid) = self.find_listener(local) {
@@ -402,12 +403,13 @@ impl TcpTable {
         true
     }
 
-    fn conn_input(&mut self, now: Nanos, net: &mut Net, id: u32, seg: &TcpRepr<'_>) {
+    fn conn_input(&mut self, now: Nanos, net: &mut Net, id: u32, seg: &TcpRepr<'_>, ecn: u8) {
         if !self.child_may_complete(now, net, id, seg) {
             return;
         }
         self.with_sock(now, net, id, |s, cx| {
             s.segs_in += 1;
+            s.rx_ecn = ecn;
             match s.state {
                 State::SynSent => s.rcv_synsent(cx, seg),
                 State::TimeWait => s.rcv_timewait(cx, seg),

@@ -68,6 +68,8 @@ pub(crate) fn send_reset_for(
         dst_port: remote.port(),
         control: Control::Rst,
         psh: false,
+        ece: false,
+        cwr: false,
         seq_number: seq,
         ack_number: ack,
         window_len: 0,
@@ -184,6 +186,7 @@ impl TcpSock {
     ) {
         let syn = control == Control::Syn;
         let options = if syn { self.syn_options(cx) } else { self.data_options(cx) };
+        let (ece, cwr, ect) = self.ecn_bits(cx, syn, ack);
         let window = if syn {
             self.rcv_wnd.min(65535) as u16
         } else if control == Control::Rst {
@@ -196,13 +199,18 @@ impl TcpSock {
             dst_port: self.remote.port(),
             control,
             psh: self.psh_next && !payload.is_empty(),
+            ece,
+            cwr,
             seq_number: seq,
             ack_number: ack.then_some(self.rcv_nxt),
             window_len: window,
             options,
             payload,
         };
-        let tx = self.ip_tx(cx, repr.buffer_len());
+        let mut tx = self.ip_tx(cx, repr.buffer_len());
+        if ect {
+            tx.tos = (tx.tos & !3) | 2;
+        }
         emit(cx, &tx, &repr);
         self.segs_out += 1;
         if !payload.is_empty() {
@@ -252,9 +260,11 @@ impl TcpSock {
 
     /// Transmits `rtx[idx]` (first send or retransmission).
     fn xmit_seg(&mut self, cx: &mut Cx<'_>, idx: usize) {
-        if self.ca_state == CaState::Recovery {
+        if matches!(self.ca_state, CaState::Recovery | CaState::Cwr) {
             self.prr_out += 1;
         }
+        let s = &self.rtx[idx];
+        self.ect_next = self.ecn_ok && !s.ever_retrans && !s.data.is_empty();
         self.tx_count += 1;
         self.rtx[idx].tx_order = self.tx_count;
         let pipe_was_empty = self.packets_out <= 1 && !self.rtx[idx].ever_retrans;

@@ -148,6 +148,8 @@ fn duplicate_segment_gets_a_dsack_and_the_sender_counts_it() {
         dst_port: s.remote.port(),
         control: Control::None,
         psh: false,
+        ece: false,
+        cwr: false,
         seq_number: seq,
         ack_number: Some(ack),
         window_len: 1000,
@@ -284,4 +286,58 @@ fn frto_undoes_a_spurious_rto() {
     // Undone, the RTO leaves no trace in ssthresh; believed, it cuts it.
     let (with, without) = (p.sock(true, c).ssthresh, p0.sock(true, c0).ssthresh);
     assert!(with > without, "ssthresh {with} after F-RTO vs {without} without");
+}
+
+#[test]
+fn ecn_ce_mark_reduces_cwnd_once_without_loss() {
+    // Both ends ask for ECN (tcp_ecn=1). A router marks one data segment CE: b echoes
+    // ECE until a's CWR; a reduces once (the CWR state) and retransmits nothing.
+    let (mut p, c, _l, child) = established_with(|p| {
+        p.a.net.sysctl.tcp.tcp_ecn = 1;
+        p.b.net.sysctl.tcp.tcp_ecn = 1;
+    });
+    assert!(p.sock(true, c).ecn_ok && p.sock(false, child).ecn_ok, "negotiated");
+    let syn = &p.log[0];
+    assert!(
+        syn.flags & crate::wire::tcp::flags::ECE != 0
+            && syn.flags & crate::wire::tcp::flags::CWR != 0
+    );
+    let mut n = 0;
+    p.ce_mark = Some(Box::new(move |w| {
+        if w.from_a && w.len > 0 {
+            n += 1;
+            return n == 30;
+        }
+        false
+    }));
+    let data = pattern(400_000);
+    let got = transfer(&mut p, true, c, child, &data, 30 * SEC);
+    assert!(got == data);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!(mib.retrans_segs, 0, "a congestion signal without a loss");
+    let ece_acks =
+        p.log.iter().filter(|w| !w.from_a && w.flags & crate::wire::tcp::flags::ECE != 0).count();
+    let cwr_segs =
+        p.log.iter().filter(|w| w.from_a && w.flags & crate::wire::tcp::flags::CWR != 0).count();
+    assert!(ece_acks >= 1, "b echoed the CE mark");
+    assert_eq!(cwr_segs, 2, "the SYN, then one CWR answering the echo");
+    // New data is ECT(0), pure ACKs are not.
+    assert!(p.log.iter().filter(|w| w.from_a && w.len > 0).all(|w| w.tos & 3 == 2));
+    assert!(p.log.iter().filter(|w| !w.from_a && w.len == 0).all(|w| w.tos & 3 == 0));
+    assert!(p.sock(true, c).ssthresh < u32::MAX >> 1, "one reduction happened");
+}
+
+#[test]
+fn ecn_is_not_used_unless_both_sides_agree() {
+    // Linux's default tcp_ecn=2 accepts but never asks.
+    let (p, c, _l, child) = established();
+    assert!(!p.sock(true, c).ecn_ok && !p.sock(false, child).ecn_ok);
+    assert_eq!(p.log[0].flags & crate::wire::tcp::flags::ECE, 0);
+    let (p, c, _l, child) = established_with(|p| p.a.net.sysctl.tcp.tcp_ecn = 1);
+    assert!(p.sock(true, c).ecn_ok && p.sock(false, child).ecn_ok, "2 accepts a request");
+    let (p, c, _l, child) = established_with(|p| {
+        p.a.net.sysctl.tcp.tcp_ecn = 1;
+        p.b.net.sysctl.tcp.tcp_ecn = 0;
+    });
+    assert!(!p.sock(true, c).ecn_ok && !p.sock(false, child).ecn_ok, "0 refuses");
 }

@@ -150,6 +150,16 @@ pub struct TcpSock {
     pub snd_sml: SeqNumber,
     /// PSH for the segment being built (set from its `TxSeg`).
     pub psh_next: bool,
+    /// ECN (RFC 3168; Linux `ecn_flags`): negotiated; our SYN asked for it; the peer
+    /// must see CWR (we echo ECE, TCP_ECN_DEMAND_CWR); our next new data carries CWR
+    /// (TCP_ECN_QUEUE_CWR); the segment being built is new data (ECT(0)); the segment
+    /// being processed carried these ECN bits in its IP header.
+    pub ecn_ok: bool,
+    pub ecn_syn_sent: bool,
+    pub ecn_demand_cwr: bool,
+    pub ecn_queue_cwr: bool,
+    pub ect_next: bool,
+    pub rx_ecn: u8,
     /// Bytes written by the user, not yet sent.
     pub unsent: super::sendq::SendQueue,
     pub rtx: VecDeque<TxSeg>,
@@ -335,6 +345,12 @@ impl TcpSock {
             snd_wscale: 0,
             snd_sml: SeqNumber(0),
             psh_next: false,
+            ecn_ok: false,
+            ecn_syn_sent: false,
+            ecn_demand_cwr: false,
+            ecn_queue_cwr: false,
+            ect_next: false,
+            rx_ecn: 0,
             unsent: Default::default(),
             rtx: VecDeque::new(),
             rtx_bytes: 0,

@@ -59,6 +59,8 @@ pub(crate) struct Wire {
     pub ack: u32,
     pub flags: u16,
     pub len: usize,
+    /// The IP TOS byte (ECN in its low bits).
+    pub tos: u8,
 }
 
 type Filter = Box<dyn FnMut(&Wire) -> bool>;
@@ -68,10 +70,12 @@ pub(crate) struct Pair {
     pub b: Node,
     pub now: Nanos,
     pub delay: Nanos,
-    /// In flight: (arrival, to_b, src, dst, bytes).
-    link: VecDeque<(Nanos, bool, IpAddr, IpAddr, Bytes)>,
+    /// In flight: (arrival, to_b, src, dst, bytes, tos).
+    link: VecDeque<(Nanos, bool, IpAddr, IpAddr, Bytes, u8)>,
     /// Returns true to drop the segment.
     pub filter: Option<Filter>,
+    /// Returns true to mark the segment CE (a congested ECN router).
+    pub ce_mark: Option<Filter>,
     pub log: Vec<Wire>,
 }
 
@@ -84,6 +88,7 @@ impl Pair {
             delay: 10 * MS,
             link: VecDeque::new(),
             filter: None,
+            ce_mark: None,
             log: Vec::new(),
         }
     }
@@ -107,6 +112,7 @@ impl Pair {
                     ack: p.ack_number().0,
                     flags: p.flags(),
                     len: p.payload().len(),
+                    tos: tx.tos,
                 };
                 self.log.push(w.clone());
                 if let Some(f) = self.filter.as_mut()
@@ -114,12 +120,18 @@ impl Pair {
                 {
                     continue;
                 }
-                self.link.push_back((now + delay, from_a, tx.src, tx.dst, bytes));
+                let mut tos = tx.tos;
+                if let Some(m) = self.ce_mark.as_mut()
+                    && m(&w)
+                {
+                    tos |= 3;
+                }
+                self.link.push_back((now + delay, from_a, tx.src, tx.dst, bytes, tos));
             }
         }
     }
 
-    fn deliver(&mut self, to_b: bool, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+    fn deliver(&mut self, to_b: bool, src: IpAddr, dst: IpAddr, bytes: &[u8], tos: u8) {
         let now = self.now;
         let n = self.node(!to_b);
         let rx = IpRx {
@@ -127,7 +139,7 @@ impl Pair {
             dst,
             protocol: 6,
             ttl: 64,
-            tos: 0,
+            tos,
             ifindex: 2,
             multicast_or_broadcast: false,
             packet: &[],
@@ -150,8 +162,8 @@ impl Pair {
             }
             self.now = self.now.max(t);
             while self.link.front().is_some_and(|x| x.0 <= self.now) {
-                let (_, to_b, src, dst, bytes) = self.link.pop_front().unwrap();
-                self.deliver(to_b, src, dst, &bytes);
+                let (_, to_b, src, dst, bytes, tos) = self.link.pop_front().unwrap();
+                self.deliver(to_b, src, dst, &bytes, tos);
                 self.collect();
             }
             let now = self.now;
@@ -254,7 +266,7 @@ impl Pair {
     pub(super) fn inject_to_b(&mut self, repr: &TcpRepr<'_>) {
         let mut buf = vec![0u8; repr.buffer_len()];
         repr.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), &A, &B);
-        self.deliver(true, A, B, &buf);
+        self.deliver(true, A, B, &buf, 0);
         self.collect();
     }
 }
@@ -613,6 +625,8 @@ fn challenge_ack_for_in_window_rst() {
         dst_port: 80,
         control: Control::Rst,
         psh: false,
+        ece: false,
+        cwr: false,
         seq_number: rcv_nxt + 100,
         ack_number: None,
         window_len: 0,
@@ -639,6 +653,8 @@ fn syn_in_established_gets_challenge_ack() {
         dst_port: 80,
         control: Control::Syn,
         psh: false,
+        ece: false,
+        cwr: false,
         seq_number: SeqNumber(12345),
         ack_number: None,
         window_len: 1000,
@@ -737,6 +753,8 @@ fn random_segments_never_panic_and_memory_stays_bounded() {
             dst_port: 80,
             control,
             psh: false,
+            ece: false,
+            cwr: false,
             seq_number: near(&mut rng, rcv_nxt),
             ack_number: (rng.range_u32(0, 9) != 0).then(|| near(&mut rng, snd_una)),
             window_len: rng.range_u32(0, 65535) as u16,
@@ -750,7 +768,7 @@ fn random_segments_never_panic_and_memory_stays_bounded() {
         }
         // Garbage bytes too: every parse path returns without panicking.
         let junk: Vec<u8> = (0..rng.range_u32(0, 80)).map(|_| rng.next_u32() as u8).collect();
-        p.deliver(true, A, B, &junk);
+        p.deliver(true, A, B, &junk, 0);
         if let Some(s) = p.b.tcp.sock(child) {
             assert!(s.rcvq.len() + s.ooo.bytes() <= s.rcv_space() + 256);
         }
@@ -1024,6 +1042,8 @@ fn time_wait_reacks_retransmitted_fin() {
         dst_port: a_port,
         control: Control::Fin,
         psh: false,
+        ece: false,
+        cwr: false,
         seq_number: rcv_nxt - 1,
         ack_number: Some(snd_nxt),
         window_len: 1000,
@@ -1032,7 +1052,7 @@ fn time_wait_reacks_retransmitted_fin() {
     };
     let mut buf = vec![0u8; fin.buffer_len()];
     fin.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), &B, &A);
-    p.deliver(false, B, A, &buf);
+    p.deliver(false, B, A, &buf, 0);
     p.collect();
     assert_eq!(p.log.len(), before + 1, "re-ACKed");
     // 2MSL restarted: still there 59 s after the retransmitted FIN.

@@ -311,6 +311,9 @@ pub struct TcpRepr<'a> {
     pub dst_port: u16,
     pub control: Control,
     pub psh: bool,
+    /// ECN-Echo and Congestion Window Reduced (RFC 3168 §6.1).
+    pub ece: bool,
+    pub cwr: bool,
     pub seq_number: SeqNumber,
     pub ack_number: Option<SeqNumber>,
     /// The raw 16-bit window field (unscaled).
@@ -345,6 +348,8 @@ impl<'a> TcpRepr<'a> {
             dst_port: p.dst_port(),
             control,
             psh: f & flags::PSH != 0,
+            ece: f & flags::ECE != 0,
+            cwr: f & flags::CWR != 0,
             seq_number: p.seq_number(),
             ack_number: (f & flags::ACK != 0).then(|| p.ack_number()),
             window_len: p.window_len(),
@@ -375,6 +380,12 @@ impl<'a> TcpRepr<'a> {
         };
         if self.psh {
             f |= flags::PSH;
+        }
+        if self.ece {
+            f |= flags::ECE;
+        }
+        if self.cwr {
+            f |= flags::CWR;
         }
         if self.ack_number.is_some() {
             f |= flags::ACK;
@@ -430,6 +441,8 @@ mod tests {
             dst_port: 80,
             control: Control::Syn,
             psh: false,
+            ece: false,
+            cwr: false,
             seq_number: SeqNumber(0x01020304),
             ack_number: None,
             window_len: 64240,
