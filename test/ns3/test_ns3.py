@@ -130,3 +130,15 @@ def test_readme_script_compiles_and_runs(plugin, tmp_path):
     assert p.returncode == 0, p.stderr
     assert int(p.stdout.split()[0]) > 10_000_000  # ~9.6 Mbit/s for 10 s
     assert (tmp_path / "two-nodes-0-0.pcap").exists()
+
+
+def test_link_down_and_up_reach_the_kernel(example):
+    """A device whose link goes down for a second: LibosKernel's link-change callback
+    sets the kernel's carrier (ip link shows NO-CARRIER, state DOWN), echoes stop, and
+    resume when the link comes back."""
+    r = example("link-flap")
+    assert r.rc == 0, r.err
+    assert "NO-CARRIER" in r.out and "state DOWN" in r.out, r.out
+    assert int(r.kv["replies_before"]) >= 9, r.out
+    assert r.kv["replies_down"] == "0", r.out
+    assert int(r.kv["replies_after"]) >= 9, r.out
