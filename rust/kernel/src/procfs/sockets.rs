@@ -21,6 +21,29 @@ pub struct SockRow {
     pub tcp: Option<TcpRow>,
 }
 
+impl SockRow {
+    /// A UDP or raw socket: connected (state 1) or not (7, TCP_CLOSE), nothing queued
+    /// to send, `rmem` bytes charged to receive.
+    pub(crate) fn datagram(
+        local: SocketAddrV4,
+        peer: Option<SocketAddrV4>,
+        rmem: usize,
+        inode: u64,
+        drops: u64,
+    ) -> SockRow {
+        SockRow {
+            local,
+            remote: peer.unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0)),
+            state: if peer.is_some() { 1 } else { 7 },
+            tx_queue: 0,
+            rx_queue: rmem as u64,
+            inode,
+            drops,
+            tcp: None,
+        }
+    }
+}
+
 /// The TCP-only columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpRow {

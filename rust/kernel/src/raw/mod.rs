@@ -106,15 +106,14 @@ impl RawTable {
         let mut rows: Vec<_> = self
             .socks
             .iter()
-            .map(|(id, s)| crate::procfs::SockRow {
-                local: SocketAddrV4::new(s.laddr, u16::from(s.protocol)),
-                remote: SocketAddrV4::new(s.peer.unwrap_or(Ipv4Addr::UNSPECIFIED), 0),
-                state: if s.peer.is_some() { 1 } else { 7 },
-                tx_queue: 0,
-                rx_queue: s.rxq.rmem() as u64,
-                inode: 0x0300_0000 + u64::from(id),
-                drops: s.drops,
-                tcp: None,
+            .map(|(id, s)| {
+                crate::procfs::SockRow::datagram(
+                    SocketAddrV4::new(s.laddr, u16::from(s.protocol)),
+                    s.peer.map(|p| SocketAddrV4::new(p, 0)),
+                    s.rxq.rmem(),
+                    0x0300_0000 + u64::from(id),
+                    s.drops,
+                )
             })
             .collect();
         rows.sort_by_key(|r| r.local.port());

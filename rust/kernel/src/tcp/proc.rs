@@ -42,19 +42,7 @@ impl TcpTable {
     pub(crate) fn diag(&self, now: Nanos) -> Vec<DiagSock> {
         let mut out = Vec::new();
         for s in self.listed() {
-            let Some(r) = row(s, now) else { continue };
-            let t = r.tcp.unwrap_or(TcpRow {
-                timer: 0,
-                timer_left: 0,
-                retransmits: 0,
-                probes: 0,
-                rto: 0,
-                ato: 0,
-                quick: 0,
-                cwnd: 0,
-                ssthresh: None,
-                time_wait: false,
-            });
+            let Some((r, Some(t))) = row(s, now).map(|r| (r, r.tcp)) else { continue };
             let queued = s.wmem_queued() as u32;
             out.push(DiagSock {
                 state: r.state,

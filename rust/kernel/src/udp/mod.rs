@@ -113,15 +113,14 @@ impl UdpTable {
             .socks
             .iter()
             .filter(|(_, s)| s.lport != 0)
-            .map(|(id, s)| crate::procfs::SockRow {
-                local: SocketAddrV4::new(s.laddr, s.lport),
-                remote: s.peer.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
-                state: if s.peer.is_some() { 1 } else { 7 },
-                tx_queue: 0,
-                rx_queue: s.rxq.rmem() as u64,
-                inode: 0x0200_0000 + u64::from(id),
-                drops: s.drops,
-                tcp: None,
+            .map(|(id, s)| {
+                crate::procfs::SockRow::datagram(
+                    SocketAddrV4::new(s.laddr, s.lport),
+                    s.peer,
+                    s.rxq.rmem(),
+                    0x0200_0000 + u64::from(id),
+                    s.drops,
+                )
             })
             .collect();
         rows.sort_by_key(|r| r.local.port());
