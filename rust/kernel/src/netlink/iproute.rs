@@ -66,6 +66,32 @@ pub(super) fn is(word: &str, full: &str) -> bool {
     !word.is_empty() && full.starts_with(word)
 }
 
+/// The request flags of an editing subcommand in iproute2's abbreviation order: `add`,
+/// `change`, `replace`, `prepend` and `append` where the object keeps lists
+/// (`ordered`), `delete` (no flags); None for any other word.
+pub(super) fn edit_flags(cmd: &str, ordered: bool) -> Option<u16> {
+    if is(cmd, "add") {
+        Some(NLM_F_CREATE | NLM_F_EXCL)
+    } else if is(cmd, "change") || cmd == "chg" {
+        Some(NLM_F_REPLACE)
+    } else if is(cmd, "replace") {
+        Some(NLM_F_CREATE | NLM_F_REPLACE)
+    } else if ordered && is(cmd, "prepend") {
+        Some(NLM_F_CREATE)
+    } else if ordered && is(cmd, "append") {
+        Some(NLM_F_CREATE | NLM_F_APPEND)
+    } else if is(cmd, "delete") {
+        Some(0)
+    } else {
+        None
+    }
+}
+
+/// `list`, `show` or `lst`.
+pub(super) fn is_show(cmd: &str) -> bool {
+    is(cmd, "list") || is(cmd, "show") || cmd == "lst"
+}
+
 /// One `ip` invocation: a kernel and the sequence numbers of its requests.
 pub(super) struct Ip<'k> {
     k: &'k mut Kernel,

@@ -8,20 +8,11 @@ use std::fmt::Write;
 /// `ip address { add | change | replace | del | show | flush } ...`.
 pub fn addr(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
     let Some((cmd, rest)) = w.split_first() else { return show(ip, &[]) };
-    let flags = if is(cmd, "add") {
-        NLM_F_CREATE | NLM_F_EXCL
-    } else if is(cmd, "change") || *cmd == "chg" {
-        NLM_F_REPLACE
-    } else if is(cmd, "replace") {
-        NLM_F_CREATE | NLM_F_REPLACE
-    } else if is(cmd, "delete") {
-        0
-    } else if is(cmd, "list") || is(cmd, "show") || *cmd == "lst" {
-        return show(ip, rest);
-    } else if is(cmd, "flush") {
-        return flush(ip, rest);
-    } else {
-        return Err(format!("Command \"{cmd}\" is unknown, try \"ip address help\"."));
+    let flags = match edit_flags(cmd, false) {
+        Some(f) => f,
+        None if is_show(cmd) => return show(ip, rest),
+        None if is(cmd, "flush") => return flush(ip, rest),
+        None => return Err(format!("Command \"{cmd}\" is unknown, try \"ip address help\".")),
     };
     modify(ip, flags, is(cmd, "delete"), rest).map(|()| String::new())
 }

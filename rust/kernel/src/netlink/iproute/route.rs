@@ -98,26 +98,12 @@ fn scope_id(s: &str) -> Result<u8, String> {
 /// `ip route { add | del | change | replace | append | prepend | show | get | flush }`.
 pub fn route(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
     let Some((cmd, rest)) = w.split_first() else { return show(ip, &[]) };
-    let flags = if is(cmd, "add") {
-        NLM_F_CREATE | NLM_F_EXCL
-    } else if is(cmd, "change") || *cmd == "chg" {
-        NLM_F_REPLACE
-    } else if is(cmd, "replace") {
-        NLM_F_CREATE | NLM_F_REPLACE
-    } else if is(cmd, "prepend") {
-        NLM_F_CREATE
-    } else if is(cmd, "append") {
-        NLM_F_CREATE | NLM_F_APPEND
-    } else if is(cmd, "delete") {
-        0
-    } else if is(cmd, "list") || is(cmd, "show") || *cmd == "lst" {
-        return show(ip, rest);
-    } else if is(cmd, "get") {
-        return get(ip, rest);
-    } else if is(cmd, "flush") {
-        return flush(ip, rest);
-    } else {
-        return Err(format!("Command \"{cmd}\" is unknown, try \"ip route help\"."));
+    let flags = match edit_flags(cmd, true) {
+        Some(f) => f,
+        None if is_show(cmd) => return show(ip, rest),
+        None if is(cmd, "get") => return get(ip, rest),
+        None if is(cmd, "flush") => return flush(ip, rest),
+        None => return Err(format!("Command \"{cmd}\" is unknown, try \"ip route help\".")),
     };
     let del = is(cmd, "delete");
     modify(ip, flags, del, rest).map(|()| String::new())
@@ -540,20 +526,11 @@ const NUD_NAMES: &[(u16, &str)] = &[
 /// `ip neigh { add | del | replace | change | show | flush }`.
 pub fn neigh(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
     let Some((cmd, rest)) = w.split_first() else { return neigh_show(ip, &[], false) };
-    let flags = if is(cmd, "add") {
-        NLM_F_CREATE | NLM_F_EXCL
-    } else if is(cmd, "change") || *cmd == "chg" {
-        NLM_F_REPLACE
-    } else if is(cmd, "replace") {
-        NLM_F_CREATE | NLM_F_REPLACE
-    } else if is(cmd, "delete") {
-        0
-    } else if is(cmd, "list") || is(cmd, "show") || *cmd == "lst" {
-        return neigh_show(ip, rest, false);
-    } else if is(cmd, "flush") {
-        return neigh_show(ip, rest, true);
-    } else {
-        return Err(format!("Command \"{cmd}\" is unknown, try \"ip neigh help\"."));
+    let flags = match edit_flags(cmd, false) {
+        Some(f) => f,
+        None if is_show(cmd) => return neigh_show(ip, rest, false),
+        None if is(cmd, "flush") => return neigh_show(ip, rest, true),
+        None => return Err(format!("Command \"{cmd}\" is unknown, try \"ip neigh help\".")),
     };
     let (mut dst, mut dev, mut mac, mut state) = (None, None, None, NUD_PERMANENT);
     let mut it = rest.iter();
