@@ -257,7 +257,7 @@ pub fn link(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
     let Some((cmd, rest)) = w.split_first() else { return link_show(ip, &[]) };
     if is(cmd, "set") {
         link_set(ip, rest).map(|()| String::new())
-    } else if is(cmd, "show") || is(cmd, "list") || *cmd == "lst" {
+    } else if is_show(cmd) {
         link_show(ip, rest)
     } else if is(cmd, "add") || is(cmd, "delete") {
         Err("RTNETLINK answers: Operation not supported".into())

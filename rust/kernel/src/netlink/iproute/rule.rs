@@ -7,7 +7,7 @@ use std::fmt::Write;
 /// `ip rule { add | del | show }`.
 pub fn rule(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
     let Some((cmd, rest)) = w.split_first() else { return show(ip) };
-    if is(cmd, "list") || is(cmd, "show") || *cmd == "lst" {
+    if is_show(cmd) {
         if let Some(x) = rest.first() {
             return Err(format!("Error: \"{x}\" filters are not supported by libos."));
         }
