@@ -223,8 +223,9 @@ impl Kernel {
     }
 
     /// The next readiness change for the host to act on.
+    /// Subscribers of rtnetlink groups (`netlink_open`) report here too, under their id.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.socks.poll_event()
+        self.socks.poll_event().or_else(|| self.net.notify.poll_event())
     }
 
     /// When the kernel next needs `advance` (None: only input can change anything).
@@ -257,6 +258,7 @@ impl Kernel {
             self.l2_input(now, ifindex, &frame);
         }
         self.socks.collect_events(&mut self.net);
+        netlink::notify::collect(&mut self.net, now);
     }
 
     // ---- configuration -------------------------------------------------------------

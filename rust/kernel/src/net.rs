@@ -28,6 +28,8 @@ pub struct Net {
     pub wakeups: Vec<SockRef>,
     /// Seed of the multipath flow hash, fixed per instance.
     pub mp_hash_seed: u32,
+    /// rtnetlink multicast subscribers (`netlink::notify`).
+    pub notify: crate::netlink::notify::Notifier,
 }
 
 impl Net {
@@ -43,6 +45,7 @@ impl Net {
             loopback: VecDeque::new(),
             wakeups: Vec::new(),
             mp_hash_seed: (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32,
+            notify: Default::default(),
         }
     }
 

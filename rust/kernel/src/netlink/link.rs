@@ -164,12 +164,18 @@ pub fn set(net: &mut Net, ctx: &mut Ctx<'_>, ty: u16, payload: &[u8]) -> NlResul
     let want = (ifm.flags & change) | (d.flags.0 & !change);
     let new_up = if ifm.flags != 0 || ifm.change != 0 { want & CHANGEABLE != 0 } else { up };
     let d = net.devs.get_mut(i).ok_or(Errno::ENODEV)?;
+    let renamed = rename.is_some() || mac.is_some();
     if let Some(n) = rename {
         d.name = n;
     }
     if let Some(m) = mac {
         d.mac = m;
     }
+    if renamed {
+        // Not a routing change, but RTM_NEWLINK listeners must hear of it (`notify`).
+        net.fib.invalidate();
+    }
+    let d = net.devs.get_mut(i).ok_or(Errno::ENODEV)?;
     let mut changed = false;
     if let Some(m) = mtu
         && m != d.mtu

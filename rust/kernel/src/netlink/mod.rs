@@ -7,6 +7,7 @@ pub mod addr;
 pub mod iproute;
 pub mod link;
 pub mod neigh;
+pub mod notify;
 pub mod route;
 pub mod rule;
 pub mod sock_diag;
@@ -154,11 +155,26 @@ fn dispatch(net: &mut Net, ctx: &mut Ctx<'_>, ty: u16, payload: &[u8]) -> NlResu
         RTM_GETROUTE => inet().and_then(|_| route::get(net, ctx, payload)),
         RTM_NEWNEIGH => neigh::new(net, ctx, payload),
         RTM_DELNEIGH => neigh::del(net, payload),
+        RTM_GETNSID => nsid(ctx),
         rule::RTM_NEWRULE => rule::new(net, payload),
         rule::RTM_DELRULE => rule::del(net, payload),
         _ => Err(Errno::EOPNOTSUPP.into()),
     }
     .map(|()| Handled::Done)
+}
+
+const RTM_NEWNSID: u16 = 88;
+const RTM_GETNSID: u16 = 90;
+
+/// `rtnl_net_getid`: one namespace, so any namespace asked about is ours, which has no
+/// id of its own (NETNSA_NSID_NOT_ASSIGNED); iproute2 asks at start-up (`ip monitor`).
+fn nsid(ctx: &mut Ctx<'_>) -> NlResult<()> {
+    let h = ctx.header(RTM_NEWNSID, false);
+    ctx.out.begin(h);
+    ctx.out.put_bytes(&[AF_UNSPEC, 0, 0, 0]);
+    ctx.out.attr(1, &(-1i32).to_ne_bytes()); // NETNSA_NSID
+    ctx.out.end();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -546,7 +546,13 @@ pub unsafe extern "C" fn setsockopt(
             return unsafe { remote::setsockopt(kfd, level, name, val, len) };
         }
         if netlink::is_nl(kfd) {
-            return ret(netlink::setsockopt(kfd, level, name), |_| 0);
+            let v: &[u8] = if val.is_null() {
+                &[]
+            } else {
+                // SAFETY: caller's buffer of `len` bytes.
+                unsafe { std::slice::from_raw_parts(val.cast(), len as usize) }
+            };
+            return ret(netlink::setsockopt(kfd, level, name, v), |_| 0);
         }
         let r = (|| {
             let n = instance()?;

@@ -3,15 +3,17 @@
 //! `ss`). The socket itself lives here: requests go to the kernel as they
 //! are sent, the reply messages are queued per socket as datagrams (a dump is split at
 //! message boundaries, like Linux's skbs) with `nlmsg_pid` set to the socket's port id,
-//! and reads drain the queue (MSG_PEEK and MSG_TRUNC as iproute2 uses them). No
-//! multicast groups yet: `bind` records them, nothing is ever published.
+//! and reads drain the queue (MSG_PEEK and MSG_TRUNC as iproute2 uses them).
+//! Multicast groups (`bind` with `nl_groups`, NETLINK_ADD/DROP_MEMBERSHIP) open a
+//! subscriber in the kernel (`Kernel::netlink_open`): reads return its notifications
+//! once the replies are consumed, poll/epoll see them, ENOBUFS reports an overrun.
 //!
 //! Ids live above `NL_BASE` in the kernel-fd space the fd table maps to, so a netlink
 //! socket reaching a kernel call by mistake gets EBADF.
 
 use crate::{instance, say_once};
 use libc::c_int;
-use libos_kernel::{Errno, Fd, SysResult};
+use libos_kernel::{Errno, Fd, Kernel, SysResult};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Condvar, Mutex};
 
@@ -21,12 +23,16 @@ const DGRAM_MAX: usize = 32 << 10;
 const NLMSG_HDRLEN: usize = 16;
 const SOL_NETLINK: c_int = 270;
 const RCVBUF: c_int = 212_992;
+const NETLINK_ADD_MEMBERSHIP: c_int = 1;
+const NETLINK_DROP_MEMBERSHIP: c_int = 2;
 
 struct NlSock {
     /// NETLINK_ROUTE or NETLINK_SOCK_DIAG.
     protocol: c_int,
     portid: u32,
     groups: u32,
+    /// The kernel subscriber, from the first group joined on.
+    sub: Option<Fd>,
     rx: VecDeque<Vec<u8>>,
     nonblock: bool,
 }
@@ -108,6 +114,7 @@ pub fn socket(ty: c_int, protocol: c_int) -> SysResult<Fd> {
             protocol,
             portid,
             groups: 0,
+            sub: None,
             rx: VecDeque::new(),
             nonblock: ty & libc::SOCK_NONBLOCK != 0,
         },
@@ -116,7 +123,41 @@ pub fn socket(ty: c_int, protocol: c_int) -> SysResult<Fd> {
 }
 
 pub fn close(kfd: Fd) {
-    table().socks.remove(&kfd);
+    let sub = table().socks.remove(&kfd).and_then(|s| s.sub);
+    if let (Some(id), Ok(n)) = (sub, instance()) {
+        let mut g = n.lock();
+        let now = n.now();
+        g.k.netlink_close(now, id);
+        n.flush(&mut g);
+    }
+}
+
+/// The socket's kernel subscriber, opened on first use. Lock order: the instance,
+/// then `TABLE`; so the table is not held while the instance is locked here.
+fn with_sub<T>(kfd: Fd, f: impl FnOnce(&mut Kernel, u64, Fd) -> SysResult<T>) -> SysResult<T> {
+    let sub = table().socks.get(&kfd).ok_or(Errno::EBADF)?.sub;
+    let n = instance()?;
+    let mut g = n.lock();
+    let now = n.now();
+    let id = match sub {
+        Some(id) => id,
+        None => {
+            let id = g.k.netlink_open(now, 0);
+            let mut t = table();
+            match t.socks.get_mut(&kfd) {
+                Some(s) => s.sub = Some(id),
+                None => {
+                    drop(t);
+                    g.k.netlink_close(now, id);
+                    return Err(Errno::EBADF);
+                }
+            }
+            id
+        }
+    };
+    let r = f(&mut g.k, now, id);
+    n.flush(&mut g);
+    r
 }
 
 fn sockaddr_nl(pid: u32, groups: u32) -> Vec<u8> {
@@ -144,6 +185,11 @@ pub fn bind(kfd: Fd, addr: &[u8]) -> SysResult<()> {
         s.portid = pid;
     }
     s.groups = groups;
+    let listens = s.sub.is_some() || groups != 0;
+    drop(t);
+    if listens {
+        with_sub(kfd, |k, now, id| k.netlink_set_groups(now, id, groups))?;
+    }
     Ok(())
 }
 
@@ -191,39 +237,70 @@ pub fn send(kfd: Fd, data: &[u8]) -> SysResult<usize> {
     Ok(data.len())
 }
 
+fn copy_out(d: &[u8], iov: &mut [&mut [u8]], flags: c_int) -> usize {
+    let mut off = 0;
+    for b in iov.iter_mut() {
+        let take = b.len().min(d.len() - off);
+        b[..take].copy_from_slice(&d[off..off + take]);
+        off += take;
+    }
+    if flags & libc::MSG_TRUNC != 0 { d.len() } else { off }
+}
+
 /// Reads one queued datagram into `iov` (MSG_PEEK keeps it; MSG_TRUNC returns its
-/// full length). Blocks while empty unless non-blocking.
+/// full length): replies first, then notifications. Blocks while both are empty unless
+/// non-blocking.
 pub fn recv(kfd: Fd, iov: &mut [&mut [u8]], flags: c_int) -> SysResult<usize> {
-    let mut t = table();
     loop {
+        let mut t = table();
         let s = t.socks.get_mut(&kfd).ok_or(Errno::EBADF)?;
         if let Some(d) = s.rx.front() {
-            let mut off = 0;
-            for b in iov.iter_mut() {
-                let take = b.len().min(d.len() - off);
-                b[..take].copy_from_slice(&d[off..off + take]);
-                off += take;
-            }
-            let full = d.len();
+            let n = copy_out(d, iov, flags);
             if flags & libc::MSG_PEEK == 0 {
                 s.rx.pop_front();
             }
-            return Ok(if flags & libc::MSG_TRUNC != 0 { full } else { off });
+            return Ok(n);
         }
-        if s.nonblock || flags & libc::MSG_DONTWAIT != 0 {
-            return Err(Errno::EAGAIN);
+        let dontwait = s.nonblock || flags & libc::MSG_DONTWAIT != 0;
+        let Some(sub) = s.sub else {
+            if dontwait {
+                return Err(Errno::EAGAIN);
+            }
+            drop(ARRIVED.wait(t).unwrap_or_else(|e| e.into_inner()));
+            continue;
+        };
+        drop(t);
+        let n = instance()?;
+        let mut g = n.lock();
+        let now = n.now();
+        let r = g.k.netlink_recv(now, sub);
+        n.flush(&mut g);
+        match r? {
+            Some(m) => {
+                let len = copy_out(&m, iov, flags);
+                if flags & libc::MSG_PEEK != 0 {
+                    // Peeked: keep it as the next datagram to read.
+                    table().socks.get_mut(&kfd).ok_or(Errno::EBADF)?.rx.push_front(m);
+                }
+                return Ok(len);
+            }
+            None if dontwait => return Err(Errno::EAGAIN),
+            // Woken by the kernel's readiness events (or the periodic re-check).
+            None => drop(n.wait(&mut g, None)),
         }
-        t = ARRIVED.wait(t).unwrap_or_else(|e| e.into_inner());
     }
 }
 
-pub fn revents(kfd: Fd, events: u32) -> u32 {
+/// poll(2) bits; `k` is the locked instance's kernel (for notifications).
+pub fn revents(kfd: Fd, events: u32, k: &Kernel) -> u32 {
     let t = table();
     let Some(s) = t.socks.get(&kfd) else { return libc::POLLNVAL as u32 };
     let mut m = (libc::POLLOUT | libc::POLLWRNORM) as u32;
-    if !s.rx.is_empty() {
+    let note = s.sub.map_or(0, |id| u32::from(k.netlink_poll(id).unwrap_or(0)));
+    if !s.rx.is_empty() || note & libc::POLLIN as u32 != 0 {
         m |= (libc::POLLIN | libc::POLLRDNORM) as u32;
     }
+    m |= note & libc::POLLERR as u32;
     m & (events | libc::POLLERR as u32 | libc::POLLHUP as u32)
 }
 
@@ -242,11 +319,17 @@ pub fn pending(kfd: Fd) -> SysResult<c_int> {
     Ok(s.rx.front().map_or(0, |d| d.len() as c_int))
 }
 
-/// Socket options: buffer sizes and SOL_NETLINK flags are accepted (there is no buffer
-/// to size, and the flags change nothing observable without groups).
-pub fn setsockopt(kfd: Fd, level: c_int, name: c_int) -> SysResult<()> {
+/// Socket options: group membership; buffer sizes and the other SOL_NETLINK flags are
+/// accepted (there is no buffer to size).
+pub fn setsockopt(kfd: Fd, level: c_int, name: c_int, val: &[u8]) -> SysResult<()> {
     table().socks.get(&kfd).ok_or(Errno::EBADF)?;
     match (level, name) {
+        (SOL_NETLINK, NETLINK_ADD_MEMBERSHIP | NETLINK_DROP_MEMBERSHIP) => {
+            let g: [u8; 4] = val.get(..4).and_then(|v| v.try_into().ok()).ok_or(Errno::EINVAL)?;
+            let group = u32::from_ne_bytes(g);
+            let join = name == NETLINK_ADD_MEMBERSHIP;
+            with_sub(kfd, |k, now, id| k.netlink_membership(now, id, group, join))
+        }
         (SOL_NETLINK, _) => Ok(()),
         (
             libc::SOL_SOCKET,

@@ -49,7 +49,7 @@ pub fn thread_efd() -> SysResult<c_int> {
 /// socket the kernel no longer knows).
 pub fn lib_revents(st: &State, kfd: Fd, events: u32) -> u32 {
     if crate::netlink::is_nl(kfd) {
-        return crate::netlink::revents(kfd, events);
+        return crate::netlink::revents(kfd, events, &st.k);
     }
     match st.k.poll(kfd) {
         Ok(m) => {

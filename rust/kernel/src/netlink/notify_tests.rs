@@ -1,0 +1,175 @@
+//! Notifications from every path, group filtering, overrun, readiness events.
+
+use super::*;
+use crate::{DeviceConfig, EthernetAddress, Kernel, KernelConfig};
+use std::net::{IpAddr, Ipv4Addr};
+
+const ALL: u32 = 1 << (RTNLGRP_LINK - 1)
+    | 1 << (RTNLGRP_NEIGH - 1)
+    | 1 << (RTNLGRP_IPV4_IFADDR - 1)
+    | 1 << (RTNLGRP_IPV4_ROUTE - 1)
+    | 1 << (RTNLGRP_IPV4_RULE - 1);
+
+fn kernel() -> (Kernel, u32) {
+    let mut k = Kernel::new(KernelConfig { seed: 3 });
+    let e = k.dev_add(DeviceConfig::ethernet("eth0", EthernetAddress([2, 0, 0, 0, 0, 1]))).unwrap();
+    k.dev_set_up(0, e, true).unwrap();
+    (k, e)
+}
+
+/// (type, the message) of everything queued for `id`.
+fn drain(k: &mut Kernel, id: Fd) -> Vec<(u16, Vec<u8>)> {
+    let mut v = Vec::new();
+    while let Some(m) = k.netlink_recv(0, id).unwrap() {
+        let p = NlPacket::new_checked(&m[..]).expect("a whole message");
+        assert_eq!((p.seq(), p.pid(), p.len() as usize), (0, 0, m.len()));
+        v.push((p.ty(), m.clone()));
+    }
+    v
+}
+
+fn types(v: &[(u16, Vec<u8>)]) -> Vec<u16> {
+    v.iter().map(|(t, _)| *t).collect()
+}
+
+/// rtm_dst_len and RTA_DST of a route message.
+fn route_dst(m: &[u8]) -> (Ipv4Addr, u8) {
+    let p = &m[NLMSG_HDRLEN..];
+    let a = find_attr(&p[RtMsg::LEN..], RTA_DST).map_or([0; 4], |d| [d[0], d[1], d[2], d[3]]);
+    (Ipv4Addr::from(a), p[1])
+}
+
+#[test]
+fn address_add_and_del_announce_address_then_routes() {
+    let (mut k, e) = kernel();
+    let id = k.netlink_open(0, ALL);
+    assert!(id >= ID_BASE);
+    assert!(drain(&mut k, id).is_empty(), "the baseline is not announced");
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v)[0], RTM_NEWADDR);
+    assert!(types(&v)[1..].iter().all(|&t| t == RTM_NEWROUTE));
+    let dsts: Vec<_> = v[1..].iter().map(|(_, m)| route_dst(m)).collect();
+    for want in [("10.0.0.0", 24), ("10.0.0.1", 32), ("10.0.0.255", 32)] {
+        assert!(dsts.contains(&(want.0.parse().unwrap(), want.1)), "{want:?} in {dsts:?}");
+    }
+    k.addr_del(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v)[0], RTM_DELADDR);
+    assert_eq!(types(&v)[1..], [RTM_DELROUTE; 3]);
+}
+
+#[test]
+fn link_down_and_carrier_send_newlink_and_drop_routes() {
+    let (mut k, e) = kernel();
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    let id = k.netlink_open(0, ALL);
+    k.dev_set_carrier(0, e, false).unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [RTM_NEWLINK]);
+    k.dev_set_carrier(0, e, true).unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [RTM_NEWLINK]);
+    k.run_ip(0, "link set dev eth0 down").unwrap();
+    let v = types(&drain(&mut k, id));
+    assert_eq!(v[0], RTM_NEWLINK);
+    assert!(v[1..].iter().all(|&t| t == RTM_DELROUTE) && v.len() == 4, "{v:?}");
+    k.run_ip(0, "link set dev eth0 up mtu 1400").unwrap();
+    let v = types(&drain(&mut k, id));
+    assert_eq!(v[0], RTM_NEWLINK);
+    assert_eq!(v[1..], [RTM_NEWROUTE; 3]);
+}
+
+#[test]
+fn routes_rules_and_neighbours_from_run_ip() {
+    let (mut k, e) = kernel();
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    let id = k.netlink_open(0, ALL);
+    k.run_ip(0, "route add 10.9.0.0/16 via 10.0.0.2 proto bird").unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_NEWROUTE]);
+    assert_eq!(route_dst(&v[0].1), ("10.9.0.0".parse().unwrap(), 16));
+    assert_eq!(v[0].1[NLMSG_HDRLEN + 5], 12, "rtm_protocol bird");
+    k.run_ip(0, "route del 10.9.0.0/16").unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [RTM_DELROUTE]);
+    k.run_ip(0, "rule add from 10.1.0.0/16 table 100").unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [rule::RTM_NEWRULE]);
+    k.run_ip(0, "neigh add 10.0.0.7 lladdr 02:00:00:00:00:07 dev eth0").unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [RTM_NEWNEIGH]);
+    k.run_ip(0, "neigh del 10.0.0.7 dev eth0").unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [RTM_DELNEIGH]);
+}
+
+#[test]
+fn groups_filter_and_membership() {
+    let (mut k, e) = kernel();
+    let links = k.netlink_open(0, 1 << (RTNLGRP_LINK - 1));
+    let none = k.netlink_open(0, 0);
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    assert!(drain(&mut k, links).is_empty());
+    assert!(drain(&mut k, none).is_empty());
+    k.netlink_membership(0, none, RTNLGRP_IPV4_ROUTE, true).unwrap();
+    assert_eq!(k.netlink_groups(none), Ok(1 << 6));
+    assert_eq!(k.netlink_membership(0, none, 0, true), Err(Errno::EINVAL));
+    assert_eq!(k.netlink_membership(0, none, 65, true), Err(Errno::EINVAL));
+    k.run_ip(0, "route add 10.9.0.0/16 via 10.0.0.2").unwrap();
+    assert!(drain(&mut k, links).is_empty());
+    assert_eq!(types(&drain(&mut k, none)), [RTM_NEWROUTE]);
+    k.netlink_close(0, links);
+    assert_eq!(k.netlink_recv(0, links), Err(Errno::EBADF));
+}
+
+#[test]
+fn readiness_events_and_poll_mask() {
+    let (mut k, e) = kernel();
+    let id = k.netlink_open(0, ALL);
+    while k.poll_event().is_some() {}
+    assert_eq!(k.netlink_poll(id), Ok(0));
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    assert_eq!(k.poll_event(), Some(Event { fd: id, revents: POLLIN }));
+    assert_eq!(k.poll_event(), None, "one event per change of mask");
+    assert_eq!(k.netlink_poll(id), Ok(POLLIN));
+    drain(&mut k, id);
+    assert_eq!(k.netlink_poll(id), Ok(0));
+}
+
+#[test]
+fn overrun_gives_enobufs_once_then_resumes() {
+    let (mut k, e) = kernel();
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 16).unwrap();
+    let id = k.netlink_open(0, 1 << (RTNLGRP_IPV4_ROUTE - 1));
+    for i in 0..6000u32 {
+        let r = crate::Route::new(
+            IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + (i << 8))),
+            24,
+            Some(IpAddr::V4("10.0.0.2".parse().unwrap())),
+            None,
+        );
+        k.route_add(r).unwrap();
+        if i % 200 == 199 {
+            k.dev_set_carrier(0, e, true).unwrap(); // any entry point announces
+        }
+    }
+    assert!(k.netlink_poll(id).unwrap() & POLLERR != 0);
+    // The error comes first (sock_error in `__skb_try_recv_datagram`), once.
+    assert_eq!(k.netlink_recv(0, id), Err(Errno::ENOBUFS));
+    let got = drain(&mut k, id).len();
+    assert!(got > 100 && got < 6000, "{got}");
+    assert_eq!(k.netlink_recv(0, id), Ok(None));
+    k.run_ip(0, "route add 12.0.0.0/8 via 10.0.0.2").unwrap();
+    assert_eq!(types(&drain(&mut k, id)), [RTM_NEWROUTE]);
+}
+
+#[test]
+fn nothing_is_kept_without_listeners_and_counters_are_not_news() {
+    let (mut k, e) = kernel();
+    assert!(k.net.notify.snap.is_none());
+    let id = k.netlink_open(0, 0);
+    assert!(k.net.notify.snap.is_none());
+    k.netlink_set_groups(0, id, ALL).unwrap();
+    assert!(k.net.notify.snap.is_some());
+    // Traffic changes counters and neighbour timers, not what is announced.
+    k.dev_rx(0, e, &[0xff; 60]);
+    k.advance(10_000_000_000);
+    assert!(drain(&mut k, id).is_empty());
+    k.netlink_set_groups(0, id, 0).unwrap();
+    assert!(k.net.notify.snap.is_none());
+}
