@@ -101,6 +101,18 @@ def test_ip_monitor_sees_changes_from_another_process(tmp_path, procs):
         time.sleep(0.1)
         return "10.250.0.0/16" in open(log).read()
     retry(listening, timeout=10)
+    # A second monitor over attach: its socket lives on the same instance.
+    alog = f"{t}/attached-monitor.out"
+    amon = procs.start([NUSE_BIN, "attach", ctl, "--", "ip", "-4", "monitor", "address"],
+                       log=alog)
+
+    def attached_listening():
+        attach(ctl, "ip", "addr", "add", "10.251.0.1/24", "dev", "p0")
+        attach(ctl, "ip", "addr", "del", "10.251.0.1/24", "dev", "p0")
+        time.sleep(0.1)
+        assert amon.poll() is None, open(alog).read()
+        return "10.251.0.1/24" in open(alog).read()
+    retry(attached_listening, timeout=10)
     attach(ctl, "ip", "addr", "add", "10.8.0.1/24", "dev", "p0")
     attach(ctl, "ip", "route", "add", "10.9.0.0/16", "via", "10.8.0.2", "proto", "bird")
     attach(ctl, "ip", "link", "set", "dev", "p0", "mtu", "1400")
@@ -130,6 +142,11 @@ def test_ip_monitor_sees_changes_from_another_process(tmp_path, procs):
     # In Linux's order: the address before the routes it implies.
     assert text.index("inet 10.8.0.1/24") < text.index("10.8.0.0/24 dev p0 proto kernel")
     assert "RTNETLINK answers" not in text and "not supported" not in text, text
+    # The attached one asked for addresses only.
+    alines = open(alog).read()
+    assert re.search(r"^2: p0    inet 10\.8\.0\.1/24", alines, re.M), alines
+    assert re.search(r"^Deleted 2: p0    inet 10\.8\.0\.1/24", alines, re.M), alines
+    assert "proto" not in alines, alines
 
 
 LINKS = {"12": (1, 2), "23": (2, 3), "34": (3, 4), "14": (1, 4)}
