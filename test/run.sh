@@ -38,12 +38,14 @@ cargo test --workspace --release 2>&1 | tee /tmp/libos-cargo-test.log
 read -r rust_pass rust_fail < <(grep -E '^test result:' /tmp/libos-cargo-test.log | awk '{p+=$4; f+=$6} END {print p+0, f+0}')
 echo "rust: $rust_pass passed, $rust_fail failed"
 
-step "Linux interop (namespaces, TAP, tshark), NUSE (unmodified programs), ns-3 plugin"
+step "Linux interop (namespaces, TAP, tshark), NUSE (unmodified programs), ns-3 plugin, LibOS C ABI"
 cargo build --release -q -p libos-interop -p libos-nuse -p libos-nuse-shim
-suites=(test/interop test/nuse test/ns3)
+# The LibOS C ABI cdylib (liblibos_abi.so) for test/abi's C host.
+cargo build --release -q -p libos-abi
+suites=(test/interop test/nuse test/ns3 test/abi)
 if [ "${LIBOS_SKIP_NETNS:-0}" = 1 ]; then
   echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite and NUSE's namespace tests are SKIPPED !!!!"
-  suites=(test/nuse test/ns3)
+  suites=(test/nuse test/ns3 test/abi)
 fi
 # One pytest run per suite: each has its own conftest module.
 py_pass=0
