@@ -3,9 +3,11 @@ them like ns-3 DCE (netlink + ioctl + sysctl configuration, TCP/UDP/ICMP over a 
 wire, poll_event wake-ups), determinism of the wire capture, tshark checksum validation,
 a NUSE-style table with ten NULL slots, and the exported symbol surface."""
 
+import os
 import subprocess
 
 import pytest
+from conftest import HERE, INCLUDE
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +87,10 @@ def test_only_the_abi_is_exported(lib):
         assert must in names
     leaked = [n for n in names if n != "sim_init" and not n.startswith("lib_")]
     assert not leaked, leaked
+
+
+def test_dce_factory_compiles_against_our_headers():
+    """The imported callbacks with DCE's own signatures and DCE's calls compile in C++
+    against sim-init.h (g++ is installed by test/run.sh)."""
+    subprocess.run(["g++", "-std=c++11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
+                    "-I", INCLUDE, os.path.join(HERE, "dce_compat.cc")], check=True)
