@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 
@@ -712,7 +713,7 @@ static void sysctl_task(void *arg) {
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + i / 251); }
 
 static size_t tcp_received;
-static int tcp_ok, tcp_cc_ok, udp_ok, icmp_ok;
+static int tcp_ok, tcp_cc_ok, udp_ok, icmp_ok, rcvtimeo_ok;
 
 static void tcp_server(void *arg) {
   Node *n = arg;
@@ -803,6 +804,17 @@ static void udp_client(void *arg) {
     CHECK(ok, "udp reply %d: %zd bytes", k, got);
     udp_ok += ok;
   }
+  /* SO_RCVTIMEO: a blocking recv on an empty socket gives up after exactly 200 ms. */
+  struct timeval tv = {0, 200000}, back_tv;
+  int tvlen = sizeof back_tv;
+  CHECK(n->exp.sock_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0, "SO_RCVTIMEO");
+  CHECK(n->exp.sock_getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &back_tv, &tvlen) == 0 &&
+            back_tv.tv_usec == 200000, "SO_RCVTIMEO read back");
+  uint64_t t0 = now_ns;
+  char none[8];
+  ssize_t got = recv_buf(n, s, none, sizeof none, NULL, 0);
+  rcvtimeo_ok = got == -EAGAIN && now_ns - t0 == 200 * MS;
+  CHECK(rcvtimeo_ok, "timed recv = %zd after %llu ns", got, (unsigned long long)(now_ns - t0));
   n->exp.sock_close(s);
 }
 
@@ -896,15 +908,15 @@ static int run_dce(const char *lib, const char *pcap_path) {
   if (pcap) fclose(pcap);
   printf("netlink_ok=%d ioctl_ok=%d sysctl_ok=%d tcp_cc_reno=%d\n", netlink_ok, ioctl_ok,
          sysctl_ok, tcp_cc_ok);
-  printf("tcp_bytes=%zu tcp_ok=%d udp_replies=%d icmp_replies=%d\n", tcp_received, tcp_ok,
-         udp_ok, icmp_ok);
+  printf("tcp_bytes=%zu tcp_ok=%d udp_replies=%d icmp_replies=%d rcvtimeo_ok=%d\n",
+         tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
          stub_drops, events_run);
   printf("poll_events=%lu task_wakeups=%lu host_mallocs=%lu host_frees=%lu\n",
          a->poll_events + b->poll_events, a->wakeups + b->wakeups, a->mallocs + b->mallocs,
          a->frees + b->frees);
   int ok = !failures && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
-           udp_ok == 3 && icmp_ok == 3;
+           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok;
   printf("result=%s failures=%d\n", ok ? "ok" : "FAIL", failures);
   return ok ? 0 : 1;
 }

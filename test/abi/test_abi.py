@@ -34,6 +34,8 @@ def test_dce_style_two_instances(dce_runs):
     # Blocking accept/connect/recv parked tasks that task_wakeup resumed.
     assert r.num("task_wakeups") > 0
     assert r.num("udp_replies") == 3 and r.num("icmp_replies") == 3
+    # SO_RCVTIMEO ends a blocking recv after exactly its timeout in virtual time.
+    assert r.num("rcvtimeo_ok") == 1
     # Allocation went through the imported malloc/free.
     assert r.num("host_mallocs") > 1000 and r.num("host_frees") > 1000
 

@@ -20,8 +20,28 @@ pub const POLLNVAL: u16 = 0x20;
 const MAX_PENDING_PACKETS: usize = 4096;
 
 pub enum Sock {
-    Inet { fd: Fd, stream: bool },
+    /// A kernel socket; SO_RCVTIMEO/SO_SNDTIMEO (ns, 0 = none) live here, as the kernel
+    /// never blocks.
+    Inet {
+        fd: Fd,
+        stream: bool,
+        rcvtimeo: u64,
+        sndtimeo: u64,
+    },
     Netlink(NlSock),
+}
+
+impl Sock {
+    pub fn inet(fd: Fd, stream: bool) -> Sock {
+        Sock::Inet { fd, stream, rcvtimeo: 0, sndtimeo: 0 }
+    }
+}
+
+/// Which timeout a blocking call waits under.
+#[derive(Clone, Copy)]
+pub enum Dir {
+    Rcv,
+    Snd,
 }
 
 pub struct Dev {
@@ -123,6 +143,15 @@ impl Instance {
             Some(Sock::Inet { fd, .. }) => Ok(*fd),
             Some(Sock::Netlink(_)) => Err(Errno::EOPNOTSUPP),
             None => Err(Errno::EBADF),
+        }
+    }
+
+    /// The SO_RCVTIMEO / SO_SNDTIMEO of socket `h` in ns (0: wait forever).
+    pub fn timeout(&self, h: usize, dir: Dir) -> u64 {
+        match (self.socks.get(&h), dir) {
+            (Some(Sock::Inet { rcvtimeo, .. }), Dir::Rcv) => *rcvtimeo,
+            (Some(Sock::Inet { sndtimeo, .. }), Dir::Snd) => *sndtimeo,
+            _ => 0,
         }
     }
 
@@ -256,45 +285,80 @@ pub fn run_due() {
     flush();
 }
 
-/// Parks the calling host task until socket `h` changes readiness. False when the host
-/// has no task model (then the caller returns EAGAIN).
-pub fn wait_on(h: usize) -> bool {
-    let Ok(host) = with(|i| i.host) else { return false };
+/// A timed wait: the host event that wakes the task at its deadline.
+struct Alarm {
+    host: Host,
+    task: *mut SimTask,
+    fired: bool,
+}
+
+unsafe extern "C" fn alarm_fire(ctx: *mut c_void) {
+    crate::guard((), || {
+        // SAFETY: `ctx` is the Alarm `wait_on` keeps alive until the event fired or was
+        // cancelled.
+        let a = unsafe { &mut *(ctx as *mut Alarm) };
+        a.fired = true;
+        a.host.task_wakeup(a.task);
+    })
+}
+
+/// Parks the calling host task until socket `h` changes readiness or `deadline` (host
+/// ns) passes. Err(EAGAIN) at the deadline or when the host has no task model.
+pub fn wait_on(h: usize, deadline: Option<u64>) -> SysResult<()> {
+    let host = with(|i| i.host)?;
     if !host.can_block() {
-        return false;
+        return Err(Errno::EAGAIN);
     }
     let t = host.task_current();
     if t.is_null() {
-        return false;
+        return Err(Errno::EAGAIN);
     }
-    if with(|i| i.waiters.push((h, t))).is_err() {
-        return false;
-    }
+    with(|i| i.waiters.push((h, t)))?;
     flush();
+    let mut alarm = Box::new(Alarm { host, task: t, fired: false });
+    let ev = match deadline {
+        Some(d) => {
+            let now = with(|i| i.now())?;
+            if d <= now {
+                let _ = with(|i| i.waiters.retain(|&(s, w)| !(s == h && w == t)));
+                return Err(Errno::EAGAIN);
+            }
+            let ctx = &mut *alarm as *mut Alarm as *mut c_void;
+            host.schedule(d - now, alarm_fire, ctx, None)
+        }
+        None => None,
+    };
     host.task_wait();
     let _ = with(|i| i.waiters.retain(|&(s, w)| !(s == h && w == t)));
-    true
+    if let Some(ev) = ev
+        && !alarm.fired
+    {
+        host.cancel(ev);
+    }
+    if alarm.fired { Err(Errno::EAGAIN) } else { Ok(()) }
 }
 
 /// Runs `op` on socket `h` with the time, flushing after; if it would block and the
-/// call is blocking, parks the task and retries.
+/// call is blocking, parks the task (under the socket's timeout for `dir`) and retries.
 pub fn blocking<R>(
     h: usize,
     block: bool,
+    dir: Dir,
     mut op: impl FnMut(&mut Instance, u64) -> SysResult<R>,
 ) -> SysResult<R> {
+    let mut deadline = None;
     loop {
         let r = with_r(|i| {
             let now = i.now();
+            if deadline.is_none() {
+                let t = i.timeout(h, dir);
+                deadline = (t > 0).then(|| now.saturating_add(t));
+            }
             op(i, now)
         });
         flush();
         match r {
-            Err(Errno::EAGAIN) if block => {
-                if !wait_on(h) {
-                    return Err(Errno::EAGAIN);
-                }
-            }
+            Err(Errno::EAGAIN) if block => wait_on(h, deadline)?,
             r => return r,
         }
     }

@@ -2,11 +2,11 @@
 //! names, options). Results are 0 or `-errno`; blocking ones park the host task
 //! (`instance::blocking`) unless the socket or the call is non-blocking.
 
-use crate::instance::{self, POLLERR, POLLHUP, POLLOUT, Sock};
+use crate::instance::{self, Dir, POLLERR, POLLHUP, POLLOUT, Sock};
 use crate::msg::{self, AF_NETLINK};
 use crate::netlink;
 use crate::types::SimSocket;
-use crate::{guard, neg, ret0, with_r};
+use crate::{guard, neg, ret0, with, with_r};
 use libos_kernel::{Errno, SysResult};
 use std::ffi::{c_int, c_void};
 
@@ -25,6 +25,37 @@ const SO_SNDBUF: c_int = 7;
 const SO_PROTOCOL: c_int = 38;
 const SO_DOMAIN: c_int = 39;
 const SOCK_RAW: c_int = 3;
+/// Linux EDOM (not in the kernel's errno table).
+const EDOM: Errno = Errno(33);
+const SO_RCVTIMEO: c_int = 20;
+const SO_SNDTIMEO: c_int = 21;
+
+/// A `struct timeval` (x86-64) as a timeout in ns; 0 = none (Linux `sock_set_timeout`:
+/// a negative time means "do not wait", which is a zero timeout here too).
+pub fn timeval_ns(b: &[u8]) -> SysResult<u64> {
+    if b.len() < 16 {
+        return Err(Errno::EINVAL);
+    }
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    let sec = i64::from_ne_bytes(w);
+    w.copy_from_slice(&b[8..16]);
+    let usec = i64::from_ne_bytes(w);
+    if !(0..1_000_000).contains(&usec) {
+        return Err(EDOM);
+    }
+    if sec < 0 {
+        return Ok(0);
+    }
+    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
+}
+
+pub fn timeval(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&((ns / 1_000_000_000) as i64).to_ne_bytes());
+    b[8..].copy_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_ne_bytes());
+    b
+}
 
 pub(crate) fn hid(s: *mut SimSocket) -> usize {
     s as usize
@@ -60,7 +91,7 @@ pub unsafe extern "C" fn sock_socket(
                 netlink::socket(i, ty, protocol)?
             } else {
                 let fd = i.k.socket(domain, ty, protocol)?;
-                Sock::Inet { fd, stream: ty & 0xf == SOCK_STREAM }
+                Sock::inet(fd, ty & 0xf == SOCK_STREAM)
             };
             Ok(i.add_sock(s))
         });
@@ -149,6 +180,10 @@ pub unsafe extern "C" fn sock_connect(
 }
 
 fn finish_connect(h: usize) -> SysResult<()> {
+    let deadline = with(|i| {
+        let t = i.timeout(h, Dir::Snd);
+        (t > 0).then(|| i.now().saturating_add(t))
+    })?;
     loop {
         let mask = with_r(|i| {
             let fd = i.fd(h)?;
@@ -161,8 +196,10 @@ fn finish_connect(h: usize) -> SysResult<()> {
             })?;
             return if err == 0 { Ok(()) } else { Err(Errno(err)) };
         }
-        if !instance::wait_on(h) {
-            return Err(Errno::EINPROGRESS);
+        match instance::wait_on(h, deadline) {
+            Ok(()) => {}
+            // Linux inet_wait_for_connect: EINPROGRESS when the timeout ends the wait.
+            Err(_) => return Err(Errno::EINPROGRESS),
         }
     }
 }
@@ -201,10 +238,10 @@ pub unsafe extern "C" fn sock_accept(
             return neg(Errno::EFAULT);
         }
         let h = hid(s);
-        let r = instance::blocking(h, may_block(h, 0), |i, now| {
+        let r = instance::blocking(h, may_block(h, 0), Dir::Rcv, |i, now| {
             let fd = i.fd(h)?;
             let (nfd, _) = i.k.accept(now, fd, flags)?;
-            Ok(i.add_sock(Sock::Inet { fd: nfd, stream: true }))
+            Ok(i.add_sock(Sock::inet(nfd, true)))
         });
         match r {
             Ok(n) => {
@@ -271,6 +308,14 @@ pub unsafe extern "C" fn sock_setsockopt(
         let r = with_r(|i| match i.sock(hid(s))? {
             // Buffer sizes and SOL_NETLINK flags change nothing observable here.
             Sock::Netlink(_) => Ok(()),
+            Sock::Inet { rcvtimeo, .. } if (level, name) == (SOL_SOCKET, SO_RCVTIMEO) => {
+                *rcvtimeo = timeval_ns(b)?;
+                Ok(())
+            }
+            Sock::Inet { sndtimeo, .. } if (level, name) == (SOL_SOCKET, SO_SNDTIMEO) => {
+                *sndtimeo = timeval_ns(b)?;
+                Ok(())
+            }
             Sock::Inet { fd, .. } => {
                 let fd = *fd;
                 let now = i.now();
@@ -313,6 +358,15 @@ pub unsafe extern "C" fn sock_getsockopt(
                 buf[..n].copy_from_slice(&v.to_ne_bytes()[..n]);
                 Ok(n)
             }
+            Sock::Inet { rcvtimeo, sndtimeo, .. }
+                if level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) =>
+            {
+                let t = if name == SO_RCVTIMEO { *rcvtimeo } else { *sndtimeo };
+                let tv = timeval(t);
+                let n = buf.len().min(tv.len());
+                buf[..n].copy_from_slice(&tv[..n]);
+                Ok(n)
+            }
             Sock::Inet { fd, .. } => {
                 let fd = *fd;
                 i.k.getsockopt(fd, level, name, &mut buf)
@@ -333,4 +387,21 @@ pub unsafe extern "C" fn sock_getsockopt(
             Err(e) => neg(e),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeval_round_trip() {
+        assert_eq!(timeval_ns(&timeval(1_500_000_000)).unwrap(), 1_500_000_000);
+        assert_eq!(timeval_ns(&[0; 8]), Err(Errno::EINVAL));
+        let mut bad = timeval(0);
+        bad[8..].copy_from_slice(&2_000_000i64.to_ne_bytes());
+        assert_eq!(timeval_ns(&bad), Err(EDOM));
+        let mut neg = timeval(0);
+        neg[..8].copy_from_slice(&(-1i64).to_ne_bytes());
+        assert_eq!(timeval_ns(&neg).unwrap(), 0);
+    }
 }

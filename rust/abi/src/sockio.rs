@@ -4,7 +4,7 @@
 //! two-phase poll protocol (`sock_poll` registers, `poll_event` wakes,
 //! `sock_pollfreewait` unregisters).
 
-use crate::instance::{self, POLLIN, POLLNVAL, POLLOUT, PollReg, Sock};
+use crate::instance::{self, Dir, POLLIN, POLLNVAL, POLLOUT, PollReg, Sock};
 use crate::msg;
 use crate::netlink;
 use crate::sock::{hid, may_block};
@@ -52,7 +52,7 @@ unsafe fn recvmsg(h: usize, mh: &mut MsgHdr, flags: c_int) -> SysResult<usize> {
         })?;
         (n, Some(netlink::sockaddr_nl(0, 0)), Vec::new(), trunc)
     } else {
-        let (n, from, ctl) = instance::blocking(h, may_block(h, flags), |i, now| {
+        let (n, from, ctl) = instance::blocking(h, may_block(h, flags), Dir::Rcv, |i, now| {
             let fd = i.fd(h)?;
             let (n, from) = i.k.recvmsg(now, fd, &mut iov, flags)?;
             Ok((n, from, i.k.recvmsg_control(fd).unwrap_or_default()))
@@ -121,7 +121,7 @@ unsafe fn sendmsg(h: usize, mh: &MsgHdr, flags: c_int) -> SysResult<usize> {
         Sock::Netlink(_) => Err(Errno::EBADF),
     })?;
     if !stream || !block {
-        return instance::blocking(h, block, |i, now| {
+        return instance::blocking(h, block, Dir::Snd, |i, now| {
             let fd = i.fd(h)?;
             i.k.sendmsg(now, fd, &iov, flags, to)
         });
@@ -130,7 +130,7 @@ unsafe fn sendmsg(h: usize, mh: &MsgHdr, flags: c_int) -> SysResult<usize> {
     let data = iov.concat();
     let mut done = 0;
     while done < data.len() {
-        let r = instance::blocking(h, true, |i, now| {
+        let r = instance::blocking(h, true, Dir::Snd, |i, now| {
             let fd = i.fd(h)?;
             i.k.sendto(now, fd, &data[done..], flags, None)
         });
