@@ -713,7 +713,7 @@ static void sysctl_task(void *arg) {
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + i / 251); }
 
 static size_t tcp_received;
-static int tcp_ok, tcp_cc_ok, udp_ok, icmp_ok, rcvtimeo_ok;
+static int tcp_ok, tcp_cc_ok, udp_ok, icmp_ok, rcvtimeo_ok, waitall_ok;
 
 static void tcp_server(void *arg) {
   Node *n = arg;
@@ -730,8 +730,15 @@ static void tcp_server(void *arg) {
   CHECK(n->exp.sock_getpeername(c, (struct sockaddr *)&peer, &plen) == 0 &&
             peer.sin_addr.s_addr == inet_addr("10.0.0.1"),
         "getpeername");
-  static unsigned char buf[65536];
+  static unsigned char buf[100000];
   int bad = 0;
+  /* MSG_WAITALL: one blocking call returns all 100000 bytes (many segments). */
+  ssize_t first = recv_buf(n, c, buf, 100000, NULL, MSG_WAITALL);
+  waitall_ok = first == 100000;
+  CHECK(waitall_ok, "MSG_WAITALL recv = %zd", first);
+  for (ssize_t i = 0; i < first; i++)
+    if (buf[i] != pattern(i)) bad++;
+  tcp_received = first > 0 ? first : 0;
   for (;;) {
     /* Host-side poll: sock_poll registers this task, poll_event wakes it. */
     poll_wait(n, c, POLLIN);
@@ -908,6 +915,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
   if (pcap) fclose(pcap);
   printf("netlink_ok=%d ioctl_ok=%d sysctl_ok=%d tcp_cc_reno=%d\n", netlink_ok, ioctl_ok,
          sysctl_ok, tcp_cc_ok);
+  printf("tcp_waitall_ok=%d ", waitall_ok);
   printf("tcp_bytes=%zu tcp_ok=%d udp_replies=%d icmp_replies=%d rcvtimeo_ok=%d\n",
          tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
@@ -916,7 +924,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
          a->poll_events + b->poll_events, a->wakeups + b->wakeups, a->mallocs + b->mallocs,
          a->frees + b->frees);
   int ok = !failures && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
-           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok;
+           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok;
   printf("result=%s failures=%d\n", ok ? "ok" : "FAIL", failures);
   return ok ? 0 : 1;
 }

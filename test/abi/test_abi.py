@@ -30,6 +30,7 @@ def test_dce_style_two_instances(dce_runs):
     assert r.num("tcp_cc_reno") == 1
     # TCP: 1 MiB verified byte by byte, the reader woken through poll_event.
     assert r.num("tcp_bytes") == 1 << 20 and r.num("tcp_ok") == 1
+    assert r.num("tcp_waitall_ok") == 1
     assert r.num("poll_events") > 100
     # Blocking accept/connect/recv parked tasks that task_wakeup resumed.
     assert r.num("task_wakeups") > 0

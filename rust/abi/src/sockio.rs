@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 const EIO: isize = -5;
 const MSG_TRUNC: c_int = 0x20;
 const MSG_CTRUNC: c_int = 0x8;
+const MSG_WAITALL: c_int = 0x100;
 const FIONREAD: c_int = 0x541B;
 const FIONBIO: c_int = 0x5421;
 const SIOCOUTQ: c_int = 0x5411;
@@ -51,6 +52,8 @@ unsafe fn recvmsg(h: usize, mh: &mut MsgHdr, flags: c_int) -> SysResult<usize> {
             Sock::Inet { .. } => Err(Errno::EBADF),
         })?;
         (n, Some(netlink::sockaddr_nl(0, 0)), Vec::new(), trunc)
+    } else if flags & MSG_WAITALL != 0 && is_stream(h)? && may_block(h, flags) {
+        (recv_all(h, &mut iov, flags & !MSG_WAITALL)?, None, Vec::new(), false)
     } else {
         let (n, from, ctl) = instance::blocking(h, may_block(h, flags), Dir::Rcv, |i, now| {
             let fd = i.fd(h)?;
@@ -85,6 +88,40 @@ unsafe fn recvmsg(h: usize, mh: &mut MsgHdr, flags: c_int) -> SysResult<usize> {
     Ok(n)
 }
 
+fn is_stream(h: usize) -> SysResult<bool> {
+    with_r(|i| match i.sock(h)? {
+        Sock::Inet { stream, .. } => Ok(*stream),
+        Sock::Netlink(_) => Ok(false),
+    })
+}
+
+/// MSG_WAITALL on a blocking stream: fill every iovec unless EOF, an error or the
+/// timeout comes first (Linux tcp_recvmsg's `target`).
+fn recv_all(h: usize, iov: &mut [&mut [u8]], flags: c_int) -> SysResult<usize> {
+    let total: usize = iov.iter().map(|b| b.len()).sum();
+    let mut tmp = vec![0u8; total];
+    let mut got = 0;
+    while got < total {
+        let r = instance::blocking(h, true, Dir::Rcv, |i, now| {
+            let fd = i.fd(h)?;
+            i.k.recv(now, fd, &mut tmp[got..], flags)
+        });
+        match r {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if got == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    let mut off = 0;
+    for b in iov.iter_mut() {
+        let k = b.len().min(got - off);
+        b[..k].copy_from_slice(&tmp[off..off + k]);
+        off += k;
+    }
+    Ok(got)
+}
+
 pub unsafe extern "C" fn sock_sendmsg(s: *mut SimSocket, m: *const MsgHdr, flags: c_int) -> isize {
     guard(EIO, || {
         if m.is_null() {
@@ -116,10 +153,7 @@ unsafe fn sendmsg(h: usize, mh: &MsgHdr, flags: c_int) -> SysResult<usize> {
         unsafe { msg::sockaddr_in(mh.msg_name, mh.msg_namelen as c_int) }?
     };
     let block = may_block(h, flags);
-    let stream = with_r(|i| match i.sock(h)? {
-        Sock::Inet { stream, .. } => Ok(*stream),
-        Sock::Netlink(_) => Err(Errno::EBADF),
-    })?;
+    let stream = is_stream(h)?;
     if !stream || !block {
         return instance::blocking(h, block, Dir::Snd, |i, now| {
             let fd = i.fd(h)?;
