@@ -8,6 +8,13 @@ pub struct TcpSysctl {
     pub tcp_rmem: [u32; 3],
     pub tcp_wmem: [u32; 3],
     pub tcp_congestion_control: &'static str,
+    /// Algorithms an unprivileged TCP_CONGESTION may choose (Linux
+    /// `tcp_allowed_congestion_control`, the TCP_CONG_NON_RESTRICTED flag).
+    pub tcp_allowed_congestion_control: Vec<&'static str>,
+    /// Pacing rate in percent of cwnd × mss / srtt, in slow start and after
+    /// (Linux `tcp_pacing_ss_ratio`, `tcp_pacing_ca_ratio`).
+    pub tcp_pacing_ss_ratio: u32,
+    pub tcp_pacing_ca_ratio: u32,
     pub tcp_timestamps: u8,
     pub tcp_window_scaling: bool,
     pub tcp_sack: bool,
@@ -49,6 +56,10 @@ impl Default for TcpSysctl {
             tcp_rmem: [4096, 131_072, 6_291_456],
             tcp_wmem: [4096, 16_384, 4_194_304],
             tcp_congestion_control: "cubic",
+            // reno, cubic and bbr all carry TCP_CONG_NON_RESTRICTED in Linux.
+            tcp_allowed_congestion_control: vec!["reno", "cubic", "bbr"],
+            tcp_pacing_ss_ratio: 200,
+            tcp_pacing_ca_ratio: 120,
             tcp_timestamps: 1,
             tcp_window_scaling: true,
             tcp_sack: true,
@@ -102,8 +113,10 @@ pub static ENTRIES: &[Entry] = &[
         kind: Kind::Str {
             get: |s| s.tcp.tcp_congestion_control.to_string(),
             set: |s, v| {
-                s.tcp.tcp_congestion_control =
-                    crate::tcp::cong::lookup(v).ok_or(crate::Errno::ENOENT)?.name;
+                let name = crate::tcp::cong::lookup(v).ok_or(crate::Errno::ENOENT)?.name;
+                s.tcp.tcp_congestion_control = name;
+                // Linux `tcp_set_default_congestion_control`: the default is allowed.
+                allow(&mut s.tcp.tcp_allowed_congestion_control, name);
                 Ok(())
             },
         },
@@ -112,6 +125,18 @@ pub static ENTRIES: &[Entry] = &[
         name: "net.ipv4.tcp_available_congestion_control",
         kind: Kind::ReadOnly { get: |_| crate::tcp::cong::available().join(" ") },
     },
+    Entry {
+        name: "net.ipv4.tcp_allowed_congestion_control",
+        kind: Kind::Str {
+            get: |s| s.tcp.tcp_allowed_congestion_control.join(" "),
+            set: |s, v| {
+                s.tcp.tcp_allowed_congestion_control = parse_allowed(v)?;
+                Ok(())
+            },
+        },
+    },
+    sysctl_int!("net.ipv4.tcp_pacing_ss_ratio", tcp.tcp_pacing_ss_ratio, 0, 1000),
+    sysctl_int!("net.ipv4.tcp_pacing_ca_ratio", tcp.tcp_pacing_ca_ratio, 0, 1000),
     sysctl_int!("net.ipv4.tcp_timestamps", tcp.tcp_timestamps, 0, 2),
     sysctl_int!("net.ipv4.tcp_window_scaling", tcp.tcp_window_scaling, 0, 1),
     sysctl_int!("net.ipv4.tcp_sack", tcp.tcp_sack, 0, 1),
@@ -140,3 +165,19 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv4.tcp_moderate_rcvbuf", tcp.tcp_moderate_rcvbuf, 0, 1),
     sysctl_int!("net.ipv4.tcp_syncookies", tcp.tcp_syncookies, 0, 2),
 ];
+
+fn allow(list: &mut Vec<&'static str>, name: &'static str) {
+    if !list.contains(&name) {
+        list.push(name);
+    }
+}
+
+/// Linux `tcp_set_allowed_congestion_control`: space-separated names, each registered
+/// (ENOENT otherwise); listed in registration order, as Linux prints them.
+fn parse_allowed(v: &str) -> Result<Vec<&'static str>, crate::Errno> {
+    let mut want = Vec::new();
+    for n in v.split_whitespace() {
+        allow(&mut want, crate::tcp::cong::lookup(n).ok_or(crate::Errno::ENOENT)?.name);
+    }
+    Ok(crate::tcp::cong::available().into_iter().filter(|n| want.contains(n)).collect())
+}

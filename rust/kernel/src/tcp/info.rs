@@ -42,6 +42,9 @@ pub struct TcpInfo {
     pub rcv_rtt: u32,
     pub rcv_space: u32,
     pub total_retrans: u32,
+    /// `sk_pacing_rate` and `sk_max_pacing_rate`, bytes/s (u64::MAX: unlimited).
+    pub pacing_rate: u64,
+    pub max_pacing_rate: u64,
     pub bytes_acked: u64,
     pub bytes_received: u64,
     pub segs_out: u32,
@@ -51,6 +54,8 @@ pub struct TcpInfo {
     pub delivery_rate: u64,
     /// `tcpi_delivery_rate_app_limited` (bit 0 of byte 7).
     pub delivery_rate_app_limited: bool,
+    /// Segments delivered (Linux `tp->delivered`).
+    pub delivered: u32,
     pub bytes_sent: u64,
     pub bytes_retrans: u64,
     pub notsent_bytes: u32,
@@ -74,7 +79,7 @@ impl TcpInfo {
         b[5] = self.options;
         b[6] = (self.snd_wscale & 0xf) | (self.rcv_wscale << 4);
         b[7] = u8::from(self.delivery_rate_app_limited);
-        let u32s: [(usize, u32); 31] = [
+        let u32s: [(usize, u32); 32] = [
             (8, self.rto),
             (12, self.ato),
             (16, self.snd_mss),
@@ -103,6 +108,7 @@ impl TcpInfo {
             (148, self.min_rtt),
             (152, self.data_segs_in),
             (156, self.data_segs_out),
+            (192, self.delivered),
             (228, self.snd_wnd),
             (232, self.rcv_wnd),
             (40, 0),
@@ -110,7 +116,9 @@ impl TcpInfo {
         for (off, v) in u32s {
             b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
         }
-        let u64s: [(usize, u64); 5] = [
+        let u64s: [(usize, u64); 7] = [
+            (104, self.pacing_rate),
+            (112, self.max_pacing_rate),
             (120, self.bytes_acked),
             (128, self.bytes_received),
             (160, self.delivery_rate),
@@ -175,6 +183,8 @@ impl TcpSock {
             rcv_rtt: 0,
             rcv_space: self.rcv_space() as u32,
             total_retrans: self.total_retrans,
+            pacing_rate: self.pacing_rate,
+            max_pacing_rate: self.max_pacing_rate,
             bytes_acked: self.bytes_acked,
             bytes_received: self.bytes_received,
             segs_out: self.segs_out,
@@ -183,6 +193,7 @@ impl TcpSock {
             data_segs_in: self.data_segs_in,
             delivery_rate: self.delivery_rate(),
             delivery_rate_app_limited: self.rate.rate_app_limited,
+            delivered: self.rate.delivered as u32,
             bytes_sent: self.bytes_sent,
             bytes_retrans: self.bytes_retrans,
             notsent_bytes: self.unsent.len() as u32,

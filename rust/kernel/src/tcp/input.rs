@@ -175,8 +175,7 @@ impl TcpSock {
             // RFC 6298 (5.7) / Linux TCP_TIMEOUT_FALLBACK: no sample from the handshake.
             self.rtt.rto = super::rtt::RTO_FALLBACK;
         }
-        let v = self.cc_view();
-        self.cc.init(cx.now, &v);
+        self.cc_init(cx);
         self.expand_sndbuf(cx);
         self.reset_keepalive(cx);
         self.rcv_tstamp = cx.now;
@@ -392,6 +391,7 @@ impl TcpSock {
         self.orig_delivered = false;
         self.last_tsecr = seg.options.timestamp.map_or(0, |t| t.1);
         let delivered_before = self.rate.delivered;
+        let lost_before = self.lost_total;
         let mut tag = SackTag::default();
         if self.sack_ok {
             let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
@@ -418,6 +418,13 @@ impl TcpSock {
             prior_in_flight,
         };
         self.fastretrans(cx, flags);
+        // Linux `tcp_ack`: the rate sample's delivered and lost counts, then
+        // `tcp_cong_control`.
+        let rs = &mut self.rate.rs;
+        rs.acked_sacked = (self.rate.delivered - delivered_before) as u32;
+        rs.losses = (self.lost_total - lost_before) as u32;
+        rs.prior_in_flight = prior_in_flight;
+        self.cong_control(cx);
         if self.packets_out == 0 {
             self.clear_timer(Timer::Retransmit);
             self.clear_timer(Timer::LossProbe);
@@ -510,11 +517,9 @@ impl TcpSock {
         if pkts > 0 {
             // Linux `ca_rtt_us`: the RTT of the newest segment acked.
             let ca_rtt = last_sent.map_or(rtt, |t| Some(cx.now.saturating_sub(t)));
-            let sample = AckSample {
-                pkts_acked: pkts,
-                rtt_us: ca_rtt.map(|r| (r / 1000) as u32),
-                in_flight: self.in_flight(),
-            };
+            let rtt_us = ca_rtt.map(|r| (r / 1000) as u32);
+            self.rate.rs.rtt_us = rtt_us;
+            let sample = AckSample { pkts_acked: pkts, rtt_us, in_flight: self.in_flight() };
             let v = self.cc_view();
             if let Some(ssthresh) = self.cc.pkts_acked_view(cx.now, &v, &sample) {
                 self.ssthresh = ssthresh;
@@ -551,7 +556,7 @@ impl TcpSock {
                 // Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675
                 // §5): cwnd = ssthresh unless the reduction was undone (Linux
                 // `tcp_end_cwnd_reduction`).
-                if self.undo_marker.take().is_some() {
+                if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
                     self.cwnd = self.ssthresh.max(1);
                 }
                 if !self.sack_ok {
@@ -586,7 +591,9 @@ impl TcpSock {
                     // `tcp_try_to_open`: a finished CWR episode ends with cwnd = ssthresh;
                     // an ECN echo starts one; during one cwnd follows PRR.
                     if self.ca_state == CaState::Cwr && self.snd_una >= self.high_seq {
-                        self.cwnd = self.ssthresh.max(1);
+                        if !self.cc.has_cong_control() {
+                            self.cwnd = self.ssthresh.max(1);
+                        }
                         self.set_ca_state(now, CaState::Open);
                     }
                     if a.ece {
@@ -702,10 +709,12 @@ impl TcpSock {
                 h.lost = true;
                 h.retrans = false;
                 self.lost_out += 1;
+                self.lost_total += 1;
             } else if h.retrans {
                 // Retransmission lost again: send it once more.
                 h.retrans = false;
                 self.retrans_out = self.retrans_out.saturating_sub(1);
+                self.lost_total += 1;
             }
         }
     }
@@ -744,6 +753,10 @@ impl TcpSock {
     }
 
     fn cong_avoid(&mut self, now: Nanos, acked: u32, prior_in_flight: u32) {
+        if self.cc.has_cong_control() {
+            // Linux `tcp_cong_control`: the algorithm sets cwnd itself.
+            return;
+        }
         let mut v = self.cc_view();
         // Linux `tcp_is_cwnd_limited`.
         v.cwnd_limited = if self.cwnd < self.ssthresh {

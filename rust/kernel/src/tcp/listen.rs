@@ -97,6 +97,9 @@ impl TcpSock {
         self.notsent_lowat = l.notsent_lowat;
         self.rcvbuf = l.rcvbuf;
         self.sndbuf = l.sndbuf;
+        // `sk_clone_lock` copies the pacing limit and status.
+        self.max_pacing_rate = l.max_pacing_rate;
+        self.pacing_needed = l.pacing_needed;
     }
 }
 

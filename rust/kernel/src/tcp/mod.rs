@@ -21,9 +21,10 @@ pub mod listen;
 pub mod ofo;
 pub mod options;
 pub mod output;
+pub mod pacing;
 pub mod ports;
 pub(crate) mod proc;
-mod rate;
+pub mod rate;
 pub mod rtt;
 mod sack;
 pub mod sendq;
@@ -33,6 +34,8 @@ pub mod syscall;
 pub mod timer;
 mod tlp;
 
+#[cfg(test)]
+mod pacing_tests;
 #[cfg(test)]
 mod sack_tests;
 #[cfg(test)]
@@ -508,6 +511,7 @@ impl TcpSock {
                         s.lost = true;
                         s.retrans = false;
                         self.lost_out += 1;
+                        self.lost_total += 1;
                     }
                 }
                 self.xmit_retransmits(cx);

@@ -14,6 +14,9 @@ const MAX_KEEPCNT: i32 = 127;
 const MAX_SYNCNT: i32 = 127;
 /// Linux MAX_TCP_WINDOW and TCP_MIN_RCVMSS.
 const MAX_WINDOW: i32 = 32767;
+/// `SO_MAX_PACING_RATE` (asm-generic/socket.h) and `TCP_CC_INFO` (linux/tcp.h).
+pub const SO_MAX_PACING_RATE: i32 = 47;
+pub const TCP_CC_INFO: i32 = 26;
 
 impl TcpSock {
     pub(crate) fn setsockopt(
@@ -24,6 +27,18 @@ impl TcpSock {
         val: &[u8],
     ) -> SysResult<()> {
         match level {
+            SOL_SOCKET if name == SO_MAX_PACING_RATE => {
+                // Linux `sk_setsockopt`: a u32 (~0U = none), or a u64 if given 8 bytes.
+                let rate = match val.len() {
+                    n if n >= 8 => u64::from_ne_bytes(val[..8].try_into().unwrap_or([0; 8])),
+                    _ => match get_int(val)? as u32 {
+                        u32::MAX => super::pacing::RATE_UNLIMITED,
+                        r => u64::from(r),
+                    },
+                };
+                self.set_max_pacing_rate(rate);
+                Ok(())
+            }
             SOL_SOCKET => {
                 if !self.common.setsockopt(cx.net, name, val)? {
                     return Err(Errno::ENOPROTOOPT);
@@ -55,8 +70,12 @@ impl TcpSock {
             let info = super::cong::lookup(n).ok_or(Errno::ENOENT)?;
             if self.cc.name() != info.name {
                 self.cc = (info.new)();
-                let v = self.cc_view();
-                self.cc.init(cx.now, &v);
+                // Linux `tcp_reinit_congestion_control`: init once established.
+                if self.state.is_synchronized() && self.state != State::SynRecv {
+                    self.cc_init(cx);
+                } else if self.cc.wants_pacing() {
+                    self.pacing_needed = true;
+                }
             }
             return Ok(());
         }
@@ -141,6 +160,13 @@ impl TcpSock {
         out: &mut [u8],
     ) -> SysResult<usize> {
         match level {
+            SOL_SOCKET if name == SO_MAX_PACING_RATE => {
+                // Linux `sk_getsockopt`: 8 bytes if there is room, else clamped to u32.
+                if out.len() >= 8 {
+                    return put_bytes(out, &self.max_pacing_rate.to_ne_bytes());
+                }
+                put_int(out, self.max_pacing_rate.min(u64::from(u32::MAX)) as u32 as i32)
+            }
             SOL_SOCKET => {
                 if name == SO_ACCEPTCONN {
                     return put_int(out, (self.state == State::Listen) as i32);
@@ -175,6 +201,13 @@ impl TcpSock {
                 out[..n].fill(0);
                 let m = n.min(name.len());
                 out[..m].copy_from_slice(&name[..m]);
+                return Ok(n);
+            }
+            TCP_CC_INFO => {
+                let v = self.cc_view();
+                let info = self.cc.get_info(&v);
+                let n = out.len().min(info.len());
+                out[..n].copy_from_slice(&info[..n]);
                 return Ok(n);
             }
             TCP_NODELAY => self.nodelay as i32,

@@ -217,6 +217,7 @@ impl TcpSock {
             self.data_segs_out += 1;
             self.last_data_sent = cx.now;
         }
+        self.pacing_sent(cx.now, payload.len());
         if ack {
             // Linux `tcp_event_ack_sent`; a DSACK is reported once.
             self.dsack = None;
@@ -321,7 +322,7 @@ impl TcpSock {
             if !seg.lost || seg.retrans {
                 continue;
             }
-            if !first && self.in_flight() >= self.cwnd {
+            if !first && (self.in_flight() >= self.cwnd || self.pacing_check(cx.now)) {
                 break;
             }
             first = false;
@@ -405,6 +406,10 @@ impl TcpSock {
             if self.unsent.is_empty() && !want_fin {
                 break;
             }
+            // Linux `tcp_pacing_check`: wait for the departure time.
+            if self.pacing_check(cx.now) {
+                break;
+            }
             if self.in_flight() >= self.cwnd {
                 break;
             }
@@ -464,8 +469,11 @@ impl TcpSock {
         self.rtx_bytes += len;
         if self.in_flight() == 0 {
             // Linux `tcp_event_data_sent`: sending resumes after idle.
-            let v = self.cc_view();
+            let v = self.cc_view_rand(cx);
             self.cc.cwnd_event_view(cx.now, &v, super::cong::CaEvent::TxStart);
+            if let Some(c) = self.cc.take_control() {
+                self.apply_control(c);
+            }
         }
         self.lsndtime = cx.now;
         self.rtx.push_back(seg);
@@ -476,7 +484,11 @@ impl TcpSock {
     /// RFC 2861 / Linux `tcp_cwnd_restart`: after an idle RTO, halve cwnd per RTO
     /// down to the initial window (`tcp_slow_start_after_idle`).
     fn cwnd_restart(&mut self, cx: &mut Cx<'_>) {
-        if !cx.net.sysctl.tcp.tcp_slow_start_after_idle || self.lsndtime == 0 {
+        // Linux `tcp_slow_start_after_idle_check`: not for a `cong_control` algorithm.
+        if !cx.net.sysctl.tcp.tcp_slow_start_after_idle
+            || self.lsndtime == 0
+            || self.cc.has_cong_control()
+        {
             return;
         }
         let rto = self.rtt.rto;

@@ -23,6 +23,12 @@ pub struct RateSample {
     pub is_retrans: bool,
     /// The interval was shorter than the minimum RTT: no valid sample.
     pub invalid: bool,
+    /// Filled for `cong_control` (Linux `tcp_ack`): segments newly (S)ACKed, newly
+    /// marked lost, in flight before the ACK, and the RTT of the newest segment acked.
+    pub acked_sacked: u32,
+    pub losses: u32,
+    pub prior_in_flight: u32,
+    pub rtt_us: Option<u32>,
 }
 
 /// The per-connection estimator state (Linux `tp->delivered`, `delivered_mstamp`,

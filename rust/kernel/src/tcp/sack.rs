@@ -200,10 +200,12 @@ impl TcpSock {
             s.retrans = false;
             self.retrans_out = self.retrans_out.saturating_sub(1);
             cx.stats.mib.lost_retransmit += 1;
+            self.lost_total += 1;
         }
         if !s.lost {
             s.lost = true;
             self.lost_out += 1;
+            self.lost_total += 1;
         }
     }
 
@@ -263,7 +265,8 @@ impl TcpSock {
     /// during recovery cwnd follows what the peer delivered, falling smoothly to
     /// ssthresh instead of halving at once.
     pub(crate) fn cwnd_reduction(&mut self, delivered: u32, newly_lost: bool, una_advanced: bool) {
-        if delivered == 0 || self.prior_cwnd == 0 {
+        // A `cong_control` algorithm (BBR) owns cwnd in recovery too.
+        if delivered == 0 || self.prior_cwnd == 0 || self.cc.has_cong_control() {
             return;
         }
         self.prr_delivered += delivered;

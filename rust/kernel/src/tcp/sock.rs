@@ -212,6 +212,15 @@ pub struct TcpSock {
     pub dsack_seen: bool,
     pub rack: super::sack::Rack,
     pub rate: super::rate::RateState,
+    /// Segments ever marked lost (Linux `tp->lost`).
+    pub lost_total: u64,
+    /// Pacing (`pacing.rs`): `sk_pacing_rate` and `sk_max_pacing_rate` in bytes per
+    /// second, `sk_pacing_status == SK_PACING_NEEDED`, the earliest departure time of
+    /// the next segment (`tcp_wstamp_ns`).
+    pub pacing_rate: u64,
+    pub max_pacing_rate: u64,
+    pub pacing_needed: bool,
+    pub wstamp: Nanos,
     /// Segments (re)transmitted so far, numbering `TxSeg::tx_order`.
     pub tx_count: u64,
     /// A tail loss probe is out, up to this sequence (Linux `tlp_high_seq`); it was a
@@ -385,6 +394,11 @@ impl TcpSock {
             dsack_seen: false,
             rack: Default::default(),
             rate: Default::default(),
+            lost_total: 0,
+            pacing_rate: super::pacing::RATE_UNLIMITED,
+            max_pacing_rate: super::pacing::RATE_UNLIMITED,
+            pacing_needed: false,
+            wstamp: 0,
             tx_count: 0,
             tlp_high_seq: None,
             tlp_retrans: false,
@@ -519,6 +533,14 @@ impl TcpSock {
             snd_nxt: self.snd_nxt,
             packets_out: self.packets_out,
             lsndtime: self.lsndtime,
+            delivered: self.rate.delivered,
+            delivered_ts: self.rate.delivered_ts,
+            app_limited: self.rate.app_limited,
+            lost: self.lost_total,
+            pacing_rate: self.pacing_rate,
+            max_pacing_rate: self.max_pacing_rate,
+            wstamp: self.wstamp,
+            rand: 0,
         }
     }
 

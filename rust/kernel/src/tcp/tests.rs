@@ -61,6 +61,8 @@ pub(crate) struct Wire {
     pub len: usize,
     /// The IP TOS byte (ECN in its low bits).
     pub tos: u8,
+    /// When it left.
+    pub at: Nanos,
 }
 
 type Filter = Box<dyn FnMut(&Wire) -> bool>;
@@ -113,6 +115,7 @@ impl Pair {
                     flags: p.flags(),
                     len: p.payload().len(),
                     tos: tx.tos,
+                    at: now,
                 };
                 self.log.push(w.clone());
                 if let Some(f) = self.filter.as_mut()
@@ -188,7 +191,7 @@ impl Pair {
         n.tcp.sock(id).map(|s| s.state)
     }
 
-    fn open(&mut self, a: bool) -> u32 {
+    pub(super) fn open(&mut self, a: bool) -> u32 {
         let n = self.node(a);
         n.tcp.open(&mut n.net, AF_INET, 0).unwrap()
     }
@@ -247,7 +250,14 @@ impl Pair {
         self.collect();
     }
 
-    fn setopt(&mut self, a: bool, id: u32, level: i32, name: i32, v: &[u8]) -> Result<(), Errno> {
+    pub(super) fn setopt(
+        &mut self,
+        a: bool,
+        id: u32,
+        level: i32,
+        name: i32,
+        v: &[u8],
+    ) -> Result<(), Errno> {
         let now = self.now;
         let n = self.node(a);
         let r = n.tcp.setsockopt(now, &mut n.net, id, level, name, v);
@@ -1077,7 +1087,18 @@ fn congestion_control_by_name() {
     let set = crate::sysctl::set(&mut s, &mut d, "net.ipv4.tcp_congestion_control", "nope");
     assert_eq!(set, Err(Errno::ENOENT));
     let avail = crate::sysctl::get(&s, &d, "net.ipv4.tcp_available_congestion_control");
-    assert_eq!(avail.unwrap(), "reno cubic");
+    assert_eq!(avail.unwrap(), "reno cubic bbr");
+    // Linux `tcp_allowed_congestion_control`: names validated, printed in
+    // registration order; a new default is always allowed.
+    let allowed = "net.ipv4.tcp_allowed_congestion_control";
+    assert_eq!(crate::sysctl::get(&s, &d, allowed).unwrap(), "reno cubic bbr");
+    assert_eq!(crate::sysctl::set(&mut s, &mut d, allowed, "bbr nope"), Err(Errno::ENOENT));
+    assert_eq!(crate::sysctl::set(&mut s, &mut d, allowed, "bbr reno"), Ok(()));
+    assert_eq!(crate::sysctl::get(&s, &d, allowed).unwrap(), "reno bbr");
+    crate::sysctl::set(&mut s, &mut d, "net.ipv4.tcp_congestion_control", "cubic").unwrap();
+    assert_eq!(crate::sysctl::get(&s, &d, allowed).unwrap(), "reno bbr cubic");
+    assert_eq!(crate::sysctl::get(&s, &d, "net.ipv4.tcp_pacing_ss_ratio").unwrap(), "200");
+    assert_eq!(crate::sysctl::get(&s, &d, "net.ipv4.tcp_pacing_ca_ratio").unwrap(), "120");
     let mib = &p.a.tcp.stats.mib;
     assert_eq!(mib.snmp()[4], ("ActiveOpens", 1));
     assert_eq!(mib.snmp()[8], ("CurrEstab", 1));

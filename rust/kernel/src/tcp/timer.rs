@@ -25,9 +25,11 @@ pub enum Timer {
     Reorder = 5,
     /// Tail loss probe (`tcp_send_loss_probe`, ICSK_TIME_LOSS_PROBE).
     LossProbe = 6,
+    /// Internal pacing (`tcp_pace_kick`, the `pacing_timer` hrtimer).
+    Pacing = 7,
 }
 
-pub const TIMER_COUNT: usize = 7;
+pub const TIMER_COUNT: usize = 8;
 
 impl Timer {
     pub const VALUES: [Timer; TIMER_COUNT] = [
@@ -38,6 +40,7 @@ impl Timer {
         Timer::TimeWait,
         Timer::Reorder,
         Timer::LossProbe,
+        Timer::Pacing,
     ];
 }
 
@@ -59,6 +62,8 @@ impl TcpSock {
             Timer::Persist => self.probe_timer(cx),
             Timer::Reorder => self.rack_reo_timeout(cx),
             Timer::LossProbe => self.send_loss_probe(cx),
+            // `tcp_tsq_write`: retransmissions, then new data.
+            Timer::Pacing => self.write_xmit(cx),
             Timer::Keepalive => self.keepalive_timer(cx),
             Timer::TimeWait => {
                 if matches!(self.state, State::TimeWait | State::FinWait2) {
@@ -168,6 +173,8 @@ impl TcpSock {
         self.lost_out = 0;
         for seg in self.rtx.iter_mut() {
             seg.retrans = false;
+            // Linux `tcp_mark_skb_lost` counts newly lost segments in `tp->lost`.
+            self.lost_total += u64::from(!seg.sacked && !seg.lost);
             seg.lost = !seg.sacked;
             self.lost_out += u32::from(seg.lost);
         }

@@ -89,7 +89,10 @@ impl TcpSock {
             self.prior_ssthresh = self.ssthresh;
             let v = self.cc_view();
             self.ssthresh = self.cc.ssthresh(cx.now, &v);
-            self.cwnd = self.ssthresh.max(1);
+            // `tcp_end_cwnd_reduction` leaves a `cong_control` algorithm's cwnd.
+            if !self.cc.has_cong_control() {
+                self.cwnd = self.ssthresh.max(1);
+            }
             self.set_ca_state(cx.now, CaState::Open);
             cx.stats.mib.loss_probe_recovery += 1;
         } else if is_dup {

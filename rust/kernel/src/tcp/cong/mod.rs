@@ -7,9 +7,12 @@
 //! never reach into the socket. `ssthresh`, `cong_avoid` and `undo_cwnd` are required
 //! (Linux `tcp_validate_congestion_control`); the rest default to no-ops.
 
+pub mod bbr;
 pub mod cubic;
+mod minmax;
 pub mod reno;
 
+pub use super::rate::RateSample;
 use super::seq::SeqNumber;
 use crate::Nanos;
 
@@ -59,7 +62,36 @@ pub struct CcView {
     pub packets_out: u32,
     /// Last time new data was sent (Linux `lsndtime`).
     pub lsndtime: Nanos,
+    /// Delivery-rate state (Linux `tp->delivered`, `delivered_mstamp`, `app_limited`).
+    pub delivered: u64,
+    pub delivered_ts: Nanos,
+    pub app_limited: u64,
+    /// Segments ever marked lost (Linux `tp->lost`).
+    pub lost: u64,
+    /// `sk_pacing_rate` and `sk_max_pacing_rate`, bytes per second (u64::MAX: none).
+    pub pacing_rate: u64,
+    pub max_pacing_rate: u64,
+    /// Earliest departure time of the next segment under pacing (Linux `tcp_wstamp_ns`).
+    pub wstamp: Nanos,
+    /// A draw from the instance RNG (`net.rng`), filled only for `cong_control`
+    /// algorithms (BBR's random gain-cycle phase, Linux `get_random_u32_below`).
+    pub rand: u32,
 }
+
+/// What a congestion control owning cwnd and pacing (Linux `cong_control`) decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Control {
+    pub cwnd: u32,
+    /// New `sk_pacing_rate`, bytes per second.
+    pub pacing_rate: u64,
+    /// New `snd_ssthresh` (BBR sets it on leaving STARTUP).
+    pub ssthresh: Option<u32>,
+    /// New `tp->app_limited` mark (BBR's PROBE_RTT ignores low-rate samples).
+    pub app_limited: Option<u64>,
+}
+
+/// Linux TCP_INFINITE_SSTHRESH.
+pub const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
 
 /// The new congestion window after `cong_avoid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +134,29 @@ pub trait CongestionOps: Send {
     fn cwnd_event_view(&mut self, now: Nanos, _v: &CcView, ev: CaEvent) {
         self.cwnd_event(now, ev);
     }
+    /// True if the algorithm implements `cong_control` (Linux: it then owns cwnd and
+    /// pacing; `cong_avoid` and PRR are not used).
+    fn has_cong_control(&self) -> bool {
+        false
+    }
+    /// Linux `cong_control`: called once per ACK with its rate sample, after loss
+    /// detection (`tcp_cong_control` in `tcp_ack`).
+    fn cong_control(&mut self, _now: Nanos, v: &CcView, _rs: &RateSample) -> Control {
+        Control { cwnd: v.cwnd, pacing_rate: v.pacing_rate, ssthresh: None, app_limited: None }
+    }
+    /// Settings made by `init` or `cwnd_event` (Linux BBR writes `sk_pacing_rate`,
+    /// `snd_ssthresh` and cwnd from those hooks); None if nothing changed.
+    fn take_control(&mut self) -> Option<Control> {
+        None
+    }
+    /// The algorithm needs pacing (Linux `sk_pacing_status = SK_PACING_NEEDED`).
+    fn wants_pacing(&self) -> bool {
+        false
+    }
+    /// `TCP_CC_INFO` bytes (Linux `get_info`); empty if the algorithm has none.
+    fn get_info(&self, _v: &CcView) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// One registered algorithm.
@@ -115,6 +170,7 @@ pub struct CongInfo {
 pub static REGISTRY: &[CongInfo] = &[
     CongInfo { name: "reno", new: reno::Reno::boxed },
     CongInfo { name: "cubic", new: cubic::Cubic::boxed },
+    CongInfo { name: "bbr", new: bbr::Bbr::boxed },
 ];
 
 pub fn lookup(name: &str) -> Option<&'static CongInfo> {
@@ -166,6 +222,6 @@ mod tests {
             assert!(c.name.len() <= CA_NAME_MAX);
             assert_eq!((c.new)().name(), c.name);
         }
-        assert_eq!(available(), vec!["reno", "cubic"]);
+        assert_eq!(available(), vec!["reno", "cubic", "bbr"]);
     }
 }
