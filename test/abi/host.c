@@ -61,6 +61,7 @@ typedef struct Event {
   void *ctx;
   void (*pre)(void);
   int cancelled;
+  int *pending; /* the owner's count of pending library timers, or NULL */
 } Event;
 
 static uint64_t now_ns, seq_no;
@@ -115,6 +116,7 @@ static void run_until(uint64_t end) {
   while (nheap && heap[0]->t <= end && (e = pop())) {
     now_ns = e->t;
     if (!e->cancelled) {
+      if (e->pending) --*e->pending;
       events_run++;
       if (e->pre) e->pre();
       e->fn(e->ctx);
@@ -148,6 +150,7 @@ typedef struct Node {
   struct SimDevice *dev[2];
   uint64_t rng;
   unsigned long mallocs, frees, poll_events, wakeups;
+  int timers_pending, timers_max, timers_armed;
 } Node;
 
 static Task *current;
@@ -299,12 +302,22 @@ static unsigned long h_random(struct SimKernel *k) {
 
 static void *h_event_schedule_ns(struct SimKernel *k, __u64 ns, void (*fn)(void *), void *ctx,
                                  void (*pre)(void)) {
-  (void)k;
-  return schedule(ns, fn, ctx, pre);
+  Event *e = schedule(ns, fn, ctx, pre);
+  /* The kernel's timer comes with pre_fn (lib_update_jiffies); timed waits without. */
+  if (k && pre) {
+    Node *n = NODE(k);
+    e->pending = &n->timers_pending;
+    n->timers_armed++;
+    if (++n->timers_pending > n->timers_max) n->timers_max = n->timers_pending;
+  }
+  return e;
 }
 static void h_event_cancel(struct SimKernel *k, void *ev) {
   (void)k;
-  if (ev) ((Event *)ev)->cancelled = 1;
+  Event *e = ev;
+  if (!e || e->cancelled) return;
+  e->cancelled = 1;
+  if (e->pending) --*e->pending;
 }
 static __u64 h_current_ns(struct SimKernel *k) { (void)k; return now_ns; }
 
@@ -920,6 +933,9 @@ static int run_dce(const char *lib, const char *pcap_path) {
          tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
          stub_drops, events_run);
+  printf("max_pending_timers=%d timers_armed=%d\n",
+         a->timers_max > b->timers_max ? a->timers_max : b->timers_max,
+         a->timers_armed + b->timers_armed);
   printf("poll_events=%lu task_wakeups=%lu host_mallocs=%lu host_frees=%lu\n",
          a->poll_events + b->poll_events, a->wakeups + b->wakeups, a->mallocs + b->mallocs,
          a->frees + b->frees);
