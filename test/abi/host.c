@@ -878,6 +878,27 @@ static void pinger(void *arg) {
   n->exp.sock_close(s);
 }
 
+/* A socket closed while another task is parked in a blocking recv on it: the reader
+ * wakes with -EBADF instead of sleeping forever. */
+static struct SimSocket *victim;
+static int close_wake_ok;
+
+static void parked_reader(void *arg) {
+  Node *n = arg;
+  victim = sock(n, AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = sin4("10.0.0.2", 9999);
+  CHECK(n->exp.sock_bind(victim, (struct sockaddr *)&a, sizeof a) == 0, "bind 9999");
+  char b[8];
+  ssize_t got = recv_buf(n, victim, b, sizeof b, NULL, 0);
+  close_wake_ok = got == -EBADF;
+  CHECK(close_wake_ok, "recv on a socket closed meanwhile = %zd", got);
+}
+
+static void closer(void *arg) {
+  Node *n = arg;
+  CHECK(n->exp.sock_close(victim) == 0, "close under a parked reader");
+}
+
 /* ---- DCE-style run ----------------------------------------------------------------- */
 
 static void load_node(Node *n, int id, const char *lib) {
@@ -924,11 +945,13 @@ static int run_dce(const char *lib, const char *pcap_path) {
   spawn(a, 10 * MS, udp_echo, a);
   spawn(b, 30 * MS, udp_client, b);
   spawn(a, 40 * MS, pinger, a);
+  spawn(b, 5 * MS, parked_reader, b);
+  spawn(b, 50 * MS, closer, b);
   run_until(END_TIME);
   if (pcap) fclose(pcap);
   printf("netlink_ok=%d ioctl_ok=%d sysctl_ok=%d tcp_cc_reno=%d\n", netlink_ok, ioctl_ok,
          sysctl_ok, tcp_cc_ok);
-  printf("tcp_waitall_ok=%d ", waitall_ok);
+  printf("tcp_waitall_ok=%d close_wake_ok=%d ", waitall_ok, close_wake_ok);
   printf("tcp_bytes=%zu tcp_ok=%d udp_replies=%d icmp_replies=%d rcvtimeo_ok=%d\n",
          tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
@@ -940,7 +963,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
          a->poll_events + b->poll_events, a->wakeups + b->wakeups, a->mallocs + b->mallocs,
          a->frees + b->frees);
   int ok = !failures && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
-           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok;
+           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok && close_wake_ok;
   printf("result=%s failures=%d\n", ok ? "ok" : "FAIL", failures);
   return ok ? 0 : 1;
 }

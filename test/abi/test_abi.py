@@ -37,6 +37,8 @@ def test_dce_style_two_instances(dce_runs):
     assert r.num("udp_replies") == 3 and r.num("icmp_replies") == 3
     # SO_RCVTIMEO ends a blocking recv after exactly its timeout in virtual time.
     assert r.num("rcvtimeo_ok") == 1
+    # Closing a socket wakes a task parked on it (EBADF), it does not sleep forever.
+    assert r.num("close_wake_ok") == 1
     # The kernel's timers reach the host as ONE pending event per node, re-armed.
     assert r.num("max_pending_timers") == 1 and r.num("timers_armed") > 10
     # Allocation went through the imported malloc/free.

@@ -71,8 +71,9 @@ pub struct Instance {
     pub polls: BTreeMap<usize, PollReg>,
     /// Host tasks parked in a blocking call, by socket handle.
     pub waiters: Vec<(usize, *mut SimTask)>,
-    /// Readiness of netlink sockets to report (replies queued).
-    pub nl_ready: Vec<(usize, u16)>,
+    /// Readiness to report that does not come from the kernel: netlink replies queued,
+    /// a socket closed under a parked task.
+    pub ready: Vec<(usize, u16)>,
     /// The one pending host event: (deadline, handle).
     timer: Option<(u64, *mut c_void)>,
     pub sysfiles: Vec<String>,
@@ -101,7 +102,7 @@ impl Instance {
             packets: BTreeMap::new(),
             polls: BTreeMap::new(),
             waiters: Vec::new(),
-            nl_ready: Vec::new(),
+            ready: Vec::new(),
             timer: None,
             sysfiles: Vec::new(),
             sysfile_ids: BTreeMap::new(),
@@ -176,7 +177,7 @@ impl Instance {
                 out.frames.push((h, t.frame.to_vec()));
             }
         }
-        let mut ready = std::mem::take(&mut self.nl_ready);
+        let mut ready = std::mem::take(&mut self.ready);
         while let Some(e) = self.k.poll_event() {
             if let Some(&h) = self.fd_sock.get(&e.fd) {
                 ready.push((h, e.revents));
@@ -303,8 +304,9 @@ unsafe extern "C" fn alarm_fire(ctx: *mut c_void) {
 }
 
 /// Parks the calling host task until socket `h` changes readiness or `deadline` (host
-/// ns) passes. Err(EAGAIN) at the deadline or when the host has no task model.
-pub fn wait_on(h: usize, deadline: Option<u64>) -> SysResult<()> {
+/// ns) passes: Ok(true) when the deadline ended the wait. Err(EAGAIN) when the host has
+/// no task model.
+pub fn wait_on(h: usize, deadline: Option<u64>) -> SysResult<bool> {
     let host = with(|i| i.host)?;
     if !host.can_block() {
         return Err(Errno::EAGAIN);
@@ -321,7 +323,7 @@ pub fn wait_on(h: usize, deadline: Option<u64>) -> SysResult<()> {
             let now = with(|i| i.now())?;
             if d <= now {
                 let _ = with(|i| i.waiters.retain(|&(s, w)| !(s == h && w == t)));
-                return Err(Errno::EAGAIN);
+                return Ok(true);
             }
             let ctx = &mut *alarm as *mut Alarm as *mut c_void;
             host.schedule(d - now, alarm_fire, ctx, None)
@@ -335,7 +337,7 @@ pub fn wait_on(h: usize, deadline: Option<u64>) -> SysResult<()> {
     {
         host.cancel(ev);
     }
-    if alarm.fired { Err(Errno::EAGAIN) } else { Ok(()) }
+    Ok(alarm.fired)
 }
 
 /// Runs `op` on socket `h` with the time, flushing after; if it would block and the
@@ -347,6 +349,7 @@ pub fn blocking<R>(
     mut op: impl FnMut(&mut Instance, u64) -> SysResult<R>,
 ) -> SysResult<R> {
     let mut deadline = None;
+    let mut last_try = false;
     loop {
         let r = with_r(|i| {
             let now = i.now();
@@ -358,7 +361,9 @@ pub fn blocking<R>(
         });
         flush();
         match r {
-            Err(Errno::EAGAIN) if block => wait_on(h, deadline)?,
+            // The timeout passed: one more try (what became ready meanwhile is returned,
+            // as Linux rechecks after schedule_timeout), then EAGAIN.
+            Err(Errno::EAGAIN) if block && !last_try => last_try = wait_on(h, deadline)?,
             r => return r,
         }
     }

@@ -98,7 +98,7 @@ pub fn send(i: &mut Instance, h: usize, now: u64, data: &[u8]) -> SysResult<usiz
     let d = datagrams(&reply, portid);
     if !d.is_empty() {
         s.rx.extend(d);
-        i.nl_ready.push((h, POLLIN));
+        i.ready.push((h, POLLIN));
     }
     Ok(data.len())
 }

@@ -2,7 +2,7 @@
 //! names, options). Results are 0 or `-errno`; blocking ones park the host task
 //! (`instance::blocking`) unless the socket or the call is non-blocking.
 
-use crate::instance::{self, Dir, POLLERR, POLLHUP, POLLOUT, Sock};
+use crate::instance::{self, Dir, POLLERR, POLLHUP, POLLNVAL, POLLOUT, Sock};
 use crate::msg::{self, AF_NETLINK};
 use crate::netlink;
 use crate::types::SimSocket;
@@ -112,6 +112,8 @@ pub unsafe extern "C" fn sock_close(s: *mut SimSocket) -> c_int {
         let r = with_r(|i| {
             let sock = i.socks.remove(&h).ok_or(Errno::EBADF)?;
             i.polls.retain(|_, r| r.sock != h);
+            // Tasks parked on it wake up and see EBADF.
+            i.ready.push((h, POLLNVAL));
             if let Sock::Inet { fd, .. } = sock {
                 i.fd_sock.remove(&fd);
                 let now = i.now();
@@ -197,9 +199,9 @@ fn finish_connect(h: usize) -> SysResult<()> {
             return if err == 0 { Ok(()) } else { Err(Errno(err)) };
         }
         match instance::wait_on(h, deadline) {
-            Ok(()) => {}
+            Ok(false) => {}
             // Linux inet_wait_for_connect: EINPROGRESS when the timeout ends the wait.
-            Err(_) => return Err(Errno::EINPROGRESS),
+            Ok(true) | Err(_) => return Err(Errno::EINPROGRESS),
         }
     }
 }
