@@ -4,8 +4,12 @@
 //! For `a/len` on an up device the kernel keeps: `local a` (table local, scope host),
 //! `broadcast <net|~mask>` when len < 31 (table local, scope link), and the connected
 //! route `<net>/len dev D proto kernel scope link src a` (table main; on a loopback
-//! device the prefix is itself `local`). These are derived state, rebuilt on every
-//! address or device change; a device going down also loses its static routes.
+//! device the prefix is itself `local`). A second address in a subnet the device already
+//! has (same prefix length) is secondary: it gets only its `local` route, with the
+//! primary as source; deleting the primary deletes its secondaries
+//! (`promote_secondaries` = 0, Linux's default). These are derived state, rebuilt on
+//! every address or device change; a device going down keeps only its `local` routes,
+//! loses its static ones, and multipath routes whose every nexthop is on a down device.
 
 use crate::dev::{IfIndex, Ifaddr4, prefix_mask};
 use crate::net::Net;
@@ -35,7 +39,20 @@ impl Net {
         }
         let broadcast =
             (prefix_len < 31).then(|| Ipv4Addr::from(u32::from(a) | !prefix_mask(prefix_len)));
-        dev.addrs4.push(Ifaddr4 { addr: a, prefix_len, peer: None, broadcast });
+        let ifa = Ifaddr4 { addr: a, prefix_len, peer: None, broadcast };
+        // `__inet_insert_ifa`: a secondary goes last, a primary right after the last
+        // primary of the same or a narrower scope.
+        let at = if primary_of(&dev.addrs4, &ifa).is_some() {
+            dev.addrs4.len()
+        } else {
+            let scope = crate::netlink::addr::scope_of(a);
+            let list = &dev.addrs4;
+            (0..list.len())
+                .filter(|&i| primary_of(&list[..i], &list[i]).is_none())
+                .rfind(|&i| scope <= crate::netlink::addr::scope_of(list[i].addr))
+                .map_or(0, |i| i + 1)
+        };
+        dev.addrs4.insert(at, ifa);
         self.fib.invalidate();
         let announce = dev.is_running() && dev.needs_arp();
         self.rebuild_kernel_routes();
@@ -61,10 +78,24 @@ impl Net {
             .iter()
             .position(|x| x.addr == a && x.prefix_len == prefix_len)
             .ok_or(Errno::EADDRNOTAVAIL)?;
-        dev.addrs4.remove(i);
+        let gone = dev.addrs4.remove(i);
+        // `inet_del_ifa` without promote_secondaries: a primary takes its secondaries.
+        let mut removed = vec![IpAddr::V4(a)];
+        if primary_of(&dev.addrs4[..i], &gone).is_none() {
+            dev.addrs4.retain(|x| {
+                let secondary = x.prefix_len == gone.prefix_len && gone.contains(x.addr);
+                if secondary {
+                    removed.push(IpAddr::V4(x.addr));
+                }
+                !secondary
+            });
+        }
         self.fib.invalidate();
         let empty = dev.addrs4.is_empty();
-        self.fib.retain(|r| r.src != Some(addr) && !(empty && r.oif == Some(ifindex)));
+        self.fib.retain(|r| {
+            let gone_src = r.src.is_some_and(|s| removed.contains(&s));
+            !(gone_src || empty && r.oif == Some(ifindex))
+        });
         self.rebuild_kernel_routes();
         Ok(())
     }
@@ -152,7 +183,16 @@ impl Net {
             vec![]
         };
         if !up {
-            self.fib.retain(|r| r.oif != Some(ifindex));
+            // `fib_sync_down_dev`: routes through the device go; a multipath route
+            // goes when none of its nexthops is left on an up device.
+            let devs = &self.devs;
+            let alive = |i: Option<IfIndex>| {
+                i.is_some_and(|i| devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP)))
+            };
+            self.fib.retain(|r| {
+                r.oif != Some(ifindex)
+                    && (r.nexthops.is_empty() || r.nexthops.iter().any(|n| alive(n.oif)))
+            });
         }
         if !running {
             self.neigh.flush_dev(ifindex);
@@ -166,14 +206,19 @@ impl Net {
         }
     }
 
-    /// Re-derives every kernel route from the addresses of the up devices.
+    /// Re-derives every kernel route from the addresses: all of them on up devices,
+    /// only the `local` ones on down devices (`fib_add_ifaddr` adds those first, and
+    /// `fib_sync_down_dev` spares host-scope nexthops when a device goes down).
     fn rebuild_kernel_routes(&mut self) {
         self.fib.retain(|r| r.protocol != RTPROT_KERNEL);
         let mut routes = Vec::new();
-        for dev in self.devs.iter().filter(|d| d.flags.contains(DevFlags::UP)) {
+        for dev in self.devs.iter() {
+            let up = dev.flags.contains(DevFlags::UP);
             let lo = dev.is_loopback();
-            for ifa in &dev.addrs4 {
-                let src = Some(IpAddr::V4(ifa.addr));
+            for (i, ifa) in dev.addrs4.iter().enumerate() {
+                // `fib_add_ifaddr`: a secondary's routes carry its primary's address.
+                let primary = primary_of(&dev.addrs4[..i], ifa);
+                let src = Some(IpAddr::V4(primary.map_or(ifa.addr, |p| p.addr)));
                 let kroute =
                     |dst: Ipv4Addr, len: u8, kind: RouteKind, table: u32, scope: u8| Route {
                         dst: IpAddr::V4(dst),
@@ -189,10 +234,13 @@ impl Net {
                         nexthops: Vec::new(),
                     };
                 routes.push(kroute(ifa.addr, 32, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST));
+                if !up {
+                    continue;
+                }
                 if let Some(b) = ifa.broadcast {
                     routes.push(kroute(b, 32, RouteKind::Broadcast, RT_TABLE_LOCAL, RT_SCOPE_LINK));
                 }
-                if ifa.prefix_len < 32 {
+                if ifa.prefix_len < 32 && primary.is_none() {
                     let net = ifa.network();
                     let r = if lo {
                         kroute(net, ifa.prefix_len, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST)
@@ -210,8 +258,18 @@ impl Net {
             }
         }
         for r in routes {
-            // A second address on a subnet shares the prefix and broadcast routes.
+            // A secondary's broadcast route is its primary's: appended once.
             let _ = self.fib.append(r);
         }
     }
 }
+
+/// The primary of `ifa` among the addresses before it (`inet_ifa_byprefix`): the first
+/// with the same prefix length covering it. None: `ifa` is itself a primary.
+fn primary_of<'a>(before: &'a [Ifaddr4], ifa: &Ifaddr4) -> Option<&'a Ifaddr4> {
+    before.iter().find(|p| p.prefix_len == ifa.prefix_len && p.contains(ifa.addr))
+}
+
+#[cfg(test)]
+#[path = "addr_tests.rs"]
+mod tests;

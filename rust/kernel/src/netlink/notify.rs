@@ -221,10 +221,31 @@ fn addr_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn route_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    // A route is its whole message; RTNH_F_LINKDOWN follows the carrier without a
-    // notification of its own.
+    // A route is its whole message; RTNH_F_LINKDOWN/RTNH_F_DEAD follow the devices
+    // without a notification of their own (`fib_sync_down_dev` sends none), in
+    // `rtm_flags` and in each path's `rtnh_flags`.
     let mut k = m.to_vec();
     k[NLMSG_HDRLEN + 8..NLMSG_HDRLEN + 12].fill(0);
+    let mut at = NLMSG_HDRLEN + RtMsg::LEN;
+    while at + 4 <= k.len() {
+        let len = usize::from(u16::from_ne_bytes([k[at], k[at + 1]]));
+        let ty = u16::from_ne_bytes([k[at + 2], k[at + 3]]);
+        if len < 4 || at + len > k.len() {
+            break;
+        }
+        if ty == RTA_MULTIPATH {
+            let mut nh = at + 4;
+            while nh + 8 <= at + len {
+                let nl = usize::from(u16::from_ne_bytes([k[nh], k[nh + 1]]));
+                k[nh + 2] = 0;
+                if nl < 8 {
+                    break;
+                }
+                nh += align4(nl);
+            }
+        }
+        at += align4(len);
+    }
     (k, Vec::new())
 }
 

@@ -123,11 +123,24 @@ fn parse_multipath(mut b: &[u8]) -> NlResult<Vec<NextHop>> {
     Ok(v)
 }
 
-fn emit_multipath(w: &mut MsgWriter, nhs: &[NextHop]) {
+/// A path's `rtnh_flags` as `fib_sync_down_dev` leaves them: RTNH_F_DEAD|RTNH_F_LINKDOWN
+/// on a down device, RTNH_F_LINKDOWN without carrier; host-scope routes are spared.
+fn nh_flags(net: &Net, oif: Option<IfIndex>, scope: u8) -> u32 {
+    match oif.and_then(|o| net.devs.get(o)) {
+        _ if scope >= RT_SCOPE_HOST => 0,
+        Some(d) if !d.flags.contains(DevFlags::UP) => RTNH_F_DEAD | RTNH_F_LINKDOWN,
+        Some(d) if !d.carrier => RTNH_F_LINKDOWN,
+        _ => 0,
+    }
+}
+
+/// `fib_add_nexthop`: each path with its flags.
+fn emit_multipath(w: &mut MsgWriter, net: &Net, nhs: &[NextHop]) {
     let mut mp = Vec::new();
     for nh in nhs {
         let at = mp.len();
-        mp.extend_from_slice(&[0, 0, 0, (nh.weight.clamp(1, 256) - 1) as u8]);
+        let flags = nh_flags(net, nh.oif, 0);
+        mp.extend_from_slice(&[0, 0, flags as u8, (nh.weight.clamp(1, 256) - 1) as u8]);
         mp.extend_from_slice(&nh.oif.unwrap_or(0).to_ne_bytes());
         if let Some(IpAddr::V4(g)) = nh.gateway {
             mp.extend_from_slice(&8u16.to_ne_bytes());
@@ -263,7 +276,12 @@ fn fill(ctx: &mut Ctx<'_>, net: &Net, r: &Route) {
     let h = ctx.header(RTM_NEWROUTE, true);
     let w = &mut *ctx.out;
     w.begin(h);
-    let linkdown = r.oif.and_then(|o| net.devs.get(o)).is_some_and(|d| !d.carrier);
+    // A multipath route is down when every path is (`fib_sync_down_dev` on fib_flags).
+    let linkdown = if r.nexthops.is_empty() {
+        nh_flags(net, r.oif, r.scope) & RTNH_F_LINKDOWN
+    } else {
+        r.nexthops.iter().fold(RTNH_F_LINKDOWN, |f, n| f & nh_flags(net, n.oif, 0))
+    };
     RtMsg {
         family: AF_INET,
         dst_len: r.prefix_len,
@@ -273,7 +291,7 @@ fn fill(ctx: &mut Ctx<'_>, net: &Net, r: &Route) {
         protocol: r.protocol,
         scope: r.scope,
         kind: kind_to_rtn(r.kind),
-        flags: if linkdown { RTNH_F_LINKDOWN } else { 0 },
+        flags: linkdown,
     }
     .emit(w);
     w.attr_u32(RTA_TABLE, r.table);
@@ -287,7 +305,7 @@ fn fill(ctx: &mut Ctx<'_>, net: &Net, r: &Route) {
         w.attr(RTA_PREFSRC, &s.octets());
     }
     if !r.nexthops.is_empty() {
-        emit_multipath(w, &r.nexthops);
+        emit_multipath(w, net, &r.nexthops);
         w.end();
         return;
     }

@@ -294,8 +294,12 @@ impl Table {
             let Some(v) = self.v4[usize::from(len)].get(&(a & prefix_mask(len))) else {
                 continue;
             };
+            // A local route stays usable on a down device (`fib_sync_down_dev` spares
+            // host-scope nexthops).
             let hit = v.iter().find(|r| match r.oif {
-                Some(dev) => usable(dev) && oif.is_none_or(|o| o == dev),
+                Some(dev) => {
+                    (r.kind == RouteKind::Local || usable(dev)) && oif.is_none_or(|o| o == dev)
+                }
                 None => true,
             });
             if hit.is_some() {

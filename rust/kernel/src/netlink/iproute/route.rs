@@ -292,11 +292,11 @@ struct Shown {
     src: Option<Ipv4Addr>,
     metric: Option<u32>,
     uid: Option<u32>,
-    /// RTA_MULTIPATH paths: (gateway, oif, weight).
-    paths: Vec<(Option<Ipv4Addr>, u32, u16)>,
+    /// RTA_MULTIPATH paths: (gateway, oif, weight, rtnh_flags).
+    paths: Vec<(Option<Ipv4Addr>, u32, u16, u8)>,
 }
 
-fn decode_multipath(mut b: &[u8]) -> Vec<(Option<Ipv4Addr>, u32, u16)> {
+fn decode_multipath(mut b: &[u8]) -> Vec<(Option<Ipv4Addr>, u32, u16, u8)> {
     let mut v = Vec::new();
     while b.len() >= 8 {
         let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
@@ -305,7 +305,7 @@ fn decode_multipath(mut b: &[u8]) -> Vec<(Option<Ipv4Addr>, u32, u16)> {
         }
         let oif = u32::from_ne_bytes([b[4], b[5], b[6], b[7]]);
         let gw = attr_in_addr(&b[8..len], RTA_GATEWAY).ok().flatten();
-        v.push((gw, oif, u16::from(b[3]) + 1));
+        v.push((gw, oif, u16::from(b[3]) + 1, b[2]));
         b = &b[align4(len).min(b.len())..];
     }
     v
@@ -389,12 +389,19 @@ fn print_route(out: &mut String, r: &Shown, names: &[Link], table_filter: Option
     let dev_name = |o: u32| {
         names.iter().find(|l| l.index == o).map_or_else(|| format!("if{o}"), |l| l.name.clone())
     };
-    for &(gw, oif, weight) in &r.paths {
+    for &(gw, oif, weight, flags) in &r.paths {
         s.push_str("\n\tnexthop ");
         if let Some(g) = gw {
             let _ = write!(s, "via {g} ");
         }
         let _ = write!(s, "dev {} weight {weight} ", dev_name(oif));
+        // iproute2's `print_rt_flags` order.
+        if u32::from(flags) & RTNH_F_DEAD != 0 {
+            s.push_str("dead ");
+        }
+        if u32::from(flags) & RTNH_F_LINKDOWN != 0 {
+            s.push_str("linkdown ");
+        }
     }
     if cloned {
         if let Some(u) = r.uid {
