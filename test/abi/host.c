@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -735,6 +736,8 @@ static void tcp_server(void *arg) {
   CHECK(n->exp.sock_bind(l, (struct sockaddr *)&a, sizeof a) == 0, "tcp bind");
   CHECK(n->exp.sock_listen(l, 8) == 0, "listen");
   struct SimSocket *c = NULL;
+  /* DCE passes the file's status flags: O_NONBLOCK means this accept does not wait. */
+  CHECK(n->exp.sock_accept(l, &c, O_NONBLOCK) == -EAGAIN, "non-blocking accept");
   int r = n->exp.sock_accept(l, &c, 0); /* blocks in the library: task_wait/task_wakeup */
   CHECK(r == 0 && c, "accept = %d", r);
   if (!c) return;

@@ -29,10 +29,12 @@ struct SimExported {
   int (*sock_getsockname)(struct SimSocket *socket, struct sockaddr *name, int *namelen);
   int (*sock_getpeername)(struct SimSocket *socket, struct sockaddr *name, int *namelen);
   int (*sock_bind)(struct SimSocket *socket, const struct sockaddr *name, int namelen);
+  /* flags are the file's status flags (O_NONBLOCK), as DCE keeps them per fd. */
   int (*sock_connect)(struct SimSocket *socket, const struct sockaddr *name, int namelen,
                       int flags);
   int (*sock_listen)(struct SimSocket *socket, int backlog);
   int (*sock_shutdown)(struct SimSocket *socket, int how);
+  /* flags, as for sock_connect, are file status flags: O_NONBLOCK = do not wait. */
   int (*sock_accept)(struct SimSocket *socket, struct SimSocket **newSocket, int flags);
   int (*sock_ioctl)(struct SimSocket *socket, int request, char *argp);
   int (*sock_setsockopt)(struct SimSocket *socket, int level, int optname,

@@ -228,8 +228,9 @@ pub unsafe extern "C" fn sock_shutdown(s: *mut SimSocket, how: c_int) -> c_int {
     })
 }
 
-/// accept4: `flags` may hold SOCK_NONBLOCK | SOCK_CLOEXEC. No address: hosts ask
-/// `sock_getpeername` on the new socket.
+/// `flags` are the listening file's status flags, as DCE passes them (LibOS hands them
+/// to `inet_accept`): O_NONBLOCK makes this call non-blocking; the new socket starts
+/// blocking. No address: hosts ask `sock_getpeername` on the new socket.
 pub unsafe extern "C" fn sock_accept(
     s: *mut SimSocket,
     out: *mut *mut SimSocket,
@@ -240,9 +241,10 @@ pub unsafe extern "C" fn sock_accept(
             return neg(Errno::EFAULT);
         }
         let h = hid(s);
-        let r = instance::blocking(h, may_block(h, 0), Dir::Rcv, |i, now| {
+        let block = flags & O_NONBLOCK == 0 && may_block(h, 0);
+        let r = instance::blocking(h, block, Dir::Rcv, |i, now| {
             let fd = i.fd(h)?;
-            let (nfd, _) = i.k.accept(now, fd, flags)?;
+            let (nfd, _) = i.k.accept(now, fd, 0)?;
             Ok(i.add_sock(Sock::inet(nfd, true)))
         });
         match r {
