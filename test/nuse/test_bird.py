@@ -313,3 +313,50 @@ def test_bird_ospf_ring_converges_around_a_cut_link(tmp_path, procs, capsys):
     retry(route_via(r1, "10.1.23.0/24", "10.1.12.2"), timeout=DEAD + 15)
     for r in routers:
         assert r.proc.poll() is None, f"bird r{r.n} died:\n{open(r.log).read()}"
+
+
+NL_LISTENER = r"""
+import select, socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+s.bind((0, 0x10))                      # RTMGRP_IPV4_IFADDR
+s.setsockopt(270, 1, 7)                # NETLINK_ADD_MEMBERSHIP, RTNLGRP_IPV4_ROUTE
+print("groups", hex(s.getsockname()[1]), flush=True)
+r, _, _ = select.select([s], [], [], 0.2)
+print("idle readable", bool(r), flush=True)
+ep = select.epoll()
+ep.register(s.fileno(), select.EPOLLIN)
+print("ready", flush=True)
+seen = []
+while len(seen) < 4 and ep.poll(10):
+    data = s.recv(65536)
+    off = 0
+    while off + 16 <= len(data):
+        ln, ty = struct.unpack_from("=IH", data, off)
+        seen.append(ty)
+        off += (ln + 3) & ~3
+print("types", seen, flush=True)
+s.setsockopt(270, 2, 7)                # NETLINK_DROP_MEMBERSHIP
+print("groups", hex(s.getsockname()[1]), flush=True)
+"""
+
+
+def test_netlink_groups_bind_membership_select_epoll(tmp_path, procs):
+    """A Python program on libos: bind(nl_groups), NETLINK_ADD/DROP_MEMBERSHIP,
+    getsockname, select and epoll readiness of notifications."""
+    need_bins("ip")
+    t = str(tmp_path)
+    conf = pipe_conf(f"{t}/nl.conf", [("p0", "10.7.0.1", f"{t}/link")])
+    ctl = f"{t}/nl.ctl"
+    p = subprocess.Popen([NUSE_BIN, "--config", conf, "--", PY, "-c", NL_LISTENER],
+                         env={**os.environ, "NUSE_CONTROL": ctl}, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    procs.procs.append(p)
+    assert p.stdout.readline().strip() == "groups 0x50"
+    assert p.stdout.readline().strip() == "idle readable False"
+    assert p.stdout.readline().strip() == "ready"
+    attach(ctl, "ip", "addr", "add", "10.8.0.1/24", "dev", "p0")
+    out, _ = p.communicate(timeout=20)
+    lines = out.splitlines()
+    # RTM_NEWADDR (20), then the routes it implies (RTM_NEWROUTE, 24).
+    assert lines[0] == "types [20, 24, 24, 24]", out
+    assert lines[1] == "groups 0x10", out

@@ -194,10 +194,18 @@ pub fn bind(kfd: Fd, addr: &[u8]) -> SysResult<()> {
 }
 
 /// getsockname: the socket's own address.
+/// `nl_groups` is the first 32 groups joined either way (`netlink_getname`).
 pub fn local_name(kfd: Fd) -> SysResult<Vec<u8>> {
-    let t = table();
-    let s = t.socks.get(&kfd).ok_or(Errno::EBADF)?;
-    Ok(sockaddr_nl(s.portid, s.groups))
+    let (portid, groups, sub) = {
+        let t = table();
+        let s = t.socks.get(&kfd).ok_or(Errno::EBADF)?;
+        (s.portid, s.groups, s.sub)
+    };
+    let groups = match sub {
+        Some(id) => instance()?.lock().k.netlink_groups(id)? as u32,
+        None => groups,
+    };
+    Ok(sockaddr_nl(portid, groups))
 }
 
 /// The kernel's address (port 0): the source of every reply, the peer of every socket.
