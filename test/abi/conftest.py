@@ -47,8 +47,8 @@ def host(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def run_host(host, lib):
-    def run(*args, timeout=120):
+    def run(*args, timeout=120, env=None):
         p = subprocess.run([host, args[0], lib, *args[1:]], capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=dict(os.environ, **(env or {})))
         return Run(p)
     return run

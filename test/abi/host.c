@@ -41,7 +41,6 @@
 #define MS 1000000ull
 #define END_TIME (60 * SEC)
 #define TCP_BYTES (1 << 20)
-#define STACK (1 << 20)
 
 static int failures;
 #define CHECK(c, ...)                                          \
@@ -154,6 +153,8 @@ typedef struct Node {
   int timers_pending, timers_max, timers_armed;
 } Node;
 
+/* Task stack size: HOST_STACK bytes (DCE gives `ip` 64 KiB, kernel tasks 128 KiB). */
+static size_t stack_size = 1 << 20;
 static Task *current;
 static ucontext_t main_uc;
 static Node nodes[2];
@@ -184,10 +185,10 @@ static Task *spawn(Node *n, uint64_t delay, void (*fn)(void *), void *arg) {
   t->fn = fn;
   t->arg = arg;
   t->node = n;
-  t->stack = malloc(STACK);
+  t->stack = malloc(stack_size);
   getcontext(&t->uc);
   t->uc.uc_stack.ss_sp = t->stack;
-  t->uc.uc_stack.ss_size = STACK;
+  t->uc.uc_stack.ss_size = stack_size;
   t->uc.uc_link = NULL;
   makecontext(&t->uc, task_entry, 0);
   schedule(delay, resume, t, NULL);
@@ -995,6 +996,10 @@ static int run_nuse(const char *lib) {
   /* No task model behind the NUSE table here: the library must never block. */
   im.task_current = NULL;
   struct SimExported ex;
+  /* Before any instance exists lib_* calls are no-ops; NULL tables are refused. */
+  l_softirq();
+  init(NULL, &im, NULL);
+  init(&ex, NULL, NULL);
   init(&ex, &im, NULL);
   char *p = l_malloc(100);
   CHECK(p != NULL, "lib_malloc");
@@ -1061,6 +1066,7 @@ static int run_nuse(const char *lib) {
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (getenv("HOST_STACK")) stack_size = strtoul(getenv("HOST_STACK"), NULL, 0);
   if (argc == 4 && !strcmp(argv[1], "dce")) return run_dce(argv[2], argv[3]);
   if (argc == 3 && !strcmp(argv[1], "nuse")) return run_nuse(argv[2]);
   fprintf(stderr, "usage: %s dce LIB.so OUT.pcap | nuse LIB.so\n", argv[0]);

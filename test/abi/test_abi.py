@@ -45,6 +45,13 @@ def test_dce_style_two_instances(dce_runs):
     assert r.num("host_mallocs") > 1000 and r.num("host_frees") > 1000
 
 
+def test_small_task_stacks(run_host, tmp_path):
+    """DCE runs `ip` on a 64 KiB stack and kernel tasks on 128 KiB: every call into the
+    library (netlink, sysctl, TCP) must fit; 32 KiB leaves room to spare."""
+    r = run_host("dce", str(tmp_path / "small.pcap"), env={"HOST_STACK": "32768"})
+    assert r.rc == 0 and r.kv["result"] == "ok", r.out
+
+
 def test_two_runs_identical_pcap(dce_runs):
     (a, pa), (b, pb) = dce_runs
     assert a.rc == 0 and b.rc == 0
