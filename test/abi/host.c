@@ -6,6 +6,8 @@
  *
  *   host dce LIB.so OUT.pcap   two nodes: netlink + ioctl + sysctl config, TCP, UDP,
  *                              ICMP echo; prints key=value results, exit 0 when all ok
+ *   host cooja LIB.so OUT.pcap the same with ONE copy of the library whose writable
+ *                              segment is swapped per node (DCE's default CoojaLoader)
  *   host nuse LIB.so           one instance through lib_init with a NUSE-style table
  *                              (ten slots NULL, kernel cookie NULL), the lib_* calls
  *                              NUSE makes, and NULL/garbage arguments at the boundary
@@ -17,6 +19,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -62,8 +65,11 @@ typedef struct Event {
   void (*pre)(void);
   int cancelled;
   int *pending; /* the owner's count of pending library timers, or NULL */
+  struct Node *node; /* library events: the node whose data must be loaded */
 } Event;
 
+struct Node;
+static void enter(struct Node *n);
 static uint64_t now_ns, seq_no;
 static Event **heap;
 static size_t nheap, capheap;
@@ -118,6 +124,7 @@ static void run_until(uint64_t end) {
     if (!e->cancelled) {
       if (e->pending) --*e->pending;
       events_run++;
+      if (e->node) enter(e->node); /* DCE's EventTrampoline: NotifyStartExecute */
       if (e->pre) e->pre();
       e->fn(e->ctx);
     }
@@ -151,6 +158,7 @@ typedef struct Node {
   uint64_t rng;
   unsigned long mallocs, frees, poll_events, wakeups;
   int timers_pending, timers_max, timers_armed;
+  unsigned char *data; /* cooja: this node's copy of the library's writable segment */
 } Node;
 
 /* Task stack size: HOST_STACK bytes (DCE gives `ip` 64 KiB, kernel tasks 128 KiB). */
@@ -158,6 +166,51 @@ static size_t stack_size = 1 << 20;
 static Task *current;
 static ucontext_t main_uc;
 static Node nodes[2];
+
+/* ---- DCE's CoojaLoader: one copy of the code, the writable data swapped per node ----
+ * DCE's default loader maps the library once and, on every entry into a node's kernel
+ * (calls, events, task switches), saves the previous node's .data/.bss and restores this
+ * node's. The library must keep all mutable state there (heap through imported malloc). */
+static int cooja;
+static unsigned char *seg;     /* the library's writable data after RELRO */
+static size_t seg_len;
+static Node *seg_owner;
+static unsigned long swaps;
+
+static void enter(Node *n) {
+  if (!cooja || seg_owner == n) return;
+  if (seg_owner) memcpy(seg_owner->data, seg, seg_len);
+  memcpy(seg, n->data, seg_len);
+  seg_owner = n;
+  swaps++;
+}
+
+/* Calls into node n's library: X(n, sock_socket)(...). */
+#define X(n, f) (enter(n), (n)->exp.f)
+
+static const char *want_lib;
+
+static int find_seg(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  (void)arg;
+  if (!info->dlpi_name || !strstr(info->dlpi_name, want_lib)) return 0;
+  uintptr_t relro_end = 0, start = 0, end = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_GNU_RELRO) relro_end = (a + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+      start = a;
+      end = a + ph->p_memsz;
+    }
+  }
+  if (relro_end > start) start = relro_end; /* read-only after relocation: same for all */
+  if (end > start) {
+    seg = (unsigned char *)start;
+    seg_len = end - start;
+  }
+  return 1;
+}
 
 static void task_entry(void) {
   Task *t = current;
@@ -171,10 +224,11 @@ static void resume(void *ctx) {
   if (t->state == DONE) return;
   t->state = READY;
   current = t;
+  enter(t->node); /* DCE's task switch notifier */
   swapcontext(&main_uc, &t->uc);
   current = NULL;
   if (t->state == DONE) {
-    if (t->sim) t->node->exp.task_destroy(t->sim);
+    if (t->sim) X(t->node, task_destroy)(t->sim);
     free(t->stack);
     free(t);
   }
@@ -247,10 +301,10 @@ static void pcap_write(const unsigned char *d, int len) {
 
 static void deliver(void *ctx) {
   Frame *f = ctx;
-  struct SimDevicePacket p = f->to->exp.dev_create_packet(f->to->dev[0], f->len);
+  struct SimDevicePacket p = X(f->to, dev_create_packet)(f->to->dev[0], f->len);
   if (p.buffer) {
     memcpy(p.buffer, f->data, f->len);
-    f->to->exp.dev_rx(f->to->dev[0], p);
+    X(f->to, dev_rx)(f->to->dev[0], p);
   }
   free(f);
 }
@@ -305,6 +359,7 @@ static unsigned long h_random(struct SimKernel *k) {
 static void *h_event_schedule_ns(struct SimKernel *k, __u64 ns, void (*fn)(void *), void *ctx,
                                  void (*pre)(void)) {
   Event *e = schedule(ns, fn, ctx, pre);
+  e->node = k ? NODE(k) : NULL;
   /* The kernel's timer comes with pre_fn (lib_update_jiffies); timed waits without. */
   if (k && pre) {
     Node *n = NODE(k);
@@ -325,7 +380,7 @@ static __u64 h_current_ns(struct SimKernel *k) { (void)k; return now_ns; }
 
 static struct SimTask *h_task_start(struct SimKernel *k, void (*cb)(void *), void *ctx) {
   Task *t = spawn(NODE(k), 0, cb, ctx);
-  t->sim = NODE(k)->exp.task_create(t, 0);
+  t->sim = X(NODE(k), task_create)(t, 0);
   return t->sim;
 }
 static void h_task_wait(struct SimKernel *k) {
@@ -334,12 +389,12 @@ static void h_task_wait(struct SimKernel *k) {
 }
 static struct SimTask *h_task_current(struct SimKernel *k) {
   if (!current) return NULL;
-  if (!current->sim) current->sim = NODE(k)->exp.task_create(current, 1000 + NODE(k)->id);
+  if (!current->sim) current->sim = X(NODE(k), task_create)(current, 1000 + NODE(k)->id);
   return current->sim;
 }
 static int h_task_wakeup(struct SimKernel *k, struct SimTask *st) {
   NODE(k)->wakeups++;
-  return wake(NODE(k)->exp.task_get_private(st));
+  return wake(X(NODE(k), task_get_private)(st));
 }
 static void h_task_yield(struct SimKernel *k) {
   (void)k;
@@ -411,7 +466,7 @@ static void fill_imported(struct SimImported *im, int nuse) {
 
 static struct SimSocket *sock(Node *n, int domain, int type, int proto) {
   struct SimSocket *s = NULL;
-  int r = n->exp.sock_socket(domain, type, proto, &s);
+  int r = X(n, sock_socket)(domain, type, proto, &s);
   CHECK(r == 0 && s, "%s: sock_socket(%d,%d,%d) = %d", n->name, domain, type, proto, r);
   return s;
 }
@@ -427,7 +482,7 @@ static ssize_t send_buf(Node *n, struct SimSocket *s, const void *b, size_t len,
   struct iovec iov = {(void *)b, len};
   struct msghdr m = {.msg_name = to, .msg_namelen = to ? sizeof *to : 0, .msg_iov = &iov,
                      .msg_iovlen = 1};
-  return n->exp.sock_sendmsg(s, &m, flags);
+  return X(n, sock_sendmsg)(s, &m, flags);
 }
 
 static ssize_t recv_buf(Node *n, struct SimSocket *s, void *b, size_t len,
@@ -435,22 +490,22 @@ static ssize_t recv_buf(Node *n, struct SimSocket *s, void *b, size_t len,
   struct iovec iov = {b, len};
   struct msghdr m = {.msg_name = from, .msg_namelen = from ? sizeof *from : 0, .msg_iov = &iov,
                      .msg_iovlen = 1};
-  return n->exp.sock_recvmsg(s, &m, flags);
+  return X(n, sock_recvmsg)(s, &m, flags);
 }
 
 /* The host side of poll (DCE's dce-poll): register, sleep until poll_event, probe. */
 static int poll_wait(Node *n, struct SimSocket *s, int events) {
   struct poll_table_ref ref = {events, current};
-  n->exp.sock_poll(s, &ref);
+  X(n, sock_poll)(s, &ref);
   int mask = ref.ret;
   void *table = ref.opaque;
   while (!(mask & (events | POLLERR | POLLHUP))) {
     block();
     struct poll_table_ref probe = {events, NULL};
-    n->exp.sock_poll(s, &probe);
+    X(n, sock_poll)(s, &probe);
     mask = probe.ret;
   }
-  if (table) n->exp.sock_pollfreewait(table);
+  if (table) X(n, sock_pollfreewait)(table);
   return mask;
 }
 
@@ -483,7 +538,7 @@ static int nl_talk(Node *n, struct SimSocket *s, NlReq *r, void (*each)(struct n
     struct iovec iov = {nl_reply, sizeof nl_reply};
     struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
                        .msg_iovlen = 1};
-    ssize_t got = n->exp.sock_recvmsg(s, &m, MSG_DONTWAIT);
+    ssize_t got = X(n, sock_recvmsg)(s, &m, MSG_DONTWAIT);
     if (got <= 0) return got < 0 ? (int)got : -EIO;
     CHECK(m.msg_namelen == sizeof from && from.nl_family == AF_NETLINK && from.nl_pid == 0,
           "netlink reply source");
@@ -575,9 +630,9 @@ static void config_a(void *arg) {
   Node *n = arg;
   struct SimSocket *s = sock(n, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
   struct sockaddr_nl me = {.nl_family = AF_NETLINK};
-  CHECK(n->exp.sock_bind(s, (struct sockaddr *)&me, sizeof me) == 0, "netlink bind");
+  CHECK(X(n, sock_bind)(s, (struct sockaddr *)&me, sizeof me) == 0, "netlink bind");
   int len = sizeof me;
-  CHECK(n->exp.sock_getsockname(s, (struct sockaddr *)&me, &len) == 0 && me.nl_pid != 0,
+  CHECK(X(n, sock_getsockname)(s, (struct sockaddr *)&me, &len) == 0 && me.nl_pid != 0,
         "netlink getsockname");
   int i0 = nl_ifindex(n, s, "sim0"), i1 = nl_ifindex(n, s, "sim1");
   nl_link_up(n, s, i0);
@@ -591,7 +646,7 @@ static void config_a(void *arg) {
   int found = 0;
   int e = nl_talk(n, s, &dump, find_route, &found);
   CHECK(e == 0 && found == 1, "RTM_GETROUTE dump: err %d, route found %d times", e, found);
-  CHECK(n->exp.sock_close(s) == 0, "netlink close");
+  CHECK(X(n, sock_close)(s) == 0, "netlink close");
   netlink_ok = failures == 0;
 }
 
@@ -604,11 +659,11 @@ static int ifreq_ioctl(Node *n, struct SimSocket *s, int req, const char *dev, c
     memcpy(&ifr.ifr_addr, &a, sizeof a);
   }
   if (req == SIOCSIFFLAGS) {
-    int r = n->exp.sock_ioctl(s, SIOCGIFFLAGS, (char *)&ifr);
+    int r = X(n, sock_ioctl)(s, SIOCGIFFLAGS, (char *)&ifr);
     if (r) return r;
     ifr.ifr_flags |= IFF_UP;
   }
-  return n->exp.sock_ioctl(s, req, (char *)&ifr);
+  return X(n, sock_ioctl)(s, req, (char *)&ifr);
 }
 
 static void config_b(void *arg) {
@@ -629,24 +684,24 @@ static void config_b(void *arg) {
   memcpy(&rt.rt_gateway, &gw, sizeof gw);
   rt.rt_flags = RTF_UP | RTF_GATEWAY;
   rt.rt_dev = "sim0";
-  int r = n->exp.sock_ioctl(s, SIOCADDRT, (char *)&rt);
+  int r = X(n, sock_ioctl)(s, SIOCADDRT, (char *)&rt);
   CHECK(r == 0, "SIOCADDRT default via 10.0.0.1: %d", r);
   /* Read back: SIOCGIFADDR, SIOCGIFFLAGS, SIOCGIFCONF. */
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   strcpy(ifr.ifr_name, "sim0");
-  CHECK(n->exp.sock_ioctl(s, SIOCGIFADDR, (char *)&ifr) == 0 &&
+  CHECK(X(n, sock_ioctl)(s, SIOCGIFADDR, (char *)&ifr) == 0 &&
             ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr.s_addr == inet_addr("10.0.0.2"),
         "SIOCGIFADDR sim0");
-  CHECK(n->exp.sock_ioctl(s, SIOCGIFFLAGS, (char *)&ifr) == 0 && (ifr.ifr_flags & IFF_UP),
+  CHECK(X(n, sock_ioctl)(s, SIOCGIFFLAGS, (char *)&ifr) == 0 && (ifr.ifr_flags & IFF_UP),
         "SIOCGIFFLAGS sim0");
   struct ifreq list[8];
   struct ifconf ifc = {.ifc_len = sizeof list, .ifc_req = list};
-  CHECK(n->exp.sock_ioctl(s, SIOCGIFCONF, (char *)&ifc) == 0 &&
+  CHECK(X(n, sock_ioctl)(s, SIOCGIFCONF, (char *)&ifc) == 0 &&
             ifc.ifc_len == 3 * (int)sizeof(struct ifreq),
         "SIOCGIFCONF: %d bytes", ifc.ifc_len);
-  CHECK(n->exp.sock_ioctl(s, 0x7fff, (char *)&ifr) == -ENOTTY, "unknown ioctl is -ENOTTY");
-  n->exp.sock_close(s);
+  CHECK(X(n, sock_ioctl)(s, 0x7fff, (char *)&ifr) == -ENOTTY, "unknown ioctl is -ENOTTY");
+  X(n, sock_close)(s);
   ioctl_ok = failures == f0;
 }
 
@@ -680,7 +735,7 @@ static void it_file(const struct SimSysIterator *it, const char *name, int flags
 
 static struct SimSysFile *sysfile(Node *n, const char *dotted, int *files) {
   SysIter s = {.it = {it_start, it_end, it_file}, .want = dotted};
-  n->exp.sys_iterate_files(&s.it);
+  X(n, sys_iterate_files)(&s.it);
   CHECK(s.found, "%s: sysctl %s not found among %d files", n->name, dotted, s.files);
   CHECK(s.path[0] == 0, "unbalanced start/end_dir: %s", s.path);
   if (files) *files = s.files;
@@ -690,7 +745,7 @@ static struct SimSysFile *sysfile(Node *n, const char *dotted, int *files) {
 static int sysctl_get(Node *n, const char *dotted, char *out, int len) {
   struct SimSysFile *f = sysfile(n, dotted, NULL);
   if (!f) return -1;
-  int r = n->exp.sys_file_read(f, out, len - 1, 0);
+  int r = X(n, sys_file_read)(f, out, len - 1, 0);
   out[r > 0 ? r : 0] = 0;
   if (r > 0 && out[r - 1] == '\n') out[r - 1] = 0;
   return r;
@@ -698,7 +753,7 @@ static int sysctl_get(Node *n, const char *dotted, char *out, int len) {
 
 static int sysctl_set(Node *n, const char *dotted, const char *v) {
   struct SimSysFile *f = sysfile(n, dotted, NULL);
-  return f ? n->exp.sys_file_write(f, v, strlen(v), 0) : -1;
+  return f ? X(n, sys_file_write)(f, v, strlen(v), 0) : -1;
 }
 
 static void sysctl_task(void *arg) {
@@ -734,17 +789,17 @@ static void tcp_server(void *arg) {
   Node *n = arg;
   struct SimSocket *l = sock(n, AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = sin4("10.0.0.2", 5001);
-  CHECK(n->exp.sock_bind(l, (struct sockaddr *)&a, sizeof a) == 0, "tcp bind");
-  CHECK(n->exp.sock_listen(l, 8) == 0, "listen");
+  CHECK(X(n, sock_bind)(l, (struct sockaddr *)&a, sizeof a) == 0, "tcp bind");
+  CHECK(X(n, sock_listen)(l, 8) == 0, "listen");
   struct SimSocket *c = NULL;
   /* DCE passes the file's status flags: O_NONBLOCK means this accept does not wait. */
-  CHECK(n->exp.sock_accept(l, &c, O_NONBLOCK) == -EAGAIN, "non-blocking accept");
-  int r = n->exp.sock_accept(l, &c, 0); /* blocks in the library: task_wait/task_wakeup */
+  CHECK(X(n, sock_accept)(l, &c, O_NONBLOCK) == -EAGAIN, "non-blocking accept");
+  int r = X(n, sock_accept)(l, &c, 0); /* blocks in the library: task_wait/task_wakeup */
   CHECK(r == 0 && c, "accept = %d", r);
   if (!c) return;
   struct sockaddr_in peer;
   int plen = sizeof peer;
-  CHECK(n->exp.sock_getpeername(c, (struct sockaddr *)&peer, &plen) == 0 &&
+  CHECK(X(n, sock_getpeername)(c, (struct sockaddr *)&peer, &plen) == 0 &&
             peer.sin_addr.s_addr == inet_addr("10.0.0.1"),
         "getpeername");
   static unsigned char buf[100000];
@@ -768,8 +823,8 @@ static void tcp_server(void *arg) {
   }
   CHECK(bad == 0, "%d corrupted bytes", bad);
   tcp_ok = bad == 0 && tcp_received == TCP_BYTES;
-  n->exp.sock_close(c);
-  n->exp.sock_close(l);
+  X(n, sock_close)(c);
+  X(n, sock_close)(l);
 }
 
 static void tcp_client(void *arg) {
@@ -777,11 +832,11 @@ static void tcp_client(void *arg) {
   struct SimSocket *s = sock(n, AF_INET, SOCK_STREAM, 0);
   char cc[16] = {0};
   int cclen = sizeof cc;
-  CHECK(n->exp.sock_getsockopt(s, IPPROTO_TCP, TCP_CONGESTION, cc, &cclen) == 0, "TCP_CONGESTION");
+  CHECK(X(n, sock_getsockopt)(s, IPPROTO_TCP, TCP_CONGESTION, cc, &cclen) == 0, "TCP_CONGESTION");
   tcp_cc_ok = !strcmp(cc, "reno");
   CHECK(tcp_cc_ok, "new socket's congestion control '%s' (sysctl said reno)", cc);
   struct sockaddr_in a = sin4("10.0.0.2", 5001);
-  int r = n->exp.sock_connect(s, (struct sockaddr *)&a, sizeof a, 0); /* blocking */
+  int r = X(n, sock_connect)(s, (struct sockaddr *)&a, sizeof a, 0); /* blocking */
   CHECK(r == 0, "connect = %d", r);
   static unsigned char data[TCP_BYTES];
   for (size_t i = 0; i < TCP_BYTES; i++) data[i] = pattern(i);
@@ -789,18 +844,18 @@ static void tcp_client(void *arg) {
     /* Two iovecs per message: the library gathers them. */
     struct iovec iov[2] = {{data + off, 1000}, {data + off + 1000, 65536 - 1000}};
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
-    ssize_t w = n->exp.sock_sendmsg(s, &m, 0); /* blocking: returns when all is queued */
+    ssize_t w = X(n, sock_sendmsg)(s, &m, 0); /* blocking: returns when all is queued */
     CHECK(w == 65536, "sendmsg = %zd", w);
     if (w != 65536) break;
   }
-  n->exp.sock_close(s);
+  X(n, sock_close)(s);
 }
 
 static void udp_echo(void *arg) {
   Node *n = arg;
   struct SimSocket *s = sock(n, AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = sin4("10.0.3.1", 7);
-  CHECK(n->exp.sock_bind(s, (struct sockaddr *)&a, sizeof a) == 0, "udp bind");
+  CHECK(X(n, sock_bind)(s, (struct sockaddr *)&a, sizeof a) == 0, "udp bind");
   for (int k = 0; k < 3; k++) {
     char buf[256];
     struct sockaddr_in from;
@@ -809,7 +864,7 @@ static void udp_echo(void *arg) {
     if (got <= 0) break;
     send_buf(n, s, buf, got, &from, 0);
   }
-  n->exp.sock_close(s);
+  X(n, sock_close)(s);
 }
 
 static void udp_client(void *arg) {
@@ -831,15 +886,15 @@ static void udp_client(void *arg) {
   /* SO_RCVTIMEO: a blocking recv on an empty socket gives up after exactly 200 ms. */
   struct timeval tv = {0, 200000}, back_tv;
   int tvlen = sizeof back_tv;
-  CHECK(n->exp.sock_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0, "SO_RCVTIMEO");
-  CHECK(n->exp.sock_getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &back_tv, &tvlen) == 0 &&
+  CHECK(X(n, sock_setsockopt)(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0, "SO_RCVTIMEO");
+  CHECK(X(n, sock_getsockopt)(s, SOL_SOCKET, SO_RCVTIMEO, &back_tv, &tvlen) == 0 &&
             back_tv.tv_usec == 200000, "SO_RCVTIMEO read back");
   uint64_t t0 = now_ns;
   char none[8];
   ssize_t got = recv_buf(n, s, none, sizeof none, NULL, 0);
   rcvtimeo_ok = got == -EAGAIN && now_ns - t0 == 200 * MS;
   CHECK(rcvtimeo_ok, "timed recv = %zd after %llu ns", got, (unsigned long long)(now_ns - t0));
-  n->exp.sock_close(s);
+  X(n, sock_close)(s);
 }
 
 static uint16_t csum(const void *p, int len) {
@@ -879,7 +934,7 @@ static void pinger(void *arg) {
     }
     sleep_ns(100 * MS);
   }
-  n->exp.sock_close(s);
+  X(n, sock_close)(s);
 }
 
 /* A socket closed while another task is parked in a blocking recv on it: the reader
@@ -891,7 +946,7 @@ static void parked_reader(void *arg) {
   Node *n = arg;
   victim = sock(n, AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = sin4("10.0.0.2", 9999);
-  CHECK(n->exp.sock_bind(victim, (struct sockaddr *)&a, sizeof a) == 0, "bind 9999");
+  CHECK(X(n, sock_bind)(victim, (struct sockaddr *)&a, sizeof a) == 0, "bind 9999");
   char b[8];
   ssize_t got = recv_buf(n, victim, b, sizeof b, NULL, 0);
   close_wake_ok = got == -EBADF;
@@ -900,7 +955,7 @@ static void parked_reader(void *arg) {
 
 static void closer(void *arg) {
   Node *n = arg;
-  CHECK(n->exp.sock_close(victim) == 0, "close under a parked reader");
+  CHECK(X(n, sock_close)(victim) == 0, "close under a parked reader");
 }
 
 /* ---- DCE-style run ----------------------------------------------------------------- */
@@ -909,8 +964,31 @@ static void load_node(Node *n, int id, const char *lib) {
   n->id = id;
   n->name = id ? "B" : "A";
   n->rng = 0x9e3779b97f4a7c15ull * (id + 1);
-  /* Each node its own copy of the library's globals: a new link-map namespace. */
-  n->lib = dlmopen(LM_ID_NEWLM, lib, RTLD_NOW | RTLD_LOCAL);
+  /* dlmopen: each node its own copy of the library's globals, a new link-map namespace.
+   * cooja: one copy, its writable segment swapped per node (DCE's default loader). */
+  if (cooja && id > 0) {
+    n->lib = nodes[0].lib;
+  } else if (cooja) {
+    n->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    want_lib = strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib;
+    dl_iterate_phdr(find_seg, NULL);
+    if (!seg) {
+      printf("FAIL: no writable segment found for %s\n", lib);
+      exit(2);
+    }
+  } else {
+    n->lib = dlmopen(LM_ID_NEWLM, lib, RTLD_NOW | RTLD_LOCAL);
+  }
+  if (cooja) {
+    /* Every node starts from the segment as loaded, before any sim_init. */
+    static unsigned char *pristine;
+    if (!pristine) {
+      pristine = malloc(seg_len);
+      memcpy(pristine, seg, seg_len);
+    }
+    n->data = malloc(seg_len);
+    memcpy(n->data, pristine, seg_len);
+  }
   if (!n->lib) {
     printf("FAIL dlmopen: %s\n", dlerror());
     exit(2);
@@ -922,17 +1000,18 @@ static void load_node(Node *n, int id, const char *lib) {
   }
   fill_imported(&n->imp, 0);
   memset(&n->exp, 0, sizeof n->exp);
+  enter(n);
   init(&n->exp, &n->imp, (struct SimKernel *)n);
   void **slots = (void **)&n->exp;
   for (size_t i = 0; i < sizeof n->exp / sizeof(void *); i++)
     CHECK(slots[i], "exported slot %zu is NULL", i);
   /* DCE's NotifyAddDevice: dev_create("sim%d", ...) then dev_set_address + dev_set_mtu. */
   for (int d = 0; d < 2; d++) {
-    n->dev[d] = n->exp.dev_create("sim%d", n, SIM_DEV_BROADCAST | SIM_DEV_MULTICAST);
-    CHECK(n->dev[d] && n->exp.dev_get_private(n->dev[d]) == n, "dev_create sim%d", d);
+    n->dev[d] = X(n, dev_create)("sim%d", n, SIM_DEV_BROADCAST | SIM_DEV_MULTICAST);
+    CHECK(n->dev[d] && X(n, dev_get_private)(n->dev[d]) == n, "dev_create sim%d", d);
     unsigned char mac[6] = {0x02, 0, 0, 0, (unsigned char)id, (unsigned char)(d + 1)};
-    n->exp.dev_set_address(n->dev[d], mac);
-    n->exp.dev_set_mtu(n->dev[d], 1500);
+    X(n, dev_set_address)(n->dev[d], mac);
+    X(n, dev_set_mtu)(n->dev[d], 1500);
   }
 }
 
@@ -960,6 +1039,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
          tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
          stub_drops, events_run);
+  if (cooja) printf("segment_bytes=%zu swaps=%lu\n", seg_len, swaps);
   printf("max_pending_timers=%d timers_armed=%d\n",
          a->timers_max > b->timers_max ? a->timers_max : b->timers_max,
          a->timers_armed + b->timers_armed);
@@ -1068,6 +1148,10 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (getenv("HOST_STACK")) stack_size = strtoul(getenv("HOST_STACK"), NULL, 0);
   if (argc == 4 && !strcmp(argv[1], "dce")) return run_dce(argv[2], argv[3]);
+  if (argc == 4 && !strcmp(argv[1], "cooja")) {
+    cooja = 1;
+    return run_dce(argv[2], argv[3]);
+  }
   if (argc == 3 && !strcmp(argv[1], "nuse")) return run_nuse(argv[2]);
   fprintf(stderr, "usage: %s dce LIB.so OUT.pcap | nuse LIB.so\n", argv[0]);
   return 2;

@@ -45,6 +45,19 @@ def test_dce_style_two_instances(dce_runs):
     assert r.num("host_mallocs") > 1000 and r.num("host_frees") > 1000
 
 
+def test_dce_cooja_loader(run_host, dce_runs, tmp_path):
+    """DCE's default loader: ONE copy of the library, its writable data segment swapped per
+    node on every call, event and task switch. Same wire as with dlmopen'ed copies, and
+    the segment is small (each swap copies it twice)."""
+    pcap = str(tmp_path / "cooja.pcap")
+    r = run_host("cooja", pcap)
+    assert r.rc == 0 and r.kv["result"] == "ok", r.out
+    assert r.num("swaps") > 100
+    assert r.num("segment_bytes") < 16384
+    with open(pcap, "rb") as f1, open(dce_runs[0][1], "rb") as f2:
+        assert f1.read() == f2.read(), "the cooja run's wire differs from the dlmopen run's"
+
+
 def test_small_task_stacks(run_host, tmp_path):
     """DCE runs `ip` on a 64 KiB stack and kernel tasks on 128 KiB: every call into the
     library (netlink, sysctl, TCP) must fit; 32 KiB leaves room to spare."""
