@@ -624,7 +624,44 @@ static void find_route(struct nlmsghdr *h, void *arg) {
     (*(int *)arg)++;
 }
 
-static int netlink_ok, ioctl_ok, sysctl_ok;
+static int netlink_ok, ioctl_ok, sysctl_ok, monitor_ok;
+
+/* `ip monitor` on node B: multicast groups by bind (nl_groups) and by
+ * NETLINK_ADD_MEMBERSHIP; a blocking recvmsg woken by the kernel's notifications of the
+ * ioctl configuration (two RTM_NEWADDR, the default route's RTM_NEWROUTE). */
+static void monitor_b(void *arg) {
+  Node *n = arg;
+  struct SimSocket *s = sock(n, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  struct sockaddr_nl me = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR};
+  CHECK(X(n, sock_bind)(s, (struct sockaddr *)&me, sizeof me) == 0, "bind nl_groups");
+  int grp = RTNLGRP_IPV4_ROUTE;
+  CHECK(X(n, sock_setsockopt)(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof grp) == 0,
+        "NETLINK_ADD_MEMBERSHIP");
+  int len = sizeof me;
+  CHECK(X(n, sock_getsockname)(s, (struct sockaddr *)&me, &len) == 0 &&
+            me.nl_groups == (RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE),
+        "monitor groups %#x", me.nl_groups);
+  struct timeval tv = {1, 0};
+  X(n, sock_setsockopt)(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int addrs = 0, default_route = 0;
+  static unsigned char mon[16384];
+  while (addrs < 2 || !default_route) {
+    ssize_t got = recv_buf(n, s, mon, sizeof mon, NULL, 0); /* parks the task */
+    if (got <= 0) break;
+    int l = (int)got;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)mon; NLMSG_OK(h, l); h = NLMSG_NEXT(h, l)) {
+      if (h->nlmsg_type == RTM_NEWADDR) addrs++;
+      if (h->nlmsg_type == RTM_NEWROUTE && ((struct rtmsg *)NLMSG_DATA(h))->rtm_dst_len == 0 &&
+          ((struct rtmsg *)NLMSG_DATA(h))->rtm_table == RT_TABLE_MAIN)
+        default_route++;
+    }
+  }
+  /* Woken by the notifications themselves, not by the 1 s timeout. */
+  monitor_ok = addrs >= 2 && default_route == 1 && now_ns < 100 * MS;
+  CHECK(monitor_ok, "monitor saw %d RTM_NEWADDR, %d default RTM_NEWROUTE by %llu ns", addrs,
+        default_route, (unsigned long long)now_ns);
+  X(n, sock_close)(s);
+}
 
 static void config_a(void *arg) {
   Node *n = arg;
@@ -1020,6 +1057,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
   for (int i = 0; i < 2; i++) load_node(&nodes[i], i, lib);
   Node *a = &nodes[0], *b = &nodes[1];
   spawn(a, 0, config_a, a);
+  spawn(b, 0, monitor_b, b);
   spawn(b, 0, config_b, b);
   spawn(a, 1 * MS, sysctl_task, a);
   spawn(b, 1 * MS, sysctl_task, b);
@@ -1032,6 +1070,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
   spawn(b, 50 * MS, closer, b);
   run_until(END_TIME);
   if (pcap) fclose(pcap);
+  printf("monitor_ok=%d ", monitor_ok);
   printf("netlink_ok=%d ioctl_ok=%d sysctl_ok=%d tcp_cc_reno=%d\n", netlink_ok, ioctl_ok,
          sysctl_ok, tcp_cc_ok);
   printf("tcp_waitall_ok=%d close_wake_ok=%d ", waitall_ok, close_wake_ok);
@@ -1046,7 +1085,7 @@ static int run_dce(const char *lib, const char *pcap_path) {
   printf("poll_events=%lu task_wakeups=%lu host_mallocs=%lu host_frees=%lu\n",
          a->poll_events + b->poll_events, a->wakeups + b->wakeups, a->mallocs + b->mallocs,
          a->frees + b->frees);
-  int ok = !failures && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
+  int ok = !failures && monitor_ok && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
            udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok && close_wake_ok;
   printf("result=%s failures=%d\n", ok ? "ok" : "FAIL", failures);
   return ok ? 0 : 1;

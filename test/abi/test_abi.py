@@ -28,6 +28,8 @@ def test_dce_style_two_instances(dce_runs):
     # sys_iterate_files, and the congestion control written there reaches new sockets.
     assert r.num("netlink_ok") == 1 and r.num("ioctl_ok") == 1 and r.num("sysctl_ok") == 1
     assert r.num("tcp_cc_reno") == 1
+    # `ip monitor`-style multicast: a parked recvmsg woken by rtnetlink notifications.
+    assert r.num("monitor_ok") == 1
     # TCP: 1 MiB verified byte by byte, the reader woken through poll_event.
     assert r.num("tcp_bytes") == 1 << 20 and r.num("tcp_ok") == 1
     assert r.num("tcp_waitall_ok") == 1

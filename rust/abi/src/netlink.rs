@@ -2,16 +2,23 @@
 //! sent is answered at once by the kernel's rtnetlink (`Kernel::netlink`, stateless
 //! request -> replies); the replies are queued on the socket as datagrams (a dump is cut
 //! at message boundaries, like Linux's skbs) with `nlmsg_pid` set to the socket's port
-//! id, and `recvmsg` pops them. No multicast groups: `bind` records them only.
+//! id, and `recvmsg` pops them. Multicast groups (`bind` with `nl_groups`,
+//! NETLINK_ADD/DROP_MEMBERSHIP) open a kernel subscriber (`Kernel::netlink_open`) whose
+//! notifications are read after the replies; its readiness events wake parked readers
+//! (`ip monitor`).
 
-use crate::instance::{Instance, POLLIN, Sock};
-use libos_kernel::{Errno, SysResult};
+use crate::instance::{Instance, POLLERR, POLLIN, POLLOUT, Sock};
+use libos_kernel::{Errno, Fd, SysResult};
 use std::collections::VecDeque;
 use std::ffi::c_int;
 
 pub const NETLINK_ROUTE: c_int = 0;
 const SOCK_DGRAM: c_int = 2;
 const SOCK_RAW: c_int = 3;
+const SOCK_NONBLOCK: c_int = 0o4000;
+pub const SOL_NETLINK: c_int = 270;
+const NETLINK_ADD_MEMBERSHIP: c_int = 1;
+const NETLINK_DROP_MEMBERSHIP: c_int = 2;
 const NLMSG_HDRLEN: usize = 16;
 /// Largest datagram a dump is cut into (Linux: about a page to 32 KiB).
 const DGRAM_MAX: usize = 32 << 10;
@@ -22,8 +29,28 @@ pub const MSG_TRUNC: c_int = 0x20;
 
 pub struct NlSock {
     pub portid: u32,
-    pub groups: u32,
     pub rx: VecDeque<Vec<u8>>,
+    /// The kernel subscriber for multicast groups, opened on first use.
+    pub sub: Option<Fd>,
+    pub nonblock: bool,
+}
+
+fn nl(i: &mut Instance, h: usize) -> SysResult<&mut NlSock> {
+    match i.sock(h)? {
+        Sock::Netlink(s) => Ok(s),
+        Sock::Inet { .. } => Err(Errno::EBADF),
+    }
+}
+
+/// The socket's subscriber id; its kernel events map to the socket's handle.
+fn sub_id(i: &mut Instance, h: usize, now: u64) -> SysResult<Fd> {
+    if let Some(id) = nl(i, h)?.sub {
+        return Ok(id);
+    }
+    let id = i.k.netlink_open(now, 0);
+    nl(i, h)?.sub = Some(id);
+    i.fd_sock.insert(id, h);
+    Ok(id)
 }
 
 pub fn socket(i: &mut Instance, ty: c_int, protocol: c_int) -> SysResult<Sock> {
@@ -35,7 +62,8 @@ pub fn socket(i: &mut Instance, ty: c_int, protocol: c_int) -> SysResult<Sock> {
     }
     let portid = i.nl_next_port;
     i.nl_next_port += 1;
-    Ok(Sock::Netlink(NlSock { portid, groups: 0, rx: VecDeque::new() }))
+    let nonblock = ty & SOCK_NONBLOCK != 0;
+    Ok(Sock::Netlink(NlSock { portid, rx: VecDeque::new(), sub: None, nonblock }))
 }
 
 pub fn sockaddr_nl(pid: u32, groups: u32) -> Vec<u8> {
@@ -47,17 +75,72 @@ pub fn sockaddr_nl(pid: u32, groups: u32) -> Vec<u8> {
     b
 }
 
-/// bind(2) with a `sockaddr_nl`: a port id (0 keeps the automatic one) and groups.
-pub fn bind(s: &mut NlSock, addr: &[u8]) -> SysResult<()> {
+/// bind(2) with a `sockaddr_nl`: a port id (0 keeps the automatic one) and the legacy
+/// `nl_groups` bitmask.
+pub fn bind(i: &mut Instance, h: usize, now: u64, addr: &[u8]) -> SysResult<()> {
     if addr.len() < 12 || u16::from_ne_bytes([addr[0], addr[1]]) != crate::msg::AF_NETLINK as u16 {
         return Err(Errno::EINVAL);
     }
     let pid = u32::from_ne_bytes([addr[4], addr[5], addr[6], addr[7]]);
+    let groups = u32::from_ne_bytes([addr[8], addr[9], addr[10], addr[11]]);
+    let s = nl(i, h)?;
     if pid != 0 {
         s.portid = pid;
     }
-    s.groups = u32::from_ne_bytes([addr[8], addr[9], addr[10], addr[11]]);
+    if groups != 0 || s.sub.is_some() {
+        let id = sub_id(i, h, now)?;
+        i.k.netlink_set_groups(now, id, groups)?;
+    }
     Ok(())
+}
+
+/// The socket's own address: port id and the groups below 33.
+pub fn local_name(i: &mut Instance, h: usize) -> SysResult<Vec<u8>> {
+    let s = nl(i, h)?;
+    let (portid, sub) = (s.portid, s.sub);
+    let groups = match sub {
+        Some(id) => i.k.netlink_groups(id)? as u32,
+        None => 0,
+    };
+    Ok(sockaddr_nl(portid, groups))
+}
+
+/// setsockopt(SOL_NETLINK): group membership; other options change nothing here.
+pub fn setsockopt(i: &mut Instance, h: usize, now: u64, name: c_int, v: &[u8]) -> SysResult<()> {
+    match name {
+        NETLINK_ADD_MEMBERSHIP | NETLINK_DROP_MEMBERSHIP => {
+            let g = v.get(..4).ok_or(Errno::EINVAL)?;
+            let group = u32::from_ne_bytes([g[0], g[1], g[2], g[3]]);
+            let id = sub_id(i, h, now)?;
+            i.k.netlink_membership(now, id, group, name == NETLINK_ADD_MEMBERSHIP)
+        }
+        _ => nl(i, h).map(|_| ()),
+    }
+}
+
+/// poll(2) bits: replies or notifications queued, POLLERR after lost notifications.
+pub fn poll(i: &mut Instance, h: usize) -> SysResult<u16> {
+    let s = nl(i, h)?;
+    let mut m = POLLOUT;
+    if !s.rx.is_empty() {
+        m |= POLLIN;
+    }
+    if let Some(id) = s.sub {
+        m |= i.k.netlink_poll(id)? & (POLLIN | POLLERR);
+    }
+    Ok(m)
+}
+
+/// Whether a read on `h` may wait: only for notifications, which come later.
+pub fn may_block(i: &mut Instance, h: usize, flags: c_int) -> bool {
+    nl(i, h).is_ok_and(|s| !s.nonblock && s.sub.is_some()) && flags & crate::sock::MSG_DONTWAIT == 0
+}
+
+pub fn close(i: &mut Instance, s: NlSock, now: u64) {
+    if let Some(id) = s.sub {
+        i.fd_sock.remove(&id);
+        i.k.netlink_close(now, id);
+    }
 }
 
 /// Cuts the kernel's reply stream into datagrams stamped with `portid`.
@@ -103,9 +186,28 @@ pub fn send(i: &mut Instance, h: usize, now: u64, data: &[u8]) -> SysResult<usiz
     Ok(data.len())
 }
 
+/// The next reply datagram or, when there is none, the next notification, into `iov`;
+/// EAGAIN when neither is queued (ENOBUFS once after lost notifications).
+pub fn recv(
+    i: &mut Instance,
+    h: usize,
+    now: u64,
+    iov: &mut [&mut [u8]],
+    flags: c_int,
+) -> SysResult<(usize, bool)> {
+    let s = nl(i, h)?;
+    if s.rx.is_empty()
+        && let Some(id) = s.sub
+    {
+        let m = i.k.netlink_recv(now, id)?.ok_or(Errno::EAGAIN)?;
+        nl(i, h)?.rx.push_front(m);
+    }
+    copy_out(nl(i, h)?, iov, flags)
+}
+
 /// One queued datagram into `iov` (MSG_PEEK keeps it, MSG_TRUNC returns its full
-/// length); EAGAIN when empty: replies are synchronous, nothing more will come.
-pub fn recv(s: &mut NlSock, iov: &mut [&mut [u8]], flags: c_int) -> SysResult<(usize, bool)> {
+/// length).
+fn copy_out(s: &mut NlSock, iov: &mut [&mut [u8]], flags: c_int) -> SysResult<(usize, bool)> {
     let Some(d) = s.rx.front() else { return Err(Errno::EAGAIN) };
     let mut off = 0;
     for b in iov.iter_mut() {
@@ -148,13 +250,14 @@ mod tests {
 
     #[test]
     fn peek_and_trunc() {
-        let mut s = NlSock { portid: 1, groups: 0, rx: VecDeque::from([vec![1u8; 40]]) };
+        let rx = VecDeque::from([vec![1u8; 40]]);
+        let mut s = NlSock { portid: 1, rx, sub: None, nonblock: false };
         let mut small = [0u8; 8];
-        let (n, trunc) = recv(&mut s, &mut [&mut small[..]], MSG_PEEK | MSG_TRUNC).unwrap();
+        let (n, trunc) = copy_out(&mut s, &mut [&mut small[..]], MSG_PEEK | MSG_TRUNC).unwrap();
         assert_eq!((n, trunc), (40, true));
         assert_eq!(s.rx.len(), 1);
         let mut big = [0u8; 64];
-        assert_eq!(recv(&mut s, &mut [&mut big[..]], 0).unwrap(), (40, false));
-        assert_eq!(recv(&mut s, &mut [&mut big[..]], 0), Err(Errno::EAGAIN));
+        assert_eq!(copy_out(&mut s, &mut [&mut big[..]], 0).unwrap(), (40, false));
+        assert_eq!(copy_out(&mut s, &mut [&mut big[..]], 0), Err(Errno::EAGAIN));
     }
 }

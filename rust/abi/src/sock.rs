@@ -114,10 +114,13 @@ pub unsafe extern "C" fn sock_close(s: *mut SimSocket) -> c_int {
             i.polls.retain(|_, r| r.sock != h);
             // Tasks parked on it wake up and see EBADF.
             i.ready.push((h, POLLNVAL));
-            if let Sock::Inet { fd, .. } = sock {
-                i.fd_sock.remove(&fd);
-                let now = i.now();
-                i.k.close(now, fd)?;
+            let now = i.now();
+            match sock {
+                Sock::Inet { fd, .. } => {
+                    i.fd_sock.remove(&fd);
+                    i.k.close(now, fd)?;
+                }
+                Sock::Netlink(nl) => netlink::close(i, nl, now),
             }
             Ok(())
         });
@@ -133,11 +136,12 @@ pub unsafe extern "C" fn sock_bind(s: *mut SimSocket, name: *const c_void, len: 
         }
         let h = hid(s);
         let r = with_r(|i| match i.sock(h)? {
-            Sock::Netlink(nl) => {
+            Sock::Netlink(_) => {
                 let n = usize::try_from(len).map_err(|_| Errno::EINVAL)?.min(64);
                 // SAFETY: the host passes `len` readable bytes.
                 let b = unsafe { std::slice::from_raw_parts(name as *const u8, n) };
-                netlink::bind(nl, b)
+                let now = i.now();
+                netlink::bind(i, h, now, b)
             }
             Sock::Inet { fd, .. } => {
                 let fd = *fd;
@@ -259,12 +263,11 @@ pub unsafe extern "C" fn sock_accept(
 }
 
 fn name_of(s: *mut SimSocket, peer: bool) -> SysResult<Vec<u8>> {
-    with_r(|i| match i.sock(hid(s))? {
-        Sock::Netlink(nl) if peer => {
-            let _ = nl;
-            Ok(netlink::sockaddr_nl(0, 0))
-        }
-        Sock::Netlink(nl) => Ok(netlink::sockaddr_nl(nl.portid, nl.groups)),
+    let h = hid(s);
+    with_r(|i| match i.sock(h)? {
+        // The peer of every netlink socket is the kernel, port 0.
+        Sock::Netlink(_) if peer => Ok(netlink::sockaddr_nl(0, 0)),
+        Sock::Netlink(_) => netlink::local_name(i, h),
         Sock::Inet { fd, .. } => {
             let fd = *fd;
             let a = if peer { i.k.getpeername(fd)? } else { i.k.getsockname(fd)? };
@@ -309,8 +312,13 @@ pub unsafe extern "C" fn sock_setsockopt(
             // SAFETY: the host passes `len` readable bytes.
             unsafe { std::slice::from_raw_parts(val as *const u8, n) }
         };
-        let r = with_r(|i| match i.sock(hid(s))? {
-            // Buffer sizes and SOL_NETLINK flags change nothing observable here.
+        let h = hid(s);
+        let r = with_r(|i| match i.sock(h)? {
+            Sock::Netlink(_) if level == netlink::SOL_NETLINK => {
+                let now = i.now();
+                netlink::setsockopt(i, h, now, name, b)
+            }
+            // Buffer sizes and the like change nothing observable here.
             Sock::Netlink(_) => Ok(()),
             Sock::Inet { rcvtimeo, .. } if (level, name) == (SOL_SOCKET, SO_RCVTIMEO) => {
                 *rcvtimeo = timeval_ns(b)?;

@@ -4,7 +4,7 @@
 //! two-phase poll protocol (`sock_poll` registers, `poll_event` wakes,
 //! `sock_pollfreewait` unregisters).
 
-use crate::instance::{self, Dir, POLLIN, POLLNVAL, POLLOUT, PollReg, Sock};
+use crate::instance::{self, Dir, POLLNVAL, PollReg, Sock};
 use crate::msg;
 use crate::netlink;
 use crate::sock::{hid, may_block};
@@ -47,9 +47,9 @@ unsafe fn recvmsg(h: usize, mh: &mut MsgHdr, flags: c_int) -> SysResult<usize> {
     let mut iov = unsafe { msg::iovecs(mh.msg_iov, mh.msg_iovlen) }?;
     mh.msg_flags = 0;
     let (n, name, ctl, trunc) = if is_netlink(h)? {
-        let (n, trunc) = with_r(|i| match i.sock(h)? {
-            Sock::Netlink(nl) => netlink::recv(nl, &mut iov, flags),
-            Sock::Inet { .. } => Err(Errno::EBADF),
+        let block = with(|i| netlink::may_block(i, h, flags))?;
+        let (n, trunc) = instance::blocking(h, block, Dir::Rcv, |i, now| {
+            netlink::recv(i, h, now, &mut iov, flags)
         })?;
         (n, Some(netlink::sockaddr_nl(0, 0)), Vec::new(), trunc)
     } else if flags & MSG_WAITALL != 0 && is_stream(h)? && may_block(h, flags) {
@@ -284,7 +284,7 @@ pub unsafe extern "C" fn sock_poll(s: *mut SimSocket, ret: *mut c_void) {
             let mask = match i.socks.get(&h) {
                 None => POLLNVAL,
                 Some(Sock::Inet { fd, .. }) => i.k.poll(*fd).unwrap_or(POLLNVAL),
-                Some(Sock::Netlink(nl)) => POLLOUT | if nl.rx.is_empty() { 0 } else { POLLIN },
+                Some(Sock::Netlink(_)) => netlink::poll(i, h).unwrap_or(POLLNVAL),
             };
             let table = if token.is_null() || mask == POLLNVAL {
                 0
