@@ -105,3 +105,56 @@ unsafe impl GlobalAlloc for HostAlloc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    /// A host malloc that returns only 8-aligned blocks (as an 8-byte size header would).
+    unsafe extern "C" fn host_malloc(_k: *mut SimKernel, n: c_ulong) -> *mut c_void {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        let l = Layout::from_size_align(n as usize + 8, 16).unwrap();
+        // SAFETY: non-zero size; the size is kept in front for host_free.
+        unsafe {
+            let p = System.alloc(l);
+            *(p as *mut usize) = n as usize + 8;
+            p.add(8) as *mut c_void
+        }
+    }
+
+    unsafe extern "C" fn host_free(_k: *mut SimKernel, p: *mut c_void) {
+        // SAFETY: `p` came from host_malloc.
+        unsafe {
+            let base = (p as *mut u8).sub(8);
+            let n = *(base as *const usize);
+            System.dealloc(base, Layout::from_size_align(n, 16).unwrap());
+        }
+    }
+
+    #[test]
+    fn blocks_return_to_their_allocator_at_any_alignment() {
+        let layouts: Vec<Layout> = [(1, 1), (24, 8), (100, 16), (3, 64), (5000, 4096)]
+            .iter()
+            .map(|&(s, a)| Layout::from_size_align(s, a).unwrap())
+            .collect();
+        // SAFETY: every block is freed with its own layout.
+        unsafe {
+            let sys: Vec<*mut u8> = layouts.iter().map(|&l| HostAlloc.alloc(l)).collect();
+            set_host(Some(host_malloc), Some(host_free), std::ptr::null_mut());
+            let before = CALLS.load(Ordering::Relaxed);
+            let host: Vec<*mut u8> = layouts.iter().map(|&l| HostAlloc.alloc(l)).collect();
+            assert!(CALLS.load(Ordering::Relaxed) >= before + layouts.len());
+            set_host(None, None, std::ptr::null_mut());
+            for (p, l) in sys.iter().chain(&host).zip(layouts.iter().chain(&layouts)) {
+                assert_eq!(*p as usize % l.align(), 0, "{l:?}");
+                std::ptr::write_bytes(*p, 0xa5, l.size());
+            }
+            // Freed after the host allocator was removed: each goes back to its own.
+            for (p, l) in sys.into_iter().chain(host).zip(layouts.iter().chain(&layouts)) {
+                HostAlloc.dealloc(p, *l);
+            }
+        }
+    }
+}
