@@ -2,6 +2,67 @@
 
 use crate::types::{EventFn, PreFn, SimDevice, SimImported, SimKernel, SimTask};
 use std::ffi::{CString, c_char, c_int, c_void};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The printk sink for the panic hook, which cannot borrow the instance: the host's
+/// `vprintf` and kernel cookie (0 when none).
+static LOG_FN: AtomicUsize = AtomicUsize::new(0);
+static LOG_KERNEL: AtomicUsize = AtomicUsize::new(0);
+
+type VprintfFn = unsafe extern "C" fn(*mut SimKernel, *const c_char, *mut c_void) -> c_int;
+
+/// Sends panic messages to the host's printk sink (DCE: the node's var/log/messages)
+/// instead of the process's stderr. The panic itself is caught at the boundary.
+pub(crate) fn install_panic_log(h: &Host) {
+    LOG_FN.store(h.imp.vprintf.map_or(0, |f| f as usize), Ordering::Relaxed);
+    LOG_KERNEL.store(h.kernel as usize, Ordering::Relaxed);
+    std::panic::set_hook(Box::new(|info| {
+        let f = LOG_FN.load(Ordering::Relaxed);
+        if f == 0 {
+            return;
+        }
+        // SAFETY: stored from a valid `VprintfFn`.
+        let vprintf = unsafe { std::mem::transmute::<usize, VprintfFn>(f) };
+        let mut imp = EMPTY;
+        imp.vprintf = Some(vprintf);
+        let h = Host { imp, kernel: LOG_KERNEL.load(Ordering::Relaxed) as *mut SimKernel };
+        h.print(&format!("libos: BUG: {info}\n"));
+    }));
+}
+
+/// A table with every slot NULL.
+const EMPTY: SimImported = SimImported {
+    vprintf: None,
+    malloc: None,
+    free: None,
+    memcpy: None,
+    memset: None,
+    atexit: None,
+    access: None,
+    getenv: None,
+    mkdir: None,
+    open: None,
+    __fxstat: None,
+    fseek: None,
+    setbuf: None,
+    fdopen: None,
+    ftell: None,
+    fclose: None,
+    fread: None,
+    fwrite: None,
+    random: None,
+    event_schedule_ns: None,
+    event_cancel: None,
+    current_ns: None,
+    task_start: None,
+    task_wait: None,
+    task_current: None,
+    task_wakeup: None,
+    task_yield: None,
+    dev_xmit: None,
+    signal_raised: None,
+    poll_event: None,
+};
 
 #[derive(Clone, Copy)]
 pub struct Host {

@@ -116,7 +116,9 @@ pub unsafe extern "C" fn lib_init(
         // SAFETY: caller's contract.
         let imp = unsafe { *imported };
         alloc::set_host(imp.malloc, imp.free, kernel);
-        let inst = Box::new(Instance::new(host::Host { imp, kernel }));
+        let h = host::Host { imp, kernel };
+        host::install_panic_log(&h);
+        let inst = Box::new(Instance::new(h));
         // A previous instance of this copy is left alive: the host may still hold its
         // handles, and its timers may still fire into it.
         INSTANCE.store(Box::into_raw(inst), Ordering::Relaxed);
@@ -174,5 +176,42 @@ fn exports() -> SimExported {
         sys_iterate_files: Some(sysfs::sys_iterate_files),
         sys_file_read: Some(sysfs::sys_file_read),
         sys_file_write: Some(sysfs::sys_file_write),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::{c_char, c_int, c_void};
+    use std::sync::atomic::AtomicUsize;
+
+    static PRINTED: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn count_vprintf(
+        _: *mut SimKernel,
+        _: *const c_char,
+        _: *mut c_void,
+    ) -> c_int {
+        PRINTED.fetch_add(1, Ordering::Relaxed);
+        0
+    }
+
+    #[test]
+    fn a_panic_becomes_the_fail_value_and_a_log_line() {
+        // SAFETY: every slot is an Option of a fn pointer: all-zero is all-None.
+        let mut imp: SimImported = unsafe { std::mem::zeroed() };
+        imp.vprintf = Some(count_vprintf);
+        host::install_panic_log(&host::Host { imp, kernel: std::ptr::null_mut() });
+        let before = PRINTED.load(Ordering::Relaxed);
+        assert_eq!(guard(-5, || -> i32 { panic!("deliberate") }), -5);
+        assert!(PRINTED.load(Ordering::Relaxed) > before);
+        let _ = std::panic::take_hook();
+    }
+
+    #[test]
+    fn calls_before_lib_init_get_enodev() {
+        if INSTANCE.load(Ordering::Relaxed).is_null() {
+            assert_eq!(with(|_| ()).err(), Some(Errno::ENODEV));
+        }
     }
 }
