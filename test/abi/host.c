@@ -974,6 +974,24 @@ static void pinger(void *arg) {
   X(n, sock_close)(s);
 }
 
+/* Non-blocking connect to a closed port: -EINPROGRESS, then the RST arrives as a
+ * poll_event (POLLERR) and SO_ERROR says ECONNREFUSED. */
+static int refused_ok;
+
+static void nb_connect(void *arg) {
+  Node *n = arg;
+  struct SimSocket *s = sock(n, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_in a = sin4("10.0.0.2", 5999);
+  int r = X(n, sock_connect)(s, (struct sockaddr *)&a, sizeof a, O_NONBLOCK);
+  CHECK(r == -EINPROGRESS, "non-blocking connect = %d", r);
+  int mask = poll_wait(n, s, POLLOUT);
+  int err = 0, len = sizeof err;
+  CHECK(X(n, sock_getsockopt)(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0, "SO_ERROR");
+  refused_ok = r == -EINPROGRESS && (mask & POLLERR) && err == ECONNREFUSED;
+  CHECK(refused_ok, "refused connect: mask %#x SO_ERROR %d", mask, err);
+  X(n, sock_close)(s);
+}
+
 /* A socket closed while another task is parked in a blocking recv on it: the reader
  * wakes with -EBADF instead of sleeping forever. */
 static struct SimSocket *victim;
@@ -1067,13 +1085,15 @@ static int run_dce(const char *lib, const char *pcap_path) {
   spawn(b, 30 * MS, udp_client, b);
   spawn(a, 40 * MS, pinger, a);
   spawn(b, 5 * MS, parked_reader, b);
+  spawn(a, 60 * MS, nb_connect, a);
   spawn(b, 50 * MS, closer, b);
   run_until(END_TIME);
   if (pcap) fclose(pcap);
   printf("monitor_ok=%d ", monitor_ok);
   printf("netlink_ok=%d ioctl_ok=%d sysctl_ok=%d tcp_cc_reno=%d\n", netlink_ok, ioctl_ok,
          sysctl_ok, tcp_cc_ok);
-  printf("tcp_waitall_ok=%d close_wake_ok=%d ", waitall_ok, close_wake_ok);
+  printf("tcp_waitall_ok=%d close_wake_ok=%d refused_ok=%d ", waitall_ok, close_wake_ok,
+         refused_ok);
   printf("tcp_bytes=%zu tcp_ok=%d udp_replies=%d icmp_replies=%d rcvtimeo_ok=%d\n",
          tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
@@ -1086,7 +1106,8 @@ static int run_dce(const char *lib, const char *pcap_path) {
          a->poll_events + b->poll_events, a->wakeups + b->wakeups, a->mallocs + b->mallocs,
          a->frees + b->frees);
   int ok = !failures && monitor_ok && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
-           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok && close_wake_ok;
+           udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok && close_wake_ok &&
+           refused_ok;
   printf("result=%s failures=%d\n", ok ? "ok" : "FAIL", failures);
   return ok ? 0 : 1;
 }

@@ -41,6 +41,9 @@ def test_dce_style_two_instances(dce_runs):
     assert r.num("rcvtimeo_ok") == 1
     # Closing a socket wakes a task parked on it (EBADF), it does not sleep forever.
     assert r.num("close_wake_ok") == 1
+    # Non-blocking connect to a closed port: EINPROGRESS, POLLERR via poll_event,
+    # SO_ERROR = ECONNREFUSED.
+    assert r.num("refused_ok") == 1
     # The kernel's timers reach the host as ONE pending event per node, re-armed.
     assert r.num("max_pending_timers") == 1 and r.num("timers_armed") > 10
     # Allocation went through the imported malloc/free.
