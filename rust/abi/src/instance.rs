@@ -152,6 +152,7 @@ impl Instance {
         match (self.socks.get(&h), dir) {
             (Some(Sock::Inet { rcvtimeo, .. }), Dir::Rcv) => *rcvtimeo,
             (Some(Sock::Inet { sndtimeo, .. }), Dir::Snd) => *sndtimeo,
+            (Some(Sock::Netlink(nl)), Dir::Rcv) => nl.rcvtimeo,
             _ => 0,
         }
     }

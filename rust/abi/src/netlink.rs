@@ -33,6 +33,8 @@ pub struct NlSock {
     /// The kernel subscriber for multicast groups, opened on first use.
     pub sub: Option<Fd>,
     pub nonblock: bool,
+    /// SO_RCVTIMEO in ns (0: none), for reads that wait on notifications.
+    pub rcvtimeo: u64,
 }
 
 fn nl(i: &mut Instance, h: usize) -> SysResult<&mut NlSock> {
@@ -63,7 +65,7 @@ pub fn socket(i: &mut Instance, ty: c_int, protocol: c_int) -> SysResult<Sock> {
     let portid = i.nl_next_port;
     i.nl_next_port += 1;
     let nonblock = ty & SOCK_NONBLOCK != 0;
-    Ok(Sock::Netlink(NlSock { portid, rx: VecDeque::new(), sub: None, nonblock }))
+    Ok(Sock::Netlink(NlSock { portid, rx: VecDeque::new(), sub: None, nonblock, rcvtimeo: 0 }))
 }
 
 pub fn sockaddr_nl(pid: u32, groups: u32) -> Vec<u8> {
@@ -251,7 +253,7 @@ mod tests {
     #[test]
     fn peek_and_trunc() {
         let rx = VecDeque::from([vec![1u8; 40]]);
-        let mut s = NlSock { portid: 1, rx, sub: None, nonblock: false };
+        let mut s = NlSock { portid: 1, rx, sub: None, nonblock: false, rcvtimeo: 0 };
         let mut small = [0u8; 8];
         let (n, trunc) = copy_out(&mut s, &mut [&mut small[..]], MSG_PEEK | MSG_TRUNC).unwrap();
         assert_eq!((n, trunc), (40, true));

@@ -318,6 +318,10 @@ pub unsafe extern "C" fn sock_setsockopt(
                 let now = i.now();
                 netlink::setsockopt(i, h, now, name, b)
             }
+            Sock::Netlink(nl) if (level, name) == (SOL_SOCKET, SO_RCVTIMEO) => {
+                nl.rcvtimeo = timeval_ns(b)?;
+                Ok(())
+            }
             // Buffer sizes and the like change nothing observable here.
             Sock::Netlink(_) => Ok(()),
             Sock::Inet { rcvtimeo, .. } if (level, name) == (SOL_SOCKET, SO_RCVTIMEO) => {
