@@ -11,7 +11,7 @@
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + i / 251); }
 
 static size_t tcp_received;
-static int tcp_ok, tcp_cc_ok, udp_ok, icmp_ok, rcvtimeo_ok, waitall_ok;
+static int tcp_ok, tcp_cc_ok, udp_ok, icmp_ok, rcvtimeo_ok, waitall_ok, pktinfo_ok;
 
 static void tcp_server(void *arg) {
   Node *n = arg;
@@ -84,12 +84,32 @@ static void udp_echo(void *arg) {
   struct SimSocket *s = sock(n, AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = sin4("10.0.3.1", 7);
   CHECK(X(n, sock_bind)(s, (struct sockaddr *)&a, sizeof a) == 0, "udp bind");
+  int one = 1;
+  CHECK(X(n, sock_setsockopt)(s, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) == 0, "IP_PKTINFO");
   for (int k = 0; k < 3; k++) {
     char buf[256];
     struct sockaddr_in from;
-    ssize_t got = recv_buf(n, s, buf, sizeof buf, &from, 0); /* blocks in the library */
+    /* recvmsg with msg_control: the IP_PKTINFO cmsg names the arriving interface and
+     * the destination address. */
+    union {
+      struct cmsghdr align;
+      char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+    } ctl;
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
+                       .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b};
+    ssize_t got = X(n, sock_recvmsg)(s, &m, 0); /* blocks in the library */
     CHECK(got > 0 && from.sin_addr.s_addr == inet_addr("10.0.0.2"), "udp echo recv %zd", got);
     if (got <= 0) break;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    int ok = c && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO;
+    if (ok) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      ok = pi.ipi_addr.s_addr == inet_addr("10.0.3.1") && pi.ipi_ifindex == 2;
+    }
+    CHECK(ok, "IP_PKTINFO cmsg (controllen %zu)", (size_t)m.msg_controllen);
+    pktinfo_ok += ok;
     send_buf(n, s, buf, got, &from, 0);
   }
   X(n, sock_close)(s);
@@ -228,8 +248,8 @@ int run_dce(const char *lib, const char *pcap_path) {
   printf("monitor_ok=%d ", monitor_ok);
   printf("netlink_ok=%d ioctl_ok=%d sysctl_ok=%d tcp_cc_reno=%d\n", netlink_ok, ioctl_ok,
          sysctl_ok, tcp_cc_ok);
-  printf("tcp_waitall_ok=%d close_wake_ok=%d refused_ok=%d ", waitall_ok, close_wake_ok,
-         refused_ok);
+  printf("tcp_waitall_ok=%d close_wake_ok=%d refused_ok=%d pktinfo=%d ", waitall_ok,
+         close_wake_ok, refused_ok, pktinfo_ok);
   printf("tcp_bytes=%zu tcp_ok=%d udp_replies=%d icmp_replies=%d rcvtimeo_ok=%d\n",
          tcp_received, tcp_ok, udp_ok, icmp_ok, rcvtimeo_ok);
   printf("frames_a=%lu frames_b=%lu stub_drops=%lu events=%lu\n", frames_tx[0], frames_tx[1],
@@ -243,7 +263,7 @@ int run_dce(const char *lib, const char *pcap_path) {
          a->frees + b->frees);
   int ok = !failures && monitor_ok && netlink_ok && ioctl_ok && sysctl_ok && tcp_cc_ok && tcp_ok &&
            udp_ok == 3 && icmp_ok == 3 && rcvtimeo_ok && waitall_ok && close_wake_ok &&
-           refused_ok;
+           refused_ok && pktinfo_ok == 3;
   printf("result=%s failures=%d\n", ok ? "ok" : "FAIL", failures);
   return ok ? 0 : 1;
 }

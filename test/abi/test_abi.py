@@ -37,6 +37,8 @@ def test_dce_style_two_instances(dce_runs):
     # Blocking accept/connect/recv parked tasks that task_wakeup resumed.
     assert r.num("task_wakeups") > 0
     assert r.num("udp_replies") == 3 and r.num("icmp_replies") == 3
+    # msg_control: an IP_PKTINFO cmsg on each received datagram.
+    assert r.num("pktinfo") == 3
     # SO_RCVTIMEO ends a blocking recv after exactly its timeout in virtual time.
     assert r.num("rcvtimeo_ok") == 1
     # Closing a socket wakes a task parked on it (EBADF), it does not sleep forever.
