@@ -156,9 +156,14 @@ fn step_source(
     match k.recv(now, fd, &mut buf, 0) {
         Ok(0) => {
             let retrans = k.tcp_info(fd).map_or(0, |i| i.total_retrans);
+            let pacing = k.tcp_info(fd).map_or(0, |i| i.pacing_rate);
+            let mut cc = [0u8; 16];
+            let n = k.getsockopt(fd, SOL_TCP, TCP_CONGESTION, &mut cc).unwrap_or(0);
+            let cc = String::from_utf8_lossy(cc[..n].split(|&b| b == 0).next().unwrap_or(&[]));
             let ext = |name| k.snmp_counter("TcpExt", name).unwrap_or(-1);
             println!(
-                "RESULT sent={sent} retrans={retrans} sack_recovery={} reno_recovery={} dsack_recv={}",
+                "RESULT sent={sent} retrans={retrans} sack_recovery={} reno_recovery={} dsack_recv={} \
+                 cc={cc} pacing_rate={pacing}",
                 ext("TCPSackRecovery"),
                 ext("TCPRenoRecovery"),
                 ext("TCPDSACKRecv")
