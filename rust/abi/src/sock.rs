@@ -14,7 +14,7 @@ const EIO: c_int = -5;
 pub const SOCK_STREAM: c_int = 1;
 pub const SOCK_NONBLOCK: c_int = 0o4000;
 pub const SOCK_CLOEXEC: c_int = 0o2000000;
-/// O_NONBLOCK among `sock_connect`'s file flags.
+/// O_NONBLOCK among `sock_connect`'s and `sock_accept`'s file flags.
 pub const O_NONBLOCK: c_int = 0o4000;
 pub const MSG_DONTWAIT: c_int = 0x40;
 const SOL_SOCKET: c_int = 1;
@@ -30,8 +30,9 @@ const EDOM: Errno = Errno(33);
 const SO_RCVTIMEO: c_int = 20;
 const SO_SNDTIMEO: c_int = 21;
 
-/// A `struct timeval` (x86-64) as a timeout in ns; 0 = none (Linux `sock_set_timeout`:
-/// a negative time means "do not wait", which is a zero timeout here too).
+/// A `struct timeval` (x86-64) as a timeout in ns; {0, 0} = none, wait forever (Linux
+/// `sock_set_timeout`). A negative time means "do not wait" there; here it is the
+/// shortest wait, 1 ns.
 pub fn timeval_ns(b: &[u8]) -> SysResult<u64> {
     if b.len() < 16 {
         return Err(Errno::EINVAL);
@@ -45,7 +46,7 @@ pub fn timeval_ns(b: &[u8]) -> SysResult<u64> {
         return Err(EDOM);
     }
     if sec < 0 {
-        return Ok(0);
+        return Ok(1);
     }
     Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
 }
@@ -418,6 +419,6 @@ mod tests {
         assert_eq!(timeval_ns(&bad), Err(EDOM));
         let mut neg = timeval(0);
         neg[..8].copy_from_slice(&(-1i64).to_ne_bytes());
-        assert_eq!(timeval_ns(&neg).unwrap(), 0);
+        assert_eq!(timeval_ns(&neg).unwrap(), 1);
     }
 }
