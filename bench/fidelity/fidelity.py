@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""The fidelity harness: the same TCP sender on Linux and on libos (NUSE), over the same
+emulated path to the same Linux receiver, and the same cell in libos-sim.
+
+Topology (three network namespaces per cell, created fresh so no TCP metrics carry over):
+
+    [snd: s0 10.50.0.1 Linux | libos 10.50.0.3 over RAW on s0] --veth-- [relay: r0 | libos-pathemu | r1]
+        --veth-- [rcv: v0 10.50.0.2, tcp-probe --listen 5001]
+
+libos-pathemu serialises at the rate, delays RTT/2 each way, drop-tail at one BDP (at
+least 16 full frames) and drops TCP data segments snd->rcv with the seeded loss
+probability. Offloads are off on every veth end, so segments are MSS-sized and checksums
+full. Usage:
+
+    python3 bench/fidelity/fidelity.py [--time 8] [--cells 10:50:0:cubic,...] [--out DIR]
+
+Binaries: $FID_BIN (default $CARGO_TARGET_DIR or target/, release) must hold
+libos-pathemu, tcp-probe, fid-plot, libos-nuse, libnuse.so, libos-sim.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("FID_BIN", os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release"))
+SND_IP, RCV_IP, LIBOS_IP = "10.50.0.1", "10.50.0.2", "10.50.0.3"
+LIBOS_MAC = "02:00:00:00:50:03"
+PORT = 5001
+
+RATES = (10, 100)
+RTTS = (10, 50, 100)
+LOSSES = (0.0, 0.001, 0.01)
+CCS = ("cubic", "reno", "bbr")
+
+
+def b(name):
+    return os.path.join(BIN, name)
+
+
+def sh(*cmd, check=True, timeout=60):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def queue_bytes(rate_mbit, rtt_ms):
+    return max(rate_mbit * 1_000_000 * rtt_ms // 8000, 16 * 1514)
+
+
+class Cell:
+    def __init__(self, rate, rtt, loss, cc):
+        self.rate, self.rtt, self.loss, self.cc = rate, rtt, loss, cc
+
+    @property
+    def name(self):
+        return f"{self.rate}M-{self.rtt}ms-{self.loss * 100:g}pct-{self.cc}"
+
+    @staticmethod
+    def parse(s):
+        r, t, l, c = s.split(":")
+        return Cell(int(r), int(t), float(l), c)
+
+
+class Path:
+    """Three namespaces and the relay for one cell."""
+
+    def __init__(self, cell, seed=1):
+        tag = uuid.uuid4().hex[:6]
+        self.snd, self.rly, self.rcv = f"fs-{tag}", f"fr-{tag}", f"fv-{tag}"
+        self.cell, self.seed = cell, seed
+        self.procs = []
+
+    def ns(self, ns, *cmd, **kw):
+        return sh("ip", "netns", "exec", ns, *cmd, **kw)
+
+    def popen(self, ns, *cmd, **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], text=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def __enter__(self):
+        for n in (self.snd, self.rly, self.rcv):
+            sh("ip", "netns", "add", n)
+            self.ns(n, "ip", "link", "set", "lo", "up")
+            self.ns(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+            self.ns(n, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+            self.ns(n, "sysctl", "-qw", "net.ipv4.tcp_no_metrics_save=1")
+        sh("ip", "link", "add", "s0", "netns", self.snd, "type", "veth",
+           "peer", "r0", "netns", self.rly)
+        sh("ip", "link", "add", "v0", "netns", self.rcv, "type", "veth",
+           "peer", "r1", "netns", self.rly)
+        for n, dev in ((self.snd, "s0"), (self.rly, "r0"), (self.rly, "r1"), (self.rcv, "v0")):
+            self.ns(n, "ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off",
+                    "tx", "off", check=False)
+            self.ns(n, "ip", "link", "set", dev, "up")
+        self.ns(self.snd, "ip", "addr", "add", SND_IP + "/24", "dev", "s0")
+        self.ns(self.rcv, "ip", "addr", "add", RCV_IP + "/24", "dev", "v0")
+        c = self.cell
+        self.relay = self.popen(self.rly, b("libos-pathemu"), "--a", "r0", "--b", "r1",
+                                "--rate", f"{c.rate}Mbit", "--rtt", f"{c.rtt}ms",
+                                "--loss", str(c.loss), "--seed", str(self.seed),
+                                "--queue", str(queue_bytes(c.rate, c.rtt)))
+        self.sink = self.popen(self.rcv, b("tcp-probe"), "--listen", str(PORT))
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for n in (self.snd, self.rly, self.rcv):
+            sh("ip", "netns", "del", n, check=False)
+
+    def relay_counters(self):
+        """Stops the relay and returns its exit counters."""
+        self.relay.terminate()
+        out, _ = self.relay.communicate(timeout=5)
+        return out.strip()
+
+    def capture(self, path):
+        """tcpdump of the SYN and SYN-ACK at the receiver."""
+        p = self.popen(self.rcv, "tcpdump", "-i", "v0", "-U", "-w", path, "-c", "2",
+                       "tcp[13] & 2 != 0")
+        time.sleep(0.5)
+        return p
+
+    def nuse_conf(self, path):
+        with open(path, "w") as f:
+            f.write(f"""interface s0
+\taddress {LIBOS_IP}
+\tnetmask 255.255.255.0
+\tmacaddr {LIBOS_MAC}
+\tviftype RAW
+sysctl net.ipv4.tcp_congestion_control {self.cell.cc}
+seed {self.seed}
+""")
+        return path
+
+    def run_sender(self, stack, secs, csv, tmp):
+        c = self.cell
+        probe = [b("tcp-probe"), "--connect", f"{RCV_IP}:{PORT}", "--time", f"{secs}s",
+                 "--cc", c.cc, "--csv", csv]
+        if stack == "linux":
+            # A non-init netns may only pick an allowed default (EPERM for cubic here);
+            # the per-socket TCP_CONGESTION (root) is what selects it.
+            self.ns(self.snd, "sysctl", "-qw", f"net.ipv4.tcp_congestion_control={c.cc}",
+                    check=False)
+            cmd = probe
+        else:
+            conf = self.nuse_conf(os.path.join(tmp, "nuse.conf"))
+            cmd = [b("libos-nuse"), "--config", conf, "--", *probe]
+        r = self.ns(self.snd, *cmd, check=False, timeout=secs + 30)
+        m = re.search(r"cc=.*", r.stdout)
+        if r.returncode != 0 or not m:
+            raise RuntimeError(f"{stack} sender failed ({r.returncode}): {r.stdout} {r.stderr}")
+        return parse_summary(m.group(0))
+
+
+def parse_summary(line):
+    d = dict(kv.split("=", 1) for kv in line.split())
+    first = d.get("first_retrans_s", "-")
+    return {
+        "cc": d["cc"],
+        "goodput": float(d["goodput_mbps"]),
+        "retrans": int(d["total_retrans"]),
+        "mean_cwnd": float(d["mean_cwnd"]),
+        "first_loss": None if first == "-" else float(first),
+        "segs": int(d.get("data_segs_out", 0)),
+    }
+
+
+def syn_options(pcap):
+    """(flags, option kinds, mss, wscale, sack_perm, ts present, window, ttl, df) per SYN."""
+    r = sh("tshark", "-r", pcap, "-T", "fields", "-E", "separator=/t",
+           "-e", "tcp.flags.str", "-e", "tcp.option_kind", "-e", "tcp.options.mss_val",
+           "-e", "tcp.options.wscale.shift", "-e", "tcp.options.sack_perm",
+           "-e", "tcp.options.timestamp.tsecr", "-e", "tcp.window_size_value",
+           "-e", "ip.ttl", "-e", "ip.flags.df", "-e", "ip.tos", check=False)
+    rows = []
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        f += [""] * (10 - len(f))
+        rows.append({"flags": "SYN-ACK" if "A" in f[0] else "SYN", "kinds": f[1],
+                     "mss": f[2], "wscale": f[3], "sack_perm": "yes" if f[4] else "no",
+                     "tsecr": f[5], "win": f[6], "ttl": f[7], "df": f[8], "tos": f[9]})
+    return rows
+
+
+def run_sim(cell, secs, outdir, seed=1):
+    """The cell as a libos-sim scenario; returns the summary and the trace path."""
+    os.makedirs(outdir, exist_ok=True)
+    toml = os.path.join(outdir, "cell.toml")
+    with open(toml, "w") as f:
+        f.write(f"""seed = {seed}
+duration = "{secs + 1}s"
+out = "{outdir}"
+trace_interval = "10ms"
+pcap = false
+
+[[node]]
+name = "snd"
+sysctl = {{ "net.ipv4.tcp_congestion_control" = "{cell.cc}" }}
+
+[[node]]
+name = "rcv"
+
+[[link]]
+a = "snd"
+b = "rcv"
+rate = "{cell.rate}Mbit"
+delay = "{cell.rtt / 2:g}ms"
+queue_bytes = "{queue_bytes(cell.rate, cell.rtt)}B"
+a_addr = "{SND_IP}/24"
+b_addr = "{RCV_IP}/24"
+loss = {cell.loss}
+impair_direction = "a-to-b"
+
+[[app]]
+kind = "sink"
+node = "rcv"
+port = {PORT}
+
+[[app]]
+kind = "bulk"
+node = "snd"
+name = "flow"
+dst = "{RCV_IP}:{PORT}"
+cc = "{cell.cc}"
+start = "0s"
+stop = "{secs}s"
+""")
+    r = sh(b("libos-sim"), "run", toml, "-q", check=False, timeout=600)
+    trace = os.path.join(outdir, "traces", "flow.csv")
+    if r.returncode != 0 or not os.path.exists(trace):
+        raise RuntimeError(f"libos-sim failed: {r.stdout} {r.stderr}")
+    rows = []
+    with open(trace) as f:
+        head = f.readline().strip().split(",")
+        for line in f:
+            rows.append(dict(zip(head, line.strip().split(","))))
+    rows = [x for x in rows if float(x["time_s"]) <= secs + 1e-9]
+    last = rows[-1]
+    first = next((float(x["time_s"]) for x in rows if int(x["retrans"] or 0) > 0), None)
+    cw = [float(x["cwnd_segs"]) for x in rows]
+    return {
+        "cc": cell.cc,
+        "goodput": int(last["bytes"]) * 8 / secs / 1e6,
+        "retrans": int(last["retrans"] or 0),
+        "mean_cwnd": sum(cw) / max(len(cw), 1),
+        "first_loss": first,
+    }, trace
+
+
+def run_cell(cell, secs, outdir, sim=True, capture=False):
+    """Linux, libos, and (optionally) libos-sim on one cell; writes CSVs, a plot and
+    result.json into outdir and returns the result dict."""
+    os.makedirs(outdir, exist_ok=True)
+    os.chmod(outdir, 0o777)
+    res = {"cell": cell.name, "rate": cell.rate, "rtt": cell.rtt, "loss": cell.loss,
+           "cc": cell.cc, "secs": secs}
+    series = []
+    for stack in ("linux", "libos"):
+        csv = os.path.join(outdir, f"{stack}.csv")
+        try:
+            with Path(cell) as p:
+                cap = p.capture(os.path.join(outdir, f"{stack}-syn.pcap")) if capture else None
+                res[stack] = p.run_sender(stack, secs, csv, outdir)
+                res[stack]["relay"] = p.relay_counters()
+                if cap:
+                    try:
+                        cap.wait(timeout=3)
+                    except subprocess.TimeoutExpired:
+                        cap.terminate()
+                    res[stack]["syn"] = syn_options(os.path.join(outdir, f"{stack}-syn.pcap"))
+            series.append(f"{stack}={csv}")
+        except Exception as e:  # a failed run is reported in the table, not fatal
+            res[stack] = {"error": str(e)[:300]}
+    if sim:
+        try:
+            res["sim"], trace = run_sim(cell, secs, os.path.join(outdir, "sim"))
+            series.append(f"libos-sim={trace}")
+        except Exception as e:
+            res["sim"] = {"error": str(e)[:300]}
+    if series:
+        sh(b("fid-plot"), os.path.join(outdir, "cwnd.png"),
+           f"{cell.name}: cwnd, Linux vs libos", *series, check=False)
+    with open(os.path.join(outdir, "result.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    return res
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    return f"{v:.2f}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
+def ratio(a, b):
+    if a is None or b is None:
+        return "-"
+    if a == 0:
+        return "=" if b == 0 else "inf"
+    return f"{b / a:.2f}"
+
+
+def table(results):
+    """One markdown row per cell and metric family: Linux, libos, libos/Linux, sim."""
+    out = ["| cell | goodput Mbit/s Linux / libos (ratio) / sim | retrans segs Linux / libos "
+           "(ratio) / sim | mean cwnd Linux / libos (ratio) / sim | first loss s Linux / "
+           "libos / sim |",
+           "|---|---|---|---|---|"]
+    for r in results:
+        lx, lo, sm = r.get("linux", {}), r.get("libos", {}), r.get("sim", {})
+        if "error" in lx or "error" in lo:
+            err = lx.get("error") or lo.get("error")
+            out.append(f"| {r['cell']} | FAILED: {err[:120]} | | | |")
+            continue
+        cells = []
+        for k in ("goodput", "retrans", "mean_cwnd"):
+            cells.append(f"{fmt(lx.get(k))} / {fmt(lo.get(k))} ({ratio(lx.get(k), lo.get(k))})"
+                         f" / {fmt(sm.get(k))}")
+        cells.append(f"{fmt(lx.get('first_loss'))} / {fmt(lo.get('first_loss'))} / "
+                     f"{fmt(sm.get('first_loss'))}")
+        out.append(f"| {r['cell']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--time", type=float, default=8.0, help="seconds per run")
+    ap.add_argument("--cells", help="rate:rtt:loss:cc,... (default: the whole grid)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "fidelity", "out"))
+    ap.add_argument("--no-sim", action="store_true")
+    a = ap.parse_args()
+    if a.cells:
+        cells = [Cell.parse(s) for s in a.cells.split(",")]
+    else:
+        cells = [Cell(r, t, l, c) for r in RATES for t in RTTS for l in LOSSES for c in CCS]
+    results = []
+    t0 = time.time()
+    for i, c in enumerate(cells):
+        res = run_cell(c, a.time, os.path.join(a.out, "cells", c.name), sim=not a.no_sim,
+                       capture=(i == 0))
+        results.append(res)
+        print(f"[{time.time() - t0:6.0f}s] {table([res]).splitlines()[-1]}", flush=True)
+        with open(os.path.join(a.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+    with open(os.path.join(a.out, "table.md"), "w") as f:
+        f.write(table(results) + "\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
