@@ -774,7 +774,9 @@ impl TcpSock {
         if self.common.sndbuf_locked {
             return;
         }
-        let want = (u64::from(self.cwnd.max(super::sock::INIT_CWND)) * u64::from(self.mss) * 4)
+        // Linux: `sndbuf_expand` (2, BBR 3) × cwnd × 2 × mss (truesize).
+        let per = u64::from(self.cc.sndbuf_expand()) * 2;
+        let want = (u64::from(self.cwnd.max(super::sock::INIT_CWND)) * u64::from(self.mss) * per)
             .min(u64::from(cx.net.sysctl.tcp.tcp_wmem[2])) as u32;
         self.sndbuf = self.sndbuf.max(want);
     }

@@ -657,6 +657,11 @@ impl CongestionOps for Bbr {
         true
     }
 
+    /// Linux `bbr_sndbuf_expand`: 3 windows, as BBR may slow-start during recovery.
+    fn sndbuf_expand(&self) -> u32 {
+        3
+    }
+
     /// Linux `bbr_get_info`: `struct tcp_bbr_info`.
     fn get_info(&self, v: &CcView) -> Vec<u8> {
         let bw = ((u128::from(self.bw()) * u128::from(v.mss) * 1_000_000) >> BW_SCALE) as u64;

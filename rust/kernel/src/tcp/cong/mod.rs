@@ -153,6 +153,11 @@ pub trait CongestionOps: Send {
     fn wants_pacing(&self) -> bool {
         false
     }
+    /// Send buffer in congestion windows, in Linux's 2 × truesize accounting units
+    /// (`sndbuf_expand`; `tcp_sndbuf_expand` defaults to 2).
+    fn sndbuf_expand(&self) -> u32 {
+        2
+    }
     /// `TCP_CC_INFO` bytes (Linux `get_info`); empty if the algorithm has none.
     fn get_info(&self, _v: &CcView) -> Vec<u8> {
         Vec::new()
