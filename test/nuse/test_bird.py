@@ -75,7 +75,10 @@ def procs():
 
 
 def attach(ctl, *cmd, check=True, timeout=30):
-    return sh(NUSE_BIN, "attach", ctl, "--", *cmd, check=check, timeout=timeout)
+    r = sh(NUSE_BIN, "attach", ctl, "--", *cmd, check=False, timeout=timeout)
+    assert not check or r.returncode == 0, \
+        f"attach {' '.join(cmd)}: status {r.returncode}\n{r.stdout}{r.stderr}"
+    return r
 
 
 def wait_for_socket(path, proc, timeout=10):
@@ -335,6 +338,7 @@ while len(seen) < 4 and ep.poll(10):
         seen.append(ty)
         off += (ln + 3) & ~3
 print("types", seen, flush=True)
+input()                                # the test's attached `ip` is done
 s.setsockopt(270, 2, 7)                # NETLINK_DROP_MEMBERSHIP
 print("groups", hex(s.getsockname()[1]), flush=True)
 """
@@ -348,14 +352,14 @@ def test_netlink_groups_bind_membership_select_epoll(tmp_path, procs):
     conf = pipe_conf(f"{t}/nl.conf", [("p0", "10.7.0.1", f"{t}/link")])
     ctl = f"{t}/nl.ctl"
     p = subprocess.Popen([NUSE_BIN, "--config", conf, "--", PY, "-c", NL_LISTENER],
-                         env={**os.environ, "NUSE_CONTROL": ctl}, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+                         env={**os.environ, "NUSE_CONTROL": ctl}, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     procs.procs.append(p)
     assert p.stdout.readline().strip() == "groups 0x50"
     assert p.stdout.readline().strip() == "idle readable False"
     assert p.stdout.readline().strip() == "ready"
     attach(ctl, "ip", "addr", "add", "10.8.0.1/24", "dev", "p0")
-    out, _ = p.communicate(timeout=20)
+    out, _ = p.communicate("done\n", timeout=20)
     lines = out.splitlines()
     # RTM_NEWADDR (20), then the routes it implies (RTM_NEWROUTE, 24).
     assert lines[0] == "types [20, 24, 24, 24]", out

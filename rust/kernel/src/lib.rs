@@ -407,6 +407,25 @@ impl Kernel {
         r
     }
 
+    /// sendmsg(2) with control messages (`msg_control`, Linux's `struct cmsghdr`
+    /// layout): IP_PKTINFO (output device, source), IP_TTL, IP_TOS for one packet on raw
+    /// sockets (`ip_cmsg_send`; other protocols ignore them). EINVAL for malformed or
+    /// unknown IP-level messages, as Linux.
+    pub fn sendmsg_control(
+        &mut self,
+        now: Nanos,
+        fd: Fd,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+        control: &[u8],
+    ) -> SysResult<usize> {
+        let ctl = raw::cmsg::parse(control)?;
+        let r = self.socks.sendmsg_ctl(now, &mut self.net, fd, iov, flags, to, &ctl);
+        self.finish(now);
+        r
+    }
+
     pub fn recv(&mut self, now: Nanos, fd: Fd, buf: &mut [u8], flags: i32) -> SysResult<usize> {
         self.recvfrom(now, fd, buf, flags).map(|(n, _)| n)
     }

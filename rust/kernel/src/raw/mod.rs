@@ -4,6 +4,7 @@
 //! builds the IP header unless IP_HDRINCL (always on for IPPROTO_RAW). This is what
 //! ping, traceroute and OSPF daemons use.
 
+pub mod cmsg;
 #[cfg(test)]
 mod tests;
 
@@ -206,7 +207,8 @@ impl RawTable {
         }
     }
 
-    /// `raw_sendmsg`.
+    /// `raw_sendmsg`, with what the control messages override (`ipcm_cookie`).
+    #[allow(clippy::too_many_arguments)]
     fn send(
         &mut self,
         now: Nanos,
@@ -215,6 +217,7 @@ impl RawTable {
         data: &[u8],
         flags: i32,
         to: Option<SocketAddr>,
+        ctl: &cmsg::SendCtl,
     ) -> SysResult<usize> {
         if data.len() > 0xffff {
             return Err(Errno::EMSGSIZE);
@@ -229,10 +232,27 @@ impl RawTable {
         };
         dgram::send_ready(&mut s.common, s.shutdown)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
-        let rt = dgram::route(net, &s.common, &s.inet, dst)?;
-        let oif = dgram::output_if(&s.common, &s.inet, dst);
+        let (rt, oif) = match ctl.oif {
+            // IP_PKTINFO's device replaces the bound and multicast ones for this packet.
+            Some(o) => {
+                net.devs.get(o).ok_or(Errno::ENODEV)?;
+                let mut common = s.common.clone();
+                common.bound_dev = Some(o);
+                (dgram::route(net, &common, &s.inet, dst)?, Some(o))
+            }
+            None => {
+                let rt = dgram::route(net, &s.common, &s.inet, dst)?;
+                (rt, dgram::output_if(&s.common, &s.inet, dst))
+            }
+        };
+        if ctl.src.is_some_and(|a| !net.is_local_addr(IpAddr::V4(a))) {
+            // `__ip_route_output_key`: a source that is not ours.
+            return Err(Errno::EINVAL);
+        }
         let IpAddr::V4(rt_src) = rt.src else { return Err(Errno::EAFNOSUPPORT) };
-        let src = if !s.laddr.is_unspecified() && !s.laddr.is_multicast() {
+        let src = if let Some(a) = ctl.src {
+            a
+        } else if !s.laddr.is_unspecified() && !s.laddr.is_multicast() {
             s.laddr
         } else if dst.is_multicast() && !s.inet.mc_addr.is_unspecified() {
             s.inet.mc_addr
@@ -268,8 +288,12 @@ impl RawTable {
                 src: IpAddr::V4(src),
                 dst: IpAddr::V4(dst),
                 protocol: s.protocol,
-                ttl: if dst.is_multicast() { s.inet.mc_ttl } else { s.inet.ttl(net) },
-                tos: s.inet.tos,
+                ttl: ctl.ttl.unwrap_or(if dst.is_multicast() {
+                    s.inet.mc_ttl
+                } else {
+                    s.inet.ttl(net)
+                }),
+                tos: ctl.tos.unwrap_or(s.inet.tos),
                 dont_frag: s.inet.dont_frag(total, rt.mtu),
                 oif,
                 allow_broadcast: s.common.broadcast,
@@ -347,7 +371,20 @@ impl ProtoOps for RawTable {
         flags: i32,
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
-        self.send(now, net, id, data, flags, to)
+        self.send(now, net, id, data, flags, to, &cmsg::SendCtl::default())
+    }
+
+    fn sendmsg_ctl(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+        ctl: &cmsg::SendCtl,
+    ) -> SysResult<usize> {
+        self.send(now, net, id, &iov.concat(), flags, to, ctl)
     }
 
     fn recvfrom(

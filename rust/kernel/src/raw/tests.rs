@@ -147,3 +147,48 @@ fn full_queue_drops_but_counts_as_delivered() {
     let s = t.get(id).unwrap();
     assert!(s.rxq.len() <= 4 && s.drops >= 6, "{} {}", s.rxq.len(), s.drops);
 }
+
+/// What bird does for OSPF: one raw socket, each packet steered by IP_PKTINFO.
+#[test]
+fn sendmsg_control_picks_device_source_ttl_tos() {
+    use crate::socket::inet::put_cmsg;
+    use crate::{DeviceConfig, EthernetAddress, Kernel, KernelConfig};
+    let mut k = Kernel::new(KernelConfig { seed: 1 });
+    for (i, a) in ["10.1.0.1", "10.2.0.1"].iter().enumerate() {
+        let e = k.dev_add(DeviceConfig::ethernet(
+            &format!("e{i}"),
+            EthernetAddress::local(i as u32 + 1),
+        ));
+        let e = e.unwrap();
+        k.dev_set_up(0, e, true).unwrap();
+        k.addr_add(0, e, a.parse().unwrap(), 24).unwrap();
+    }
+    while k.poll_transmit().is_some() {}
+    let fd = k.socket(AF_INET, SOCK_RAW, 89).unwrap();
+    let ctl = |ifindex: i32, spec: [u8; 4]| {
+        let mut d = ifindex.to_ne_bytes().to_vec();
+        d.extend_from_slice(&spec);
+        d.extend_from_slice(&[0; 4]);
+        let mut c = Vec::new();
+        put_cmsg(&mut c, SOL_IP, 8, &d); // IP_PKTINFO
+        put_cmsg(&mut c, SOL_IP, 2, &1i32.to_ne_bytes()); // IP_TTL
+        put_cmsg(&mut c, SOL_IP, 1, &[0xc0]); // IP_TOS
+        c
+    };
+    let to = Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 5), 0)));
+    let e1 = k.dev_index("e1").unwrap();
+    let n = k.sendmsg_control(0, fd, &[b"hello"], 0, to, &ctl(e1 as i32, [10, 2, 0, 1])).unwrap();
+    assert_eq!(n, 5);
+    let tx = k.poll_transmit().expect("a frame");
+    assert_eq!(tx.ifindex, e1);
+    let ip = &tx.frame[14..];
+    assert_eq!((ip[1], ip[8], ip[9]), (0xc0, 1, 89), "tos, ttl, protocol");
+    assert_eq!(&ip[12..16], &[10, 2, 0, 1]);
+    assert_eq!(&ip[16..20], &[224, 0, 0, 5]);
+    // A source that is not ours, a device that does not exist.
+    let r = k.sendmsg_control(0, fd, &[b"x"], 0, to, &ctl(e1 as i32, [10, 9, 9, 9]));
+    assert_eq!(r, Err(Errno::EINVAL));
+    assert_eq!(k.sendmsg_control(0, fd, &[b"x"], 0, to, &ctl(99, [0; 4])), Err(Errno::ENODEV));
+    // Without the device no route reaches 224.0.0.5 here (as on Linux).
+    assert_eq!(k.sendmsg(0, fd, &[b"x"], 0, to), Err(Errno::ENETUNREACH));
+}

@@ -102,6 +102,21 @@ pub trait ProtoOps {
             _ => self.sendto(now, net, id, &iov.concat(), flags, to),
         }
     }
+    /// sendmsg(2) with IP control messages (`ip_cmsg_send`, parsed by
+    /// `raw::cmsg::parse`). The default ignores them.
+    #[allow(clippy::too_many_arguments)]
+    fn sendmsg_ctl(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+        _ctl: &crate::raw::cmsg::SendCtl,
+    ) -> SysResult<usize> {
+        self.sendmsg(now, net, id, iov, flags, to)
+    }
     /// recvmsg(2) with a scatter list. The default reads into one buffer and
     /// scatters it; datagram protocols copy straight from the queued message.
     fn recvmsg(
@@ -357,6 +372,27 @@ impl Sockets {
             None => self.sock(fd)?,
         };
         let r = self.ops(s.proto).sendmsg(now, net, s.id, iov, flags, to);
+        net.wake(s);
+        r
+    }
+
+    /// sendmsg(2) with IP control messages.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sendmsg_ctl(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        fd: Fd,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+        ctl: &crate::raw::cmsg::SendCtl,
+    ) -> SysResult<usize> {
+        let s = match to {
+            Some(a) => self.sock_for_addr(fd, &a)?,
+            None => self.sock(fd)?,
+        };
+        let r = self.ops(s.proto).sendmsg_ctl(now, net, s.id, iov, flags, to, ctl);
         net.wake(s);
         r
     }

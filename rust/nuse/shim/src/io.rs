@@ -242,11 +242,43 @@ unsafe fn sendmsg_lib(kfd: Fd, msg: *const msghdr, flags: c_int) -> SysResult<us
     } else {
         unsafe { dst_addr(m.msg_name.cast(), m.msg_namelen) }?
     };
-    if m.msg_controllen > 0 {
+    let iov = unsafe { iov_slices(m.msg_iov, m.msg_iovlen) };
+    if m.msg_controllen > 0 && !m.msg_control.is_null() {
+        // SAFETY: caller's buffer of `msg_controllen` bytes.
+        let ctl = unsafe { std::slice::from_raw_parts(m.msg_control.cast(), m.msg_controllen) };
+        if let Some(r) = send_with_control(kfd, &iov, flags, to, ctl) {
+            return r;
+        }
         say_once("sendmsg(): control messages on libos sockets are ignored".into());
     }
-    let iov = unsafe { iov_slices(m.msg_iov, m.msg_iovlen) };
     send_iov(kfd, &iov, flags, to)
+}
+
+/// A datagram send with IP control messages, given to the kernel
+/// (`Kernel::sendmsg_control`); None where they stay ignored (streams, netlink,
+/// attached mode).
+fn send_with_control(
+    kfd: Fd,
+    iov: &[&[u8]],
+    flags: c_int,
+    to: Option<SocketAddr>,
+    ctl: &[u8],
+) -> Option<SysResult<usize>> {
+    if crate::netlink::is_nl(kfd) || crate::remote::on() {
+        return None;
+    }
+    let n = match instance() {
+        Ok(n) => n,
+        Err(e) => return Some(Err(e)),
+    };
+    if is_stream(&n.lock(), kfd) {
+        return None;
+    }
+    let dontwait = flags & libc::MSG_DONTWAIT != 0;
+    let kflags = flags & !libc::MSG_DONTWAIT;
+    Some(block(n, kfd, Dir::Snd, dontwait, |st, now| {
+        st.k.sendmsg_control(now, kfd, iov, kflags, to, ctl)
+    }))
 }
 
 #[unsafe(no_mangle)]
