@@ -10,6 +10,10 @@ use std::net::Ipv4Addr;
 const IP_TOS: i32 = 1;
 const IP_TTL: i32 = 2;
 const IP_PKTINFO: i32 = 8;
+const SO_PRIORITY: i32 = 12;
+const SO_MARK: i32 = 36;
+const SO_TIMESTAMPING_OLD: i32 = 37;
+const SCM_TXTIME: i32 = 61;
 /// x86-64 `struct cmsghdr`: 8-byte `cmsg_len`, `cmsg_level`, `cmsg_type`.
 const CMSG_HDR: usize = 16;
 
@@ -29,8 +33,9 @@ fn int(data: &[u8]) -> Option<i32> {
 }
 
 /// `ip_cmsg_send`: EINVAL for a malformed header, an unknown SOL_IP type, a bad TTL or
-/// TOS, or SOL_SOCKET messages (SCM_RIGHTS and friends mean nothing on inet sockets
-/// here); other levels are skipped as Linux skips them.
+/// TOS, or a SOL_SOCKET message `__sock_cmsg_send` does not know (SO_MARK,
+/// SO_TIMESTAMPING, SO_PRIORITY and SCM_TXTIME are accepted and have no effect here);
+/// other levels are skipped as Linux skips them.
 pub fn parse(control: &[u8]) -> SysResult<SendCtl> {
     let mut ctl = SendCtl::default();
     let mut rest = control;
@@ -66,6 +71,7 @@ pub fn parse(control: &[u8]) -> SysResult<SendCtl> {
                 };
                 ctl.tos = Some(u8::try_from(v).map_err(|_| Errno::EINVAL)?);
             }
+            (SOL_SOCKET, SO_PRIORITY | SO_MARK | SO_TIMESTAMPING_OLD | SCM_TXTIME) => {}
             (SOL_IP, _) | (SOL_SOCKET, _) => return Err(Errno::EINVAL),
             _ => {}
         }
@@ -121,6 +127,7 @@ mod tests {
         assert_eq!(one(SOL_IP, IP_PKTINFO, &[0; 8]), Err(Errno::EINVAL));
         assert_eq!(one(SOL_IP, 99, &[0; 4]), Err(Errno::EINVAL));
         assert_eq!(one(SOL_SOCKET, 1, &[0; 4]), Err(Errno::EINVAL));
+        assert_eq!(one(SOL_SOCKET, SO_MARK, &[0; 4]), Ok(SendCtl::default()));
         assert_eq!(one(41, 50, &[0; 4]), Ok(SendCtl::default()), "other levels skipped");
         // A length running past the buffer.
         let mut c = Vec::new();
