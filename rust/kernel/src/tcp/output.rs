@@ -469,7 +469,7 @@ impl TcpSock {
         self.rtx_bytes += len;
         if self.in_flight() == 0 {
             // Linux `tcp_event_data_sent`: sending resumes after idle.
-            let v = self.cc_view_rand(cx);
+            let v = self.cc_view();
             self.cc.cwnd_event_view(cx.now, &v, super::cong::CaEvent::TxStart);
             if let Some(c) = self.cc.take_control() {
                 self.apply_control(c);

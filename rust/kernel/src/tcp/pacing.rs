@@ -87,7 +87,8 @@ impl TcpSock {
         }
     }
 
-    /// A view for a `cong_control` hook, with its draw from the instance RNG.
+    /// A view for `init`, with a draw from the instance RNG for `cong_control`
+    /// algorithms.
     pub(crate) fn cc_view_rand(&self, cx: &mut Cx<'_>) -> CcView {
         let mut v = self.cc_view();
         if self.cc.has_cong_control() {
@@ -120,7 +121,7 @@ impl TcpSock {
             self.update_pacing_rate(cx);
             return;
         }
-        let v = self.cc_view_rand(cx);
+        let v = self.cc_view();
         let rs = self.rate.rs;
         let c = self.cc.cong_control(cx.now, &v, &rs);
         self.apply_control(c);

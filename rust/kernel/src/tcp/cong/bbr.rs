@@ -110,6 +110,8 @@ pub struct Bbr {
     /// An RTO happened (`bbr_set_state(TCP_CA_Loss)`): its one-loss long-term sample is
     /// taken on the next `cong_control`, which has the sender's view.
     lt_pending_loss: bool,
+    /// xorshift32 state seeded from the instance RNG at `init` (the random phase).
+    rng: u32,
     /// The socket's settings as this hook leaves them (Linux writes `tp` directly).
     out: Option<Control>,
 }
@@ -315,7 +317,11 @@ impl Bbr {
     /// Linux `bbr_reset_probe_bw_mode`: a random phase other than the 3/4 one follows.
     fn reset_probe_bw_mode(&mut self, v: &CcView) {
         self.mode = Mode::ProbeBw;
-        let r = ((u64::from(v.rand) * u64::from(CYCLE_RAND)) >> 32) as u32;
+        // Linux `get_random_u32_below(bbr_cycle_rand)`.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        let r = ((u64::from(self.rng) * u64::from(CYCLE_RAND)) >> 32) as u32;
         self.cycle_idx = CYCLE_LEN - 1 - r;
         self.advance_cycle_phase(v);
     }
@@ -571,7 +577,7 @@ impl CongestionOps for Bbr {
 
     /// Linux `bbr_init`.
     fn init(&mut self, now: Nanos, v: &CcView) {
-        *self = Bbr::default();
+        *self = Bbr { rng: v.rand.max(1), ..Bbr::default() };
         self.out(v).ssthresh = Some(super::INFINITE_SSTHRESH);
         self.next_rtt_delivered = v.delivered;
         self.prev_ca_state = CaState::Open;

@@ -11,11 +11,14 @@ struct H {
     bbr: Bbr,
     now: Nanos,
     v: CcView,
-    rand: u32,
 }
 
 impl H {
     fn new() -> H {
+        H::seeded(0x1234_5678)
+    }
+
+    fn seeded(rand: u32) -> H {
         let v = CcView {
             cwnd: 10,
             ssthresh: INFINITE_SSTHRESH,
@@ -25,7 +28,8 @@ impl H {
             max_pacing_rate: u64::MAX,
             ..Default::default()
         };
-        let mut h = H { bbr: Bbr::default(), now: 1_000 * MS, v, rand: 0x1234_5678 };
+        let mut h = H { bbr: Bbr::default(), now: 1_000 * MS, v };
+        h.v.rand = rand;
         h.bbr.init(h.now, &h.v);
         let c = h.bbr.take_control().expect("init sets ssthresh and pacing");
         assert_eq!(c.ssthresh, Some(INFINITE_SSTHRESH));
@@ -59,8 +63,6 @@ impl H {
             ..Default::default()
         };
         self.v.in_flight = in_flight;
-        self.rand = self.rand.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        self.v.rand = self.rand;
         let c = self.bbr.cong_control(self.now, &self.v, &rs);
         self.apply(c);
         c
@@ -264,4 +266,21 @@ fn max_pacing_rate_caps_and_info_layout() {
     let want = 100.0 / 0.040 * f64::from(MSS);
     assert!((bw as f64 / want - 1.0).abs() < 0.01, "{bw}");
     assert_eq!(u32::from_ne_bytes(info[8..12].try_into().unwrap()), 40_000);
+}
+
+#[test]
+fn random_start_phase_from_the_seed_never_the_drain_phase() {
+    let mut phases = std::collections::BTreeSet::new();
+    for seed in 1..64u32 {
+        let mut h = H::seeded(seed.wrapping_mul(0x9e37_79b9));
+        let mut n = 10;
+        while h.bbr.mode != Mode::ProbeBw {
+            h.round(n, 40 * MS, 10);
+            n = (n * 2).min(100);
+        }
+        assert_ne!(h.bbr.cycle_idx, 1, "seed {seed}");
+        phases.insert(h.bbr.cycle_idx);
+    }
+    // Linux: CYCLE_LEN - 1 - random(7), then the next phase: any but 3/4.
+    assert_eq!(phases.into_iter().collect::<Vec<_>>(), vec![0, 2, 3, 4, 5, 6, 7]);
 }

@@ -73,8 +73,8 @@ pub struct CcView {
     pub max_pacing_rate: u64,
     /// Earliest departure time of the next segment under pacing (Linux `tcp_wstamp_ns`).
     pub wstamp: Nanos,
-    /// A draw from the instance RNG (`net.rng`), filled only for `cong_control`
-    /// algorithms (BBR's random gain-cycle phase, Linux `get_random_u32_below`).
+    /// A draw from the instance RNG (`net.rng`), filled for `init` of `cong_control`
+    /// algorithms (BBR seeds its random gain-cycle phase from it).
     pub rand: u32,
 }
 
