@@ -119,6 +119,7 @@ def test_ip_monitor_sees_changes_from_another_process(tmp_path, procs):
     attach(ctl, "ip", "addr", "add", "10.8.0.1/24", "dev", "p0")
     attach(ctl, "ip", "route", "add", "10.9.0.0/16", "via", "10.8.0.2", "proto", "bird")
     attach(ctl, "ip", "link", "set", "dev", "p0", "mtu", "1400")
+    attach(ctl, "ip", "route", "replace", "10.9.0.0/16", "via", "10.8.0.3", "proto", "bird")
     attach(ctl, "ip", "route", "del", "10.9.0.0/16")
     attach(ctl, "ip", "addr", "del", "10.8.0.1/24", "dev", "p0")
     attach(ctl, "ip", "link", "set", "dev", "p0", "down")
@@ -129,7 +130,8 @@ def test_ip_monitor_sees_changes_from_another_process(tmp_path, procs):
         r"^local 10\.8\.0\.1 dev p0 table local proto kernel scope host src 10\.8\.0\.1",
         r"^10\.9\.0\.0/16 via 10\.8\.0\.2 dev p0 proto bird",
         r"^2: p0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400 .*state UP",
-        r"^Deleted 10\.9\.0\.0/16 via 10\.8\.0\.2 dev p0 proto bird",
+        r"^10\.9\.0\.0/16 via 10\.8\.0\.3 dev p0 proto bird",
+        r"^Deleted 10\.9\.0\.0/16 via 10\.8\.0\.3 dev p0 proto bird",
         r"^Deleted 2: p0    inet 10\.8\.0\.1/24",
         r"^Deleted 10\.8\.0\.0/24 dev p0 proto kernel",
         r"^2: p0: <BROADCAST,MULTICAST> mtu 1400 .*state DOWN",
@@ -145,6 +147,8 @@ def test_ip_monitor_sees_changes_from_another_process(tmp_path, procs):
     # In Linux's order: the address before the routes it implies.
     assert text.index("inet 10.8.0.1/24") < text.index("10.8.0.0/24 dev p0 proto kernel")
     assert "RTNETLINK answers" not in text and "not supported" not in text, text
+    # A replacement is one RTM_NEWROUTE (NLM_F_REPLACE), as Linux announces it.
+    assert "Deleted 10.9.0.0/16 via 10.8.0.2" not in text, text
     # The attached one asked for addresses only.
     alines = open(alog).read()
     assert re.search(r"^2: p0    inet 10\.8\.0\.1/24", alines, re.M), alines

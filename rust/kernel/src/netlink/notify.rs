@@ -208,6 +208,40 @@ fn diff(
     out
 }
 
+/// A route's place in its table (`fib_table_insert`): table, destination, tos and
+/// priority. Another route taking the place of one is a replacement.
+fn route_slot(m: &[u8]) -> Option<(u32, Vec<u8>, u8, u8, u32)> {
+    let p = m.get(NLMSG_HDRLEN..)?;
+    let rtm = RtMsg::parse(p)?;
+    let attrs = &p[RtMsg::LEN..];
+    let table = attr_u32(attrs, RTA_TABLE).ok().flatten().unwrap_or(u32::from(rtm.table));
+    let dst = find_attr(attrs, RTA_DST).unwrap_or_default().to_vec();
+    let prio = attr_u32(attrs, RTA_PRIORITY).ok().flatten().unwrap_or(0);
+    Some((table, dst, rtm.dst_len, rtm.tos, prio))
+}
+
+/// `fib_table_insert` with NLM_F_REPLACE announces one RTM_NEWROUTE flagged
+/// NLM_F_REPLACE, not a deletion and an addition: merges such pairs of `diff`'s output.
+fn merge_replacements(msgs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let ty = |m: &[u8]| u16::from_ne_bytes([m[4], m[5]]);
+    let mut out: Vec<Option<Vec<u8>>> = msgs.into_iter().map(Some).collect();
+    for i in 0..out.len() {
+        let Some(new) = out[i].as_ref().filter(|m| ty(m) == RTM_NEWROUTE) else { continue };
+        let slot = route_slot(new);
+        let old = (0..i).find(|&j| {
+            out[j].as_ref().is_some_and(|m| ty(m) == RTM_DELROUTE && route_slot(m) == slot)
+        });
+        if let Some(j) = old {
+            out[j] = None;
+            if let Some(m) = out[i].as_mut() {
+                let f = u16::from_ne_bytes([m[6], m[7]]) | NLM_F_REPLACE;
+                m[6..8].copy_from_slice(&f.to_ne_bytes());
+            }
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
 fn link_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (m[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].to_vec(), without(m, IfInfoMsg::LEN, &[IFLA_STATS64]))
 }
@@ -287,7 +321,10 @@ pub fn collect(net: &mut Net, now: Nanos) {
         let due = if i == NEIGH { groups & bit(k.group) != 0 } else { genid != snap.genid };
         if due {
             let msgs = render(net, now, k.dump);
-            let d = diff(&mut snap.objs[i], msgs, k.del, k.ident);
+            let mut d = diff(&mut snap.objs[i], msgs, k.del, k.ident);
+            if k.del == RTM_DELROUTE {
+                d = merge_replacements(d);
+            }
             out.extend(d.into_iter().map(|m| (k.group, m)));
         }
     }

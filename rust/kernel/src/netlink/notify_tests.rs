@@ -174,3 +174,21 @@ fn nothing_is_kept_without_listeners_and_counters_are_not_news() {
     k.netlink_set_groups(0, id, 0).unwrap();
     assert!(k.net.notify.snap.is_none());
 }
+
+#[test]
+fn a_replaced_route_is_one_newroute_flagged_replace() {
+    let (mut k, e) = kernel();
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    k.run_ip(0, "route add 10.9.0.0/16 via 10.0.0.2 metric 5").unwrap();
+    let id = k.netlink_open(0, ALL);
+    k.run_ip(0, "route replace 10.9.0.0/16 via 10.0.0.3 metric 5").unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_NEWROUTE]);
+    let flags = u16::from_ne_bytes([v[0].1[6], v[0].1[7]]);
+    assert_eq!(flags, NLM_F_REPLACE);
+    // Another metric is another route: added, the old one stays.
+    k.run_ip(0, "route add 10.9.0.0/16 via 10.0.0.4 metric 6").unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_NEWROUTE]);
+    assert_eq!(u16::from_ne_bytes([v[0].1[6], v[0].1[7]]), 0);
+}
