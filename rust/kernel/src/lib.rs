@@ -223,9 +223,14 @@ impl Kernel {
     }
 
     /// The next readiness change for the host to act on.
-    /// Subscribers of rtnetlink groups (`netlink_open`) report here too, under their id.
+    /// Subscribers of rtnetlink groups (`netlink_open`) report here too, under their id;
+    /// changes made by calls that take no `now` (`route_add`...) are announced here.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.socks.poll_event().or_else(|| self.net.notify.poll_event())
+        self.socks.poll_event().or_else(|| {
+            let now = self.net.notify.last_now();
+            netlink::notify::collect(&mut self.net, now);
+            self.net.notify.poll_event()
+        })
     }
 
     /// When the kernel next needs `advance` (None: only input can change anything).

@@ -109,6 +109,8 @@ pub struct Notifier {
     next: Fd,
     /// Present while any subscriber has a group.
     snap: Option<Snapshot>,
+    /// The latest `now` seen: the time of changes made by calls that take none.
+    last_now: Nanos,
     events: VecDeque<Event>,
 }
 
@@ -121,6 +123,11 @@ impl Notifier {
     /// after the sockets' own).
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Time for changes made by calls without `now` (`route_add`, `sysctl_set`...).
+    pub fn last_now(&self) -> Nanos {
+        self.last_now
     }
 
     fn deliver(&mut self, group: u32, msg: &[u8]) {
@@ -313,6 +320,7 @@ fn dump_neigh(net: &mut Net, ctx: &mut Ctx<'_>) {
 /// Brings the snapshot up to date and queues the differences. Called at the end of
 /// every entry point; a no-op without subscribers or changes.
 pub fn collect(net: &mut Net, now: Nanos) {
+    net.notify.last_now = net.notify.last_now.max(now);
     let Some(mut snap) = net.notify.snap.take() else { return };
     let groups = net.notify.union();
     let genid = net.fib.genid();

@@ -192,3 +192,18 @@ fn a_replaced_route_is_one_newroute_flagged_replace() {
     assert_eq!(types(&v), [RTM_NEWROUTE]);
     assert_eq!(u16::from_ne_bytes([v[0].1[6], v[0].1[7]]), 0);
 }
+
+#[test]
+fn calls_without_now_are_announced_at_poll_event() {
+    let (mut k, e) = kernel();
+    k.addr_add(0, e, "10.0.0.1".parse().unwrap(), 24).unwrap();
+    let id = k.netlink_open(0, ALL);
+    while k.poll_event().is_some() {}
+    let r =
+        crate::Route::new("10.9.0.0".parse().unwrap(), 16, Some("10.0.0.2".parse().unwrap()), None);
+    k.route_add(r).unwrap();
+    assert_eq!(k.poll_event(), Some(Event { fd: id, revents: POLLIN }));
+    assert_eq!(types(&drain(&mut k, id)), [RTM_NEWROUTE]);
+    k.sysctl_set("net.ipv4.ip_forward", "1").unwrap();
+    assert_eq!(k.poll_event(), None, "no change to announce");
+}
