@@ -90,5 +90,6 @@ pub fn del(net: &mut Net, payload: &[u8]) -> NlResult<()> {
     let ifindex = u32::try_from(nd.ifindex).unwrap_or(0);
     net.devs.get(ifindex).ok_or(Errno::ENODEV)?;
     net.neigh_del(ifindex, IpAddr::V4(dst))?;
+    net.notify.neigh_deleted(ifindex, dst);
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::wire::*;
 use super::{Ctx, addr, link, neigh, route, rule};
 use crate::net::Net;
 use crate::socket::{Event, Fd};
-use crate::{Errno, Kernel, Nanos, SysResult};
+use crate::{DevFlags, Errno, Kernel, Nanos, SysResult};
 use std::collections::{BTreeMap, VecDeque};
 
 pub const RTNLGRP_LINK: u32 = 1;
@@ -111,6 +111,8 @@ pub struct Notifier {
     snap: Option<Snapshot>,
     /// The latest `now` seen: the time of changes made by calls that take none.
     last_now: Nanos,
+    /// Neighbours deleted by request since the last collection (their identity keys).
+    neigh_deleted: Vec<Vec<u8>>,
     events: VecDeque<Event>,
 }
 
@@ -123,6 +125,15 @@ impl Notifier {
     /// after the sockets' own).
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// `neigh_delete` removed this entry: Linux announces it failed, then deleted.
+    pub fn neigh_deleted(&mut self, ifindex: u32, dst: std::net::Ipv4Addr) {
+        if self.snap.is_some() {
+            let mut key = ifindex.to_ne_bytes().to_vec();
+            key.extend_from_slice(&dst.octets());
+            self.neigh_deleted.push(key);
+        }
     }
 
     /// Time for changes made by calls without `now` (`route_add`, `sysctl_set`...).
@@ -249,6 +260,80 @@ fn merge_replacements(msgs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     out.into_iter().flatten().collect()
 }
 
+/// The devices a route message goes through: RTA_OIF or each path's.
+fn route_devs(m: &[u8]) -> Vec<u32> {
+    let attrs = &m[(NLMSG_HDRLEN + RtMsg::LEN).min(m.len())..];
+    if let Some(mut mp) = find_attr(attrs, RTA_MULTIPATH) {
+        let mut v = Vec::new();
+        while mp.len() >= 8 {
+            v.push(u32::from_ne_bytes([mp[4], mp[5], mp[6], mp[7]]));
+            let len = usize::from(u16::from_ne_bytes([mp[0], mp[1]]));
+            if len < 8 {
+                break;
+            }
+            mp = &mp[align4(len).min(mp.len())..];
+        }
+        return v;
+    }
+    attr_u32(attrs, RTA_OIF).ok().flatten().into_iter().collect()
+}
+
+/// Linux's announcements for routes: a device going down flushes its routes without
+/// RTM_DELROUTE (`fib_sync_down_dev` + `fib_flush` notify nothing); an address
+/// announces its `local` route, its broadcast (libos always has one, as `brd +` gives)
+/// and then its prefix route (`fib_add_ifaddr`), while deletions end with the `local`
+/// one (`fib_del_ifaddr`).
+fn linux_route_order(net: &Net, msgs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let ty = |m: &[u8]| u16::from_ne_bytes([m[4], m[5]]);
+    let local = |m: &[u8]| m.get(NLMSG_HDRLEN + 7) == Some(&RTN_LOCAL);
+    let down = |i: &u32| net.devs.get(*i).is_none_or(|d| !d.flags.contains(DevFlags::UP));
+    let flushed = |m: &[u8]| {
+        let devs = route_devs(m);
+        !local(m) && !devs.is_empty() && devs.iter().all(down)
+    };
+    let (dels, news): (Vec<_>, Vec<_>) = msgs.into_iter().partition(|m| ty(m) == RTM_DELROUTE);
+    let mut dels: Vec<_> = dels.into_iter().filter(|m| !flushed(m)).collect();
+    dels.sort_by_key(|m| local(m));
+    let mut news = news;
+    news.sort_by_key(|m| match m.get(NLMSG_HDRLEN + 7) {
+        Some(&RTN_LOCAL) => 0,
+        Some(&RTN_BROADCAST) => 1,
+        _ => 2,
+    });
+    dels.extend(news);
+    dels
+}
+
+/// `neigh_delete` as Linux announces it: the entry turns NUD_FAILED without a link-layer
+/// address (RTM_NEWNEIGH), then goes (RTM_DELNEIGH, same contents).
+fn neigh_deletions(msgs: Vec<Vec<u8>>, deleted: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for m in msgs {
+        let is_del = u16::from_ne_bytes([m[4], m[5]]) == RTM_DELNEIGH;
+        if !is_del || !deleted.contains(&neigh_ident(&m).0) {
+            out.push(m);
+            continue;
+        }
+        let head = NLMSG_HDRLEN + NdMsg::LEN;
+        let mut failed = m[..head].to_vec();
+        failed[NLMSG_HDRLEN + 8..NLMSG_HDRLEN + 10].copy_from_slice(&NUD_FAILED.to_ne_bytes());
+        for (t, data) in Attrs::new(&m[head..]) {
+            if t != NDA_LLADDR {
+                let len = (4 + data.len()) as u16;
+                failed.extend_from_slice(&len.to_ne_bytes());
+                failed.extend_from_slice(&t.to_ne_bytes());
+                failed.extend_from_slice(data);
+                failed.resize(align4(failed.len()), 0);
+            }
+        }
+        let len = failed.len() as u32;
+        failed[..4].copy_from_slice(&len.to_ne_bytes());
+        out.push(set_type(&failed, RTM_NEWNEIGH));
+        out.push(failed);
+    }
+    out
+}
+
 fn link_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (m[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].to_vec(), without(m, IfInfoMsg::LEN, &[IFLA_STATS64]))
 }
@@ -331,7 +416,11 @@ pub fn collect(net: &mut Net, now: Nanos) {
             let msgs = render(net, now, k.dump);
             let mut d = diff(&mut snap.objs[i], msgs, k.del, k.ident);
             if k.del == RTM_DELROUTE {
-                d = merge_replacements(d);
+                d = linux_route_order(net, merge_replacements(d));
+            }
+            if k.del == RTM_DELNEIGH {
+                let deleted = std::mem::take(&mut net.notify.neigh_deleted);
+                d = neigh_deletions(d, &deleted);
             }
             out.extend(d.into_iter().map(|m| (k.group, m)));
         }

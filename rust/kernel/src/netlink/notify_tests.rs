@@ -71,12 +71,26 @@ fn link_down_and_carrier_send_newlink_and_drop_routes() {
     k.run_ip(0, "link set dev eth0 down").unwrap();
     let v = types(&drain(&mut k, id));
     assert_eq!(v[0], RTM_NEWLINK);
-    // The connected and broadcast routes go; the local one stays (host scope).
-    assert_eq!(v[1..], [RTM_DELROUTE; 2]);
+    // The connected and broadcast routes go (the local one stays, host scope), flushed
+    // without an announcement as in Linux: only the RTM_NEWLINK.
+    assert_eq!(v.len(), 1);
+    assert!(k.routes().all(|r| r.oif != Some(e) || r.kind == crate::RouteKind::Local));
     k.run_ip(0, "link set dev eth0 up mtu 1400").unwrap();
     let v = types(&drain(&mut k, id));
     assert_eq!(v[0], RTM_NEWLINK);
     assert_eq!(v[1..], [RTM_NEWROUTE; 2]);
+    // An address: its local route is announced first (`fib_add_ifaddr`), last on
+    // deletion.
+    k.addr_add(0, e, "10.5.0.1".parse().unwrap(), 24).unwrap();
+    let v = drain(&mut k, id);
+    let local = |m: &[u8]| m[NLMSG_HDRLEN + 7] == RTN_LOCAL;
+    assert_eq!(types(&v), [RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWROUTE, RTM_NEWROUTE]);
+    let brd = |m: &[u8]| m[NLMSG_HDRLEN + 7] == RTN_BROADCAST;
+    assert!(local(&v[1].1) && brd(&v[2].1) && !local(&v[3].1) && !brd(&v[3].1));
+    k.addr_del(0, e, "10.5.0.1".parse().unwrap(), 24).unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_DELADDR, RTM_DELROUTE, RTM_DELROUTE, RTM_DELROUTE]);
+    assert!(local(&v[3].1) && !local(&v[1].1));
 }
 
 #[test]
@@ -95,8 +109,16 @@ fn routes_rules_and_neighbours_from_run_ip() {
     assert_eq!(types(&drain(&mut k, id)), [rule::RTM_NEWRULE]);
     k.run_ip(0, "neigh add 10.0.0.7 lladdr 02:00:00:00:00:07 dev eth0").unwrap();
     assert_eq!(types(&drain(&mut k, id)), [RTM_NEWNEIGH]);
+    // `neigh_delete`: NUD_FAILED without an address, then gone.
     k.run_ip(0, "neigh del 10.0.0.7 dev eth0").unwrap();
-    assert_eq!(types(&drain(&mut k, id)), [RTM_DELNEIGH]);
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_NEWNEIGH, RTM_DELNEIGH]);
+    for (_, m) in &v {
+        let state = u16::from_ne_bytes([m[NLMSG_HDRLEN + 8], m[NLMSG_HDRLEN + 9]]);
+        assert_eq!(state, NUD_FAILED);
+        assert!(find_attr(&m[NLMSG_HDRLEN + NdMsg::LEN..], NDA_LLADDR).is_none());
+        assert_eq!(NlPacket::new_checked(&m[..]).unwrap().len() as usize, m.len());
+    }
 }
 
 #[test]
