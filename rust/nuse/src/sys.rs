@@ -113,6 +113,7 @@ host_fns! {
     fn __openat64_2(dir: c_int, path: *const c_char, flags: c_int) -> c_int;
     fn fopen(path: *const c_char, mode: *const c_char) -> *mut libc::FILE;
     fn fopen64(path: *const c_char, mode: *const c_char) -> *mut libc::FILE;
+    fn fdopen(fd: c_int, mode: *const c_char) -> *mut libc::FILE;
     fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int;
     fn pthread_sigmask(how: c_int, set: *const libc::sigset_t, old: *mut libc::sigset_t)
         -> c_int;

@@ -117,8 +117,9 @@ impl Ifaddr4 {
         Ipv4Addr::from(prefix_mask(self.prefix_len))
     }
 
+    /// The connected prefix: of the peer on a point-to-point address (`ifa_address`).
     pub fn network(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & prefix_mask(self.prefix_len))
+        Ipv4Addr::from(u32::from(self.peer.unwrap_or(self.addr)) & prefix_mask(self.prefix_len))
     }
 
     pub fn contains(&self, a: Ipv4Addr) -> bool {

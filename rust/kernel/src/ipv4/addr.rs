@@ -20,16 +20,26 @@ use crate::{DevFlags, Errno, Nanos, SysResult};
 use std::net::{IpAddr, Ipv4Addr};
 
 impl Net {
-    /// `ip addr add addr/prefix_len dev ifindex`: also adds the local, broadcast and
-    /// connected routes and announces the address with a gratuitous ARP.
+    /// Adds `addr/prefix_len` with the broadcast address derived from the mask, as
+    /// `SIOCSIFADDR` does (`devinet_ioctl`); see [`Net::ifaddr_add`].
     pub fn addr_add(
         &mut self,
-        _now: Nanos,
+        now: Nanos,
         ifindex: IfIndex,
         addr: IpAddr,
         prefix_len: u8,
     ) -> SysResult<()> {
         let IpAddr::V4(a) = addr else { return Err(Errno::EAFNOSUPPORT) };
+        let broadcast = (prefix_len < 31)
+            .then(|| Ipv4Addr::from(u32::from(a) | !prefix_mask(prefix_len.min(32))));
+        self.ifaddr_add(now, ifindex, Ifaddr4 { addr: a, prefix_len, peer: None, broadcast })
+    }
+
+    /// `ip addr add` (`inet_rtm_newaddr`, which sets a broadcast address only when asked
+    /// for one): also adds the local, broadcast and connected routes and announces the
+    /// address with a gratuitous ARP.
+    pub fn ifaddr_add(&mut self, _now: Nanos, ifindex: IfIndex, ifa: Ifaddr4) -> SysResult<()> {
+        let (a, prefix_len) = (ifa.addr, ifa.prefix_len);
         if prefix_len > 32 || a.is_multicast() || a.is_broadcast() || a.is_unspecified() {
             return Err(Errno::EINVAL);
         }
@@ -37,9 +47,6 @@ impl Net {
         if dev.addrs4.iter().any(|x| x.addr == a && x.prefix_len == prefix_len) {
             return Err(Errno::EEXIST);
         }
-        let broadcast =
-            (prefix_len < 31).then(|| Ipv4Addr::from(u32::from(a) | !prefix_mask(prefix_len)));
-        let ifa = Ifaddr4 { addr: a, prefix_len, peer: None, broadcast };
         // `__inet_insert_ifa`: a secondary goes last, a primary right after the last
         // primary of the same or a narrower scope.
         let at = if primary_of(&dev.addrs4, &ifa).is_some() {
@@ -148,12 +155,16 @@ impl Net {
                 if g.is_multicast() || g.is_broadcast() || g.is_unspecified() {
                     return Err(Errno::EINVAL);
                 }
-                // `fib_check_nh_v4_gw`: the gateway resolves through a link-scope route.
+                // `fib_check_nh_v4_gw`: the gateway resolves through a link-scope route,
+                // or is one of our own addresses (RTN_LOCAL: the path gets host scope).
                 self.fib
                     .lookup(gw, oif, |i| {
                         self.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP))
                     })
-                    .filter(|r| r.kind == RouteKind::Unicast && r.gateway.is_none())
+                    .filter(|r| {
+                        (r.kind == RouteKind::Unicast && r.gateway.is_none())
+                            || r.kind == RouteKind::Local
+                    })
                     .and_then(|r| r.oif)
                     .ok_or(Errno::ENETUNREACH)?
             }
@@ -237,10 +248,16 @@ impl Net {
                 if !up {
                     continue;
                 }
-                if let Some(b) = ifa.broadcast {
+                // `fib_add_ifaddr`: the configured broadcast address; for a primary also
+                // the subnet's broadcast and prefix routes (a secondary shares them).
+                let subnet_brd = (ifa.prefix_len < 31 && primary.is_none())
+                    .then(|| Ipv4Addr::from(u32::from(ifa.addr) | !prefix_mask(ifa.prefix_len)));
+                let configured =
+                    ifa.broadcast.filter(|&b| !b.is_broadcast() && Some(b) != subnet_brd);
+                for b in subnet_brd.into_iter().chain(configured) {
                     routes.push(kroute(b, 32, RouteKind::Broadcast, RT_TABLE_LOCAL, RT_SCOPE_LINK));
                 }
-                if ifa.prefix_len < 32 && primary.is_none() {
+                if primary.is_none() && (ifa.prefix_len < 32 || ifa.peer.is_some()) {
                     let net = ifa.network();
                     let r = if lo {
                         kroute(net, ifa.prefix_len, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST)
@@ -258,7 +275,6 @@ impl Net {
             }
         }
         for r in routes {
-            // A secondary's broadcast route is its primary's: appended once.
             let _ = self.fib.append(r);
         }
     }

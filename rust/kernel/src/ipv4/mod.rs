@@ -22,6 +22,7 @@ mod route;
 
 pub use icmp::{IcmpMib, icmp_err_convert};
 pub use mib::Ipv4Mib;
+pub(crate) use route::InputKind;
 
 use crate::Nanos;
 use crate::dev::IfIndex;

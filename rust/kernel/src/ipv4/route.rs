@@ -117,6 +117,9 @@ impl Net {
         };
         let oif = oif.ok_or(Errno::ENETUNREACH)?;
         let broadcast = r.kind == RouteKind::Broadcast;
+        // A gateway that is our own address gives a host-scope path: frames go straight
+        // to the destination (`rt_set_nexthop` sets no gateway unless the scope is link).
+        let gateway = gateway.filter(|&g| !self.is_local_addr(g));
         let mut next_hop = gateway.unwrap_or(dst);
         if gateway.is_some()
             && let Some(g) = self.ipv4.redirects.gateway_for(d, next_hop)

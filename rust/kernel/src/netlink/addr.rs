@@ -82,7 +82,7 @@ fn parse(payload: &[u8]) -> NlResult<AddrReq<'_>> {
 
 /// `inet_rtm_newaddr`: EEXIST for a present address unless NLM_F_REPLACE.
 pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
-    let (ifm, _attrs, local, address) = parse(payload)?;
+    let (ifm, attrs, local, address) = parse(payload)?;
     if ifm.prefix_len > 32 {
         return Err(NlError::msg(Errno::EINVAL, "ipv4: Invalid prefix length"));
     }
@@ -102,7 +102,11 @@ pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
         // Without NLM_F_CREATE only an existing address may be changed.
         return Err(Errno::ENOENT.into());
     }
-    net.addr_add(ctx.now, ifm.index, IpAddr::V4(a), ifm.prefix_len)?;
+    // IFA_ADDRESS other than IFA_LOCAL is the peer of a point-to-point link.
+    let peer = address.filter(|&p| local.is_some() && p != a);
+    let broadcast = attr_in_addr(attrs, IFA_BROADCAST)?;
+    let ifa = Ifaddr4 { addr: a, prefix_len: ifm.prefix_len, peer, broadcast };
+    net.ifaddr_add(ctx.now, ifm.index, ifa)?;
     Ok(())
 }
 

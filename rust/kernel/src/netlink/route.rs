@@ -6,7 +6,8 @@ use super::wire::*;
 use super::{Ctx, NlError, NlResult};
 use crate::dev::LOOPBACK_IFINDEX;
 use crate::dev::{IfIndex, prefix_mask};
-use crate::net::Net;
+use crate::ipv4::InputKind;
+use crate::net::{Net, RouteOut};
 use crate::route::{
     FlowKey, NextHop, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_TABLE_DEFAULT, RT_TABLE_LOCAL,
     RT_TABLE_MAIN, Route, RouteKind, Rule,
@@ -190,6 +191,7 @@ fn check_new(net: &Net, r: &Route) -> NlResult<()> {
 fn nh_error(e: Errno, gateway: bool) -> NlError {
     match e {
         Errno::ENETUNREACH => NlError::msg(e, "Nexthop has invalid gateway"),
+        Errno::EINVAL if gateway => NlError::msg(e, "Nexthop has invalid gateway"),
         Errno::ENETDOWN if gateway => NlError::msg(e, "Nexthop device is not up"),
         Errno::ENETDOWN => NlError::msg(e, "Device for nexthop is not up"),
         e => e.into(),
@@ -336,48 +338,31 @@ pub fn dump(net: &mut Net, ctx: &mut Ctx<'_>, family: u8) {
     }
 }
 
-/// `inet_rtm_getroute`: the output route to RTA_DST (optionally through RTA_OIF), as
-/// one cloned RTM_NEWROUTE.
+/// What `inet_rtm_getroute` reports of the route it resolved.
+struct Resolved {
+    ro: RouteOut,
+    kind: u8,
+    cflags: u32,
+    /// The input device, for `ip route get ... iif DEV`.
+    iif: Option<IfIndex>,
+}
+
+/// `inet_rtm_getroute`: the output route to RTA_DST (optionally through RTA_OIF), or with
+/// RTA_IIF the route a packet arriving there would take (`ip_route_input_rcu`), as one
+/// cloned RTM_NEWROUTE.
 pub fn get(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
     let rtm = RtMsg::parse(payload).ok_or(Errno::EINVAL)?;
     let attrs = &payload[RtMsg::LEN..];
-    if find_attr(attrs, RTA_IIF).is_some() {
-        // Input route simulation (`ip route get ... iif X`) is not implemented.
-        return Err(Errno::EOPNOTSUPP.into());
-    }
     let dst = attr_in_addr(attrs, RTA_DST)?.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let oif: Option<IfIndex> = attr_u32(attrs, RTA_OIF)?.filter(|&o| o != 0);
+    let iif: Option<IfIndex> = attr_u32(attrs, RTA_IIF)?.filter(|&i| i != 0);
     let src = attr_in_addr(attrs, RTA_SRC)?.filter(|s| !s.is_unspecified());
-    let ro = net.route_output_from(IpAddr::V4(dst), src, oif)?;
-    let usable = |i: IfIndex| net.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
-    // Without custom rules Linux merges the local table into main and reports main
-    // (`fib_lookup` fast path); with them, the table that answered.
-    let defaults = [(0, RT_TABLE_LOCAL), (32766, RT_TABLE_MAIN), (32767, RT_TABLE_DEFAULT)];
-    let custom = net.fib.rules().len() != 3
-        || net
-            .fib
-            .rules()
-            .iter()
-            .zip(defaults)
-            .any(|(r, (p, t))| *r != Rule { protocol: r.protocol, ..Rule::lookup(p, t) });
-    let key = FlowKey {
-        dst: IpAddr::V4(dst),
-        src: src.map(IpAddr::V4),
-        iif: Some(LOOPBACK_IFINDEX),
-        oif,
-        tos: 0,
+    let res = match iif {
+        Some(iif) => resolve_input(net, dst, src.unwrap_or(Ipv4Addr::UNSPECIFIED), iif)?,
+        None => resolve_output(net, dst, src, oif)?,
     };
-    let table = match net.fib.lookup_flow(&key, usable) {
-        Ok(r) if custom => r.table,
-        _ => RT_TABLE_MAIN,
-    };
-    let (kind, cflags) = if ro.local {
-        (RTN_LOCAL, RTCF_LOCAL)
-    } else if ro.broadcast {
-        (RTN_BROADCAST, RTCF_BROADCAST | RTCF_LOCAL)
-    } else {
-        (RTN_UNICAST, 0)
-    };
+    let table = reporting_table(net, dst, src, iif, oif);
+    let ro = res.ro;
     let h = ctx.header(RTM_NEWROUTE, false);
     let w = &mut *ctx.out;
     w.begin(h);
@@ -389,8 +374,8 @@ pub fn get(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
         table: if table < 256 { table as u8 } else { RT_TABLE_COMPAT },
         protocol: 0,
         scope: 0,
-        kind,
-        flags: RTM_F_CLONED | cflags,
+        kind: res.kind,
+        flags: RTM_F_CLONED | res.cflags,
     }
     .emit(w);
     w.attr_u32(RTA_TABLE, table);
@@ -398,17 +383,107 @@ pub fn get(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
     if let Some(s) = src {
         w.attr(RTA_SRC, &s.octets());
     }
+    if let Some(i) = res.iif {
+        w.attr_u32(RTA_IIF, i);
+    }
     w.attr_u32(RTA_OIF, ro.oif);
     // `rt_fill_info`: a given source is the flow's source (`fl4->saddr`), so the
-    // preferred source appears only when none was given.
-    if let (IpAddr::V4(s), None) = (ro.src, src) {
+    // preferred source appears only when none was given, and never for input routes.
+    if let (IpAddr::V4(s), None, None) = (ro.src, src, res.iif) {
         w.attr(RTA_PREFSRC, &s.octets());
     }
     if let (IpAddr::V4(g), false) = (ro.next_hop, ro.next_hop == IpAddr::V4(dst)) {
         w.attr(RTA_GATEWAY, &g.octets());
     }
-    w.attr_u32(RTA_UID, 0);
+    if res.iif.is_none() {
+        w.attr_u32(RTA_UID, 0);
+    }
     w.attr(RTA_CACHEINFO, &[0u8; 32]);
     w.end();
     Ok(())
+}
+
+fn resolve_output(
+    net: &Net,
+    dst: Ipv4Addr,
+    src: Option<Ipv4Addr>,
+    oif: Option<IfIndex>,
+) -> NlResult<Resolved> {
+    let ro = net.route_output_from(IpAddr::V4(dst), src, oif)?;
+    let (kind, cflags) = if ro.local {
+        (RTN_LOCAL, RTCF_LOCAL)
+    } else if ro.broadcast {
+        (RTN_BROADCAST, RTCF_BROADCAST | RTCF_LOCAL)
+    } else {
+        (RTN_UNICAST, 0)
+    };
+    Ok(Resolved { ro, kind, cflags, iif: None })
+}
+
+/// `ip_route_input_slow` for a packet from `src` arriving on `iif`: delivered locally
+/// (through `lo`), or forwarded when the device forwards (EHOSTUNREACH otherwise, as the
+/// `no_route` verdict), with RTCF_DOREDIRECT when it leaves where it came in.
+fn resolve_input(net: &Net, dst: Ipv4Addr, src: Ipv4Addr, iif: IfIndex) -> NlResult<Resolved> {
+    let dev = net.devs.get(iif).ok_or(Errno::ENODEV)?;
+    let conf = dev.conf4;
+    if src.is_unspecified() {
+        return Err(Errno::EINVAL.into());
+    }
+    let to_lo = |local: bool| RouteOut {
+        src: IpAddr::V4(src),
+        oif: LOOPBACK_IFINDEX,
+        next_hop: IpAddr::V4(dst),
+        mtu: 0,
+        broadcast: !local,
+        local,
+    };
+    match net.route_input(src, dst, iif) {
+        InputKind::Martian | InputKind::Multicast => Err(Errno::EINVAL.into()),
+        InputKind::Local => {
+            Ok(Resolved { ro: to_lo(true), kind: RTN_LOCAL, cflags: RTCF_LOCAL, iif: Some(iif) })
+        }
+        InputKind::Broadcast => Ok(Resolved {
+            ro: to_lo(false),
+            kind: RTN_BROADCAST,
+            cflags: RTCF_BROADCAST | RTCF_LOCAL,
+            iif: Some(iif),
+        }),
+        InputKind::Forward if !conf.forwarding => Err(Errno::EHOSTUNREACH.into()),
+        InputKind::Forward => {
+            let ro = net.route_forward(dst, src, iif)?;
+            let cflags = if ro.oif == iif && conf.send_redirects { RTCF_DOREDIRECT } else { 0 };
+            Ok(Resolved { ro, kind: RTN_UNICAST, cflags, iif: Some(iif) })
+        }
+    }
+}
+
+/// The table `inet_rtm_getroute` names: without custom rules Linux merges the local table
+/// into main and reports main (`fib_lookup` fast path); with them, the table that answered.
+fn reporting_table(
+    net: &Net,
+    dst: Ipv4Addr,
+    src: Option<Ipv4Addr>,
+    iif: Option<IfIndex>,
+    oif: Option<IfIndex>,
+) -> u32 {
+    let usable = |i: IfIndex| net.devs.get(i).is_some_and(|d| d.flags.contains(DevFlags::UP));
+    let defaults = [(0, RT_TABLE_LOCAL), (32766, RT_TABLE_MAIN), (32767, RT_TABLE_DEFAULT)];
+    let custom = net.fib.rules().len() != 3
+        || net
+            .fib
+            .rules()
+            .iter()
+            .zip(defaults)
+            .any(|(r, (p, t))| *r != Rule { protocol: r.protocol, ..Rule::lookup(p, t) });
+    let key = FlowKey {
+        dst: IpAddr::V4(dst),
+        src: src.map(IpAddr::V4),
+        iif: Some(iif.unwrap_or(LOOPBACK_IFINDEX)),
+        oif,
+        tos: 0,
+    };
+    match net.fib.lookup_flow(&key, usable) {
+        Ok(r) if custom => r.table,
+        _ => RT_TABLE_MAIN,
+    }
 }

@@ -110,6 +110,7 @@ pub const RTM_F_CLONED: u32 = 0x200;
 /// `RTCF_LOCAL` in the upper half of a cloned route's `rtm_flags`.
 pub const RTCF_LOCAL: u32 = 0x8000_0000;
 pub const RTCF_BROADCAST: u32 = 0x1000_0000;
+pub const RTCF_DOREDIRECT: u32 = 0x0100_0000;
 pub const RTNH_F_DEAD: u32 = 1;
 pub const RTNH_F_LINKDOWN: u32 = 16;
 

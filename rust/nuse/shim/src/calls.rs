@@ -333,6 +333,7 @@ pub extern "C" fn close(fd: c_int) -> c_int {
             return -1;
         }
         crate::epoll::close_epfd(fd);
+        crate::procfs::forget(fd);
         if let Some(kfd) = lib_fd(fd) {
             map_set(fd, None);
             release(kfd);
@@ -383,8 +384,11 @@ pub extern "C" fn closefrom(low: c_int) {
     close_range(low.max(0) as libc::c_uint, libc::c_uint::MAX, 0);
 }
 
-/// After the host duplicated `old` into `new`: `new` now names `old`'s socket.
-fn dup_done(old: Option<Fd>, new: c_int) -> c_int {
+/// After the host duplicated `old` into `new`: `new` now names `old`'s socket (or its
+/// /proc/sys file).
+fn dup_done(old_fd: c_int, new: c_int) -> c_int {
+    crate::procfs::dup(old_fd, new);
+    let old = lib_fd(old_fd);
     if new >= 0
         && let Some(kfd) = old
     {
@@ -411,7 +415,7 @@ fn dup_target(old: c_int, new: c_int) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn dup(fd: c_int) -> c_int {
-    ffi!(-1, { dup_done(lib_fd(fd), unsafe { sys::dup(fd) }) })
+    ffi!(-1, { dup_done(fd, unsafe { sys::dup(fd) }) })
 }
 
 #[unsafe(no_mangle)]
@@ -422,7 +426,7 @@ pub extern "C" fn dup2(fd: c_int, new: c_int) -> c_int {
         }
         dup_target(fd, new);
         let r = unsafe { sys::dup2(fd, new) };
-        if fd == new { r } else { dup_done(lib_fd(fd), r) }
+        if fd == new { r } else { dup_done(fd, r) }
     })
 }
 
@@ -437,7 +441,7 @@ pub extern "C" fn dup3(fd: c_int, new: c_int, flags: c_int) -> c_int {
             return -1;
         }
         dup_target(fd, new);
-        dup_done(lib_fd(fd), unsafe { sys::dup3(fd, new, flags) })
+        dup_done(fd, unsafe { sys::dup3(fd, new, flags) })
     })
 }
 
@@ -446,14 +450,20 @@ pub extern "C" fn dup3(fd: c_int, new: c_int, flags: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
     ffi!(-1, {
-        let Some(kfd) = lib_fd(fd) else { return unsafe { sys::fcntl(fd, cmd, arg) } };
+        let Some(kfd) = lib_fd(fd) else {
+            let r = unsafe { sys::fcntl(fd, cmd, arg) };
+            if matches!(cmd, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) {
+                crate::procfs::dup(fd, r);
+            }
+            return r;
+        };
         if remote::on() && matches!(cmd, libc::F_GETFL | libc::F_SETFL) {
             return remote::fcntl(kfd, cmd, arg);
         }
         match cmd {
             libc::F_GETFD | libc::F_SETFD => unsafe { sys::fcntl(fd, cmd, arg) },
             libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
-                dup_done(Some(kfd), unsafe { sys::fcntl(fd, cmd, arg) })
+                dup_done(fd, unsafe { sys::fcntl(fd, cmd, arg) })
             }
             libc::F_GETFL if netlink::is_nl(kfd) => ret(netlink::nonblock(kfd), |nb| {
                 libc::O_RDWR | if nb { libc::O_NONBLOCK } else { 0 }

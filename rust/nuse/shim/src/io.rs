@@ -457,6 +457,13 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, len: size_t) -> ssize
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, len: size_t) -> ssize_t {
     ffi!(-1, {
         if lib_fd(fd).is_none() {
+            if !buf.is_null()
+                && let Some(r) = crate::procfs::write(fd, unsafe {
+                    std::slice::from_raw_parts(buf.cast::<u8>(), len)
+                })
+            {
+                return r;
+            }
             return unsafe { sys::write(fd, buf, len) };
         }
         unsafe { sendto(fd, buf, len, 0, std::ptr::null(), 0) }

@@ -42,6 +42,8 @@ const OP_FCNTL: u32 = 14;
 const OP_IOCTL: u32 = 15;
 const OP_POLL: u32 = 16;
 const OP_HELLO: u32 = 17;
+const OP_PROC_READ: u32 = 18;
+const OP_PROC_WRITE: u32 = 19;
 
 /// Largest payload either side accepts (bounded memory for a bad peer).
 const MAX_PAYLOAD: usize = 1 << 20;
@@ -276,6 +278,17 @@ pub unsafe fn addr_op(connect: bool, sfd: Fd, addr: *const sockaddr, len: sockle
     // SAFETY: caller's buffer.
     let a = unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), len as usize) };
     ret_int(call(if connect { OP_CONNECT } else { OP_BIND }, [sfd.into(), 0, 0, 0, 0, 0], &[a]))
+}
+
+/// `Kernel::proc_read` on the attached instance.
+pub fn proc_read(path: &str) -> SysResult<String> {
+    let (_, text) = call(OP_PROC_READ, [0; 6], &[path.as_bytes()])?;
+    String::from_utf8(text).map_err(|_| Errno::EIO)
+}
+
+/// `Kernel::proc_write` on the attached instance (path, NUL, data).
+pub fn proc_write(path: &str, data: &str) -> SysResult<()> {
+    call(OP_PROC_WRITE, [0; 6], &[path.as_bytes(), b"\0", data.as_bytes()]).map(|_| ())
 }
 
 pub fn listen(sfd: Fd, backlog: c_int) -> c_int {
@@ -703,7 +716,7 @@ fn track(pid: i64, op: u32, fd: i64, ret: i64) {
 fn execute(op: u32, a: [i64; 6], p: &[u8]) -> (i64, Vec<u8>) {
     let fd = a[0] as c_int;
     // Only fds that are libos sockets here may be named by a client.
-    let needs_fd = !matches!(op, OP_SOCKET | OP_POLL);
+    let needs_fd = !matches!(op, OP_SOCKET | OP_POLL | OP_PROC_READ | OP_PROC_WRITE);
     if needs_fd && lib_fd(fd).is_none() {
         sys::set_errno(libc::EBADF);
         return (-1, Vec::new());
@@ -842,10 +855,38 @@ fn execute(op: u32, a: [i64; 6], p: &[u8]) -> (i64, Vec<u8>) {
                     crate::poll::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, a[1] as c_int);
                 (i64::from(r), fds.iter().flat_map(|f| f.revents.to_ne_bytes()).collect())
             }
+            OP_PROC_READ | OP_PROC_WRITE => serve_proc(op, p),
             _ => {
                 sys::set_errno(libc::ENOSYS);
                 (-1, Vec::new())
             }
+        }
+    }
+}
+
+/// A forwarded /proc read or write, on this process's instance.
+fn serve_proc(op: u32, p: &[u8]) -> (i64, Vec<u8>) {
+    let (path, data) = match p.iter().position(|&b| b == 0) {
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => (p, &[][..]),
+    };
+    let (Ok(path), Ok(data)) = (std::str::from_utf8(path), std::str::from_utf8(data)) else {
+        sys::set_errno(libc::EINVAL);
+        return (-1, Vec::new());
+    };
+    let r = crate::instance().and_then(|n| {
+        let mut g = n.lock();
+        if op == OP_PROC_READ {
+            g.k.proc_read(n.now(), path).map(String::into_bytes)
+        } else {
+            g.k.proc_write(path, data).map(|()| Vec::new())
+        }
+    });
+    match r {
+        Ok(out) => (0, out),
+        Err(e) => {
+            sys::set_errno(e.0);
+            (-1, Vec::new())
         }
     }
 }
