@@ -36,6 +36,7 @@
 pub mod dev;
 pub mod errno;
 pub mod ipv4;
+pub mod ipv6;
 pub mod neigh;
 pub mod net;
 pub mod netlink;
@@ -212,7 +213,7 @@ impl Kernel {
                 dst.is_multicast(),
             ),
             EthernetProtocol::Arp => ipv4::arp_input(now, &mut self.net, ifindex, eth.payload()),
-            // IPv6 arrives with its own issue; until then it is an unhandled protocol.
+            EthernetProtocol::Ipv6 => ipv6::input(now, &mut self.net, ifindex, eth.payload()),
             _ => dev.stats.rx_dropped += 1,
         }
     }
@@ -276,9 +277,17 @@ impl Kernel {
         addr: IpAddr,
         prefix_len: u8,
     ) -> SysResult<()> {
-        let r = self.net.addr_add(now, ifindex, addr, prefix_len);
+        let r = match addr {
+            IpAddr::V4(_) => self.net.addr_add(now, ifindex, addr, prefix_len),
+            IpAddr::V6(a) => self.net.addr6_add(now, ifindex, a, prefix_len),
+        };
         self.finish(now);
         r
+    }
+
+    /// The IPv6 addresses of `ifindex` with their DAD state, as `ip -6 addr` lists them.
+    pub fn addrs6(&self, ifindex: IfIndex) -> &[ipv6::Ifaddr6] {
+        self.net.ipv6.addrs.get(&ifindex).map_or(&[], |v| v.as_slice())
     }
 
     pub fn addr_del(
@@ -288,7 +297,10 @@ impl Kernel {
         addr: IpAddr,
         prefix_len: u8,
     ) -> SysResult<()> {
-        let r = self.net.addr_del(now, ifindex, addr, prefix_len);
+        let r = match addr {
+            IpAddr::V4(_) => self.net.addr_del(now, ifindex, addr, prefix_len),
+            IpAddr::V6(a) => self.net.addr6_del(ifindex, a, prefix_len),
+        };
         self.finish(now);
         r
     }

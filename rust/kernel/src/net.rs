@@ -17,6 +17,7 @@ pub struct Net {
     pub fib: crate::route::Fib,
     pub neigh: crate::neigh::NeighTable,
     pub ipv4: crate::ipv4::Ipv4State,
+    pub ipv6: crate::ipv6::Ipv6State,
     pub sysctl: Sysctl,
     pub rng: Rng,
     /// Frames for host devices, in the order they were sent.
@@ -39,6 +40,7 @@ impl Net {
             fib: Default::default(),
             neigh: Default::default(),
             ipv4: Default::default(),
+            ipv6: Default::default(),
             sysctl: Sysctl::default(),
             rng: Rng::new(seed),
             outbox: VecDeque::new(),

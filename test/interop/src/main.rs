@@ -50,6 +50,10 @@ struct Args {
     /// Address of the libos device, e.g. 10.99.0.2/24.
     #[arg(long)]
     addr: String,
+    /// IPv6 addresses of the libos device, e.g. 2001:db8::2/64 (repeatable; the
+    /// link-local address comes from the MAC).
+    #[arg(long = "addr6")]
+    addrs6: Vec<String>,
     /// Default gateway.
     #[arg(long)]
     gateway: Option<IpAddr>,
@@ -88,10 +92,12 @@ fn configure(k: &mut Kernel, args: &Args) -> Result<u32, String> {
     let mac = parse_mac(&args.mac)?;
     let ifindex = k.dev_add(DeviceConfig::ethernet("eth0", mac)).map_err(|e| e.to_string())?;
     k.dev_set_up(0, ifindex, true).map_err(|e| e.to_string())?;
-    let (ip, len) = args.addr.split_once('/').ok_or("--addr needs a prefix length")?;
-    let ip: IpAddr = ip.parse().map_err(|e| format!("--addr: {e}"))?;
-    let len: u8 = len.parse().map_err(|e| format!("--addr: {e}"))?;
-    k.addr_add(0, ifindex, ip, len).map_err(|e| format!("addr add: {e}"))?;
+    for a in std::iter::once(&args.addr).chain(&args.addrs6) {
+        let (ip, len) = a.split_once('/').ok_or(format!("{a}: needs a prefix length"))?;
+        let ip: IpAddr = ip.parse().map_err(|e| format!("{a}: {e}"))?;
+        let len: u8 = len.parse().map_err(|e| format!("{a}: {e}"))?;
+        k.addr_add(0, ifindex, ip, len).map_err(|e| format!("addr add {a}: {e}"))?;
+    }
     if let Some(gw) = args.gateway {
         let any = IpAddr::from([0, 0, 0, 0]);
         k.route_add(Route::new(any, 0, Some(gw), None)).map_err(|e| format!("route: {e}"))?;
@@ -152,6 +158,9 @@ fn main() -> ExitCode {
         "STATS rx_packets={} tx_packets={} rx_dropped={}",
         d.rx_packets, d.tx_packets, d.rx_dropped
     );
+    for a in k.addrs6(ifindex) {
+        println!("ADDR6 {}/{} {:?}", a.addr, a.prefix_len, a.state);
+    }
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 

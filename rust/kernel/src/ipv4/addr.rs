@@ -183,7 +183,7 @@ impl Net {
     /// Called when a device goes up/down or changes carrier or MTU: a down device loses
     /// its routes and neighbours (`fib_disable_ip`, `neigh_ifdown`); an up device gets
     /// its address routes back and announces its addresses.
-    pub fn dev_changed(&mut self, _now: Nanos, ifindex: IfIndex) {
+    pub fn dev_changed(&mut self, now: Nanos, ifindex: IfIndex) {
         self.fib.invalidate();
         let Some(dev) = self.devs.get(ifindex) else { return };
         let up = dev.flags.contains(DevFlags::UP);
@@ -215,6 +215,7 @@ impl Net {
                 super::arp::gratuitous(self, ifindex, a);
             }
         }
+        self.addrconf_dev_changed(now, ifindex);
     }
 
     /// Re-derives every kernel route from the addresses: all of them on up devices,

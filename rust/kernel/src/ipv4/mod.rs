@@ -28,6 +28,7 @@ use crate::Nanos;
 use crate::dev::IfIndex;
 use crate::neigh::{NeighAction, NeighParams};
 use crate::net::{Net, Transport};
+use std::net::IpAddr;
 
 /// Output route cache key: destination, known source, bound device.
 type OutKey = (std::net::Ipv4Addr, Option<std::net::Ipv4Addr>, Option<IfIndex>);
@@ -79,6 +80,7 @@ impl Net {
             self.ipv4.pmtu.next_deadline(),
             self.ipv4.redirects.next_deadline(),
             self.ipv4.igmp.next_deadline(),
+            self.ipv6.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -93,20 +95,26 @@ impl Net {
         self.neigh_actions(now, actions);
         reassembly::expire(now, self);
         self.igmp_advance(now);
+        self.addrconf_advance(now);
         let pmtu_gone = self.ipv4.pmtu.expire(now);
         if self.ipv4.redirects.expire(now) || pmtu_gone {
             self.fib.invalidate();
         }
     }
 
-    /// Carries out what the neighbour table asked for: ARP requests, and ICMP host
-    /// unreachable for packets whose next hop did not answer (`arp_error_report`).
-    fn neigh_actions(&mut self, now: Nanos, actions: Vec<NeighAction>) {
+    /// Carries out what the neighbour table asked for: ARP requests or neighbour
+    /// solicitations, and ICMP host unreachable for IPv4 packets whose next hop did not
+    /// answer (`arp_error_report`).
+    pub(crate) fn neigh_actions(&mut self, now: Nanos, actions: Vec<NeighAction>) {
         for a in actions {
             match a {
+                NeighAction::Solicit { ifindex, target: IpAddr::V6(t), unicast } => {
+                    crate::ipv6::ndisc::solicit(now, self, ifindex, t, unicast);
+                }
                 NeighAction::Solicit { ifindex, target, unicast } => {
                     arp::solicit(self, ifindex, target, unicast);
                 }
+                NeighAction::Failed { target: IpAddr::V6(_), .. } => {}
                 NeighAction::Failed { queued, .. } => {
                     for pkt in queued {
                         icmp::send_unreach_host(now, self, pkt.data());

@@ -1,0 +1,80 @@
+//! IPv6 input (Linux `ip6_input.c` `ipv6_rcv` + `ip6_input_finish`): header checks,
+//! the destination filter (our addresses, the groups we listen to), the extension
+//! header walk, delivery to ICMPv6.
+
+use super::icmp;
+use super::ndisc::NdRx;
+use crate::Nanos;
+use crate::dev::IfIndex;
+use crate::net::Net;
+use crate::wire::Error;
+use crate::wire::ipv6::{ExtError, Ipv6Packet, nexthdr, walk_extensions};
+
+/// Handles one received IPv6 packet.
+pub fn input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
+    net.ipv6.mib.in_receives += 1;
+    let p = match Ipv6Packet::new_checked(packet) {
+        Ok(p) => p,
+        Err(Error::Truncated) => {
+            net.ipv6.mib.in_truncated_pkts += 1;
+            return;
+        }
+        Err(_) => {
+            net.ipv6.mib.in_hdr_errors += 1;
+            return;
+        }
+    };
+    let (src, dst) = (p.src_addr(), p.dst_addr());
+    // RFC 4291 §2.7: a multicast source is invalid; loopback never arrives on a wire.
+    if src.is_multicast() || src.is_loopback() || dst.is_loopback() || dst.is_unspecified() {
+        net.ipv6.mib.in_addr_errors += 1;
+        return;
+    }
+    let for_us = if dst.is_multicast() {
+        net.ipv6.in_group(ifindex, dst)
+    } else {
+        // A tentative address takes only NDP (RFC 4862 §5.4): checked below.
+        net.ipv6.find(ifindex, dst).is_some_and(|f| f.state != super::AddrState::DadFailed)
+    };
+    if !for_us {
+        // Hosts do not forward (forwarding arrives with the v6 FIB).
+        net.ipv6.mib.in_addr_errors += 1;
+        return;
+    }
+    let upper = match walk_extensions(p.next_header(), p.payload()) {
+        Ok(u) => u,
+        Err(ExtError::Truncated) => {
+            net.ipv6.mib.in_truncated_pkts += 1;
+            return;
+        }
+        Err(_) => {
+            net.ipv6.mib.in_hdr_errors += 1;
+            return;
+        }
+    };
+    if upper.fragment.is_some() {
+        net.ipv6.mib.reasm_fails += 1;
+        return;
+    }
+    let tentative = !dst.is_multicast() && !net.ipv6.is_ours(ifindex, dst);
+    let body = &p.payload()[upper.offset..];
+    match upper.protocol {
+        nexthdr::ICMPV6 => {
+            net.ipv6.mib.in_delivers += 1;
+            let rx = NdRx { ifindex, src, dst, hop_limit: p.hop_limit() };
+            if tentative && !is_ndisc(body) {
+                net.ipv6.mib.in_discards += 1;
+                return;
+            }
+            icmp::rcv(now, net, &rx, body);
+        }
+        nexthdr::NONE => net.ipv6.mib.in_delivers += 1,
+        _ => net.ipv6.mib.in_unknown_protos += 1,
+    }
+}
+
+/// Whether an ICMPv6 message is a neighbour solicitation or advertisement.
+fn is_ndisc(msg: &[u8]) -> bool {
+    use crate::wire::icmpv6::ty;
+    matches!(msg.first(), Some(&(ty::NEIGHBOUR_SOLICIT | ty::NEIGHBOUR_ADVERT)))
+}

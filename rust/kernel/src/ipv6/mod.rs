@@ -1,0 +1,134 @@
+//! IPv6 (RFC 8200) for hosts: input with extension headers, output with neighbour
+//! discovery (RFC 4861, `ndisc.rs`), address configuration with link-local addresses and
+//! duplicate address detection (RFC 4862, `addrconf.rs`), ICMPv6 echo and errors (RFC
+//! 4443, `icmp.rs`). The per-device address lists live here, beside the IPv4 ones in
+//! `Device`, like Linux's `inet6_dev` beside `in_device`.
+//!
+//! Not yet here (issue 8): forwarding, a v6 FIB (on-link destinations and replies only),
+//! fragmentation and reassembly (fragments are dropped and counted), MLD reports, SLAAC
+//! from router advertisements, and transports over IPv6.
+
+pub mod addrconf;
+mod icmp;
+mod input;
+pub mod ndisc;
+mod output;
+
+use crate::Nanos;
+use crate::dev::IfIndex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv6Addr;
+
+pub use addrconf::{AddrState, Ifaddr6};
+pub use input::input;
+
+/// Linux's defaults for the `net.ipv6.conf.*` knobs this module uses.
+pub mod defaults {
+    use crate::Nanos;
+    /// `hop_limit`.
+    pub const HOP_LIMIT: u8 = 64;
+    /// `dad_transmits`.
+    pub const DAD_TRANSMITS: u8 = 1;
+    /// `ndisc` retrans_time (RFC 4861 RETRANS_TIMER), 1 s.
+    pub const RETRANS_TIME: Nanos = 1_000_000_000;
+    /// `rtr_solicit_delay` (RFC 4861 MAX_RTR_SOLICITATION_DELAY): the first DAD probe
+    /// waits a random time below it (`addrconf_dad_kick`).
+    pub const RTR_SOLICIT_DELAY: Nanos = 1_000_000_000;
+}
+
+/// Counters as `/proc/net/snmp6` names them.
+#[derive(Debug, Clone, Default)]
+pub struct Ipv6Mib {
+    pub in_receives: u64,
+    pub in_hdr_errors: u64,
+    pub in_addr_errors: u64,
+    pub in_unknown_protos: u64,
+    pub in_truncated_pkts: u64,
+    pub in_discards: u64,
+    pub in_delivers: u64,
+    pub out_requests: u64,
+    pub out_no_routes: u64,
+    pub reasm_fails: u64,
+    pub icmp_in_msgs: u64,
+    pub icmp_in_errors: u64,
+    pub icmp_in_csum_errors: u64,
+    pub icmp_out_msgs: u64,
+    pub ndisc_dropped: u64,
+    pub dad_failures: u64,
+}
+
+impl Ipv6Mib {
+    /// `/proc/net/snmp6` rows for what libos counts.
+    pub fn rows(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("Ip6InReceives", self.in_receives),
+            ("Ip6InHdrErrors", self.in_hdr_errors),
+            ("Ip6InAddrErrors", self.in_addr_errors),
+            ("Ip6InUnknownProtos", self.in_unknown_protos),
+            ("Ip6InTruncatedPkts", self.in_truncated_pkts),
+            ("Ip6InDiscards", self.in_discards),
+            ("Ip6InDelivers", self.in_delivers),
+            ("Ip6OutRequests", self.out_requests),
+            ("Ip6OutNoRoutes", self.out_no_routes),
+            ("Ip6ReasmFails", self.reasm_fails),
+            ("Icmp6InMsgs", self.icmp_in_msgs),
+            ("Icmp6InErrors", self.icmp_in_errors),
+            ("Icmp6InCsumErrors", self.icmp_in_csum_errors),
+            ("Icmp6OutMsgs", self.icmp_out_msgs),
+        ]
+    }
+}
+
+/// IPv6 state of one namespace.
+#[derive(Default)]
+pub struct Ipv6State {
+    /// Addresses per device, in the order `ip -6 addr` lists them.
+    pub addrs: BTreeMap<IfIndex, Vec<Ifaddr6>>,
+    /// DAD timers: (deadline, device, address).
+    timers: BTreeSet<(Nanos, IfIndex, Ipv6Addr)>,
+    pub mib: Ipv6Mib,
+}
+
+impl Ipv6State {
+    pub fn next_deadline(&self) -> Option<Nanos> {
+        self.timers.first().map(|t| t.0)
+    }
+
+    /// The usable (not tentative, not failed) address `a` on `ifindex`.
+    pub fn is_ours(&self, ifindex: IfIndex, a: Ipv6Addr) -> bool {
+        self.find(ifindex, a).is_some_and(|f| f.state == AddrState::Preferred)
+    }
+
+    pub fn find(&self, ifindex: IfIndex, a: Ipv6Addr) -> Option<&Ifaddr6> {
+        self.addrs.get(&ifindex)?.iter().find(|f| f.addr == a)
+    }
+
+    /// Whether we listen to multicast group `g` on `ifindex`: all-nodes, and the
+    /// solicited-node group of every address there, tentative ones included (RFC 4862
+    /// §5.4.2).
+    pub fn in_group(&self, ifindex: IfIndex, g: Ipv6Addr) -> bool {
+        let all_nodes = [Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0xff01, 0, 0, 0, 0, 0, 0, 1)];
+        all_nodes.contains(&g)
+            || self.addrs.get(&ifindex).is_some_and(|v| {
+                v.iter().any(|f| {
+                    f.state != AddrState::DadFailed
+                        && crate::wire::ipv6::solicited_node(f.addr) == g
+                })
+            })
+    }
+
+    /// The source for a packet to `dst` out of `ifindex` (RFC 6724 §5, simplified:
+    /// same scope first, then the longest matching prefix).
+    pub fn select_source(&self, ifindex: IfIndex, dst: Ipv6Addr) -> Option<Ipv6Addr> {
+        let v = self.addrs.get(&ifindex)?;
+        let link_local = crate::wire::ipv6::is_link_local(dst) || dst.is_multicast();
+        let usable = v.iter().filter(|f| f.state == AddrState::Preferred);
+        let same_scope = |f: &&Ifaddr6| crate::wire::ipv6::is_link_local(f.addr) == link_local;
+        usable
+            .clone()
+            .filter(same_scope)
+            .max_by_key(|f| (u128::from(f.addr) ^ u128::from(dst)).leading_zeros())
+            .or_else(|| usable.clone().next())
+            .map(|f| f.addr)
+    }
+}

@@ -1,0 +1,78 @@
+//! IPv6 output (Linux `ip6_output.c` `ip6_xmit` + `ip6_finish_output2`): the fixed
+//! header, the multicast MAC or the neighbour's, queueing while NDP resolves it.
+
+use crate::dev::IfIndex;
+use crate::neigh::NeighParams;
+use crate::net::Net;
+use crate::pktbuf::PacketBuf;
+use crate::wire::{EthernetAddress, EthernetProtocol};
+use crate::wire::ipv6::{HEADER_LEN, Ipv6Repr, multicast_mac};
+use crate::{Errno, Nanos, SysResult};
+use std::net::{IpAddr, Ipv6Addr};
+
+
+/// What a locally generated IPv6 packet needs besides its payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ip6Tx {
+    pub oif: IfIndex,
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub next_header: u8,
+    pub hop_limit: u8,
+}
+
+impl Net {
+    /// Sends `pkt` (the upper-layer header and payload, checksum filled) out of
+    /// `tx.oif` to an on-link destination, resolving its link address.
+    pub(crate) fn ip6_output(&mut self, now: Nanos, tx: &Ip6Tx, pkt: PacketBuf) -> SysResult<()> {
+        let dev = self.devs.get(tx.oif).ok_or(Errno::ENODEV)?;
+        if !dev.is_running() {
+            self.ipv6.mib.in_discards += 1;
+            return Err(Errno::ENETDOWN);
+        }
+        if HEADER_LEN + pkt.len() > dev.mtu as usize {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mac = if dev.is_loopback() {
+            dev.mac
+        } else if tx.dst.is_multicast() || !dev.needs_arp() {
+            multicast_mac(tx.dst)
+        } else {
+            let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
+            let key = (tx.oif, IpAddr::V6(tx.dst));
+            match self.neigh.output_addr(now, key, &p) {
+                Some(mac) => mac,
+                None => {
+                    let pkt = self.ip6_header(tx, pkt);
+                    let mut actions = Vec::new();
+                    let r = self.neigh.enqueue(now, key, pkt, &p, &mut actions);
+                    self.neigh_actions(now, actions);
+                    return r;
+                }
+            }
+        };
+        self.ip6_xmit_to(tx, mac, pkt);
+        Ok(())
+    }
+
+    /// Prepends the IPv6 header and sends to a known link address.
+    pub(crate) fn ip6_xmit_to(&mut self, tx: &Ip6Tx, mac: EthernetAddress, pkt: PacketBuf) {
+        let pkt = self.ip6_header(tx, pkt);
+        self.eth_xmit(tx.oif, mac, EthernetProtocol::Ipv6, pkt);
+    }
+
+    fn ip6_header(&mut self, tx: &Ip6Tx, mut pkt: PacketBuf) -> PacketBuf {
+        let repr = Ipv6Repr {
+            src_addr: tx.src,
+            dst_addr: tx.dst,
+            next_header: tx.next_header,
+            payload_len: pkt.len(),
+            hop_limit: tx.hop_limit,
+            traffic_class: 0,
+            flow_label: 0,
+        };
+        repr.emit(pkt.prepend(HEADER_LEN));
+        self.ipv6.mib.out_requests += 1;
+        pkt
+    }
+}

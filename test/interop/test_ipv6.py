@@ -1,0 +1,61 @@
+"""IPv6 against the Linux kernel (issue 8, first part): neighbour discovery both ways,
+the link-local address from the MAC, duplicate address detection (passing, and failing
+when Linux owns the address), ICMPv6 echo to libos's link-local and global addresses;
+tshark decodes the capture with the ICMPv6 checksum checked."""
+
+import time
+
+from conftest import LIBOS_MAC, sh
+
+LINUX6 = "2001:db8:99::1"
+LIBOS6 = "2001:db8:99::2"
+# Modified EUI-64 of 02:00:00:00:99:02 (RFC 4291 App. A): the U/L bit flipped to 0.
+LIBOS_LL = "fe80::ff:fe00:9902"
+
+
+def addr6_states(out):
+    return {line.split()[1]: line.split()[2] for line in out.splitlines()
+            if line.startswith("ADDR6 ")}
+
+
+def test_linux_pings_libos_over_ipv6(ns, tmp_path):
+    ns.run("ip", "-6", "addr", "add", LINUX6 + "/64", "dev", "tap0", "nodad")
+    pcap = str(tmp_path / "v6.pcap")
+    cap = ns.capture(pcap)
+    host = ns.libos("--app", "idle", "--duration", "9", "--addr6", LIBOS6 + "/64")
+    # DAD: a probe within 1 s, the address usable one retrans time (1 s) later.
+    time.sleep(2.5)
+    for dst in (LIBOS6, LIBOS_LL + "%tap0"):
+        r = ns.run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", dst, timeout=30)
+        assert " 0% packet loss" in r.stdout, r.stdout
+    neigh = ns.run("ip", "-6", "neigh", "show", LIBOS6).stdout
+    assert LIBOS_MAC in neigh, neigh
+    out, _ = host.communicate(timeout=30)
+    states = addr6_states(out)
+    assert states == {LIBOS_LL + "/64": "Preferred", LIBOS6 + "/64": "Preferred"}, out
+    cap.terminate()
+    cap.wait(timeout=10)
+    # Wireshark always verifies the ICMPv6 checksum (status 1 = good).
+    rows = sh("tshark", "-n", "-r", pcap, "-T", "fields",
+              "-e", "ipv6.src", "-e", "icmpv6.type", "-e", "icmpv6.checksum.status",
+              "-e", "ipv6.hlim", "-Y", "icmpv6").stdout.splitlines()
+    rows = [r.split("\t") for r in rows]
+    assert rows and all(r[2] == "1" for r in rows), rows
+    # libos's DAD probes (NS from ::, hop limit 255) for both addresses...
+    dad = [r for r in rows if r[0] == "::" and r[1] == "135"]
+    assert len(dad) >= 2 and all(r[3] == "255" for r in dad), rows
+    # ...its neighbour advertisements, and six echo replies.
+    assert any(r[0] == LIBOS6 and r[1] == "136" for r in rows), rows
+    replies = [r for r in rows if r[1] == "129" and r[0] in (LIBOS6, LIBOS_LL)]
+    assert len(replies) == 6, rows
+
+
+def test_duplicate_address_detected_against_linux(ns):
+    """Linux owns the address first; libos's probe is answered and libos marks its own
+    copy dadfailed, never answering for it."""
+    ns.run("ip", "-6", "addr", "add", LIBOS6 + "/64", "dev", "tap0", "nodad")
+    host = ns.libos("--app", "idle", "--duration", "4", "--addr6", LIBOS6 + "/64")
+    out, _ = host.communicate(timeout=30)
+    states = addr6_states(out)
+    assert states[LIBOS6 + "/64"] == "DadFailed", out
+    assert states[LIBOS_LL + "/64"] == "Preferred", out
