@@ -480,6 +480,14 @@ impl Kernel {
         out
     }
 
+    /// As [`Kernel::netlink`] for a socket that set `NETLINK_EXT_ACK`: error acks carry
+    /// Linux's message text (NLMSGERR_ATTR_MSG), which iproute2 prints as `Error: ...`.
+    pub fn netlink_ext_ack(&mut self, now: Nanos, req: &[u8]) -> Vec<u8> {
+        let out = netlink::process(&mut self.net, now, req, true);
+        self.finish(now);
+        out
+    }
+
     /// Runs an iproute2 command line (`ip route add ...`) on this instance: the output
     /// iproute2 would print, or its error text.
     pub fn run_ip(&mut self, now: Nanos, cmdline: &str) -> Result<String, String> {

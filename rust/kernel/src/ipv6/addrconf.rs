@@ -41,8 +41,7 @@ impl Net {
         addr: Ipv6Addr,
         prefix_len: u8,
     ) -> SysResult<()> {
-        if prefix_len > 128 || addr.is_multicast() || addr.is_unspecified() || addr.is_loopback()
-        {
+        if prefix_len > 128 || addr.is_multicast() || addr.is_unspecified() || addr.is_loopback() {
             return Err(Errno::EINVAL);
         }
         self.devs.get(ifindex).ok_or(Errno::ENODEV)?;

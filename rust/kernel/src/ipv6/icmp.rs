@@ -4,12 +4,12 @@
 use super::defaults::HOP_LIMIT;
 use super::ndisc::{self, NdRx};
 use super::output::Ip6Tx;
+use crate::Nanos;
 use crate::net::Net;
 use crate::pktbuf::PacketBuf;
 use crate::wire::Error;
 use crate::wire::icmpv6::Icmpv6Repr;
 use crate::wire::ipv6::nexthdr;
-use crate::Nanos;
 
 /// `icmpv6_rcv`.
 pub(super) fn rcv(now: Nanos, net: &mut Net, rx: &NdRx, msg: &[u8]) {

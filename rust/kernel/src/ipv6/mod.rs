@@ -13,6 +13,8 @@ mod icmp;
 mod input;
 pub mod ndisc;
 mod output;
+#[cfg(test)]
+mod tests;
 
 use crate::Nanos;
 use crate::dev::IfIndex;
@@ -107,7 +109,10 @@ impl Ipv6State {
     /// solicited-node group of every address there, tentative ones included (RFC 4862
     /// §5.4.2).
     pub fn in_group(&self, ifindex: IfIndex, g: Ipv6Addr) -> bool {
-        let all_nodes = [Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0xff01, 0, 0, 0, 0, 0, 0, 1)];
+        let all_nodes = [
+            Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+            Ipv6Addr::new(0xff01, 0, 0, 0, 0, 0, 0, 1),
+        ];
         all_nodes.contains(&g)
             || self.addrs.get(&ifindex).is_some_and(|v| {
                 v.iter().any(|f| {

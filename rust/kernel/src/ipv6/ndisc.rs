@@ -3,7 +3,9 @@
 //! conflicts (RFC 4862 §5.4) are handed to `addrconf.rs`. Every NDP message must arrive
 //! with hop limit 255 (§7.1.1, §7.1.2): anything else is dropped and counted.
 
+use super::AddrState;
 use super::output::Ip6Tx;
+use crate::Nanos;
 use crate::dev::IfIndex;
 use crate::neigh::NeighParams;
 use crate::net::Net;
@@ -11,8 +13,6 @@ use crate::pktbuf::PacketBuf;
 use crate::wire::icmpv6::Icmpv6Repr;
 use crate::wire::ipv6::{multicast_mac, nexthdr, solicited_node};
 use crate::wire::{EthernetAddress, EthernetProtocol};
-use super::AddrState;
-use crate::Nanos;
 use std::net::{IpAddr, Ipv6Addr};
 
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
@@ -95,8 +95,7 @@ fn recv_na(
     let key = (rx.ifindex, IpAddr::V6(target));
     // Without the override flag a different address only makes a valid entry stale
     // (§7.2.5): learn it only where nothing valid is cached.
-    if !override_ && net.neigh.get(key.0, key.1).and_then(|n| n.lladdr).is_some_and(|m| m != mac)
-    {
+    if !override_ && net.neigh.get(key.0, key.1).and_then(|n| n.lladdr).is_some_and(|m| m != mac) {
         return;
     }
     learn(now, net, rx.ifindex, target, mac, solicited, false);

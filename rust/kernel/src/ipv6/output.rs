@@ -5,11 +5,10 @@ use crate::dev::IfIndex;
 use crate::neigh::NeighParams;
 use crate::net::Net;
 use crate::pktbuf::PacketBuf;
-use crate::wire::{EthernetAddress, EthernetProtocol};
 use crate::wire::ipv6::{HEADER_LEN, Ipv6Repr, multicast_mac};
+use crate::wire::{EthernetAddress, EthernetProtocol};
 use crate::{Errno, Nanos, SysResult};
 use std::net::{IpAddr, Ipv6Addr};
-
 
 /// What a locally generated IPv6 packet needs besides its payload.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 //! with their link-layer address, prefix-information and MTU options (§4.6).
 
 use super::checksum;
-use super::{EthernetAddress, Error, Result};
+use super::{Error, EthernetAddress, Result};
 use std::net::{IpAddr, Ipv6Addr};
 
 /// ICMPv6 types (`include/uapi/linux/icmpv6.h`).
@@ -47,12 +47,27 @@ pub struct PrefixInfo {
 /// An ICMPv6 message, parsed or to be emitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Icmpv6Repr<'a> {
-    EchoRequest { ident: u16, seq: u16, data: &'a [u8] },
-    EchoReply { ident: u16, seq: u16, data: &'a [u8] },
+    EchoRequest {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
     /// Destination unreachable, packet too big (with `param` = MTU), time exceeded,
     /// parameter problem (with `param` = pointer): the quoted packet in `data`.
-    Error { ty: u8, code: u8, param: u32, data: &'a [u8] },
-    RouterSolicit { lladdr: Option<EthernetAddress> },
+    Error {
+        ty: u8,
+        code: u8,
+        param: u32,
+        data: &'a [u8],
+    },
+    RouterSolicit {
+        lladdr: Option<EthernetAddress>,
+    },
     RouterAdvert {
         hop_limit: u8,
         managed: bool,
@@ -65,7 +80,10 @@ pub enum Icmpv6Repr<'a> {
         /// Up to the first 4 prefix options (more are ignored).
         prefixes: [Option<PrefixInfo>; 4],
     },
-    NeighborSolicit { target: Ipv6Addr, lladdr: Option<EthernetAddress> },
+    NeighborSolicit {
+        target: Ipv6Addr,
+        lladdr: Option<EthernetAddress>,
+    },
     NeighborAdvert {
         router: bool,
         solicited: bool,
@@ -74,7 +92,10 @@ pub enum Icmpv6Repr<'a> {
         lladdr: Option<EthernetAddress>,
     },
     /// Any other type: recognised as well formed, not acted on.
-    Other { ty: u8, code: u8 },
+    Other {
+        ty: u8,
+        code: u8,
+    },
 }
 
 fn be16(b: &[u8]) -> u16 {
@@ -253,7 +274,8 @@ impl<'a> Icmpv6Repr<'a> {
             }
             Icmpv6Repr::NeighborAdvert { router, solicited, override_, target, lladdr } => {
                 b[0] = ty::NEIGHBOUR_ADVERT;
-                b[4] = u8::from(*router) << 7 | u8::from(*solicited) << 6 | u8::from(*override_) << 5;
+                b[4] =
+                    u8::from(*router) << 7 | u8::from(*solicited) << 6 | u8::from(*override_) << 5;
                 b[8..24].copy_from_slice(&target.octets());
                 if let Some(l) = lladdr {
                     put_ll(&mut b[24..], opt::TARGET_LLADDR, l);
@@ -334,7 +356,10 @@ mod tests {
         assert_eq!(&b[24..32], &[1, 1, 2, 0, 0, 0, 0, 1]);
         let mut bad = b.clone();
         bad[10] ^= 1;
-        assert_eq!(Icmpv6Repr::parse(a("fe80::1"), a("ff02::1:ff00:2"), &bad), Err(Error::Checksum));
+        assert_eq!(
+            Icmpv6Repr::parse(a("fe80::1"), a("ff02::1:ff00:2"), &bad),
+            Err(Error::Checksum)
+        );
     }
 
     #[test]

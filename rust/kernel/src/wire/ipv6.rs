@@ -3,7 +3,7 @@
 //! NDP needs (solicited-node groups RFC 4291 §2.7.1, multicast MACs RFC 2464 §7, EUI-64
 //! interface identifiers RFC 4291 App. A).
 
-use super::{EthernetAddress, Error, Result};
+use super::{Error, EthernetAddress, Result};
 use std::net::Ipv6Addr;
 
 mod field {
@@ -166,9 +166,14 @@ pub enum ExtError {
     Truncated,
     /// Hop-by-hop not first (`ipv6_parse_hopopts` only at offset 0), or an option with
     /// the "discard and send Parameter Problem" action bits: code and pointer.
-    Problem { code: u8, pointer: u32 },
+    Problem {
+        code: u8,
+        pointer: u32,
+    },
     /// A type 0 routing header with segments left (RFC 5095: deprecated, refused).
-    RoutingType0 { pointer: u32 },
+    RoutingType0 {
+        pointer: u32,
+    },
     /// An unknown option whose action bits say "discard silently" (01).
     Discard,
 }
@@ -242,7 +247,16 @@ fn check_options(mut opts: &[u8], mut at: usize) -> core::result::Result<(), Ext
 /// The solicited-node multicast group of `a` (ff02::1:ffXX:XXXX, RFC 4291 §2.7.1).
 pub fn solicited_node(a: Ipv6Addr) -> Ipv6Addr {
     let o = a.octets();
-    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(o[13]), u16::from_be_bytes([o[14], o[15]]))
+    Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(o[13]),
+        u16::from_be_bytes([o[14], o[15]]),
+    )
 }
 
 /// The Ethernet address of an IPv6 multicast group: 33:33 and its low 32 bits (RFC 2464 §7).

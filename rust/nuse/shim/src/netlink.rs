@@ -25,6 +25,7 @@ const SOL_NETLINK: c_int = 270;
 const RCVBUF: c_int = 212_992;
 const NETLINK_ADD_MEMBERSHIP: c_int = 1;
 const NETLINK_DROP_MEMBERSHIP: c_int = 2;
+const NETLINK_EXT_ACK: c_int = 11;
 
 struct NlSock {
     /// NETLINK_ROUTE or NETLINK_SOCK_DIAG.
@@ -35,6 +36,8 @@ struct NlSock {
     sub: Option<Fd>,
     rx: VecDeque<Vec<u8>>,
     nonblock: bool,
+    /// NETLINK_EXT_ACK: error acks carry the kernel's message (iproute2 sets it).
+    ext_ack: bool,
 }
 
 struct Table {
@@ -52,12 +55,13 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
 }
 
 /// The kernel's answer on a `protocol` socket, or None when this libos build has none.
-fn kernel_netlink(protocol: c_int, req: &[u8]) -> SysResult<Option<Vec<u8>>> {
+fn kernel_netlink(protocol: c_int, ext_ack: bool, req: &[u8]) -> SysResult<Option<Vec<u8>>> {
     let n = instance()?;
     let mut g = n.lock();
     let now = n.now();
     let r = match protocol {
         libc::NETLINK_SOCK_DIAG => Some(g.k.sock_diag(now, req)),
+        _ if ext_ack => Some(g.k.netlink_ext_ack(now, req)),
         _ => Some(g.k.netlink(now, req)),
     };
     n.flush(&mut g);
@@ -85,7 +89,7 @@ pub fn remote_closed(sfd: Fd) {
 
 /// socket(AF_NETLINK, type, protocol): a new id, or the errno.
 pub fn socket(ty: c_int, protocol: c_int) -> SysResult<Fd> {
-    if kernel_netlink(protocol, &[])?.is_none() {
+    if kernel_netlink(protocol, false, &[])?.is_none() {
         say_once("AF_NETLINK: this libos build has no rtnetlink yet".into());
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -117,6 +121,7 @@ pub fn socket(ty: c_int, protocol: c_int) -> SysResult<Fd> {
             sub: None,
             rx: VecDeque::new(),
             nonblock: ty & libc::SOCK_NONBLOCK != 0,
+            ext_ack: false,
         },
     );
     Ok(id)
@@ -215,12 +220,14 @@ pub fn kernel_name() -> Vec<u8> {
 
 /// Sends requests to the kernel and queues its replies.
 pub fn send(kfd: Fd, data: &[u8]) -> SysResult<usize> {
-    let (portid, protocol) = {
+    let (portid, protocol, ext_ack) = {
         let t = table();
         let s = t.socks.get(&kfd).ok_or(Errno::EBADF)?;
-        (s.portid, s.protocol)
+        (s.portid, s.protocol, s.ext_ack)
     };
-    let Some(reply) = kernel_netlink(protocol, data)? else { return Err(Errno::EOPNOTSUPP) };
+    let Some(reply) = kernel_netlink(protocol, ext_ack, data)? else {
+        return Err(Errno::EOPNOTSUPP);
+    };
     let mut dgrams: Vec<Vec<u8>> = Vec::new();
     let mut off = 0;
     while off + NLMSG_HDRLEN <= reply.len() {
@@ -332,6 +339,12 @@ pub fn pending(kfd: Fd) -> SysResult<c_int> {
 pub fn setsockopt(kfd: Fd, level: c_int, name: c_int, val: &[u8]) -> SysResult<()> {
     table().socks.get(&kfd).ok_or(Errno::EBADF)?;
     match (level, name) {
+        (SOL_NETLINK, NETLINK_EXT_ACK) => {
+            let v: [u8; 4] = val.get(..4).and_then(|v| v.try_into().ok()).ok_or(Errno::EINVAL)?;
+            let on = i32::from_ne_bytes(v) != 0;
+            table().socks.get_mut(&kfd).ok_or(Errno::EBADF)?.ext_ack = on;
+            Ok(())
+        }
         (SOL_NETLINK, NETLINK_ADD_MEMBERSHIP | NETLINK_DROP_MEMBERSHIP) => {
             let g: [u8; 4] = val.get(..4).and_then(|v| v.try_into().ok()).ok_or(Errno::EINVAL)?;
             let group = u32::from_ne_bytes(g);
@@ -361,6 +374,9 @@ pub fn getsockopt(kfd: Fd, level: c_int, name: c_int) -> SysResult<c_int> {
         (libc::SOL_SOCKET, libc::SO_DOMAIN) => Ok(libc::AF_NETLINK),
         (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(protocol),
         (libc::SOL_SOCKET, libc::SO_ERROR) => Ok(0),
+        (SOL_NETLINK, NETLINK_EXT_ACK) => {
+            Ok(c_int::from(table().socks.get(&kfd).ok_or(Errno::EBADF)?.ext_ack))
+        }
         (SOL_NETLINK, _) => Ok(0),
         _ => Err(Errno::ENOPROTOOPT),
     }

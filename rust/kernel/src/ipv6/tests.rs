@@ -1,0 +1,215 @@
+//! IPv6 host behaviour through the `Kernel` API: DAD timing and conflicts (RFC 4862
+//! §5.4), neighbour solicitation and advertisement (RFC 4861 §7.2), echo (RFC 4443
+//! §4.2), and the drops NDP's checks require.
+
+use super::AddrState;
+use crate::wire::icmpv6::Icmpv6Repr;
+use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr, nexthdr, solicited_node};
+use crate::wire::{EthernetAddress, EthernetFrame, EthernetProtocol};
+use crate::{DeviceConfig, IfIndex, Kernel, KernelConfig};
+use std::net::{IpAddr, Ipv6Addr};
+
+const SEC: u64 = 1_000_000_000;
+const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+
+fn a(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn host() -> (Kernel, IfIndex) {
+    let mut k = Kernel::new(KernelConfig { seed: 7 });
+    let i = k.dev_add(DeviceConfig::ethernet("eth0", MAC)).unwrap();
+    k.dev_set_up(0, i, true).unwrap();
+    k.addr_add(0, i, IpAddr::V6(a("2001:db8::2")), 64).unwrap();
+    (k, i)
+}
+
+/// Runs the kernel's timers up to `until`, returning every frame it sent.
+fn run(k: &mut Kernel, from: u64, until: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut now = from;
+    loop {
+        while let Some(t) = k.poll_transmit() {
+            out.push(t.frame.to_vec());
+        }
+        match k.next_deadline() {
+            Some(d) if d <= until => {
+                now = d.max(now);
+                k.advance(now);
+            }
+            _ => return out,
+        }
+    }
+}
+
+/// (Ethernet destination, IPv6 header, ICMPv6 message bytes) of an ICMPv6 frame.
+fn icmp6(frame: &[u8]) -> Option<(EthernetAddress, Ipv6Repr, Vec<u8>)> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EthernetProtocol::Ipv6 {
+        return None;
+    }
+    let p = Ipv6Packet::new_checked(eth.payload()).ok()?;
+    let r = Ipv6Repr::parse(&p);
+    (r.next_header == nexthdr::ICMPV6).then(|| (eth.dst_addr(), r, p.payload().to_vec()))
+}
+
+/// An Ethernet + IPv6 frame carrying `msg` from the peer.
+fn frame_in(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, msg: &Icmpv6Repr<'_>) -> Vec<u8> {
+    let mut body = vec![0u8; msg.buffer_len()];
+    msg.emit(src, dst, &mut body);
+    let mut f = vec![0u8; 14 + 40];
+    f[..6].copy_from_slice(&MAC.0);
+    f[6..12].copy_from_slice(&PEER_MAC.0);
+    f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+    Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: nexthdr::ICMPV6,
+        payload_len: body.len(),
+        hop_limit,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut f[14..]);
+    f.extend(body);
+    f
+}
+
+fn state(k: &Kernel, i: IfIndex, addr: &str) -> Option<AddrState> {
+    k.addrs6(i).iter().find(|f| f.addr == a(addr)).map(|f| f.state)
+}
+
+#[test]
+fn dad_probes_once_then_the_address_is_preferred() {
+    let (mut k, i) = host();
+    let ll = a("fe80::ff:fe00:2");
+    assert_eq!(state(&k, i, "fe80::ff:fe00:2"), Some(AddrState::Tentative));
+    assert_eq!(state(&k, i, "2001:db8::2"), Some(AddrState::Tentative));
+    let frames = run(&mut k, 0, 3 * SEC);
+    let probes: Vec<_> = frames.iter().filter_map(|f| icmp6(f)).collect();
+    assert_eq!(probes.len(), 2, "one probe per address");
+    for (mac, ip, msg) in &probes {
+        let Icmpv6Repr::NeighborSolicit { target, lladdr: None } =
+            Icmpv6Repr::parse(ip.src_addr, ip.dst_addr, msg).unwrap()
+        else {
+            panic!("not a DAD probe: {msg:?}")
+        };
+        assert!([ll, a("2001:db8::2")].contains(&target));
+        assert_eq!(
+            (ip.src_addr, ip.dst_addr, ip.hop_limit),
+            (a("::"), solicited_node(target), 255)
+        );
+        assert_eq!(mac.0[..3], [0x33, 0x33, 0xff]);
+    }
+    assert_eq!(state(&k, i, "fe80::ff:fe00:2"), Some(AddrState::Preferred));
+    assert_eq!(state(&k, i, "2001:db8::2"), Some(AddrState::Preferred));
+}
+
+#[test]
+fn solicitation_answered_then_echo_replied() {
+    let (mut k, i) = host();
+    run(&mut k, 0, 3 * SEC);
+    let peer = a("2001:db8::1");
+    let ns = Icmpv6Repr::NeighborSolicit { target: a("2001:db8::2"), lladdr: Some(PEER_MAC) };
+    k.dev_rx(3 * SEC, i, &frame_in(peer, solicited_node(a("2001:db8::2")), 255, &ns));
+    let out = run(&mut k, 3 * SEC, 3 * SEC);
+    let (mac, ip, msg) = icmp6(&out[0]).unwrap();
+    assert_eq!(
+        (mac, ip.src_addr, ip.dst_addr, ip.hop_limit),
+        (PEER_MAC, a("2001:db8::2"), peer, 255)
+    );
+    assert_eq!(
+        Icmpv6Repr::parse(ip.src_addr, ip.dst_addr, &msg).unwrap(),
+        Icmpv6Repr::NeighborAdvert {
+            router: false,
+            solicited: true,
+            override_: true,
+            target: a("2001:db8::2"),
+            lladdr: Some(MAC),
+        }
+    );
+    let echo = Icmpv6Repr::EchoRequest { ident: 9, seq: 1, data: b"ping" };
+    k.dev_rx(3 * SEC, i, &frame_in(peer, a("2001:db8::2"), 64, &echo));
+    let out = run(&mut k, 3 * SEC, 3 * SEC);
+    let (mac, ip, msg) = icmp6(&out[0]).unwrap();
+    assert_eq!((mac, ip.dst_addr, ip.hop_limit), (PEER_MAC, peer, 64));
+    assert_eq!(
+        Icmpv6Repr::parse(ip.src_addr, ip.dst_addr, &msg).unwrap(),
+        Icmpv6Repr::EchoReply { ident: 9, seq: 1, data: b"ping" }
+    );
+}
+
+#[test]
+fn unresolved_destination_is_solicited_and_the_reply_waits() {
+    let (mut k, i) = host();
+    run(&mut k, 0, 3 * SEC);
+    // An echo from an unknown peer: the reply waits for its link address.
+    let peer = a("2001:db8::1");
+    let echo = Icmpv6Repr::EchoRequest { ident: 1, seq: 1, data: b"" };
+    k.dev_rx(3 * SEC, i, &frame_in(peer, a("2001:db8::2"), 64, &echo));
+    let out = run(&mut k, 3 * SEC, 3 * SEC);
+    let (mac, ip, msg) = icmp6(&out[0]).unwrap();
+    assert_eq!((ip.dst_addr, multicast(mac)), (solicited_node(peer), true));
+    assert!(matches!(
+        Icmpv6Repr::parse(ip.src_addr, ip.dst_addr, &msg).unwrap(),
+        Icmpv6Repr::NeighborSolicit { target, lladdr: Some(MAC) } if target == peer
+    ));
+    let na = Icmpv6Repr::NeighborAdvert {
+        router: false,
+        solicited: true,
+        override_: true,
+        target: peer,
+        lladdr: Some(PEER_MAC),
+    };
+    k.dev_rx(3 * SEC, i, &frame_in(peer, a("2001:db8::2"), 255, &na));
+    let out = run(&mut k, 3 * SEC, 3 * SEC);
+    let (mac, ip, _) = icmp6(&out[0]).unwrap();
+    assert_eq!((mac, ip.dst_addr), (PEER_MAC, peer));
+}
+
+fn multicast(m: EthernetAddress) -> bool {
+    m.0[0] & 1 == 1
+}
+
+#[test]
+fn an_advertisement_for_a_tentative_address_fails_dad() {
+    let (mut k, i) = host();
+    let na = Icmpv6Repr::NeighborAdvert {
+        router: false,
+        solicited: false,
+        override_: true,
+        target: a("2001:db8::2"),
+        lladdr: Some(PEER_MAC),
+    };
+    k.dev_rx(1, i, &frame_in(a("fe80::1"), a("ff02::1"), 255, &na));
+    assert_eq!(state(&k, i, "2001:db8::2"), Some(AddrState::DadFailed));
+    // Never preferred, and echo to it is not answered.
+    run(&mut k, 1, 3 * SEC);
+    assert_eq!(state(&k, i, "2001:db8::2"), Some(AddrState::DadFailed));
+    let echo = Icmpv6Repr::EchoRequest { ident: 1, seq: 1, data: b"" };
+    k.dev_rx(3 * SEC, i, &frame_in(a("2001:db8::1"), a("2001:db8::2"), 64, &echo));
+    assert!(run(&mut k, 3 * SEC, 3 * SEC).is_empty());
+}
+
+#[test]
+fn ndp_with_a_hop_limit_below_255_is_dropped() {
+    let (mut k, i) = host();
+    run(&mut k, 0, 3 * SEC);
+    let ns = Icmpv6Repr::NeighborSolicit { target: a("2001:db8::2"), lladdr: Some(PEER_MAC) };
+    let f = frame_in(a("2001:db8::1"), solicited_node(a("2001:db8::2")), 64, &ns);
+    k.dev_rx(3 * SEC, i, &f);
+    assert!(run(&mut k, 3 * SEC, 3 * SEC).is_empty());
+    assert_eq!(k.net.ipv6.mib.ndisc_dropped, 1);
+    assert!(k.net.neigh.get(i, IpAddr::V6(a("2001:db8::1"))).is_none());
+}
+
+#[test]
+fn interface_down_removes_its_addresses_and_up_starts_over() {
+    let (mut k, i) = host();
+    run(&mut k, 0, 3 * SEC);
+    k.dev_set_up(3 * SEC, i, false).unwrap();
+    assert!(k.addrs6(i).is_empty());
+    k.dev_set_up(4 * SEC, i, true).unwrap();
+    assert_eq!(state(&k, i, "fe80::ff:fe00:2"), Some(AddrState::Tentative));
+}
