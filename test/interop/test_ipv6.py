@@ -59,3 +59,55 @@ def test_duplicate_address_detected_against_linux(ns):
     states = addr6_states(out)
     assert states[LIBOS6 + "/64"] == "DadFailed", out
     assert states[LIBOS_LL + "/64"] == "Preferred", out
+
+
+RADVD_CONF = """interface tap0 {
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 4;
+    AdvDefaultLifetime 600;
+    AdvLinkMTU 1400;
+    prefix 2001:db8:99::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+"""
+# The SLAAC address: the advertised prefix and the modified EUI-64 of the MAC.
+LIBOS_SLAAC = "2001:db8:99::ff:fe00:9902"
+
+
+def test_slaac_and_default_router_from_radvd(ns, tmp_path):
+    """radvd on the Linux side answers libos's router solicitation: libos forms its
+    address from the prefix (after DAD), takes Linux as default router, and answers a
+    ping from an off-link source through it."""
+    ns.run("sysctl", "-w", "net.ipv6.conf.all.forwarding=1")
+    ns.run("ip", "-6", "addr", "add", LINUX6 + "/64", "dev", "tap0", "nodad")
+    # An off-link source on the Linux side, reachable only through the router.
+    ns.run("ip", "-6", "addr", "add", "2001:db8:aa::1/128", "dev", "lo")
+    conf = tmp_path / "radvd.conf"
+    conf.write_text(RADVD_CONF)
+    pcap = str(tmp_path / "ra.pcap")
+    cap = ns.capture(pcap)
+    radvd = ns.popen("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"),
+                     "-m", "stderr")
+    host = ns.libos("--app", "idle", "--duration", "10")
+    deadline = time.time() + 8
+    while time.time() < deadline:
+        r = ns.run("ping", "-6", "-c", "1", "-W", "1", "-I", "2001:db8:aa::1", LIBOS_SLAAC,
+                   check=False, timeout=10)
+        if r.returncode == 0:
+            break
+        time.sleep(0.3)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out, _ = host.communicate(timeout=30)
+    radvd.terminate()
+    cap.terminate()
+    cap.wait(timeout=10)
+    assert addr6_states(out).get(LIBOS_SLAAC + "/64") == "Preferred", out
+    linux_ll = ns.run("ip", "-6", "-o", "addr", "show", "dev", "tap0", "scope", "link")
+    ll = linux_ll.stdout.split()[3].split("/")[0]
+    assert f"ROUTER6 {ll}" in out, out
+    rows = sh("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "ipv6.src", "-e", "ipv6.dst",
+              "-e", "icmpv6.type", "-e", "icmpv6.checksum.status", "-Y", "icmpv6").stdout
+    rows = [r.split("\t") for r in rows.splitlines()]
+    # libos solicited routers from its link-local address; every checksum verified.
+    assert any(r[0] == LIBOS_LL and r[1] == "ff02::2" and r[2] == "133" for r in rows), rows
+    assert all(r[3] == "1" for r in rows), rows

@@ -285,6 +285,11 @@ impl Kernel {
         r
     }
 
+    /// Default routers learned from router advertisements (`ip -6 route show default`).
+    pub fn default_routers6(&self) -> &[ipv6::router::DefaultRouter] {
+        &self.net.ipv6.routers
+    }
+
     /// The IPv6 addresses of `ifindex` with their DAD state, as `ip -6 addr` lists them.
     pub fn addrs6(&self, ifindex: IfIndex) -> &[ipv6::Ifaddr6] {
         self.net.ipv6.addrs.get(&ifindex).map_or(&[], |v| v.as_slice())

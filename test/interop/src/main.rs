@@ -161,6 +161,9 @@ fn main() -> ExitCode {
     for a in k.addrs6(ifindex) {
         println!("ADDR6 {}/{} {:?}", a.addr, a.prefix_len, a.state);
     }
+    for r in k.default_routers6() {
+        println!("ROUTER6 {}", r.addr);
+    }
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 

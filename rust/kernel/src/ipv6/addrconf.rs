@@ -8,7 +8,7 @@ use super::defaults::{DAD_TRANSMITS, RETRANS_TIME, RTR_SOLICIT_DELAY};
 use super::ndisc;
 use crate::dev::IfIndex;
 use crate::net::Net;
-use crate::wire::ipv6::{eui64, with_iid};
+use crate::wire::ipv6::{eui64, is_link_local, with_iid};
 use crate::{DevFlags, Errno, Nanos, SysResult};
 use std::net::Ipv6Addr;
 
@@ -30,6 +30,8 @@ pub struct Ifaddr6 {
     pub permanent: bool,
     /// Solicitations still to send before the address is preferred.
     dad_left: u8,
+    /// End of the valid lifetime of an autoconfigured address (None: forever).
+    pub valid_until: Option<Nanos>,
 }
 
 impl Net {
@@ -48,8 +50,20 @@ impl Net {
         if self.ipv6.find(ifindex, addr).is_some() {
             return Err(Errno::EEXIST);
         }
-        self.addr6_insert(now, ifindex, addr, prefix_len, true);
+        self.addr6_insert(now, ifindex, addr, prefix_len, true, None);
         Ok(())
+    }
+
+    /// An address formed from an advertised prefix (`addrconf_prefix_rcv_add_addr`).
+    pub(crate) fn addr6_autoconf(
+        &mut self,
+        now: Nanos,
+        ifindex: IfIndex,
+        addr: Ipv6Addr,
+        prefix_len: u8,
+        valid_until: Option<Nanos>,
+    ) {
+        self.addr6_insert(now, ifindex, addr, prefix_len, false, valid_until);
     }
 
     /// `ip -6 addr del`.
@@ -71,6 +85,7 @@ impl Net {
         addr: Ipv6Addr,
         prefix_len: u8,
         permanent: bool,
+        valid_until: Option<Nanos>,
     ) {
         let f = Ifaddr6 {
             addr,
@@ -78,6 +93,7 @@ impl Net {
             state: AddrState::Tentative,
             permanent,
             dad_left: DAD_TRANSMITS,
+            valid_until,
         };
         self.ipv6.addrs.entry(ifindex).or_default().push(f);
         if self.devs.get(ifindex).is_some_and(|d| d.is_running()) {
@@ -91,7 +107,7 @@ impl Net {
     fn dad_start(&mut self, now: Nanos, ifindex: IfIndex, addr: Ipv6Addr) {
         let nd = self.devs.get(ifindex).is_some_and(|d| d.needs_arp());
         if !nd || DAD_TRANSMITS == 0 {
-            self.dad_done(ifindex, addr);
+            self.dad_done(now, ifindex, addr);
             return;
         }
         let delay = Nanos::from(self.rng.range_u32(0, (RTR_SOLICIT_DELAY / 1_000_000) as u32 - 1))
@@ -99,14 +115,19 @@ impl Net {
         self.ipv6.timers.insert((now + delay, ifindex, addr));
     }
 
-    fn dad_done(&mut self, ifindex: IfIndex, addr: Ipv6Addr) {
+    /// `addrconf_dad_completed`: the address is usable; a usable link-local address
+    /// starts router solicitation.
+    fn dad_done(&mut self, now: Nanos, ifindex: IfIndex, addr: Ipv6Addr) {
         if let Some(f) = self.addr6_mut(ifindex, addr) {
             f.state = AddrState::Preferred;
             tracing::debug!(target: "libos::ipv6", ifindex, %addr, "dad complete");
+            if is_link_local(addr) {
+                self.router_solicit_start(now, ifindex);
+            }
         }
     }
 
-    fn addr6_mut(&mut self, ifindex: IfIndex, addr: Ipv6Addr) -> Option<&mut Ifaddr6> {
+    pub(super) fn addr6_mut(&mut self, ifindex: IfIndex, addr: Ipv6Addr) -> Option<&mut Ifaddr6> {
         self.ipv6.addrs.get_mut(&ifindex)?.iter_mut().find(|f| f.addr == addr)
     }
 
@@ -137,13 +158,14 @@ impl Net {
                 continue;
             }
             if f.dad_left == 0 {
-                self.dad_done(ifindex, addr);
+                self.dad_done(now, ifindex, addr);
                 continue;
             }
             f.dad_left -= 1;
             ndisc::send_dad_probe(now, self, ifindex, addr);
             self.ipv6.timers.insert((now + RETRANS_TIME, ifindex, addr));
         }
+        self.router_advance(now);
     }
 
     /// Device up, down or carrier change (`addrconf_notify`): an Ethernet device that
@@ -152,8 +174,7 @@ impl Net {
     pub(crate) fn addrconf_dev_changed(&mut self, now: Nanos, ifindex: IfIndex) {
         let Some(dev) = self.devs.get(ifindex) else { return };
         if !dev.flags.contains(DevFlags::UP) {
-            self.ipv6.addrs.remove(&ifindex);
-            self.ipv6.timers.retain(|t| t.1 != ifindex);
+            self.ipv6.forget_dev(ifindex);
             return;
         }
         if !dev.is_running() {
@@ -171,6 +192,7 @@ impl Net {
                     state: AddrState::Tentative,
                     permanent: false,
                     dad_left: DAD_TRANSMITS,
+                    valid_until: None,
                 },
             );
         }

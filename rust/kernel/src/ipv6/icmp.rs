@@ -1,7 +1,6 @@
 //! ICMPv6 input (Linux `icmp.c` `icmpv6_rcv`, RFC 4443): checksum, echo replies, NDP
 //! to `ndisc.rs`; errors are counted (no transports over IPv6 to hand them to yet).
 
-use super::defaults::HOP_LIMIT;
 use super::ndisc::{self, NdRx};
 use super::output::Ip6Tx;
 use crate::Nanos;
@@ -45,16 +44,15 @@ fn echo_reply(now: Nanos, net: &mut Net, rx: &NdRx, ident: u16, seq: u16, data: 
     } else {
         rx.dst
     };
+    let Some((oif, next_hop)) = net.route6(rx.src, Some(rx.ifindex)) else {
+        net.ipv6.mib.out_no_routes += 1;
+        return;
+    };
     let reply = Icmpv6Repr::EchoReply { ident, seq, data };
     let mut pkt = PacketBuf::new(reply.buffer_len());
     reply.emit(src, rx.src, pkt.data_mut());
     net.ipv6.mib.icmp_out_msgs += 1;
-    let tx = Ip6Tx {
-        oif: rx.ifindex,
-        src,
-        dst: rx.src,
-        next_header: nexthdr::ICMPV6,
-        hop_limit: HOP_LIMIT,
-    };
-    let _ = net.ip6_output(now, &tx, pkt);
+    let hop_limit = net.hop_limit6(oif);
+    let tx = Ip6Tx { oif, src, dst: rx.src, next_header: nexthdr::ICMPV6, hop_limit };
+    let _ = net.ip6_output_via(now, &tx, next_hop, pkt);
 }

@@ -13,6 +13,7 @@ mod icmp;
 mod input;
 pub mod ndisc;
 mod output;
+pub mod router;
 #[cfg(test)]
 mod tests;
 
@@ -88,12 +89,34 @@ pub struct Ipv6State {
     pub addrs: BTreeMap<IfIndex, Vec<Ifaddr6>>,
     /// DAD timers: (deadline, device, address).
     timers: BTreeSet<(Nanos, IfIndex, Ipv6Addr)>,
+    /// Default routers and on-link prefixes from advertisements.
+    pub routers: Vec<router::DefaultRouter>,
+    pub prefixes: Vec<router::OnLinkPrefix>,
+    /// Router solicitation state and advertised hop limit, per device.
+    pub rs: BTreeMap<IfIndex, router::RsState>,
+    /// Link MTUs advertised by routers.
+    pub mtu: BTreeMap<IfIndex, u32>,
     pub mib: Ipv6Mib,
 }
 
 impl Ipv6State {
     pub fn next_deadline(&self) -> Option<Nanos> {
-        self.timers.first().map(|t| t.0)
+        let rs = self.rs.values().filter_map(|s| s.next);
+        let routers = self.routers.iter().map(|r| r.expires);
+        let prefixes = self.prefixes.iter().filter_map(|p| p.expires);
+        let addrs = self.addrs.values().flatten().filter_map(|f| f.valid_until);
+        let dad = self.timers.first().map(|t| t.0);
+        rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).min()
+    }
+
+    /// Forgets what `ifindex` learned and configured (`addrconf_ifdown`).
+    fn forget_dev(&mut self, ifindex: IfIndex) {
+        self.addrs.remove(&ifindex);
+        self.timers.retain(|t| t.1 != ifindex);
+        self.routers.retain(|r| r.ifindex != ifindex);
+        self.prefixes.retain(|p| p.ifindex != ifindex);
+        self.rs.remove(&ifindex);
+        self.mtu.remove(&ifindex);
     }
 
     /// The usable (not tentative, not failed) address `a` on `ifindex`.

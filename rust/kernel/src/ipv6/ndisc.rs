@@ -16,6 +16,7 @@ use crate::wire::{EthernetAddress, EthernetProtocol};
 use std::net::{IpAddr, Ipv6Addr};
 
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 
 /// The facts of a received NDP message's IPv6 header.
 pub(super) struct NdRx {
@@ -25,7 +26,7 @@ pub(super) struct NdRx {
     pub hop_limit: u8,
 }
 
-/// `ndisc_rcv`: dispatches NS and NA (RS, RA and redirects are not acted on yet).
+/// `ndisc_rcv`: dispatches NS, NA and RA (a host ignores RS; redirects not yet).
 pub(super) fn rcv(now: Nanos, net: &mut Net, rx: &NdRx, msg: &Icmpv6Repr<'_>) {
     if rx.hop_limit != 255 {
         net.ipv6.mib.ndisc_dropped += 1;
@@ -36,6 +37,9 @@ pub(super) fn rcv(now: Nanos, net: &mut Net, rx: &NdRx, msg: &Icmpv6Repr<'_>) {
         Icmpv6Repr::NeighborAdvert { solicited, override_, target, lladdr, .. } => {
             recv_na(now, net, rx, target, lladdr, solicited, override_)
         }
+        Icmpv6Repr::RouterAdvert {
+            hop_limit, router_lifetime, lladdr, mtu, ref prefixes, ..
+        } => net.router_advert(now, rx, hop_limit, router_lifetime, lladdr, mtu, prefixes),
         _ => {}
     }
 }
@@ -102,7 +106,7 @@ fn recv_na(
 }
 
 /// Updates the neighbour entry and sends what waited for it.
-fn learn(
+pub(super) fn learn(
     now: Nanos,
     net: &mut Net,
     ifindex: IfIndex,
@@ -154,6 +158,15 @@ pub(crate) fn solicit(
     let dst = if unicast.is_some() { target } else { solicited_node(target) };
     let msg = Icmpv6Repr::NeighborSolicit { target, lladdr: Some(mac) };
     send_to(now, net, ifindex, src, dst, unicast, &msg);
+}
+
+/// `ndisc_send_rs`: to all routers, from the link-local address, with our link address
+/// (RFC 4861 §6.3.7).
+pub(crate) fn send_rs(now: Nanos, net: &mut Net, ifindex: IfIndex) {
+    let Some(mac) = net.devs.get(ifindex).map(|d| d.mac) else { return };
+    let Some(src) = net.ipv6.select_source(ifindex, ALL_ROUTERS) else { return };
+    let msg = Icmpv6Repr::RouterSolicit { lladdr: Some(mac) };
+    send_to(now, net, ifindex, src, ALL_ROUTERS, None, &msg);
 }
 
 /// A DAD probe for our tentative `addr`: from ::, without a link address (RFC 4862 §5.4.2).

@@ -24,6 +24,17 @@ impl Net {
     /// Sends `pkt` (the upper-layer header and payload, checksum filled) out of
     /// `tx.oif` to an on-link destination, resolving its link address.
     pub(crate) fn ip6_output(&mut self, now: Nanos, tx: &Ip6Tx, pkt: PacketBuf) -> SysResult<()> {
+        self.ip6_output_via(now, tx, tx.dst, pkt)
+    }
+
+    /// As `ip6_output`, through the neighbour `next_hop` (a router, or the destination).
+    pub(crate) fn ip6_output_via(
+        &mut self,
+        now: Nanos,
+        tx: &Ip6Tx,
+        next_hop: Ipv6Addr,
+        pkt: PacketBuf,
+    ) -> SysResult<()> {
         let dev = self.devs.get(tx.oif).ok_or(Errno::ENODEV)?;
         if !dev.is_running() {
             self.ipv6.mib.in_discards += 1;
@@ -38,7 +49,7 @@ impl Net {
             multicast_mac(tx.dst)
         } else {
             let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
-            let key = (tx.oif, IpAddr::V6(tx.dst));
+            let key = (tx.oif, IpAddr::V6(next_hop));
             match self.neigh.output_addr(now, key, &p) {
                 Some(mac) => mac,
                 None => {

@@ -87,7 +87,8 @@ fn dad_probes_once_then_the_address_is_preferred() {
     assert_eq!(state(&k, i, "fe80::ff:fe00:2"), Some(AddrState::Tentative));
     assert_eq!(state(&k, i, "2001:db8::2"), Some(AddrState::Tentative));
     let frames = run(&mut k, 0, 3 * SEC);
-    let probes: Vec<_> = frames.iter().filter_map(|f| icmp6(f)).collect();
+    // (The router solicitation that follows the link-local address is not counted.)
+    let probes: Vec<_> = frames.iter().filter_map(|f| icmp6(f)).filter(|p| p.2[0] == 135).collect();
     assert_eq!(probes.len(), 2, "one probe per address");
     for (mac, ip, msg) in &probes {
         let Icmpv6Repr::NeighborSolicit { target, lladdr: None } =
@@ -212,4 +213,73 @@ fn interface_down_removes_its_addresses_and_up_starts_over() {
     assert!(k.addrs6(i).is_empty());
     k.dev_set_up(4 * SEC, i, true).unwrap();
     assert_eq!(state(&k, i, "fe80::ff:fe00:2"), Some(AddrState::Tentative));
+}
+
+fn ra(lifetime: u16, valid: u32) -> Icmpv6Repr<'static> {
+    use crate::wire::icmpv6::PrefixInfo;
+    let p = PrefixInfo {
+        prefix: a("2001:db8:5::"),
+        prefix_len: 64,
+        on_link: true,
+        autonomous: true,
+        valid_lifetime: valid,
+        preferred_lifetime: valid,
+    };
+    Icmpv6Repr::RouterAdvert {
+        hop_limit: 61,
+        managed: false,
+        other: false,
+        router_lifetime: lifetime,
+        reachable_ms: 0,
+        retrans_ms: 0,
+        lladdr: Some(PEER_MAC),
+        mtu: None,
+        prefixes: [Some(p), None, None, None],
+    }
+}
+
+#[test]
+fn router_solicited_after_dad_then_slaac_from_the_advertisement() {
+    let mut k = Kernel::new(KernelConfig { seed: 3 });
+    let i = k.dev_add(DeviceConfig::ethernet("eth0", MAC)).unwrap();
+    k.dev_set_up(0, i, true).unwrap();
+    let frames = run(&mut k, 0, 3 * SEC);
+    let rs: Vec<_> = frames
+        .iter()
+        .filter_map(|f| icmp6(f))
+        .filter(|(_, ip, m)| {
+            matches!(
+                Icmpv6Repr::parse(ip.src_addr, ip.dst_addr, m),
+                Ok(Icmpv6Repr::RouterSolicit { .. })
+            )
+        })
+        .collect();
+    assert_eq!(rs.len(), 1, "the first solicitation once the link-local address is usable");
+    assert_eq!((rs[0].1.src_addr, rs[0].1.dst_addr), (a("fe80::ff:fe00:2"), a("ff02::2")));
+    let router = a("fe80::1");
+    k.dev_rx(3 * SEC, i, &frame_in(router, a("ff02::1"), 255, &ra(600, 30)));
+    assert_eq!(state(&k, i, "2001:db8:5::ff:fe00:2"), Some(AddrState::Tentative));
+    let later = run(&mut k, 3 * SEC, 6 * SEC);
+    assert_eq!(state(&k, i, "2001:db8:5::ff:fe00:2"), Some(AddrState::Preferred));
+    // No more solicitations once a router answered.
+    assert!(later.iter().filter_map(|f| icmp6(f)).all(|(_, _, m)| m[0] != 133));
+    assert_eq!(k.default_routers6().len(), 1);
+    assert_eq!(k.net.route6(a("2001:db8:7::9"), None), Some((i, router)));
+    assert_eq!(k.net.route6(a("2001:db8:5::9"), None), Some((i, a("2001:db8:5::9"))));
+    assert_eq!(k.net.hop_limit6(i), 61);
+    // The 30 s valid lifetime ends: address and on-link prefix go; lifetime 0 drops the router.
+    run(&mut k, 6 * SEC, 40 * SEC);
+    assert_eq!(state(&k, i, "2001:db8:5::ff:fe00:2"), None);
+    k.dev_rx(40 * SEC, i, &frame_in(router, a("ff02::1"), 255, &ra(0, 0)));
+    assert!(k.default_routers6().is_empty());
+    assert_eq!(k.net.route6(a("2001:db8:7::9"), None), None);
+}
+
+#[test]
+fn advertisement_from_a_global_source_is_dropped() {
+    let (mut k, i) = host();
+    run(&mut k, 0, 3 * SEC);
+    k.dev_rx(3 * SEC, i, &frame_in(a("2001:db8::1"), a("ff02::1"), 255, &ra(600, 600)));
+    assert!(k.default_routers6().is_empty());
+    assert_eq!(k.net.ipv6.mib.ndisc_dropped, 1);
 }

@@ -1,0 +1,249 @@
+//! Router discovery and stateless address autoconfiguration (RFC 4861 §6.3, RFC 4862
+//! §5.5; Linux `ndisc_router_discovery`, `addrconf_prefix_rcv`, `addrconf_rs_timer`):
+//! router solicitations once the link-local address is usable, default routers and
+//! on-link prefixes learned from advertisements with their lifetimes, and an address
+//! formed from every autonomous /64 prefix and the interface identifier.
+
+use super::AddrState;
+use super::ndisc::{self, NdRx};
+use crate::dev::IfIndex;
+use crate::net::Net;
+use crate::wire::EthernetAddress;
+use crate::wire::icmpv6::PrefixInfo;
+use crate::wire::ipv6::{eui64, in_prefix, is_link_local, with_iid};
+use crate::{DevFlags, Nanos};
+use std::net::Ipv6Addr;
+
+const SEC: Nanos = 1_000_000_000;
+/// `rtr_solicits` and `rtr_solicit_interval` (RFC 4861 MAX_RTR_SOLICITATIONS, 4 s).
+const RTR_SOLICITS: u8 = 3;
+const RTR_SOLICIT_INTERVAL: Nanos = 4 * SEC;
+/// RFC 4862 §5.5.3 (e): a prefix's valid lifetime is not cut below two hours by an
+/// unauthenticated advertisement.
+const MIN_VALID_CUT: Nanos = 7200 * SEC;
+
+/// A default router learned from an advertisement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultRouter {
+    pub addr: Ipv6Addr,
+    pub ifindex: IfIndex,
+    pub expires: Nanos,
+}
+
+/// An on-link prefix learned from an advertisement (`ip -6 route` proto ra).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnLinkPrefix {
+    pub prefix: Ipv6Addr,
+    pub len: u8,
+    pub ifindex: IfIndex,
+    /// None: infinite.
+    pub expires: Option<Nanos>,
+}
+
+/// Per-device router-discovery state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RsState {
+    /// Next solicitation, while no advertisement has arrived.
+    pub next: Option<Nanos>,
+    pub sent: u8,
+    /// Current hop limit from advertisements (0: the default).
+    pub hop_limit: u8,
+}
+
+fn lifetime(now: Nanos, secs: u32) -> Option<Nanos> {
+    (secs != u32::MAX).then(|| now + Nanos::from(secs) * SEC)
+}
+
+impl Net {
+    /// Whether `ifindex` takes advertisements: `accept_ra` 1 on a host (not forwarding).
+    fn accepts_ra(&self, ifindex: IfIndex) -> bool {
+        self.devs.get(ifindex).is_some_and(|d| d.needs_arp() && !d.conf4.forwarding)
+    }
+
+    /// The link-local address of `ifindex` became usable: start soliciting routers
+    /// (`addrconf_dad_completed` → `addrconf_rs_timer`).
+    pub(crate) fn router_solicit_start(&mut self, now: Nanos, ifindex: IfIndex) {
+        if !self.accepts_ra(ifindex) {
+            return;
+        }
+        let s = self.ipv6.rs.entry(ifindex).or_default();
+        *s = RsState { next: Some(now), sent: 0, hop_limit: s.hop_limit };
+        self.router_advance(now);
+    }
+
+    /// Due solicitations and expired routers, prefixes and autoconfigured addresses.
+    pub(crate) fn router_advance(&mut self, now: Nanos) {
+        let due: Vec<IfIndex> = self
+            .ipv6
+            .rs
+            .iter()
+            .filter(|(_, s)| s.next.is_some_and(|t| t <= now))
+            .map(|(&i, _)| i)
+            .collect();
+        for i in due {
+            let Some(s) = self.ipv6.rs.get_mut(&i) else { continue };
+            s.sent += 1;
+            s.next = (s.sent < RTR_SOLICITS).then_some(now + RTR_SOLICIT_INTERVAL);
+            ndisc::send_rs(now, self, i);
+        }
+        self.ipv6.routers.retain(|r| r.expires > now);
+        self.ipv6.prefixes.retain(|p| p.expires.is_none_or(|e| e > now));
+        for v in self.ipv6.addrs.values_mut() {
+            v.retain(|f| f.valid_until.is_none_or(|e| e > now));
+        }
+    }
+
+    /// `ndisc_router_discovery` (RFC 4861 §6.1.2 checks: link-local source).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn router_advert(
+        &mut self,
+        now: Nanos,
+        rx: &NdRx,
+        hop_limit: u8,
+        router_lifetime: u16,
+        lladdr: Option<EthernetAddress>,
+        mtu: Option<u32>,
+        prefixes: &[Option<PrefixInfo>; 4],
+    ) {
+        if !is_link_local(rx.src) {
+            self.ipv6.mib.ndisc_dropped += 1;
+            return;
+        }
+        if !self.accepts_ra(rx.ifindex) {
+            return;
+        }
+        let i = rx.ifindex;
+        let s = self.ipv6.rs.entry(i).or_default();
+        s.next = None;
+        if hop_limit != 0 {
+            s.hop_limit = hop_limit;
+        }
+        let known = self.ipv6.routers.iter().position(|r| (r.addr, r.ifindex) == (rx.src, i));
+        match (known, router_lifetime) {
+            (Some(k), 0) => {
+                self.ipv6.routers.remove(k);
+            }
+            (Some(k), l) => self.ipv6.routers[k].expires = now + Nanos::from(l) * SEC,
+            (None, 0) => {}
+            (None, l) => self.ipv6.routers.push(DefaultRouter {
+                addr: rx.src,
+                ifindex: i,
+                expires: now + Nanos::from(l) * SEC,
+            }),
+        }
+        if let Some(mac) = lladdr {
+            ndisc::learn(now, self, i, rx.src, mac, false, true);
+        }
+        // RFC 4861 §6.3.4: an MTU option below the minimum or above the link's is ignored.
+        if let Some(m) = mtu.filter(|&m| m >= 1280)
+            && let Some(d) = self.devs.get(i).filter(|d| m <= d.mtu)
+        {
+            self.ipv6.mtu.insert(d.ifindex, m);
+        }
+        for p in prefixes.iter().flatten() {
+            self.prefix_rcv(now, i, p);
+        }
+    }
+
+    /// `addrconf_prefix_rcv`: the on-link route and the autonomous address.
+    fn prefix_rcv(&mut self, now: Nanos, ifindex: IfIndex, p: &PrefixInfo) {
+        if is_link_local(p.prefix) || p.prefix.is_multicast() || p.prefix_len > 128 {
+            return;
+        }
+        if p.preferred_lifetime > p.valid_lifetime {
+            return;
+        }
+        if p.on_link {
+            let known =
+                self.ipv6.prefixes.iter().position(|q| {
+                    (q.prefix, q.len, q.ifindex) == (p.prefix, p.prefix_len, ifindex)
+                });
+            let expires = lifetime(now, p.valid_lifetime);
+            match (known, p.valid_lifetime) {
+                (Some(k), 0) => {
+                    self.ipv6.prefixes.remove(k);
+                }
+                (Some(k), _) => self.ipv6.prefixes[k].expires = expires,
+                (None, 0) => {}
+                (None, _) => self.ipv6.prefixes.push(OnLinkPrefix {
+                    prefix: p.prefix,
+                    len: p.prefix_len,
+                    ifindex,
+                    expires,
+                }),
+            }
+        }
+        // RFC 4862 §5.5.3: autonomous prefixes of the interface identifier's length.
+        if !p.autonomous || p.prefix_len != 64 || p.valid_lifetime == 0 {
+            return;
+        }
+        let Some(mac) = self.devs.get(ifindex).filter(|d| d.flags.contains(DevFlags::UP)) else {
+            return;
+        };
+        let addr = with_iid(p.prefix, eui64(mac.mac));
+        let valid = lifetime(now, p.valid_lifetime);
+        match self.addr6_mut(ifindex, addr) {
+            Some(f) if !f.permanent => {
+                // §5.5.3 (e): accept a longer lifetime, or one above two hours, or one
+                // that does not shorten the remaining time below two hours.
+                let remaining = f.valid_until.map_or(Nanos::MAX, |e| e.saturating_sub(now));
+                let new = valid.map_or(Nanos::MAX, |e| e - now);
+                if new > MIN_VALID_CUT || new > remaining {
+                    f.valid_until = valid;
+                } else if remaining > MIN_VALID_CUT {
+                    f.valid_until = Some(now + MIN_VALID_CUT);
+                }
+            }
+            Some(_) => {}
+            None => {
+                self.addr6_autoconf(now, ifindex, addr, 64, valid);
+            }
+        }
+    }
+
+    /// The next hop toward `dst` (`ip6_route_output`, reduced to what a host knows):
+    /// link-local and multicast destinations on `oif`; an on-link prefix of ours or
+    /// learned from an advertisement; else a default router. None: unreachable.
+    pub(crate) fn route6(
+        &self,
+        dst: Ipv6Addr,
+        oif: Option<IfIndex>,
+    ) -> Option<(IfIndex, Ipv6Addr)> {
+        if is_link_local(dst) || dst.is_multicast() {
+            return oif.map(|o| (o, dst));
+        }
+        let ok = |i: IfIndex| oif.is_none_or(|o| o == i);
+        let mut best: Option<(u8, IfIndex)> = None;
+        for (&i, v) in &self.ipv6.addrs {
+            for f in v.iter().filter(|f| f.state == AddrState::Preferred) {
+                if ok(i)
+                    && in_prefix(dst, f.addr, f.prefix_len)
+                    && best.is_none_or(|b| f.prefix_len > b.0)
+                {
+                    best = Some((f.prefix_len, i));
+                }
+            }
+        }
+        for p in &self.ipv6.prefixes {
+            if ok(p.ifindex) && in_prefix(dst, p.prefix, p.len) && best.is_none_or(|b| p.len > b.0)
+            {
+                best = Some((p.len, p.ifindex));
+            }
+        }
+        if let Some((_, i)) = best {
+            return Some((i, dst));
+        }
+        let usable = |r: &&DefaultRouter| {
+            ok(r.ifindex) && self.devs.get(r.ifindex).is_some_and(|d| d.is_running())
+        };
+        self.ipv6.routers.iter().find(usable).map(|r| (r.ifindex, r.addr))
+    }
+
+    /// The hop limit for packets out of `ifindex` (an advertised one, or `hop_limit`).
+    pub(crate) fn hop_limit6(&self, ifindex: IfIndex) -> u8 {
+        match self.ipv6.rs.get(&ifindex).map(|s| s.hop_limit) {
+            Some(h) if h != 0 => h,
+            _ => super::defaults::HOP_LIMIT,
+        }
+    }
+}
