@@ -92,8 +92,9 @@ fn cubic_keeps_seventy_percent_and_regrows_on_its_curve() {
     let cubic = run(None);
     let reno = run(Some("reno"));
     let (rc, rr) = (reductions(&cubic), reductions(&reno));
-    // Reno's linear growth refills the queue slowly: fewer losses in the same time.
-    assert!(rc.len() >= 8 && rr.len() >= 3, "cubic {} reno {} reductions", rc.len(), rr.len());
+    // Reno's linear growth refills the queue slowly: fewer ssthresh changes in the
+    // same time (an epoch from ~115 to ~230 segments takes ~115 RTTs of 80-125 ms).
+    assert!(rc.len() >= 8 && rr.len() >= 2, "cubic {} reno {} reductions", rc.len(), rr.len());
 
     // Multiplicative decrease: ~0.7 for CUBIC, ~0.5 for Reno.
     let (mc, mr) = (median_ratio(&rc), median_ratio(&rr));
@@ -126,9 +127,13 @@ fn cubic_keeps_seventy_percent_and_regrows_on_its_curve() {
 
     // Reno on the same path: linear growth, never flat (windows with a fall of cwnd
     // aside: reductions to the same ssthresh, recoveries).
+    // Reno's later losses come at the same window (~234), so they leave ssthresh at 117
+    // and count as falls, not reductions: its epochs run from each reduction to the next
+    // or to the end of the run.
     let mut reno_long = 0;
-    for pair in rr.windows(2) {
-        let Some(g) = epoch_growth(&reno, pair[0].at, pair[1].at) else {
+    let ends: Vec<usize> = rr.iter().skip(1).map(|r| r.at).chain([reno.len()]).collect();
+    for (r, &end) in rr.iter().zip(&ends) {
+        let Some(g) = epoch_growth(&reno, r.at, end) else {
             continue;
         };
         reno_long += 1;

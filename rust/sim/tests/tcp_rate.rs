@@ -14,6 +14,10 @@ fn delivery_rate_matches_the_bottleneck() {
     let (ia, ib) = sim.add_p2p(a, b, &p).unwrap();
     sim.addr_add(a, ia, Ipv4Addr::new(10, 0, 0, 1), 24).unwrap();
     sim.addr_add(b, ib, Ipv4Addr::new(10, 0, 0, 2), 24).unwrap();
+    // A receive window of ~64 KB: above the 25 KB bandwidth-delay product (the link stays
+    // busy) and below it plus the queue (no loss), so every sample measures the link.
+    let k = sim.kernel(b).unwrap();
+    k.sysctl_set("net.ipv4.tcp_rmem", "4096 65536 131072").unwrap();
     let dst = SocketAddr::new(Ipv4Addr::new(10, 0, 0, 2).into(), 5001);
     sim.add_app(b, Box::new(Sink::new("sink", Proto::Tcp, dst)), 0, None).unwrap();
     let bulk = sim.add_app(a, Box::new(BulkSend::new("bulk", dst, None, None)), 0, None).unwrap();

@@ -180,7 +180,7 @@ impl TcpSock {
             snd_cwnd: self.cwnd,
             advmss: self.advmss,
             reordering: self.reordering,
-            rcv_rtt: 0,
+            rcv_rtt: self.rcv_rtt_us8 >> 3,
             rcv_space: self.rcv_space() as u32,
             total_retrans: self.total_retrans,
             pacing_rate: self.pacing_rate,

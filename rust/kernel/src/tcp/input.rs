@@ -801,6 +801,7 @@ impl TcpSock {
                 return;
             }
         }
+        self.rcv_rtt_measure_ts(cx, seg);
         self.segs_in_data(cx, seg.payload.len());
         if !seg.payload.is_empty() {
             self.grow_window();
@@ -887,6 +888,30 @@ impl TcpSock {
             }
         }
         self.lrcvtime = now;
+    }
+
+    /// Linux `tcp_rcv_rtt_measure_ts`: the receiver's RTT from the TSecr of a
+    /// full-sized segment, once per new TSecr (`tcp_rcv_rtt_update`, smoothed 1/8).
+    fn rcv_rtt_measure_ts(&mut self, cx: &Cx<'_>, seg: &TcpRepr<'_>) {
+        let Some((_, tsecr)) = seg.options.timestamp.filter(|t| self.ts_ok && t.1 != 0) else {
+            return;
+        };
+        if tsecr == self.rcv_rtt_last_tsecr {
+            return;
+        }
+        self.rcv_rtt_last_tsecr = tsecr;
+        if (seg.payload.len() as u32) < self.rcv_mss {
+            return;
+        }
+        let delta = self.tsval(cx.now).wrapping_sub(tsecr) as i32;
+        if delta < 0 {
+            return;
+        }
+        let sample = (delta.max(1) as u32).saturating_mul(1000);
+        self.rcv_rtt_us8 = match self.rcv_rtt_us8 {
+            0 => sample.saturating_mul(8),
+            r => r - (r >> 3) + sample,
+        };
     }
 
     /// Linux `tcp_grow_window`: open the window by two segments per segment received

@@ -172,6 +172,10 @@ pub struct TcpSock {
     pub rcvq_copied: usize,
     pub rcvq_time: Nanos,
     pub rcvq_space: usize,
+    /// Receiver RTT estimate in µs << 3 (Linux `rcv_rtt_est.rtt_us`) and the TSecr it
+    /// last used (`rcv_rtt_last_tsecr`).
+    pub rcv_rtt_us8: u32,
+    pub rcv_rtt_last_tsecr: u32,
     /// Shutdown(WR)/close asked for a FIN; `fin_sent` once it went out.
     pub fin_queued: bool,
     pub fin_sent: bool,
@@ -367,6 +371,8 @@ impl TcpSock {
             rcvq_copied: 0,
             rcvq_time: 0,
             rcvq_space: 0,
+            rcv_rtt_us8: 0,
+            rcv_rtt_last_tsecr: 0,
             fin_queued: false,
             fin_sent: false,
             mss: MSS_DEFAULT,

@@ -54,16 +54,22 @@ impl TcpSock {
         }
     }
 
-    /// Linux `tcp_rcv_space_adjust` (dynamic right-sizing, simplified): once per RTT,
-    /// if the application drained more than last time, grow the receive buffer to
-    /// twice that plus slack, up to `tcp_rmem[2]`.
+    /// Linux `tcp_rcv_space_adjust` (dynamic right-sizing): once per receiver RTT, if
+    /// the application drained more than last time, grow the receive buffer to twice
+    /// that plus slack plus twice the growth (sender in slow start), up to `tcp_rmem[2]`.
     fn rcv_space_adjust(&mut self, cx: &mut Cx<'_>, copied: usize) {
         self.rcvq_copied += copied;
         let t = &cx.net.sysctl.tcp;
         if self.common.rcvbuf_locked || !t.tcp_moderate_rcvbuf {
             return;
         }
-        let Some(rtt) = self.rtt.srtt else { return };
+        // The receiver's RTT (`rcv_rtt_est`, from timestamps); without one, the
+        // sender-side estimate of the handshake.
+        let rtt = match self.rcv_rtt_us8 {
+            0 => self.rtt.srtt,
+            r => Some(u64::from(r >> 3) * 1000),
+        };
+        let Some(rtt) = rtt else { return };
         if cx.now.saturating_sub(self.rcvq_time) < rtt {
             return;
         }
@@ -72,9 +78,12 @@ impl TcpSock {
         if copied <= self.rcvq_space {
             return;
         }
+        let space = self.rcvq_space.max(1);
         self.rcvq_space = copied;
-        let rcvwin = (copied << 1) + 16 * self.advmss as usize;
-        let rcvbuf = (rcvwin * 2).min(t.tcp_rmem[2] as usize) as u32;
+        let mut rcvwin = ((copied << 1) + 16 * self.advmss as usize) as u64;
+        let grow = rcvwin * (copied - space) as u64 / space as u64;
+        rcvwin = rcvwin.saturating_add(grow << 1);
+        let rcvbuf = rcvwin.saturating_mul(2).min(u64::from(t.tcp_rmem[2])) as u32;
         if rcvbuf > self.rcvbuf {
             self.rcvbuf = rcvbuf;
         }

@@ -122,7 +122,7 @@ pub fn chain_all_apps(mode: &str) -> String {
 }
 
 const CHAIN_ALL_APPS: &str = r#"
-duration = "6s"
+duration = "7s"
 routing = "auto"
 
 [[node]]
@@ -173,7 +173,9 @@ node = "h1"
 dst = "h2:5001"
 bytes = "500KB"
 cc = "reno"
-start = "200ms"
+# After the other apps (pings 0-1 s, UDP 1-3 s, TCP on-off 3-5 s): Reno fills the
+# 10 Mbit/s link's queue and their packets would be lost.
+start = "5s"
 
 [[app]]
 kind = "udp-echo-server"
