@@ -468,8 +468,13 @@ impl Kernel {
     /// above `ID_BASE`; `poll_event` reports its readiness under that fd.
     pub fn netlink_open(&mut self, now: Nanos, groups: u32) -> Fd {
         let n = &mut self.net.notify;
-        let id = ID_BASE + n.next;
-        n.next += 1;
+        // Ids are reused only after wrapping around 2^28 opens, skipping live ones.
+        let mut id = ID_BASE + n.next;
+        while n.subs.contains_key(&id) {
+            n.next = (n.next + 1) & (ID_BASE - 1);
+            id = ID_BASE + n.next;
+        }
+        n.next = (n.next + 1) & (ID_BASE - 1);
         n.subs.insert(
             id,
             Sub { groups: 0, queue: VecDeque::new(), bytes: 0, overrun: false, reported: 0 },
