@@ -260,7 +260,7 @@ fn random_changes_keep_messages_whole_and_the_snapshot_exact() {
     for i in 0..400u64 {
         let w = words[rng.next_u32() as usize % words.len()];
         let _ = k.run_ip(i, w);
-        if rng.next_u32() % 4 == 0 {
+        if rng.next_u32().is_multiple_of(4) {
             let len = rng.next_u32() as usize % 64;
             let mut junk: Vec<u8> = (0..len).map(|_| rng.next_u32() as u8).collect();
             if junk.len() >= 16 {
@@ -269,7 +269,7 @@ fn random_changes_keep_messages_whole_and_the_snapshot_exact() {
             }
             k.netlink(i, &junk);
         }
-        if rng.next_u32() % 8 == 0 {
+        if rng.next_u32().is_multiple_of(8) {
             assert!(k.net.notify.subs[&all].bytes <= QUEUE_BYTES);
             drain(&mut k, all);
         }
