@@ -280,9 +280,9 @@ fn route_devs(m: &[u8]) -> Vec<u32> {
 
 /// Linux's announcements for routes: a device going down flushes its routes without
 /// RTM_DELROUTE (`fib_sync_down_dev` + `fib_flush` notify nothing); an address
-/// announces its `local` route, its broadcast (libos always has one, as `brd +` gives)
-/// and then its prefix route (`fib_add_ifaddr`), while deletions end with the `local`
-/// one (`fib_del_ifaddr`).
+/// announces its `local` route, its configured broadcast, its prefix route, then the
+/// subnet's broadcast (`fib_add_ifaddr`), while deletions end with the `local` one
+/// (`fib_del_ifaddr`).
 fn linux_route_order(net: &Net, msgs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let ty = |m: &[u8]| u16::from_ne_bytes([m[4], m[5]]);
     let local = |m: &[u8]| m.get(NLMSG_HDRLEN + 7) == Some(&RTN_LOCAL);
@@ -295,9 +295,17 @@ fn linux_route_order(net: &Net, msgs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let mut dels: Vec<_> = dels.into_iter().filter(|m| !flushed(m)).collect();
     dels.sort_by_key(|m| local(m));
     let mut news = news;
+    let configured_brd = |m: &[u8]| {
+        let dst = find_attr(&m[NLMSG_HDRLEN + RtMsg::LEN..], RTA_DST).unwrap_or_default();
+        route_devs(m)
+            .iter()
+            .filter_map(|i| net.devs.get(*i))
+            .any(|d| d.addrs4.iter().any(|a| a.broadcast.is_some_and(|b| b.octets()[..] == *dst)))
+    };
     news.sort_by_key(|m| match m.get(NLMSG_HDRLEN + 7) {
         Some(&RTN_LOCAL) => 0,
-        Some(&RTN_BROADCAST) => 1,
+        Some(&RTN_BROADCAST) if configured_brd(m) => 1,
+        Some(&RTN_BROADCAST) => 3,
         _ => 2,
     });
     dels.extend(news);

@@ -79,14 +79,18 @@ fn link_down_and_carrier_send_newlink_and_drop_routes() {
     let v = types(&drain(&mut k, id));
     assert_eq!(v[0], RTM_NEWLINK);
     assert_eq!(v[1..], [RTM_NEWROUTE; 2]);
-    // An address: its local route is announced first (`fib_add_ifaddr`), last on
-    // deletion.
-    k.addr_add(0, e, "10.5.0.1".parse().unwrap(), 24).unwrap();
-    let v = drain(&mut k, id);
+    // An address: local, prefix, then subnet broadcast routes (`fib_add_ifaddr`); a
+    // configured broadcast comes before the prefix; deletions end with the local one.
     let local = |m: &[u8]| m[NLMSG_HDRLEN + 7] == RTN_LOCAL;
-    assert_eq!(types(&v), [RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWROUTE, RTM_NEWROUTE]);
     let brd = |m: &[u8]| m[NLMSG_HDRLEN + 7] == RTN_BROADCAST;
+    k.run_ip(0, "addr add 10.6.0.1/24 brd + dev eth0").unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWROUTE, RTM_NEWROUTE]);
     assert!(local(&v[1].1) && brd(&v[2].1) && !local(&v[3].1) && !brd(&v[3].1));
+    k.run_ip(0, "addr add 10.5.0.1/24 dev eth0").unwrap();
+    let v = drain(&mut k, id);
+    assert_eq!(types(&v), [RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWROUTE, RTM_NEWROUTE]);
+    assert!(local(&v[1].1) && !local(&v[2].1) && !brd(&v[2].1) && brd(&v[3].1));
     k.addr_del(0, e, "10.5.0.1".parse().unwrap(), 24).unwrap();
     let v = drain(&mut k, id);
     assert_eq!(types(&v), [RTM_DELADDR, RTM_DELROUTE, RTM_DELROUTE, RTM_DELROUTE]);
