@@ -83,7 +83,14 @@ pub fn process(net: &mut Net, now: Nanos, input: &[u8], ext_ack: bool) -> Vec<u8
         let r = if m.flags() & NLM_F_REQUEST == 0 || m.ty() < NLMSG_MIN_TYPE {
             Ok(Handled::Done)
         } else {
-            dispatch(net, &mut ctx, m.ty(), m.payload())
+            // Earlier changes are announced as they were; this request's carry its
+            // sequence and sender (`notify`).
+            notify::collect(net, now);
+            net.notify.set_cause(Some((m.seq(), m.pid())));
+            let r = dispatch(net, &mut ctx, m.ty(), m.payload());
+            notify::collect(net, now);
+            net.notify.set_cause(None);
+            r
         };
         match r {
             Ok(Handled::Dumped) => {}

@@ -113,6 +113,10 @@ pub struct Notifier {
     last_now: Nanos,
     /// Neighbours deleted by request since the last collection (their identity keys).
     neigh_deleted: Vec<Vec<u8>>,
+    /// The request being answered (sequence, sender's port id): the notifications it
+    /// causes carry them, as `rtmsg_ifa`/`rtmsg_fib` copy `nlh->nlmsg_seq` and the
+    /// sender's port id (neighbours only the port id, links neither).
+    cause: Option<(u32, u32)>,
     events: VecDeque<Event>,
 }
 
@@ -125,6 +129,11 @@ impl Notifier {
     /// after the sockets' own).
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Sets (or clears) the request whose changes are being collected.
+    pub fn set_cause(&mut self, cause: Option<(u32, u32)>) {
+        self.cause = cause;
     }
 
     /// `neigh_delete` removed this entry: Linux announces it failed, then deleted.
@@ -435,7 +444,13 @@ pub fn collect(net: &mut Net, now: Nanos) {
     }
     snap.genid = genid;
     net.notify.snap = Some(snap);
-    for (g, m) in out {
+    let cause = net.notify.cause;
+    for (g, mut m) in out {
+        if let Some((seq, pid)) = cause.filter(|_| g != RTNLGRP_LINK) {
+            let seq = if g == RTNLGRP_NEIGH { 0 } else { seq };
+            m[8..12].copy_from_slice(&seq.to_ne_bytes());
+            m[12..16].copy_from_slice(&pid.to_ne_bytes());
+        }
         net.notify.deliver(g, &m);
     }
 }
