@@ -243,3 +243,27 @@ def test_sysctl_and_proc_sys_through_the_shim(twin):
         assert (lin.returncode, lin.stderr) == (lib.returncode, lib.stderr), (bad, lin, lib)
     r = twin.attach("sysctl", "net.ipv4.tcp_syn_retries")
     assert r.stdout == "net.ipv4.tcp_syn_retries = 3\n", r
+
+
+V6_EDITS = [
+    "-6 addr add 2001:db8:1::2/64 dev tap0",
+    "-6 addr add 2001:db8:2::2/64 dev tap0 nodad",
+    "-6 addr add 2001:db8:2::2/64 dev tap0",
+    "-6 addr del 2001:db8:3::2/64 dev tap0",
+    "-6 addr add 2001:db8:3::2/64 dev tap0",
+    "-6 addr del 2001:db8:3::2/64 dev tap0",
+]
+V6_SHOWS = ["-6 addr show", "-6 addr show dev tap0", "-6 addr show dev lo",
+            "-j -6 addr show", "addr show", "-6 addr show scope link", "-6 addr show tentative"]
+
+
+def test_ipv6_addresses_match_linux(twin):
+    """IPv6 addresses (issue 8): the link-local address from the MAC, ::1 on lo, added
+    and deleted addresses with nodad and Linux's errors; after DAD (1-2 s) the same
+    views, text and JSON, on both."""
+    for cmd in V6_EDITS:
+        assert_same(twin, cmd)
+    # Both run DAD: wait until neither lists a tentative address.
+    retry(lambda: all("tentative" not in r[1] for r in twin.ip("-6 addr show")), timeout=10)
+    for cmd in V6_SHOWS:
+        assert_same(twin, cmd)

@@ -26,8 +26,11 @@ pub struct Ifaddr6 {
     pub addr: Ipv6Addr,
     pub prefix_len: u8,
     pub state: AddrState,
-    /// Added by the administrator (IFA_F_PERMANENT), not by autoconfiguration.
+    /// Not from a router advertisement (IFA_F_PERMANENT): configured, link-local or
+    /// loopback.
     pub permanent: bool,
+    /// Configured with `nodad` (IFA_F_NODAD).
+    pub nodad: bool,
     /// Solicitations still to send before the address is preferred.
     dad_left: u8,
     /// End of the valid lifetime of an autoconfigured address (None: forever).
@@ -43,6 +46,18 @@ impl Net {
         addr: Ipv6Addr,
         prefix_len: u8,
     ) -> SysResult<()> {
+        self.addr6_add_flags(now, ifindex, addr, prefix_len, false)
+    }
+
+    /// `addr6_add` with `nodad` (IFA_F_NODAD): usable at once.
+    pub fn addr6_add_flags(
+        &mut self,
+        now: Nanos,
+        ifindex: IfIndex,
+        addr: Ipv6Addr,
+        prefix_len: u8,
+        nodad: bool,
+    ) -> SysResult<()> {
         if prefix_len > 128 || addr.is_multicast() || addr.is_unspecified() || addr.is_loopback() {
             return Err(Errno::EINVAL);
         }
@@ -51,6 +66,13 @@ impl Net {
             return Err(Errno::EEXIST);
         }
         self.addr6_insert(now, ifindex, addr, prefix_len, true, None);
+        if nodad {
+            if let Some(f) = self.addr6_mut(ifindex, addr) {
+                f.nodad = true;
+            }
+            self.ipv6.timers.retain(|t| (t.1, t.2) != (ifindex, addr));
+            self.dad_done(now, ifindex, addr);
+        }
         Ok(())
     }
 
@@ -92,6 +114,7 @@ impl Net {
             prefix_len,
             state: AddrState::Tentative,
             permanent,
+            nodad: false,
             dad_left: DAD_TRANSMITS,
             valid_until,
         };
@@ -181,6 +204,12 @@ impl Net {
             return;
         }
         let (mac, ethernet) = (dev.mac, dev.needs_arp());
+        // `init_loopback`: ::1/128 on lo, usable at once.
+        if dev.is_loopback() && self.ipv6.find(ifindex, Ipv6Addr::LOCALHOST).is_none() {
+            let lo = Ipv6Addr::LOCALHOST;
+            self.addr6_insert(now, ifindex, lo, 128, true, None);
+            self.dad_done(now, ifindex, lo);
+        }
         let link_local = with_iid(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), eui64(mac));
         if ethernet && self.ipv6.find(ifindex, link_local).is_none() {
             // `addrconf_addr_gen`: the link-local address comes first in the list.
@@ -190,7 +219,8 @@ impl Net {
                     addr: link_local,
                     prefix_len: 64,
                     state: AddrState::Tentative,
-                    permanent: false,
+                    permanent: true,
+                    nodad: false,
                     dad_left: DAD_TRANSMITS,
                     valid_until: None,
                 },

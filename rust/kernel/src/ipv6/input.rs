@@ -25,8 +25,10 @@ pub fn input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
         }
     };
     let (src, dst) = (p.src_addr(), p.dst_addr());
-    // RFC 4291 §2.7: a multicast source is invalid; loopback never arrives on a wire.
-    if src.is_multicast() || src.is_loopback() || dst.is_loopback() || dst.is_unspecified() {
+    // RFC 4291 §2.7: a multicast source is invalid; loopback only arrives on lo.
+    let on_lo = net.devs.get(ifindex).is_some_and(|d| d.is_loopback());
+    let loopback = src.is_loopback() || dst.is_loopback();
+    if src.is_multicast() || (loopback && !on_lo) || dst.is_unspecified() {
         net.ipv6.mib.in_addr_errors += 1;
         return;
     }

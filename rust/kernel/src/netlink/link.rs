@@ -26,15 +26,9 @@ pub fn fill(ctx: &mut Ctx<'_>, d: &Device, multi: bool) {
         flags.remove(DevFlags::LOWER_UP);
     }
     IfInfoMsg { family: AF_UNSPEC, ty, index: d.ifindex as i32, flags: flags.0, change: 0 }.emit(w);
-    let oper = match (up, d.carrier) {
-        (false, _) | (true, false) => IF_OPER_DOWN,
-        // Loopback has no carrier notion: Linux reports UNKNOWN.
-        _ if lo => IF_OPER_UNKNOWN,
-        _ => IF_OPER_UP,
-    };
     w.attr_str(IFLA_IFNAME, &d.name);
     w.attr_u32(IFLA_TXQLEN, 1000);
-    w.attr_u8(IFLA_OPERSTATE, oper);
+    w.attr_u8(IFLA_OPERSTATE, oper_state(d));
     w.attr_u8(IFLA_LINKMODE, 0);
     w.attr_u32(IFLA_MTU, d.mtu);
     w.attr_u32(IFLA_MIN_MTU, if lo { 0 } else { 68 });
@@ -68,6 +62,16 @@ pub fn fill(ctx: &mut Ctx<'_>, d: &Device, multi: bool) {
     st64.resize(8 * 25, 0);
     w.attr(IFLA_STATS64, &st64);
     w.end();
+}
+
+/// `IFLA_OPERSTATE` (RFC 2863 as Linux reports it).
+pub fn oper_state(d: &Device) -> u8 {
+    match (d.flags.contains(DevFlags::UP), d.carrier) {
+        (false, _) | (true, false) => IF_OPER_DOWN,
+        // Loopback has no carrier notion: Linux reports UNKNOWN.
+        _ if d.is_loopback() => IF_OPER_UNKNOWN,
+        _ => IF_OPER_UP,
+    }
 }
 
 pub fn dump(net: &mut Net, ctx: &mut Ctx<'_>) {

@@ -4,8 +4,10 @@
 //! lines into these messages and renders the replies like iproute2.
 
 pub mod addr;
+pub mod addr6;
 pub mod iproute;
 pub mod link;
+pub mod link6;
 pub mod neigh;
 pub mod notify;
 pub mod route;
@@ -140,8 +142,13 @@ fn dispatch(net: &mut Net, ctx: &mut Ctx<'_>, ty: u16, payload: &[u8]) -> NlResu
     let is_get = (ty - NLMSG_MIN_TYPE) & 3 == 2;
     if is_get && ctx.flags & NLM_F_DUMP == NLM_F_DUMP {
         match ty {
+            // `inet6_dump_ifinfo` answers the AF_INET6 link dump.
+            RTM_GETLINK if family == addr6::AF_INET6 => link6::dump(net, ctx),
             RTM_GETLINK => link::dump(net, ctx),
-            RTM_GETADDR => addr::dump(net, ctx, family),
+            RTM_GETADDR => {
+                addr::dump(net, ctx, family);
+                addr6::dump(net, ctx, family);
+            }
             RTM_GETROUTE => route::dump(net, ctx, family),
             RTM_GETNEIGH => neigh::dump(net, ctx, family),
             rule::RTM_GETRULE => rule::dump(net, ctx, family),
@@ -155,6 +162,8 @@ fn dispatch(net: &mut Net, ctx: &mut Ctx<'_>, ty: u16, payload: &[u8]) -> NlResu
         RTM_NEWLINK | RTM_SETLINK => link::set(net, ctx, ty, payload),
         RTM_DELLINK => link::del(net, payload),
         RTM_GETLINK => link::get(net, ctx, payload),
+        RTM_NEWADDR if family == addr6::AF_INET6 => addr6::new(net, ctx, payload),
+        RTM_DELADDR if family == addr6::AF_INET6 => addr6::del(net, payload),
         RTM_NEWADDR => inet().and_then(|_| addr::new(net, ctx, payload)),
         RTM_DELADDR => inet().and_then(|_| addr::del(net, ctx, payload)),
         RTM_NEWROUTE => inet().and_then(|_| route::new(net, ctx, payload)),

@@ -27,6 +27,7 @@ pub const SIOCSIFBRDADDR: u32 = 0x891A;
 pub const SIOCGIFNETMASK: u32 = 0x891B;
 pub const SIOCSIFNETMASK: u32 = 0x891C;
 pub const SIOCGIFMETRIC: u32 = 0x891D;
+pub const SIOCGIFTXQLEN: u32 = 0x8942;
 pub const SIOCGIFMTU: u32 = 0x8921;
 pub const SIOCSIFMTU: u32 = 0x8922;
 pub const SIOCGIFHWADDR: u32 = 0x8927;
@@ -104,6 +105,8 @@ impl Kernel {
         match request {
             SIOCGIFINDEX => ifr[U..U + 4].copy_from_slice(&ifindex.to_ne_bytes()),
             SIOCGIFMETRIC => ifr[U..U + 4].fill(0),
+            // No qdisc layer: the length Linux gives Ethernet devices and lo.
+            SIOCGIFTXQLEN => ifr[U..U + 4].copy_from_slice(&1000i32.to_ne_bytes()),
             SIOCGIFFLAGS => {
                 let f = self.net.devs.get(ifindex).ok_or(Errno::ENODEV)?.visible_flags();
                 ifr[U..U + 2].copy_from_slice(&(f.0 as u16).to_ne_bytes());

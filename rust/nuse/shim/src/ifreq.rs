@@ -13,7 +13,7 @@ const RT_DEV: usize = 88;
 
 /// Requests on a `struct ifreq` (SIOCGIF*/SIOCSIF*, SIOCGIFINDEX, SIOCGIFNAME).
 pub fn is_ifreq(req: c_ulong) -> bool {
-    (0x8910..=0x8933).contains(&req)
+    ((0x8910..=0x8933).contains(&req) || req == libc::SIOCGIFTXQLEN)
         && !matches!(req, libc::SIOCGIFCONF | libc::SIOCADDRT | libc::SIOCDELRT)
 }
 
