@@ -42,7 +42,9 @@ step "Linux interop (namespaces, TAP, tshark), NUSE (unmodified programs), ns-3 
 cargo build --release -q -p libos-interop -p libos-nuse -p libos-nuse-shim
 # The LibOS C ABI cdylib (liblibos_abi.so) for test/abi's C host.
 cargo build --release -q -p libos-abi
-suites=(test/interop test/nuse test/ns3 test/abi)
+# The fidelity harness (libos-pathemu, tcp-probe, fid-plot) and libos-sim for test/fidelity.
+cargo build --release -q -p libos-fidelity -p libos-sim
+suites=(test/interop test/nuse test/ns3 test/abi test/fidelity)
 if [ "${LIBOS_SKIP_NETNS:-0}" = 1 ]; then
   echo "!!!! LIBOS_SKIP_NETNS=1: the Linux interop suite and NUSE's namespace tests are SKIPPED !!!!"
   suites=(test/nuse test/ns3 test/abi)

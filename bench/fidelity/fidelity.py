@@ -204,7 +204,7 @@ def run_sim(cell, secs, outdir, seed=1):
     toml = os.path.join(outdir, "cell.toml")
     with open(toml, "w") as f:
         f.write(f"""seed = {seed}
-duration = "{secs + 1}s"
+duration = "{secs + cell.rtt / 1000 + 1:g}s"
 out = "{outdir}"
 trace_interval = "10ms"
 pcap = false
@@ -239,7 +239,7 @@ name = "flow"
 dst = "{RCV_IP}:{PORT}"
 cc = "{cell.cc}"
 start = "0s"
-stop = "{secs}s"
+stop = "{secs + cell.rtt / 1000:g}s"
 """)
     r = sh(b("libos-sim"), "run", toml, "-q", check=False, timeout=600)
     trace = os.path.join(outdir, "traces", "flow.csv")
@@ -250,7 +250,16 @@ stop = "{secs}s"
         head = f.readline().strip().split(",")
         for line in f:
             rows.append(dict(zip(head, line.strip().split(","))))
-    rows = [x for x in rows if float(x["time_s"]) <= secs + 1e-9]
+    # The sim's clock starts at connect(); tcp-probe's after connect() returns: shift by
+    # the handshake (one RTT) so the traces line up, and rewrite the trace shifted.
+    hs = cell.rtt / 1000
+    for x in rows:
+        x["time_s"] = f"{float(x['time_s']) - hs:.4f}"
+    rows = [x for x in rows if -1e-9 <= float(x["time_s"]) <= secs + 1e-9]
+    trace = os.path.join(outdir, "flow-shifted.csv")
+    with open(trace, "w") as f:
+        f.write(",".join(head) + "\n")
+        f.writelines(",".join(x[h] for h in head) + "\n" for x in rows)
     last = rows[-1]
     first = next((float(x["time_s"]) for x in rows if int(x["retrans"] or 0) > 0), None)
     cw = [float(x["cwnd_segs"]) for x in rows]
@@ -337,13 +346,42 @@ def table(results):
     return "\n".join(out)
 
 
+def sim_only(out):
+    with open(os.path.join(out, "results.json")) as f:
+        results = json.load(f)
+    for res in results:
+        c = Cell(res["rate"], res["rtt"], res["loss"], res["cc"])
+        d = os.path.join(out, "cells", c.name)
+        try:
+            res["sim"], trace = run_sim(c, res["secs"], os.path.join(d, "sim"))
+        except Exception as e:
+            res["sim"], trace = {"error": str(e)[:300]}, None
+        series = [f"{s}={os.path.join(d, s + '.csv')}" for s in ("linux", "libos")
+                  if "error" not in res.get(s, {"error": 1})]
+        if trace:
+            series.append(f"libos-sim={trace}")
+        sh(b("fid-plot"), os.path.join(d, "cwnd.png"), f"{c.name}: cwnd, Linux vs libos",
+           *series, check=False)
+        with open(os.path.join(d, "result.json"), "w") as f:
+            json.dump(res, f, indent=1)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write(table(results) + "\n")
+    print(table(results))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--time", type=float, default=8.0, help="seconds per run")
     ap.add_argument("--cells", help="rate:rtt:loss:cc,... (default: the whole grid)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "fidelity", "out"))
     ap.add_argument("--no-sim", action="store_true")
+    ap.add_argument("--sim-only", action="store_true",
+                    help="rerun only libos-sim on the cells of OUT/results.json, re-plot")
     a = ap.parse_args()
+    if a.sim_only:
+        return sim_only(a.out)
     if a.cells:
         cells = [Cell.parse(s) for s in a.cells.split(",")]
     else:
