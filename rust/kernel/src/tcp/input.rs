@@ -903,14 +903,15 @@ impl TcpSock {
         if (seg.payload.len() as u32) < self.rcv_mss {
             return;
         }
+        // Linux takes samples below INT_MAX µs only (a forged TSecr gives none).
         let delta = self.tsval(cx.now).wrapping_sub(tsecr) as i32;
-        if delta < 0 {
+        if !(0..i32::MAX / 1000).contains(&delta) {
             return;
         }
-        let sample = (delta.max(1) as u32).saturating_mul(1000);
+        let sample = delta.max(1) as u32 * 1000;
         self.rcv_rtt_us8 = match self.rcv_rtt_us8 {
             0 => sample.saturating_mul(8),
-            r => r - (r >> 3) + sample,
+            r => (r - (r >> 3)).saturating_add(sample),
         };
     }
 
