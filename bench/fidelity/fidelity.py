@@ -277,8 +277,9 @@ def run_cell(cell, secs, outdir, sim=True, capture=False):
     result.json into outdir and returns the result dict."""
     os.makedirs(outdir, exist_ok=True)
     os.chmod(outdir, 0o777)
+    # Real-time runs depend on the CPU being free: record the 1-minute load average.
     res = {"cell": cell.name, "rate": cell.rate, "rtt": cell.rtt, "loss": cell.loss,
-           "cc": cell.cc, "secs": secs}
+           "cc": cell.cc, "secs": secs, "load": round(os.getloadavg()[0], 2)}
     series = []
     for stack in ("linux", "libos"):
         csv = os.path.join(outdir, f"{stack}.csv")
@@ -392,7 +393,8 @@ def main():
         res = run_cell(c, a.time, os.path.join(a.out, "cells", c.name), sim=not a.no_sim,
                        capture=(i == 0))
         results.append(res)
-        print(f"[{time.time() - t0:6.0f}s] {table([res]).splitlines()[-1]}", flush=True)
+        print(f"[{time.time() - t0:6.0f}s load {res['load']}] {table([res]).splitlines()[-1]}",
+              flush=True)
         with open(os.path.join(a.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
     with open(os.path.join(a.out, "table.md"), "w") as f:
