@@ -267,3 +267,33 @@ def test_ipv6_addresses_match_linux(twin):
     retry(lambda: all("tentative" not in r[1] for r in twin.ip("-6 addr show")), timeout=10)
     for cmd in V6_SHOWS:
         assert_same(twin, cmd)
+
+
+def snmp_rows(text):
+    """/proc/net/snmp as {(group, field): value} from its header/value line pairs."""
+    lines = text.splitlines()
+    rows, heads = {}, {}
+    for line in lines:
+        group, _, rest = line.partition(": ")
+        if group in heads:
+            rows.update({(group, k): int(v) for k, v in zip(heads.pop(group), rest.split())})
+        else:
+            heads[group] = rest.split()
+    return rows
+
+
+def test_proc_net_snmp_through_the_shim(twin):
+    """`cat /proc/net/snmp` on a running instance: Linux's groups and field names in
+    Linux's order, and the ICMP counters move with the pings Linux sends."""
+    ref = subprocess.run(["ip", "netns", "exec", twin.linux, "cat", "/proc/net/snmp"],
+                         capture_output=True, text=True, timeout=20).stdout
+    heads = lambda t: [l for l in t.splitlines()  # noqa: E731
+                       if l.split(":")[0] in ("Ip", "Icmp", "Tcp", "Udp")][0::2]
+    before = twin.attach("cat", "/proc/net/snmp")
+    assert before.returncode == 0, before
+    assert heads(before.stdout) == heads(ref), before.stdout
+    twin.ns.run("ping", "-c", "3", "-i", "0.2", "-W", "2", LIBOS_IP, timeout=30)
+    a, b = snmp_rows(before.stdout), snmp_rows(twin.attach("cat", "/proc/net/snmp").stdout)
+    assert b[("Icmp", "InEchos")] - a[("Icmp", "InEchos")] == 3, (a, b)
+    assert b[("Icmp", "OutEchoReps")] - a[("Icmp", "OutEchoReps")] == 3, (a, b)
+    assert b[("Ip", "InReceives")] - a[("Ip", "InReceives")] >= 3, (a, b)

@@ -581,18 +581,25 @@ impl Kernel {
     }
 
     /// MIB counters by section, with Linux's names and order: `Ip`, `Icmp`, `Tcp`, `Udp`
-    /// (the lines of /proc/net/snmp) and `TcpExt` (/proc/net/netstat).
+    /// (the lines of /proc/net/snmp), `TcpExt` and `IpExt` (/proc/net/netstat).
     pub fn snmp(&self) -> Vec<(&'static str, Vec<(&'static str, i64)>)> {
         let wide = |rows: Vec<(&'static str, u64)>| -> Vec<(&'static str, i64)> {
             rows.into_iter().map(|(n, v)| (n, v as i64)).collect()
         };
         let tcp = &self.socks.tcp.stats.mib;
+        let s4 = &self.net.sysctl.ipv4;
+        let mut ip = vec![
+            ("Forwarding", if s4.ip_forward { 1 } else { 2 }),
+            ("DefaultTTL", i64::from(s4.ip_default_ttl)),
+        ];
+        ip.extend(wide(self.net.ipv4.mib.rows()));
         vec![
-            ("Ip", wide(self.net.ipv4.mib.rows())),
+            ("Ip", ip),
             ("Icmp", wide(self.net.ipv4.icmp_mib.rows())),
             ("Tcp", tcp.snmp().to_vec()),
             ("Udp", wide(self.socks.udp.mib.rows())),
             ("TcpExt", wide(tcp.netstat().to_vec())),
+            ("IpExt", wide(self.net.ipv4.mib.ext_rows())),
         ]
     }
 
@@ -665,7 +672,7 @@ mod tests {
     fn snmp_has_linux_sections() {
         let k = Kernel::new(KernelConfig::default());
         let sections: Vec<&str> = k.snmp().iter().map(|(s, _)| *s).collect();
-        assert_eq!(sections, ["Ip", "Icmp", "Tcp", "Udp", "TcpExt"]);
+        assert_eq!(sections, ["Ip", "Icmp", "Tcp", "Udp", "TcpExt", "IpExt"]);
         assert_eq!(k.snmp_counter("Tcp", "RtoMin"), Some(200));
         assert_eq!(k.snmp_counter("Tcp", "Nope"), None);
         assert!(k.routes().any(|r| r.kind == RouteKind::Local));

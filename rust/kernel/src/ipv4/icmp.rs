@@ -38,29 +38,38 @@ pub struct IcmpMib {
 }
 
 impl IcmpMib {
+    /// The `Icmp:` line in Linux's order (`icmp_put`: the totals, then `icmpmibmap`'s
+    /// types in and out).
     pub fn rows(&self) -> Vec<(&'static str, u64)> {
-        let t = |a: &[u64; 19], i: u8| a[usize::from(i)];
-        vec![
+        // `icmpmibmap`: (name, type). 14 and 18 are the timestamp and mask replies.
+        const MAP: [(&str, &str, u8); 10] = [
+            ("InDestUnreachs", "OutDestUnreachs", ty::DEST_UNREACH),
+            ("InTimeExcds", "OutTimeExcds", ty::TIME_EXCEEDED),
+            ("InParmProbs", "OutParmProbs", ty::PARAMETERPROB),
+            ("InSrcQuenchs", "OutSrcQuenchs", ty::SOURCE_QUENCH),
+            ("InRedirects", "OutRedirects", ty::REDIRECT),
+            ("InEchos", "OutEchos", ty::ECHO),
+            ("InEchoReps", "OutEchoReps", ty::ECHO_REPLY),
+            ("InTimestamps", "OutTimestamps", ty::TIMESTAMP),
+            ("InTimestampReps", "OutTimestampReps", 14),
+            ("InAddrMasks", "OutAddrMasks", ty::ADDRESS),
+        ];
+        let mut v = vec![
             ("InMsgs", self.in_msgs),
             ("InErrors", self.in_errors),
             ("InCsumErrors", self.in_csum_errors),
-            ("InDestUnreachs", t(&self.in_type, ty::DEST_UNREACH)),
-            ("InTimeExcds", t(&self.in_type, ty::TIME_EXCEEDED)),
-            ("InParmProbs", t(&self.in_type, ty::PARAMETERPROB)),
-            ("InSrcQuenchs", t(&self.in_type, ty::SOURCE_QUENCH)),
-            ("InRedirects", t(&self.in_type, ty::REDIRECT)),
-            ("InEchos", t(&self.in_type, ty::ECHO)),
-            ("InEchoReps", t(&self.in_type, ty::ECHO_REPLY)),
+        ];
+        v.extend(MAP.iter().map(|&(n, _, t)| (n, self.in_type[usize::from(t)])));
+        v.push(("InAddrMaskReps", self.in_type[18]));
+        v.extend([
             ("OutMsgs", self.out_msgs),
             ("OutErrors", self.out_errors),
             ("OutRateLimitGlobal", self.out_rate_limit_global),
             ("OutRateLimitHost", self.out_rate_limit_host),
-            ("OutDestUnreachs", t(&self.out_type, ty::DEST_UNREACH)),
-            ("OutTimeExcds", t(&self.out_type, ty::TIME_EXCEEDED)),
-            ("OutParmProbs", t(&self.out_type, ty::PARAMETERPROB)),
-            ("OutEchos", t(&self.out_type, ty::ECHO)),
-            ("OutEchoReps", t(&self.out_type, ty::ECHO_REPLY)),
-        ]
+        ]);
+        v.extend(MAP.iter().map(|&(_, n, t)| (n, self.out_type[usize::from(t)])));
+        v.push(("OutAddrMaskReps", self.out_type[18]));
+        v
     }
 }
 

@@ -1,5 +1,5 @@
 //! IPv4 MIB counters (RFC 4293 `ipSystemStatsTable` as Linux names them in
-//! /proc/net/snmp `Ip:`).
+//! /proc/net/snmp `Ip:` and /proc/net/netstat `IpExt:`).
 
 /// `IPSTATS_MIB_*`.
 #[derive(Debug, Clone, Default)]
@@ -25,9 +25,12 @@ pub struct Ipv4Mib {
     pub frag_oks: u64,
     pub frag_fails: u64,
     pub frag_creates: u64,
+    /// Packets handed to the neighbour layer (`ip_finish_output2`).
+    pub out_transmits: u64,
 }
 
 impl Ipv4Mib {
+    /// The `Ip:` counters after Forwarding and DefaultTTL, in `snmp4_ipstats_list` order.
     pub fn rows(&self) -> Vec<(&'static str, u64)> {
         vec![
             ("InReceives", self.in_receives),
@@ -47,6 +50,13 @@ impl Ipv4Mib {
             ("FragOKs", self.frag_oks),
             ("FragFails", self.frag_fails),
             ("FragCreates", self.frag_creates),
+            ("OutTransmits", self.out_transmits),
+        ]
+    }
+
+    /// The `IpExt:` counters libos keeps (`snmp4_ipextstats_list` names and order).
+    pub fn ext_rows(&self) -> Vec<(&'static str, u64)> {
+        vec![
             ("InNoRoutes", self.in_no_routes),
             ("InTruncatedPkts", self.in_truncated_pkts),
             ("InCsumErrors", self.in_csum_errors),

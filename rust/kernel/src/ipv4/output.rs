@@ -98,6 +98,7 @@ impl Net {
     /// `ip_finish_output2` + `neigh_output`: picks the destination MAC, queueing the
     /// packet while ARP resolves the next hop.
     fn neigh_output(&mut self, now: Nanos, rt: &RouteOut, pkt: PacketBuf) -> SysResult<()> {
+        self.ipv4.mib.out_transmits += 1;
         let dev = self.devs.get(rt.oif).ok_or(Errno::ENODEV)?;
         if !dev.is_running() {
             self.ipv4.mib.out_discards += 1;

@@ -26,7 +26,7 @@ impl Kernel {
             "net/dev" => tables::dev(&self.net),
             "net/arp" => tables::arp(&self.net),
             "net/snmp" => tables::snmp(&self.snmp(), &["Ip", "Icmp", "Tcp", "Udp"]),
-            "net/netstat" => tables::snmp(&self.snmp(), &["TcpExt"]),
+            "net/netstat" => tables::snmp(&self.snmp(), &["TcpExt", "IpExt"]),
             _ => return Err(Errno::ENOENT),
         })
     }
