@@ -480,15 +480,17 @@ impl Kernel {
     /// rtnetlink (NETLINK_ROUTE): answers the messages in `req` as Linux would queue
     /// the replies on the socket (acks, errors, dumps ending in NLMSG_DONE).
     pub fn netlink(&mut self, now: Nanos, req: &[u8]) -> Vec<u8> {
-        let out = netlink::process(&mut self.net, now, req, false);
-        self.finish(now);
-        out
+        self.netlink_process(now, req, false)
     }
 
     /// As [`Kernel::netlink`] for a socket that set `NETLINK_EXT_ACK`: error acks carry
     /// Linux's message text (NLMSGERR_ATTR_MSG), which iproute2 prints as `Error: ...`.
     pub fn netlink_ext_ack(&mut self, now: Nanos, req: &[u8]) -> Vec<u8> {
-        let out = netlink::process(&mut self.net, now, req, true);
+        self.netlink_process(now, req, true)
+    }
+
+    fn netlink_process(&mut self, now: Nanos, req: &[u8], ext_ack: bool) -> Vec<u8> {
+        let out = netlink::process(&mut self.net, now, req, ext_ack);
         self.finish(now);
         out
     }

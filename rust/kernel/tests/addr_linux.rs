@@ -7,101 +7,10 @@
 //! whose peers live in a second namespace, so taking a peer down is the carrier
 //! going away (`Kernel::dev_set_carrier` on libos).
 
-use libos_kernel::{DeviceConfig, EthernetAddress, Kernel, KernelConfig};
-use std::process::Command;
+mod twin;
+use twin::{Netns, sh, skip};
 
-fn skip() -> bool {
-    if std::env::var("LIBOS_SKIP_NETNS").as_deref() == Ok("1") {
-        eprintln!("!!!! LIBOS_SKIP_NETNS=1: address routes against a Linux netns SKIPPED !!!!");
-        return true;
-    }
-    let uid = Command::new("id").arg("-u").output().expect("id");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "needs root (network namespaces); set LIBOS_SKIP_NETNS=1 to skip"
-    );
-    false
-}
-
-fn sh(c: &str) {
-    let o = Command::new("sh").args(["-c", c]).output().unwrap();
-    assert!(o.status.success(), "{c}: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// Namespace `a` holds eth0 and eth1; their veth peers are in `b`. Deleted on drop.
-struct Netns {
-    a: String,
-    b: String,
-}
-
-impl Netns {
-    fn new() -> Netns {
-        let pid = std::process::id();
-        let n = Netns { a: format!("lad-{pid}a"), b: format!("lad-{pid}b") };
-        sh(&format!("ip netns add {} && ip netns add {}", n.a, n.b));
-        for (i, dev) in ["eth0", "eth1"].iter().enumerate() {
-            sh(&format!(
-                "ip -n {a} link add {dev} type veth peer name {dev} netns {b} && \
-                 ip -n {a} link set {dev} address 02:00:00:00:00:0{m} && \
-                 ip -n {a} link set {dev} up && ip -n {b} link set {dev} up",
-                a = n.a,
-                b = n.b,
-                m = i + 1
-            ));
-        }
-        sh(&format!("ip -n {} link set lo up", n.a));
-        n
-    }
-
-    fn ip(&self, cmd: &str) -> String {
-        let mut args = vec!["-n", &self.a];
-        args.extend(cmd.split_whitespace());
-        let o = Command::new("ip").args(&args).output().expect("ip");
-        if o.status.success() {
-            norm(&String::from_utf8_lossy(&o.stdout))
-        } else {
-            format!("ERR {}", String::from_utf8_lossy(&o.stderr).trim())
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.a]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
-    }
-}
-
-/// Drops what names the veth peer: `@ifN` after the device name, `link-netns NAME`.
-fn norm(s: &str) -> String {
-    let mut out = String::new();
-    for l in s.lines() {
-        let mut l = l.to_string();
-        if let Some(at) = l.find("@if")
-            && let Some(colon) = l[at..].find(':')
-        {
-            l.replace_range(at..at + colon, "");
-        }
-        if let Some(i) = l.find(" link-netns") {
-            l.truncate(i);
-        }
-        out.push_str(&l);
-        out.push('\n');
-    }
-    out
-}
-
-fn libos() -> Kernel {
-    let mut k = Kernel::new(KernelConfig { seed: 7 });
-    for (i, name) in ["eth0", "eth1"].iter().enumerate() {
-        let mac = EthernetAddress([2, 0, 0, 0, 0, i as u8 + 1]);
-        let e = k.dev_add(DeviceConfig::ethernet(name, mac)).unwrap();
-        assert_eq!(e, i as u32 + 2);
-        k.dev_set_up(0, e, true).unwrap();
-    }
-    k
-}
+const DEVS: &[&str] = &["eth0", "eth1"];
 
 /// `CARRIER <dev> on|off` is the peer going up or down; anything else is an `ip` line.
 const STEPS: &[&str] = &[
@@ -137,11 +46,11 @@ const STEPS: &[&str] = &[
 
 #[test]
 fn address_routes_like_linux() {
-    if skip() {
+    if skip("address routes") {
         return;
     }
-    let ns = Netns::new();
-    let mut k = libos();
+    let ns = Netns::new("addr", DEVS);
+    let mut k = twin::libos(DEVS);
     let mut diffs = Vec::new();
     for step in STEPS {
         if let Some(rest) = step.strip_prefix("CARRIER ") {

@@ -5,93 +5,13 @@
 //! Both sides have `lo` and `eth0` (02:00:00:00:00:01, ifindex 2, up). On Linux eth0
 //! is a veth whose peer lives in a second namespace, so the only normalisation is
 //! dropping what names that peer: the `@ifN` suffix of the device name and
-//! `link-netns NAME` in `ip link` output. Secondary addresses are avoided: libos gives
-//! them their own prefix and broadcast routes (ipv4/addr.rs), Linux does not.
+//! `link-netns NAME` in `ip link` output (`twin/mod.rs`). Secondary addresses, downed
+//! devices and multipath are compared in `addr_linux.rs`.
 
-use libos_kernel::{DeviceConfig, EthernetAddress, Kernel, KernelConfig};
+mod twin;
+use libos_kernel::Kernel;
 use std::process::Command;
-
-fn skip(what: &str) -> bool {
-    if std::env::var("LIBOS_SKIP_NETNS").as_deref() == Ok("1") {
-        eprintln!("!!!! LIBOS_SKIP_NETNS=1: {what} against a Linux netns SKIPPED !!!!");
-        return true;
-    }
-    let uid = Command::new("id").arg("-u").output().expect("id");
-    assert_eq!(
-        String::from_utf8_lossy(&uid.stdout).trim(),
-        "0",
-        "{what} needs root (network namespaces); set LIBOS_SKIP_NETNS=1 to skip"
-    );
-    false
-}
-
-/// Two namespaces joined by a veth; `a` holds eth0. Deleted on drop.
-struct Netns {
-    a: String,
-    b: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let pid = std::process::id();
-        let n = Netns { a: format!("lnl-{tag}-{pid}a"), b: format!("lnl-{tag}-{pid}b") };
-        let sh = |c: &str| {
-            let o = Command::new("sh").args(["-c", c]).output().unwrap();
-            assert!(o.status.success(), "{c}: {}", String::from_utf8_lossy(&o.stderr));
-        };
-        sh(&format!("ip netns add {} && ip netns add {}", n.a, n.b));
-        sh(&format!(
-            "ip -n {a} link add eth0 type veth peer name eth0 netns {b} && \
-             ip -n {a} link set eth0 address 02:00:00:00:00:01 && \
-             ip -n {a} link set lo up && ip -n {a} link set eth0 up && \
-             ip -n {b} link set eth0 up",
-            a = n.a,
-            b = n.b
-        ));
-        n
-    }
-
-    /// Runs `ip -n A <cmd>`: stdout if it succeeded, else `ERR <stderr>`.
-    fn ip(&self, cmd: &str) -> String {
-        let mut args = vec!["-n", &self.a];
-        args.extend(cmd.split_whitespace());
-        let o = Command::new("ip").args(&args).output().expect("ip");
-        if o.status.success() {
-            norm(&String::from_utf8_lossy(&o.stdout))
-        } else {
-            format!("ERR {}", String::from_utf8_lossy(&o.stderr).trim())
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.a]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
-    }
-}
-
-/// Drops what names the veth peer (see the file comment).
-fn norm(s: &str) -> String {
-    s.lines()
-        .map(|l| {
-            let l = l.replace("eth0@if2:", "eth0:");
-            match l.find(" link-netns") {
-                Some(i) => l[..i].to_string(),
-                None => l,
-            }
-        })
-        .map(|l| l + "\n")
-        .collect()
-}
-
-fn libos() -> Kernel {
-    let mut k = Kernel::new(KernelConfig { seed: 7 });
-    let e = k.dev_add(DeviceConfig::ethernet("eth0", EthernetAddress([2, 0, 0, 0, 0, 1]))).unwrap();
-    assert_eq!(e, 2);
-    k.dev_set_up(0, e, true).unwrap();
-    k
-}
+use twin::{Netns, skip};
 
 fn run(k: &mut Kernel, cmd: &str) -> String {
     match k.run_ip(0, cmd) {
@@ -176,13 +96,11 @@ const STEPS: &[&str] = &[
     "route del 10.9.0.0/16",
     "addr del 192.168.5.9/16 dev eth0",
     "route show",
-    // libos keeps multipath routes through a downed device (ipv4/addr.rs
-    // `dev_changed` only drops routes whose `oif` is the device): left out here.
+    // Multipath through a downed device is compared in addr_linux.rs.
     "route del 10.5.0.0/16",
     "link set eth0 down",
     "route show",
-    // Linux keeps a downed device's local-table routes (`fib_sync_down_dev` spares
-    // host-scope nexthops); libos drops them (ipv4/addr.rs): main table only here.
+    // A downed device's local-table routes are compared in addr_linux.rs.
     "link show eth0",
     "route add 10.60.0.0/16 dev eth0",
     "link set eth0 up",
@@ -198,8 +116,8 @@ fn same_commands_same_output_as_linux() {
     if skip("ip command comparison") {
         return;
     }
-    let ns = Netns::new("cmp");
-    let mut k = libos();
+    let ns = Netns::new("cmp", &["eth0"]);
+    let mut k = twin::libos(&["eth0"]);
     let mut diffs = Vec::new();
     for step in STEPS {
         let cmd = step.strip_prefix("ip ").unwrap_or(step);
@@ -250,8 +168,8 @@ fn real_iproute2_requests_decode() {
     if skip("iproute2 request replay") {
         return;
     }
-    let ns = Netns::new("rpl");
-    let mut k = libos();
+    let ns = Netns::new("rpl", &["eth0"]);
+    let mut k = twin::libos(&["eth0"]);
     let cmds = [
         "addr add 10.0.0.1/24 brd + dev eth0",
         "addr add 192.168.7.1/24 brd + dev eth0",
