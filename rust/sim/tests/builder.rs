@@ -40,12 +40,11 @@ fn ring_of_routers_with_auto_routes() {
     assert!((30_000.0..32_000.0).contains(&min), "{r:?}");
 }
 
-/// Scale check: `cargo test --release -p libos-sim --test builder -- --ignored --nocapture`
+/// A thousand hosts around one router, each pinging its neighbour through it: routes
+/// computed for all, every ping answered.
 #[test]
-#[ignore]
 fn star_of_1000_hosts() {
     const N: usize = 1000;
-    let t = std::time::Instant::now();
     let mut sim = Sim::new(1);
     let hub = sim.add_kernel_node("hub");
     sim.kernel(hub).unwrap().sysctl_set("net.ipv4.ip_forward", "1").unwrap();
@@ -66,14 +65,8 @@ fn star_of_1000_hosts() {
         let ping = Ping::new(&format!("p{i}"), dst.into(), 100_000_000, Some(10), 56);
         sim.add_app(hosts[i].0, Box::new(ping), (i as u64) * 1000, None).unwrap();
     }
-    let built = t.elapsed();
+    assert!(routes >= N, "{routes} routes");
     sim.run_until(2_000_000_000);
     let ok = sim.reports().iter().filter(|r| r.note.starts_with("10 sent, 10 received")).count();
-    println!(
-        "{N} hosts: {routes} routes, build {:.2}s, run {:.2}s, {} events, {ok} pings complete",
-        built.as_secs_f64(),
-        t.elapsed().as_secs_f64() - built.as_secs_f64(),
-        sim.stats.events
-    );
     assert_eq!(ok, N);
 }

@@ -247,26 +247,6 @@ fn pcap_captures_tx_and_rx() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `cargo test --release -p libos-sim engine_speed -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn engine_speed() {
-    let mut sim = Sim::new(1);
-    let deadlines = (0..1_000_000).map(|i| i * 1200).collect();
-    let a = sim.add_node("a", Box::new(Scripted { deadlines, len: 1500, ..Default::default() }));
-    let b = sim.add_node("b", Box::new(Scripted { count_only: true, ..Default::default() }));
-    sim.add_p2p(a, b, &params(10_000_000_000, 10_000)).unwrap();
-    let t = std::time::Instant::now();
-    sim.run_until(u64::MAX / 2);
-    let dt = t.elapsed().as_secs_f64();
-    let rx = scripted(&mut sim, b).rx_count;
-    println!(
-        "{} events, {rx} frames in {dt:.3}s: {:.0} events/s",
-        sim.stats.events,
-        sim.stats.events as f64 / dt
-    );
-}
-
 /// An app for a non-libos stack: ticks on its timer and pokes the stack directly.
 struct Ticker {
     period: u64,
