@@ -341,6 +341,8 @@ impl TcpSock {
         let len = seg.data.len() as u64;
         self.total_retrans += 1;
         self.bytes_retrans += len;
+        // `__tcp_transmit_skb`: `bytes_sent` counts every data byte put on the wire.
+        self.bytes_sent += len;
         cx.stats.mib.retrans_segs += 1;
         if self.retrans_stamp.is_none() {
             self.retrans_stamp = Some(cx.now);

@@ -43,6 +43,10 @@ fn sack_repairs_three_holes_in_one_recovery() {
     assert_eq!(mib.reno_recovery, 0);
     assert_eq!(mib.retrans_segs, 3, "exactly the three holes, nothing spurious");
     assert_eq!(p.sock(true, c).backoff, 0, "no RTO");
+    // tcpi_bytes_sent counts the retransmitted bytes too, as Linux's does.
+    let info = p.sock(true, c).tcp_info(p.now);
+    assert_eq!(info.bytes_retrans, 3 * 1448);
+    assert_eq!(info.bytes_sent, 300_000 + info.bytes_retrans);
 }
 
 #[test]
