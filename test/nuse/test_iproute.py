@@ -252,15 +252,20 @@ V6_EDITS = [
     "-6 addr del 2001:db8:3::2/64 dev tap0",
     "-6 addr add 2001:db8:3::2/64 dev tap0",
     "-6 addr del 2001:db8:3::2/64 dev tap0",
+    "-6 addr add 2001:db8:1::5/48 dev tap0",
+    "-6 addr add 2001:db8:1::7/128 dev tap0",
 ]
 V6_SHOWS = ["-6 addr show", "-6 addr show dev tap0", "-6 addr show dev lo",
-            "-j -6 addr show", "addr show", "-6 addr show scope link", "-6 addr show tentative"]
+            "-j -6 addr show", "addr show", "-6 addr show scope link", "-6 addr show tentative",
+            "-6 route show", "-6 route show table local", "route show table all",
+            "-j -6 route show table all"]
 
 
 def test_ipv6_addresses_match_linux(twin):
     """IPv6 addresses (issue 8): the link-local address from the MAC, ::1 on lo, added
     and deleted addresses with nodad and Linux's errors; after DAD (1-2 s) the same
-    views, text and JSON, on both."""
+    views, text and JSON, on both: addresses, and the routes they imply in the main and
+    local tables in the fib6 tree's order."""
     for cmd in V6_EDITS:
         assert_same(twin, cmd)
     # Both run DAD: wait until neither lists a tentative address.

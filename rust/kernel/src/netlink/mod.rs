@@ -11,6 +11,7 @@ pub mod link6;
 pub mod neigh;
 pub mod notify;
 pub mod route;
+pub mod route6;
 pub mod rule;
 pub mod sock_diag;
 pub mod wire;
@@ -149,7 +150,10 @@ fn dispatch(net: &mut Net, ctx: &mut Ctx<'_>, ty: u16, payload: &[u8]) -> NlResu
                 addr::dump(net, ctx, family);
                 addr6::dump(net, ctx, family);
             }
-            RTM_GETROUTE => route::dump(net, ctx, family),
+            RTM_GETROUTE => {
+                route::dump(net, ctx, family);
+                route6::dump(net, ctx, family);
+            }
             RTM_GETNEIGH => neigh::dump(net, ctx, family),
             rule::RTM_GETRULE => rule::dump(net, ctx, family),
             _ => return Err(Errno::EOPNOTSUPP.into()),
