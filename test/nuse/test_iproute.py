@@ -302,3 +302,42 @@ def test_proc_net_snmp_through_the_shim(twin):
     assert b[("Icmp", "InEchos")] - a[("Icmp", "InEchos")] == 3, (a, b)
     assert b[("Icmp", "OutEchoReps")] - a[("Icmp", "OutEchoReps")] == 3, (a, b)
     assert b[("Ip", "InReceives")] - a[("Ip", "InReceives")] >= 3, (a, b)
+
+
+RADVD = """interface {dev} {{
+    AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvDefaultLifetime 600;
+    prefix 2001:db8:99::/64 {{ AdvOnLink on; AdvAutonomous on; }};
+}};
+"""
+
+
+def test_ipv6_routes_from_router_advertisements_match_linux(twin, tmp_path):
+    """radvd advertises the same prefix to both (from the twin's peer namespace, and
+    from the Linux side of libos's TAP): both form the same SLAAC address and show the
+    same routes — the advertised prefix with its lifetime, the default route `proto ra`
+    with its hop limit. Normalised: lifetimes in seconds (the two runs are seconds
+    apart) and the routers' link-local addresses (different MACs)."""
+    procs = []
+    for ns, dev in ((twin.gw, "gw0"), (twin.ns.name, "tap0")):
+        conf = tmp_path / f"radvd-{dev}.conf"
+        conf.write_text(RADVD.format(dev=dev))
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", ns, "radvd", "-n", "-C", str(conf),
+             "-p", str(tmp_path / f"radvd-{dev}.pid"), "-m", "stderr"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        slaac = "2001:db8:99::ff:fe00:9902"
+        retry(lambda: all(slaac in r[1] and "tentative" not in r[1]
+                          for r in twin.ip("-6 addr show dev tap0")), timeout=20)
+        norm6 = lambda r: (r[0], re.sub(r"via fe80::\S+", "via ROUTER",  # noqa: E731
+                                        re.sub(r"expires \d+sec", "expires Nsec", r[1])), r[2])
+        for cmd in ("-6 route show", "-6 route show table local", "-6 route show default"):
+            lin, lib = [norm6(r) for r in twin.ip(cmd)]
+            assert lin == lib, f"`ip {cmd}` differs\n--- Linux\n{lin}\n--- libos\n{lib}"
+        assert "default via ROUTER dev tap0 proto ra metric 1024 expires Nsec hoplimit 64" \
+            in norm6(twin.ip("-6 route show")[1])[1]
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
