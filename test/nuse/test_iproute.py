@@ -331,8 +331,9 @@ def test_ipv6_routes_from_router_advertisements_match_linux(twin, tmp_path):
         retry(lambda: all(slaac in r[1] and "tentative" not in r[1]
                           for r in twin.ip("-6 addr show dev tap0")), timeout=20)
         norm6 = lambda r: (r[0], re.sub(r"via fe80::\S+", "via ROUTER",  # noqa: E731
-                                        re.sub(r"expires \d+sec", "expires Nsec", r[1])), r[2])
-        for cmd in ("-6 route show", "-6 route show table local", "-6 route show default"):
+                                        re.sub(r"(expires|_lft) \d+sec", r"\1 Nsec", r[1])), r[2])
+        for cmd in ("-6 route show", "-6 route show table local", "-6 route show default",
+                    "-6 addr show dev tap0"):
             lin, lib = [norm6(r) for r in twin.ip(cmd)]
             assert lin == lib, f"`ip {cmd}` differs\n--- Linux\n{lin}\n--- libos\n{lib}"
         assert "default via ROUTER dev tap0 proto ra metric 1024 expires Nsec hoplimit 64" \

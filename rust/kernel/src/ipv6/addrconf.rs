@@ -35,6 +35,18 @@ pub struct Ifaddr6 {
     dad_left: u8,
     /// End of the valid lifetime of an autoconfigured address (None: forever).
     pub valid_until: Option<Nanos>,
+    /// End of its preferred lifetime: afterwards it is `deprecated` (RFC 4862 §5.5.4).
+    pub preferred_until: Option<Nanos>,
+}
+
+/// An address's lifetimes: (valid until, preferred until); None is forever.
+pub type Lifetimes = (Option<Nanos>, Option<Nanos>);
+
+impl Ifaddr6 {
+    /// Past its preferred lifetime (IFA_F_DEPRECATED).
+    pub fn deprecated(&self, now: Nanos) -> bool {
+        self.preferred_until.is_some_and(|p| p <= now)
+    }
 }
 
 impl Net {
@@ -65,7 +77,7 @@ impl Net {
         if self.ipv6.find(ifindex, addr).is_some() {
             return Err(Errno::EEXIST);
         }
-        self.addr6_insert(now, ifindex, addr, prefix_len, true, None);
+        self.addr6_insert(now, ifindex, addr, prefix_len, true, (None, None));
         if nodad {
             if let Some(f) = self.addr6_mut(ifindex, addr) {
                 f.nodad = true;
@@ -83,9 +95,9 @@ impl Net {
         ifindex: IfIndex,
         addr: Ipv6Addr,
         prefix_len: u8,
-        valid_until: Option<Nanos>,
+        lifetimes: Lifetimes,
     ) {
-        self.addr6_insert(now, ifindex, addr, prefix_len, false, valid_until);
+        self.addr6_insert(now, ifindex, addr, prefix_len, false, lifetimes);
     }
 
     /// `ip -6 addr del`.
@@ -107,7 +119,7 @@ impl Net {
         addr: Ipv6Addr,
         prefix_len: u8,
         permanent: bool,
-        valid_until: Option<Nanos>,
+        (valid_until, preferred_until): Lifetimes,
     ) {
         let f = Ifaddr6 {
             addr,
@@ -117,6 +129,7 @@ impl Net {
             nodad: false,
             dad_left: DAD_TRANSMITS,
             valid_until,
+            preferred_until,
         };
         self.ipv6.addrs.entry(ifindex).or_default().push(f);
         if self.devs.get(ifindex).is_some_and(|d| d.is_running()) {
@@ -207,7 +220,7 @@ impl Net {
         // `init_loopback`: ::1/128 on lo, usable at once.
         if dev.is_loopback() && self.ipv6.find(ifindex, Ipv6Addr::LOCALHOST).is_none() {
             let lo = Ipv6Addr::LOCALHOST;
-            self.addr6_insert(now, ifindex, lo, 128, true, None);
+            self.addr6_insert(now, ifindex, lo, 128, true, (None, None));
             self.dad_done(now, ifindex, lo);
         }
         let link_local = with_iid(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), eui64(mac));
@@ -223,6 +236,7 @@ impl Net {
                     nodad: false,
                     dad_left: DAD_TRANSMITS,
                     valid_until: None,
+                    preferred_until: None,
                 },
             );
         }

@@ -182,8 +182,11 @@ impl Net {
         };
         let addr = with_iid(p.prefix, eui64(mac.mac));
         let valid = lifetime(now, p.valid_lifetime);
+        let preferred = lifetime(now, p.preferred_lifetime);
         match self.addr6_mut(ifindex, addr) {
             Some(f) if !f.permanent => {
+                // §5.5.3 (e): the preferred lifetime is reset to the advertised one.
+                f.preferred_until = preferred;
                 // §5.5.3 (e): accept a longer lifetime, or one above two hours, or one
                 // that does not shorten the remaining time below two hours.
                 let remaining = f.valid_until.map_or(Nanos::MAX, |e| e.saturating_sub(now));
@@ -196,7 +199,7 @@ impl Net {
             }
             Some(_) => {}
             None => {
-                self.addr6_autoconf(now, ifindex, addr, 64, valid);
+                self.addr6_autoconf(now, ifindex, addr, 64, (valid, preferred));
             }
         }
     }

@@ -3,18 +3,22 @@
 
 use super::wire::*;
 use super::{Ctx, NlError, NlResult};
-use crate::Errno;
 use crate::dev::Device;
 use crate::ipv6::{AddrState, Ifaddr6};
 use crate::net::Net;
 use crate::route::{RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE};
 use crate::wire::ipv6::is_link_local;
+use crate::{Errno, Nanos};
 use std::net::Ipv6Addr;
 
 pub const AF_INET6: u8 = 10;
 const IFA_F_NODAD: u32 = 0x02;
 const IFA_F_DADFAILED: u32 = 0x08;
+const IFA_F_DEPRECATED: u32 = 0x20;
 const IFA_F_TENTATIVE: u32 = 0x40;
+/// Linux marks every address formed from an advertised prefix (`manage_tempaddrs`).
+const IFA_F_MANAGETEMPADDR: u32 = 0x100;
+const SEC: Nanos = 1_000_000_000;
 const FOREVER: u32 = u32::MAX;
 
 fn scope_of(a: Ipv6Addr) -> u8 {
@@ -34,9 +38,12 @@ fn in_list_order(v: &[Ifaddr6]) -> Vec<&Ifaddr6> {
 }
 
 fn fill(ctx: &mut Ctx<'_>, d: &Device, f: &Ifaddr6, multi: bool) {
-    let mut flags = if f.permanent { IFA_F_PERMANENT } else { 0 };
+    let mut flags = if f.permanent { IFA_F_PERMANENT } else { IFA_F_MANAGETEMPADDR };
     if f.nodad {
         flags |= IFA_F_NODAD;
+    }
+    if f.deprecated(ctx.now) {
+        flags |= IFA_F_DEPRECATED;
     }
     match f.state {
         AddrState::Tentative => flags |= IFA_F_TENTATIVE,
@@ -56,9 +63,10 @@ fn fill(ctx: &mut Ctx<'_>, d: &Device, f: &Ifaddr6, multi: bool) {
     }
     .emit(w);
     w.attr(IFA_ADDRESS, &f.addr.octets());
-    let left = f.valid_until.map_or(FOREVER, |e| (e.saturating_sub(now) / 1_000_000_000) as u32);
+    let left = |t: Option<Nanos>| t.map_or(FOREVER, |e| (e.saturating_sub(now) / SEC) as u32);
     let mut ci = Vec::with_capacity(16);
-    for v in [left, left, stamp, stamp] {
+    // struct ifa_cacheinfo: ifa_prefered, ifa_valid, cstamp, tstamp.
+    for v in [left(f.preferred_until), left(f.valid_until), stamp, stamp] {
         ci.extend_from_slice(&v.to_ne_bytes());
     }
     w.attr(IFA_CACHEINFO, &ci);
