@@ -315,8 +315,9 @@ def test_ipv6_routes_from_router_advertisements_match_linux(twin, tmp_path):
     """radvd advertises the same prefix to both (from the twin's peer namespace, and
     from the Linux side of libos's TAP): both form the same SLAAC address and show the
     same routes — the advertised prefix with its lifetime, the default route `proto ra`
-    with its hop limit. Normalised: lifetimes in seconds (the two runs are seconds
-    apart) and the routers' link-local addresses (different MACs)."""
+    with its hop limit — and the router in the neighbour table flagged `router`.
+    Normalised: lifetimes in seconds (the two runs are seconds apart), the routers'
+    link-local and MAC addresses, and the router entry's NUD state."""
     procs = []
     for ns, dev in ((twin.gw, "gw0"), (twin.ns.name, "tap0")):
         conf = tmp_path / f"radvd-{dev}.conf"
@@ -330,10 +331,14 @@ def test_ipv6_routes_from_router_advertisements_match_linux(twin, tmp_path):
         slaac = "2001:db8:99::ff:fe00:9902"
         retry(lambda: all(slaac in r[1] and "tentative" not in r[1]
                           for r in twin.ip("-6 addr show dev tap0")), timeout=20)
-        norm6 = lambda r: (r[0], re.sub(r"via fe80::\S+", "via ROUTER",  # noqa: E731
-                                        re.sub(r"(expires|_lft) \d+sec", r"\1 Nsec", r[1])), r[2])
+        def norm6(r):
+            t = re.sub(r"(expires|_lft) \d+sec", r"\1 Nsec", r[1])
+            t = re.sub(r"fe80::\S+ dev tap0 lladdr \S+", "ROUTER dev tap0 lladdr MAC", t)
+            # The router's entry is STALE or, once used, DELAY/REACHABLE: timing, not format.
+            t = re.sub(r"router (STALE|DELAY|PROBE|REACHABLE)", "router NUD", t)
+            return r[0], re.sub(r"via fe80::\S+", "via ROUTER", t), r[2]
         for cmd in ("-6 route show", "-6 route show table local", "-6 route show default",
-                    "-6 addr show dev tap0"):
+                    "-6 addr show dev tap0", "-6 neigh show"):
             lin, lib = [norm6(r) for r in twin.ip(cmd)]
             assert lin == lib, f"`ip {cmd}` differs\n--- Linux\n{lin}\n--- libos\n{lib}"
         assert "default via ROUTER dev tap0 proto ra metric 1024 expires Nsec hoplimit 64" \

@@ -1,13 +1,17 @@
-//! RTM_{NEW,DEL,GET}NEIGH for ARP (`neighbour.c`: `neigh_add`, `neigh_delete`,
-//! `neigh_dump_table`, `neigh_fill_info`). Only administrator entries can be added:
-//! NUD_PERMANENT (or NUD_NOARP, kept as permanent).
+//! RTM_{NEW,DEL,GET}NEIGH for ARP and NDP (`neighbour.c`: `neigh_add`, `neigh_delete`,
+//! `neigh_dump_table`, `neigh_fill_info`). Only administrator entries can be added (ARP):
+//! NUD_PERMANENT (or NUD_NOARP, kept as permanent). Dumps list the ARP table, then NDP's.
 
+use super::addr6::AF_INET6;
 use super::wire::*;
 use super::{Ctx, NlError, NlResult};
 use crate::Errno;
-use crate::neigh::NudState;
+use crate::neigh::{Neighbour, NudState};
 use crate::net::Net;
 use crate::wire::EthernetAddress;
+
+/// `NTF_ROUTER`: the neighbour is a router (NDP).
+const NTF_ROUTER: u8 = 0x80;
 use std::net::{IpAddr, Ipv4Addr};
 
 pub fn nud_of(s: NudState) -> u16 {
@@ -23,26 +27,41 @@ pub fn nud_of(s: NudState) -> u16 {
 }
 
 pub fn dump(net: &mut Net, ctx: &mut Ctx<'_>, family: u8) {
-    if family != AF_UNSPEC && family != AF_INET {
-        return;
-    }
-    for (&(ifindex, addr), n) in net.neigh.iter() {
-        let IpAddr::V4(a) = addr else { continue };
-        let h = ctx.header(RTM_NEWNEIGH, true);
-        let w = &mut *ctx.out;
-        w.begin(h);
-        let state = nud_of(n.state);
-        NdMsg { family: AF_INET, ifindex: ifindex as i32, state, flags: 0, kind: RTN_UNICAST }
-            .emit(w);
-        w.attr(NDA_DST, &a.octets());
-        if let Some(m) = n.lladdr {
-            w.attr(NDA_LLADDR, &m.0);
+    let v4 = net.neigh.iter().filter(|(k, _)| k.1.is_ipv4());
+    let v6 = net.neigh.iter().filter(|(k, _)| k.1.is_ipv6());
+    let tables = [(AF_INET, v4.collect::<Vec<_>>()), (AF_INET6, v6.collect())];
+    for (fam, entries) in tables {
+        if family != AF_UNSPEC && family != fam {
+            continue;
         }
-        // struct nda_cacheinfo: confirmed, used, updated, refcnt (ages in clock ticks).
-        w.attr(NDA_CACHEINFO, &[0u8; 16]);
-        w.attr_u32(NDA_PROBES, 0);
-        w.end();
+        for (&(ifindex, addr), n) in entries {
+            fill(ctx, net, ifindex, addr, n);
+        }
     }
+}
+
+/// `neigh_fill_info` for one entry; NTF_ROUTER for a default router learned by NDP.
+fn fill(ctx: &mut Ctx<'_>, net: &Net, ifindex: u32, addr: IpAddr, n: &Neighbour) {
+    let router =
+        net.ipv6.routers.iter().any(|r| (IpAddr::V6(r.addr), r.ifindex) == (addr, ifindex));
+    let flags = if router { NTF_ROUTER } else { 0 };
+    let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
+    let h = ctx.header(RTM_NEWNEIGH, true);
+    let w = &mut *ctx.out;
+    w.begin(h);
+    let state = nud_of(n.state);
+    NdMsg { family, ifindex: ifindex as i32, state, flags, kind: RTN_UNICAST }.emit(w);
+    match addr {
+        IpAddr::V4(a) => w.attr(NDA_DST, &a.octets()),
+        IpAddr::V6(a) => w.attr(NDA_DST, &a.octets()),
+    }
+    if let Some(m) = n.lladdr {
+        w.attr(NDA_LLADDR, &m.0);
+    }
+    // struct nda_cacheinfo: confirmed, used, updated, refcnt (ages in clock ticks).
+    w.attr(NDA_CACHEINFO, &[0u8; 16]);
+    w.attr_u32(NDA_PROBES, 0);
+    w.end();
 }
 
 fn parse(payload: &[u8]) -> NlResult<(NdMsg, &[u8], Ipv4Addr)> {
