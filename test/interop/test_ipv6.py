@@ -48,6 +48,20 @@ def test_linux_pings_libos_over_ipv6(ns, tmp_path):
     assert any(r[0] == LIBOS6 and r[1] == "136" for r in rows), rows
     replies = [r for r in rows if r[1] == "129" and r[0] in (LIBOS6, LIBOS_LL)]
     assert len(replies) == 6, rows
+    # MLDv2 reports for the solicited-node groups, shaped as Linux's own (RFC 3810):
+    # hop limit 1 to ff02::16 behind a Router Alert, CHANGE_TO_EXCLUDE records.
+    mld = sh("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "eth.src", "-e", "ipv6.hlim",
+             "-e", "ipv6.dst", "-e", "ipv6.opt.router_alert", "-e", "icmpv6.checksum.status",
+             "-e", "icmpv6.mldr.mar.record_type", "-e", "icmpv6.mldr.mar.multicast_address",
+             "-Y", "icmpv6.type == 143").stdout.splitlines()
+    mld = [r.split("\t") for r in mld]
+    ours = [r for r in mld if r[0] == LIBOS_MAC]
+    theirs = [r for r in mld if r[0] != LIBOS_MAC]
+    assert ours and theirs, mld
+    shape = lambda rs: {tuple(r[1:5]) + (r[5].split(",")[0],) for r in rs}  # noqa: E731
+    assert shape(ours) == shape(theirs) == {("1", "ff02::16", "0", "1", "4")}, mld
+    groups = {g for r in ours for g in r[6].split(",")}
+    assert groups == {"ff02::1:ff00:2", "ff02::1:ff00:9902"}, groups
 
 
 def test_duplicate_address_detected_against_linux(ns):

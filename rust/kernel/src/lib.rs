@@ -685,6 +685,8 @@ mod tests {
         let mut k = Kernel::new(KernelConfig::default());
         let eth = k.dev_add(DeviceConfig::ethernet("eth0", EthernetAddress::local(1))).unwrap();
         k.dev_set_up(0, eth, true).unwrap();
+        // (Bringing the link up sends an MLD report for its link-local address.)
+        while k.poll_transmit().is_some() {}
         k.dev_rx(0, eth, &[]);
         k.dev_rx(0, eth, &[0xff; 13]);
         k.dev_rx(0, 99, &[0; 64]);

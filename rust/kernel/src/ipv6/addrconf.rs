@@ -8,7 +8,7 @@ use super::defaults::{DAD_TRANSMITS, RETRANS_TIME, RTR_SOLICIT_DELAY};
 use super::ndisc;
 use crate::dev::IfIndex;
 use crate::net::Net;
-use crate::wire::ipv6::{eui64, is_link_local, with_iid};
+use crate::wire::ipv6::{eui64, is_link_local, solicited_node, with_iid};
 use crate::{DevFlags, Errno, Nanos, SysResult};
 use std::net::Ipv6Addr;
 
@@ -141,6 +141,8 @@ impl Net {
     /// rtr_solicit_delay. Devices without neighbour discovery (loopback, NOARP,
     /// point-to-point) skip DAD (`addrconf_dad_begin`: IFF_NOARP).
     fn dad_start(&mut self, now: Nanos, ifindex: IfIndex, addr: Ipv6Addr) {
+        // `addrconf_dad_begin` → `addrconf_join_solict`.
+        self.mld_join(now, ifindex, solicited_node(addr));
         let nd = self.devs.get(ifindex).is_some_and(|d| d.needs_arp());
         if !nd || DAD_TRANSMITS == 0 {
             self.dad_done(now, ifindex, addr);
@@ -202,6 +204,7 @@ impl Net {
             self.ipv6.timers.insert((now + RETRANS_TIME, ifindex, addr));
         }
         self.router_advance(now);
+        self.mld_advance(now);
     }
 
     /// Device up, down or carrier change (`addrconf_notify`): an Ethernet device that

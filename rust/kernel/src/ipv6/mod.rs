@@ -11,6 +11,7 @@
 pub mod addrconf;
 mod icmp;
 mod input;
+pub mod mld;
 pub mod ndisc;
 mod output;
 pub mod router;
@@ -96,6 +97,8 @@ pub struct Ipv6State {
     pub rs: BTreeMap<IfIndex, router::RsState>,
     /// Link MTUs advertised by routers.
     pub mtu: BTreeMap<IfIndex, u32>,
+    /// MLD reports still to repeat.
+    pub mld: mld::Mld,
     pub mib: Ipv6Mib,
 }
 
@@ -106,7 +109,8 @@ impl Ipv6State {
         let prefixes = self.prefixes.iter().filter_map(|p| p.expires);
         let addrs = self.addrs.values().flatten().filter_map(|f| f.valid_until);
         let dad = self.timers.first().map(|t| t.0);
-        rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).min()
+        let mld = self.mld.next_deadline();
+        rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).chain(mld).min()
     }
 
     /// Forgets what `ifindex` learned and configured (`addrconf_ifdown`).
@@ -117,6 +121,7 @@ impl Ipv6State {
         self.prefixes.retain(|p| p.ifindex != ifindex);
         self.rs.remove(&ifindex);
         self.mtu.remove(&ifindex);
+        self.mld.forget_dev(ifindex);
     }
 
     /// The usable (not tentative, not failed) address `a` on `ifindex`.

@@ -1,0 +1,121 @@
+//! MLDv2 host reports (RFC 3810, Linux `mcast.c`): joining a group — the
+//! solicited-node group of every address — sends an unsolicited State-Change Report
+//! (CHANGE_TO_EXCLUDE, no sources) to all MLDv2 routers (ff02::16), hop limit 1, behind
+//! a hop-by-hop Router Alert (RFC 2711), from the link-local address or `::` while that
+//! is tentative (RFC 3590), and once more a random time within the unsolicited report
+//! interval later (robustness variable 2, `mld_ifc_start_work`). ff02::1 is never
+//! reported (RFC 3810 §6).
+
+use super::output::Ip6Tx;
+use crate::Nanos;
+use crate::dev::IfIndex;
+use crate::net::Net;
+use crate::pktbuf::PacketBuf;
+use crate::wire::checksum;
+use crate::wire::icmpv6::ty;
+use crate::wire::ipv6::{is_link_local, multicast_mac, nexthdr};
+use std::net::{IpAddr, Ipv6Addr};
+
+const ALL_MLDV2_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16);
+const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+/// `mld_unsolicited_report_interval` for MLDv2: 1 s.
+const UNSOLICITED_INTERVAL_MS: u32 = 1000;
+/// MLDv2 record type CHANGE_TO_EXCLUDE_MODE (RFC 3810 §5.2.12).
+const CHANGE_TO_EXCLUDE: u8 = 4;
+/// Hop-by-hop header: next header ICMPv6, length 0, Router Alert (type 5, value 0 =
+/// MLD), PadN of 0 bytes.
+const HBH_ROUTER_ALERT: [u8; 8] = [nexthdr::ICMPV6, 0, 5, 2, 0, 0, 1, 0];
+
+/// Groups waiting for their retransmitted report, per device, with its time.
+#[derive(Debug, Default)]
+pub struct Mld {
+    pending: Vec<(Nanos, IfIndex, Ipv6Addr)>,
+}
+
+impl Mld {
+    pub fn next_deadline(&self) -> Option<Nanos> {
+        self.pending.iter().map(|p| p.0).min()
+    }
+
+    pub fn forget_dev(&mut self, ifindex: IfIndex) {
+        self.pending.retain(|p| p.1 != ifindex);
+    }
+}
+
+/// The report body: header, then one record per group.
+fn report(groups: &[Ipv6Addr]) -> Vec<u8> {
+    let mut b = vec![ty::MLD2_REPORT, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&(groups.len() as u16).to_be_bytes());
+    for g in groups {
+        b.extend_from_slice(&[CHANGE_TO_EXCLUDE, 0, 0, 0]);
+        b.extend_from_slice(&g.octets());
+    }
+    b
+}
+
+impl Net {
+    /// `igmp6_join_group` for `group` on `ifindex`: report now, and again later.
+    pub(crate) fn mld_join(&mut self, now: Nanos, ifindex: IfIndex, group: Ipv6Addr) {
+        if group == ALL_NODES || !self.devs.get(ifindex).is_some_and(|d| d.needs_arp()) {
+            return;
+        }
+        self.mld_send(now, ifindex, &[group]);
+        let delay = Nanos::from(self.rng.range_u32(0, UNSOLICITED_INTERVAL_MS - 1)) * 1_000_000;
+        self.ipv6.mld.pending.push((now + delay, ifindex, group));
+    }
+
+    /// Sends the retransmissions that are due, one report per device.
+    pub(crate) fn mld_advance(&mut self, now: Nanos) {
+        let due: Vec<(Nanos, IfIndex, Ipv6Addr)> =
+            self.ipv6.mld.pending.iter().copied().filter(|p| p.0 <= now).collect();
+        self.ipv6.mld.pending.retain(|p| p.0 > now);
+        let mut devs: Vec<IfIndex> = due.iter().map(|p| p.1).collect();
+        devs.dedup();
+        for i in devs {
+            let groups: Vec<Ipv6Addr> = due.iter().filter(|p| p.1 == i).map(|p| p.2).collect();
+            self.mld_send(now, i, &groups);
+        }
+    }
+
+    fn mld_send(&mut self, _now: Nanos, ifindex: IfIndex, groups: &[Ipv6Addr]) {
+        // RFC 3590: the link-local source once it is usable, `::` before.
+        let src = self
+            .ipv6
+            .addrs
+            .get(&ifindex)
+            .and_then(|v| {
+                v.iter().find(|f| is_link_local(f.addr) && f.state == super::AddrState::Preferred)
+            })
+            .map_or(Ipv6Addr::UNSPECIFIED, |f| f.addr);
+        let mut body = report(groups);
+        let (s, d) = (IpAddr::V6(src), IpAddr::V6(ALL_MLDV2_ROUTERS));
+        let sum = checksum::transport(&s, &d, nexthdr::ICMPV6, &body);
+        body[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut pkt = PacketBuf::new(HBH_ROUTER_ALERT.len() + body.len());
+        pkt.data_mut()[..8].copy_from_slice(&HBH_ROUTER_ALERT);
+        pkt.data_mut()[8..].copy_from_slice(&body);
+        self.ipv6.mib.icmp_out_msgs += 1;
+        let tx = Ip6Tx {
+            oif: ifindex,
+            src,
+            dst: ALL_MLDV2_ROUTERS,
+            next_header: nexthdr::HOP_BY_HOP,
+            hop_limit: 1,
+        };
+        self.ip6_xmit_to(&tx, multicast_mac(ALL_MLDV2_ROUTERS), pkt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_layout() {
+        let g: Ipv6Addr = "ff02::1:ff00:2".parse().unwrap();
+        let b = report(&[g]);
+        assert_eq!(&b[..8], &[143, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(&b[8..12], &[4, 0, 0, 0]);
+        assert_eq!(&b[12..28], &g.octets());
+    }
+}
