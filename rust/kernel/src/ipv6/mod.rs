@@ -59,6 +59,8 @@ pub struct Ipv6Mib {
     pub icmp_out_msgs: u64,
     pub ndisc_dropped: u64,
     pub dad_failures: u64,
+    /// Routers, prefixes or addresses an advertisement would have added past the bounds.
+    pub ra_dropped: u64,
 }
 
 impl Ipv6Mib {

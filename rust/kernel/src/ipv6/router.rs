@@ -18,6 +18,11 @@ const SEC: Nanos = 1_000_000_000;
 /// `rtr_solicits` and `rtr_solicit_interval` (RFC 4861 MAX_RTR_SOLICITATIONS, 4 s).
 const RTR_SOLICITS: u8 = 3;
 const RTR_SOLICIT_INTERVAL: Nanos = 4 * SEC;
+/// Bounds against a flood of forged advertisements (counted in `ra_dropped`): Linux's
+/// `max_addresses` (16 autoconfigured addresses per interface), and as many default
+/// routers and on-link prefixes per namespace.
+const MAX_AUTOCONF_ADDRS: usize = 16;
+const MAX_LEARNED: usize = 64;
 /// RFC 4862 §5.5.3 (e): a prefix's valid lifetime is not cut below two hours by an
 /// unauthenticated advertisement.
 const MIN_VALID_CUT: Nanos = 7200 * SEC;
@@ -125,6 +130,7 @@ impl Net {
             }
             (Some(k), l) => self.ipv6.routers[k].expires = now + Nanos::from(l) * SEC,
             (None, 0) => {}
+            (None, _) if self.ipv6.routers.len() >= MAX_LEARNED => self.ipv6.mib.ra_dropped += 1,
             (None, l) => self.ipv6.routers.push(DefaultRouter {
                 addr: rx.src,
                 ifindex: i,
@@ -165,6 +171,9 @@ impl Net {
                 }
                 (Some(k), _) => self.ipv6.prefixes[k].expires = expires,
                 (None, 0) => {}
+                (None, _) if self.ipv6.prefixes.len() >= MAX_LEARNED => {
+                    self.ipv6.mib.ra_dropped += 1
+                }
                 (None, _) => self.ipv6.prefixes.push(OnLinkPrefix {
                     prefix: p.prefix,
                     len: p.prefix_len,
@@ -199,6 +208,15 @@ impl Net {
             }
             Some(_) => {}
             None => {
+                let auto = self
+                    .ipv6
+                    .addrs
+                    .get(&ifindex)
+                    .map_or(0, |v| v.iter().filter(|f| !f.permanent).count());
+                if auto >= MAX_AUTOCONF_ADDRS {
+                    self.ipv6.mib.ra_dropped += 1;
+                    return;
+                }
                 self.addr6_autoconf(now, ifindex, addr, 64, (valid, preferred));
             }
         }
