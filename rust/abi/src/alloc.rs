@@ -7,7 +7,7 @@
 use crate::types::SimKernel;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{c_ulong, c_void};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 type MallocFn = unsafe extern "C" fn(*mut SimKernel, c_ulong) -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut SimKernel, *mut c_void);
@@ -15,6 +15,9 @@ type FreeFn = unsafe extern "C" fn(*mut SimKernel, *mut c_void);
 static MALLOC: AtomicUsize = AtomicUsize::new(0);
 static FREE: AtomicUsize = AtomicUsize::new(0);
 static KERNEL: AtomicUsize = AtomicUsize::new(0);
+/// A sequence lock over the three words above (odd while `set_host` writes), so an
+/// allocation on another thread never pairs one host's `malloc` with another's `free`.
+static SEQ: AtomicUsize = AtomicUsize::new(0);
 /// Blocks handed out by the host's malloc (for tests and the harness's report).
 pub static HOST_BLOCKS: AtomicUsize = AtomicUsize::new(0);
 
@@ -26,9 +29,39 @@ pub(crate) fn set_host(m: Option<MallocFn>, f: Option<FreeFn>, kernel: *mut SimK
         (Some(m), Some(f)) => (m as usize, f as usize),
         _ => (0, 0),
     };
+    let s = loop {
+        let s = SEQ.load(Ordering::Relaxed);
+        if s.is_multiple_of(2)
+            && SEQ.compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            break s;
+        }
+        std::hint::spin_loop();
+    };
+    fence(Ordering::Release);
     KERNEL.store(kernel as usize, Ordering::Relaxed);
     FREE.store(f, Ordering::Relaxed);
     MALLOC.store(m, Ordering::Relaxed);
+    SEQ.store(s + 2, Ordering::Release);
+}
+
+/// (malloc, free, kernel) as one consistent snapshot.
+fn host() -> (usize, usize, usize) {
+    loop {
+        let s = SEQ.load(Ordering::Acquire);
+        if s.is_multiple_of(2) {
+            let v = (
+                MALLOC.load(Ordering::Relaxed),
+                FREE.load(Ordering::Relaxed),
+                KERNEL.load(Ordering::Relaxed),
+            );
+            fence(Ordering::Acquire);
+            if SEQ.load(Ordering::Relaxed) == s {
+                return v;
+            }
+        }
+        std::hint::spin_loop();
+    }
 }
 
 pub struct HostAlloc;
@@ -47,11 +80,11 @@ unsafe impl GlobalAlloc for HostAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let align = layout.align().max(16);
         let pad = HDR.next_multiple_of(align);
-        let m = MALLOC.load(Ordering::Relaxed);
+        let (m, free, kernel) = host();
         if m != 0 {
             // SAFETY: `m` was stored from a valid `MallocFn`.
             let malloc: MallocFn = unsafe { std::mem::transmute::<usize, MallocFn>(m) };
-            let kernel = KERNEL.load(Ordering::Relaxed) as *mut SimKernel;
+            let kernel = kernel as *mut SimKernel;
             let want = layout.size() + HDR + align;
             // SAFETY: the host's malloc contract.
             let base = unsafe { malloc(kernel, want as c_ulong) } as *mut u8;
@@ -61,7 +94,7 @@ unsafe impl GlobalAlloc for HostAlloc {
                 unsafe {
                     let h = header(p);
                     *h = base as usize;
-                    *h.add(1) = FREE.load(Ordering::Relaxed);
+                    *h.add(1) = free;
                     *h.add(2) = kernel as usize;
                     *h.add(3) = 0;
                 }
