@@ -290,24 +290,35 @@ pub unsafe extern "C" fn sendmmsg(
 ) -> c_int {
     ffi!(-1, {
         let Some(kfd) = lib_fd(fd) else { return unsafe { sys::sendmmsg(fd, v, n, flags) } };
-        let mut done = 0;
-        for i in 0..n as usize {
-            // SAFETY: caller's array of n entries.
-            let e = unsafe { &mut *v.add(i) };
-            match unsafe { sendmsg_lib(kfd, &e.msg_hdr, flags) } {
-                Ok(k) => {
-                    e.msg_len = k as c_uint;
-                    done += 1;
-                }
-                Err(err) if done == 0 => {
-                    sys::set_errno(err.0);
-                    return -1;
-                }
-                Err(_) => break,
-            }
-        }
-        done
+        // SAFETY: the caller's array of n entries.
+        unsafe { each_mmsg(v, n, |_, h| sendmsg_lib(kfd, h, flags)) }
     })
+}
+
+/// sendmmsg/recvmmsg over the caller's array: `one(done, header)` per message until one
+/// fails; the count done, or -1 with its errno if the first failed.
+unsafe fn each_mmsg(
+    v: *mut libc::mmsghdr,
+    n: c_uint,
+    mut one: impl FnMut(usize, &mut libc::msghdr) -> SysResult<usize>,
+) -> c_int {
+    let mut done = 0;
+    for i in 0..n as usize {
+        // SAFETY: caller's array of n entries.
+        let e = unsafe { &mut *v.add(i) };
+        match one(done as usize, &mut e.msg_hdr) {
+            Ok(k) => {
+                e.msg_len = k as c_uint;
+                done += 1;
+            }
+            Err(err) if done == 0 => {
+                sys::set_errno(err.0);
+                return -1;
+            }
+            Err(_) => break,
+        }
+    }
+    done
 }
 
 #[unsafe(no_mangle)]
@@ -417,29 +428,16 @@ pub unsafe extern "C" fn recvmmsg(
 ) -> c_int {
     ffi!(-1, {
         let Some(kfd) = lib_fd(fd) else { return unsafe { sys::recvmmsg(fd, v, n, flags, t) } };
-        let mut done = 0;
-        for i in 0..n as usize {
-            // After the first message, take only what is already queued (MSG_WAITFORONE).
-            let f = if done > 0 {
-                (flags & !libc::MSG_WAITFORONE) | libc::MSG_DONTWAIT
-            } else {
-                flags & !libc::MSG_WAITFORONE
-            };
-            // SAFETY: caller's array of n entries.
-            let e = unsafe { &mut *v.add(i) };
-            match unsafe { recvmsg_lib(kfd, &mut e.msg_hdr, f) } {
-                Ok(k) => {
-                    e.msg_len = k as c_uint;
-                    done += 1;
-                }
-                Err(err) if done == 0 => {
-                    sys::set_errno(err.0);
-                    return -1;
-                }
-                Err(_) => break,
-            }
+        // SAFETY: the caller's array of n entries.
+        unsafe {
+            each_mmsg(v, n, |done, h| {
+                // After the first message, take only what is already queued
+                // (MSG_WAITFORONE).
+                let f = flags & !libc::MSG_WAITFORONE;
+                let f = if done > 0 { f | libc::MSG_DONTWAIT } else { f };
+                recvmsg_lib(kfd, h, f)
+            })
         }
-        done
     })
 }
 
