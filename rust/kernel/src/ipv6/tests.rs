@@ -58,6 +58,11 @@ fn icmp6(frame: &[u8]) -> Option<(EthernetAddress, Ipv6Repr, Vec<u8>)> {
 fn frame_in(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, msg: &Icmpv6Repr<'_>) -> Vec<u8> {
     let mut body = vec![0u8; msg.buffer_len()];
     msg.emit(src, dst, &mut body);
+    icmp_frame(src, dst, hop_limit, body)
+}
+
+/// An Ethernet + IPv6 frame from the peer carrying the ICMPv6 bytes `body`.
+fn icmp_frame(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, body: Vec<u8>) -> Vec<u8> {
     let mut f = vec![0u8; 14 + 40];
     f[..6].copy_from_slice(&MAC.0);
     f[6..12].copy_from_slice(&PEER_MAC.0);
@@ -349,21 +354,7 @@ fn random_icmpv6_with_valid_checksums_never_panics() {
         );
         body[2..4].copy_from_slice(&sum.to_be_bytes());
         let hop = if rng.range_u32(0, 3) == 0 { 64 } else { 255 };
-        let mut f = vec![0u8; 14 + 40];
-        f[..6].copy_from_slice(&MAC.0);
-        f[6..12].copy_from_slice(&PEER_MAC.0);
-        f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
-        Ipv6Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: nexthdr::ICMPV6,
-            payload_len: body.len(),
-            hop_limit: hop,
-            traffic_class: 0,
-            flow_label: 0,
-        }
-        .emit(&mut f[14..]);
-        f.extend(body);
+        let f = icmp_frame(src, dst, hop, body);
         now += 1_000_000;
         k.dev_rx(now, i, &f);
         while k.poll_transmit().is_some() {}
