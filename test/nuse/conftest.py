@@ -112,18 +112,23 @@ def ns(tmp_path):
         yield n
     finally:
         for p in n.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(p)
             # A killed instance leaves its control socket behind (exec keeps the pid).
             ctl = f"/tmp/libos-nuse.{p.pid}.ctl"
             if os.path.exists(ctl):
                 os.unlink(ctl)
         sh("ip", "netns", "del", n.name, check=False)
+
+
+def stop(p):
+    """Terminates `p` (killing it after 5 s) and reaps it."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def retry(fn, timeout=10.0, every=0.2):

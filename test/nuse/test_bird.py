@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from conftest import NUSE_BIN, NUSE_LIB, PY, require_root, retry, sh
+from conftest import NUSE_BIN, NUSE_LIB, PY, require_root, retry, sh, stop
 
 
 def need_bins(*tools):
@@ -58,13 +58,7 @@ class Procs:
 
     def stop(self):
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(p)
 
 
 @pytest.fixture
