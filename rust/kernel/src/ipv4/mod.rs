@@ -133,13 +133,6 @@ impl Net {
         self.ipv4.next_ident = Some(id.wrapping_add(1));
         id
     }
-
-    /// Counters as `/proc/net/snmp` `Ip:` and `Icmp:` rows, with Linux names.
-    pub fn ipv4_snmp(&self) -> Vec<(&'static str, u64)> {
-        let mut v = self.ipv4.mib.rows();
-        v.extend(self.ipv4.icmp_mib.rows());
-        v
-    }
 }
 
 #[cfg(test)]
