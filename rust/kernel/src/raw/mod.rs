@@ -308,7 +308,10 @@ impl RawTable {
 impl ProtoOps for RawTable {
     /// `inet_create` for SOCK_RAW: `inet_num` = protocol; IPPROTO_RAW implies
     /// IP_HDRINCL.
-    fn open(&mut self, net: &mut Net, _domain: i32, protocol: i32) -> SysResult<u32> {
+    fn open(&mut self, net: &mut Net, domain: i32, protocol: i32) -> SysResult<u32> {
+        if domain == AF_INET6 {
+            return Err(Errno::EPROTONOSUPPORT);
+        }
         let protocol = u8::try_from(protocol).map_err(|_| Errno::EINVAL)?;
         let mut inet = InetOpts::new(net);
         inet.hdrincl = i32::from(protocol) == IPPROTO_RAW;

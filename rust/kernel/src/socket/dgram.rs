@@ -31,7 +31,7 @@ pub fn truesize(len: usize) -> usize {
 pub struct RxInfo {
     pub ifindex: IfIndex,
     /// The header's destination address.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     pub ttl: u8,
     pub tos: u8,
     /// Sent to a broadcast or multicast address.
@@ -42,7 +42,7 @@ impl Default for RxInfo {
     fn default() -> Self {
         RxInfo {
             ifindex: 0,
-            dst: Ipv4Addr::UNSPECIFIED,
+            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             ttl: 0,
             tos: 0,
             multicast_or_broadcast: false,
@@ -54,10 +54,7 @@ impl RxInfo {
     pub fn of(rx: &crate::net::IpRx<'_>) -> RxInfo {
         RxInfo {
             ifindex: rx.ifindex,
-            dst: match rx.dst {
-                IpAddr::V4(d) => d,
-                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-            },
+            dst: rx.dst,
             ttl: rx.ttl,
             tos: rx.tos,
             multicast_or_broadcast: rx.multicast_or_broadcast,

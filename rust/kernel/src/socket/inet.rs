@@ -342,18 +342,19 @@ impl InetOpts {
     /// in Linux's order (IP_PKTINFO, IP_TTL, IP_TOS).
     pub fn cmsg_recv(&self, net: &Net, from: Ipv4Addr, info: &super::dgram::RxInfo) -> Vec<u8> {
         let mut out = Vec::new();
+        let IpAddr::V4(dst) = info.dst else { return out };
         if self.pktinfo {
             // `fib_compute_spec_dst`: the destination for local unicast, else the address
             // we would answer from.
-            let spec_dst = if info.multicast_or_broadcast || info.dst.is_multicast() {
+            let spec_dst = if info.multicast_or_broadcast || dst.is_multicast() {
                 net.select_addr(info.ifindex, IpAddr::V4(from)).unwrap_or(Ipv4Addr::UNSPECIFIED)
             } else {
-                info.dst
+                dst
             };
             let mut d = [0u8; 12];
             d[..4].copy_from_slice(&(info.ifindex as i32).to_ne_bytes());
             d[4..8].copy_from_slice(&spec_dst.octets());
-            d[8..].copy_from_slice(&info.dst.octets());
+            d[8..].copy_from_slice(&dst.octets());
             put_cmsg(&mut out, SOL_IP, IP_PKTINFO, &d);
         }
         if self.recvttl {

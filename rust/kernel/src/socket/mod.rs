@@ -5,6 +5,7 @@
 
 pub mod dgram;
 pub mod inet;
+pub mod inet6;
 pub mod ioctl;
 pub mod options;
 pub mod slab;
@@ -251,8 +252,7 @@ impl Sockets {
         }
         let nonblock = ty & SOCK_NONBLOCK != 0;
         let base = ty & SOCK_TYPE_MASK;
-        if domain != AF_INET {
-            // IPv6 arrives with its own issue; everything else is not ours.
+        if domain != AF_INET && domain != AF_INET6 {
             return Err(Errno::EAFNOSUPPORT);
         }
         // Linux `inet_create`: protocol outside 0..IPPROTO_MAX is EINVAL.
@@ -264,7 +264,10 @@ impl Sockets {
             (SOCK_DGRAM, 0 | IPPROTO_UDP) => Proto::Udp,
             // ICMP "ping" sockets: refused while `net.ipv4.ping_group_range` is its
             // default "1 0" (no group), as on Linux; ping then falls back to raw.
-            (SOCK_DGRAM, IPPROTO_ICMP) => return Err(Errno::EACCES),
+            (SOCK_DGRAM, IPPROTO_ICMP) if domain == AF_INET => return Err(Errno::EACCES),
+            (SOCK_DGRAM, inet6::IPPROTO_ICMPV6) if domain == AF_INET6 => {
+                return Err(Errno::EACCES);
+            }
             (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
             (SOCK_RAW, p) if (1..=255).contains(&p) => Proto::Raw,
             (SOCK_RAW, _) => return Err(Errno::EPROTONOSUPPORT),

@@ -69,8 +69,10 @@ impl TcpSock {
     /// Path facts for a new connection: PMTU and the MSS we advertise.
     pub(crate) fn init_path(&mut self, mtu: u32) {
         self.pmtu = mtu;
-        // An IPv4 packet is at most 65535 bytes (lo: MSS 65495, as Linux).
-        let mut adv = mtu.min(65535).saturating_sub(40).max(super::sock::MIN_MSS);
+        // An IPv4 packet is at most 65535 bytes (lo: MSS 65495, as Linux; over IPv6
+        // 65476).
+        let (hdr, max) = self.net_header();
+        let mut adv = mtu.min(max).saturating_sub(hdr + 20).max(super::sock::MIN_MSS);
         if self.user_mss > 0 {
             adv = adv.min(self.user_mss);
         }
@@ -85,6 +87,7 @@ impl TcpSock {
         self.common = l.common.clone();
         self.common.error = None;
         self.inet = l.inet;
+        self.inet6 = l.inet6;
         self.nodelay = l.nodelay;
         self.cork = l.cork;
         self.keepidle = l.keepidle;

@@ -331,23 +331,26 @@ impl TcpTable {
         }
     }
 
-    /// The listener for `local`: an exact address match beats the wildcard.
+    /// The listener for `local` (Linux `inet_lhash2_lookup` / `compute_score`): an
+    /// exact address match beats the wildcard, an IPv4 listener beats a dual-stack one
+    /// for IPv4, and an IPV6_V6ONLY listener never takes IPv4; first bound wins ties.
     fn find_listener(&self, local: SocketAddr) -> Option<u32> {
         let ids = self.ports.get(&local.port())?;
-        let mut wildcard = None;
+        let mut best: Option<(u32, u32)> = None;
         for &id in ids {
             let Some(s) = self.sock(id) else { continue };
             if s.state != State::Listen {
                 continue;
             }
-            if s.local.ip() == local.ip() {
-                return Some(id);
-            }
-            if s.local.ip().is_unspecified() && wildcard.is_none() {
-                wildcard = Some(id);
+            let Some(score) = crate::socket::inet6::match_local(&s.inet6, s.local.ip(), local.ip())
+            else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, id));
             }
         }
-        wildcard
+        best.map(|b| b.1)
     }
 
     /// IP local delivery of a TCP segment (Linux `tcp_v4_rcv`).

@@ -4,6 +4,7 @@
 use super::Cx;
 use super::sock::{State, TcpSock};
 use crate::net::Net;
+use crate::socket::inet6::{IPV6_MTU, SOL_IPV6};
 use crate::socket::options::{get_int, put_bytes, put_int};
 use crate::uapi::*;
 use crate::{Errno, SysResult};
@@ -53,6 +54,14 @@ impl TcpSock {
             }
             SOL_IP => {
                 if self.inet.setsockopt(SOCK_STREAM, name, val)? {
+                    Ok(())
+                } else {
+                    Err(Errno::ENOPROTOOPT)
+                }
+            }
+            SOL_IPV6 if self.inet6.v6 => {
+                let dev = self.common.bound_dev;
+                if self.inet6.setsockopt(cx.net, SOCK_STREAM, self.bound, dev, name, val)? {
                     Ok(())
                 } else {
                     Err(Errno::ENOPROTOOPT)
@@ -185,6 +194,17 @@ impl TcpSock {
                     return put_int(out, self.pmtu as i32);
                 }
                 self.inet.getsockopt(net, name, out).unwrap_or(Err(Errno::ENOPROTOOPT))
+            }
+            SOL_IPV6 if self.inet6.v6 => {
+                if name == IPV6_MTU {
+                    if !self.state.is_synchronized() {
+                        return Err(Errno::ENOTCONN);
+                    }
+                    return put_int(out, self.pmtu as i32);
+                }
+                self.inet6
+                    .getsockopt(net, SOCK_STREAM, name, out)
+                    .unwrap_or(Err(Errno::ENOPROTOOPT))
             }
             SOL_TCP => self.get_tcp_opt(net, name, out),
             _ => Err(Errno::ENOPROTOOPT),

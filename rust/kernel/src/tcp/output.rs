@@ -76,7 +76,10 @@ pub(crate) fn send_reset_for(
         options: TcpOptions::default(),
         payload: &[],
     };
-    let ttl = cx.net.sysctl.ipv4.ip_default_ttl;
+    let ttl = match remote.ip() {
+        IpAddr::V4(_) => cx.net.sysctl.ipv4.ip_default_ttl,
+        IpAddr::V6(_) => cx.net.hop_limit6(0),
+    };
     emit(cx, &ip_tx(local.ip(), remote.ip(), ttl), &repr);
 }
 
@@ -86,13 +89,22 @@ impl TcpSock {
     }
 
     fn ip_tx(&self, cx: &Cx<'_>, len: usize) -> IpTx {
+        let (ttl, tos, dont_frag) = match self.remote.ip() {
+            IpAddr::V6(d) => {
+                let hops = self.inet6.hops(cx.net, d, self.common.bound_dev.unwrap_or(0));
+                (hops, self.inet6.tclass, true)
+            }
+            IpAddr::V4(_) => {
+                (self.inet.ttl(cx.net), self.inet.tos, self.inet.dont_frag(len + 20, self.pmtu))
+            }
+        };
         IpTx {
             src: self.local.ip(),
             dst: self.remote.ip(),
             protocol: 6,
-            ttl: self.inet.ttl(cx.net),
-            tos: self.inet.tos,
-            dont_frag: self.inet.dont_frag(len + 20, self.pmtu),
+            ttl,
+            tos,
+            dont_frag,
             oif: self.common.bound_dev,
             allow_broadcast: false,
         }
@@ -546,7 +558,8 @@ impl TcpSock {
     pub(crate) fn sync_mss(&mut self, cx: &Cx<'_>) {
         let peer_mss = self.peer_mss;
         let min = cx.net.sysctl.tcp.tcp_min_snd_mss.max(super::sock::MIN_MSS);
-        let mut mss = self.pmtu.min(65535).saturating_sub(40);
+        let (hdr, max) = self.net_header();
+        let mut mss = self.pmtu.min(max).saturating_sub(hdr + 20);
         mss = mss.min(u32::from(peer_mss.unwrap_or(super::sock::MSS_DEFAULT as u16)));
         if self.user_mss > 0 {
             mss = mss.min(self.user_mss);

@@ -5,19 +5,18 @@
 use super::TcpTable;
 use super::sock::{State, TcpSock};
 use crate::net::Net;
+use crate::socket::inet6::{addrs_overlap, bind_parts};
 use crate::{Errno, SysResult};
 use std::net::IpAddr;
 
-fn addrs_overlap(a: IpAddr, b: IpAddr) -> bool {
-    a.is_unspecified() || b.is_unspecified() || a == b
-}
-
 impl TcpTable {
-    /// Would `s` binding `addr:port` conflict with a socket already there?
+    /// Would `s` binding `addr:port` conflict with a socket already there? Families
+    /// meet as Linux `inet_rcv_saddr_equal` has them (`inet6::addrs_overlap`).
     pub(crate) fn bind_conflict(&self, s: &TcpSock, addr: IpAddr, port: u16, listen: bool) -> bool {
         let Some(ids) = self.ports.get(&port) else { return false };
+        let mine = bind_parts(&s.inet6, addr);
         ids.iter().filter(|&&id| id != s.id).filter_map(|&id| self.sock(id)).any(|o| {
-            if !addrs_overlap(addr, o.local.ip()) {
+            if !addrs_overlap(mine, bind_parts(&o.inet6, o.local.ip())) {
                 return false;
             }
             if s.common.reuseport && o.common.reuseport {

@@ -114,6 +114,7 @@ pub struct TcpSock {
     pub user_bound: bool,
     pub common: SockCommon,
     pub inet: InetOpts,
+    pub inet6: crate::socket::inet6::Inet6Opts,
     /// `sk_shutdown`.
     pub shutdown: u8,
     /// `SOCK_DONE`: the peer closed or the connection ended.
@@ -324,6 +325,23 @@ pub struct TcpSock {
 }
 
 pub const UNSPEC: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+/// The unbound address of an AF_INET6 socket.
+pub const UNSPEC6: SocketAddr =
+    SocketAddr::V6(std::net::SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, 0, 0, 0));
+
+impl TcpSock {
+    /// Network header bytes before TCP's: 20 over IPv4, 40 over IPv6 (so MSS = MTU -
+    /// 60, Linux `tcp_v6_connect` `icsk_af_ops->net_header_len`), and the largest MTU
+    /// an MSS can be drawn from (IPv4 packets are at most 65535 bytes; IPv6 payloads).
+    pub fn net_header(&self) -> (u32, u32) {
+        if self.remote.is_ipv6() { (40, 65_535 + 40) } else { (20, 65_535) }
+    }
+
+    /// A kernel-form address as the user of this socket sees it.
+    pub fn user_addr(&self, a: SocketAddr) -> SocketAddr {
+        crate::socket::inet6::to_user(self.inet6.v6, a, self.common.bound_dev)
+    }
+}
 
 impl TcpSock {
     pub fn new(net: &Net, id: u32, cc: Box<dyn CongestionOps>) -> TcpSock {
@@ -337,6 +355,7 @@ impl TcpSock {
             user_bound: false,
             common: SockCommon::default(),
             inet: InetOpts::new(net),
+            inet6: crate::socket::inet6::Inet6Opts::new(net, false),
             shutdown: 0,
             done: false,
             orphan: false,

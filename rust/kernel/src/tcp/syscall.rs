@@ -4,14 +4,15 @@
 
 use super::listen::new_isn;
 use super::output::route;
-use super::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, State, TcpSock, UNSPEC};
+use super::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, State, TcpSock, UNSPEC, UNSPEC6};
 use super::{Cx, TcpTable};
 use crate::net::Net;
 use crate::socket::ProtoOps;
 use crate::socket::inet::check_bind_addr;
+use crate::socket::inet6::{Bind6, Inet6Opts, bind6, dest6};
 use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 impl TcpSock {
     /// Linux `tcp_close_state`: the state after our FIN, and whether to send one.
@@ -147,9 +148,18 @@ impl TcpTable {
         addr: SocketAddr,
     ) -> SysResult<()> {
         let s = self.sock_ok(id)?;
-        if !addr.is_ipv4() {
-            return Err(Errno::EAFNOSUPPORT);
-        }
+        let (addr, oif) = match addr {
+            SocketAddr::V6(sa) if s.inet6.v6 => {
+                // `tcp_v6_connect`: no multicast peers.
+                if sa.ip().is_multicast() {
+                    return Err(Errno::ENETUNREACH);
+                }
+                let (ip, oif) = dest6(&s.inet6, s.local.ip(), s.common.bound_dev, &sa)?;
+                (SocketAddr::new(ip, sa.port()), oif)
+            }
+            SocketAddr::V4(_) if !s.inet6.v6 => (addr, s.common.bound_dev),
+            _ => return Err(Errno::EAFNOSUPPORT),
+        };
         if s.connecting {
             return match s.state {
                 State::SynSent | State::SynRecv => Err(Errno::EALREADY),
@@ -169,13 +179,15 @@ impl TcpTable {
         if s.connected || s.state != State::Closed {
             return Err(Errno::EISCONN);
         }
-        let bound_dev = s.common.bound_dev;
         let rt = {
             let cx = self.cx(now, net);
-            route(&cx, addr.ip(), bound_dev)?
+            route(&cx, addr.ip(), oif)?
         };
         let s = self.sock_ok(id)?;
         let src = if s.local.ip().is_unspecified() { rt.src } else { s.local.ip() };
+        if src.is_ipv4() != addr.is_ipv4() {
+            return Err(Errno::ENETUNREACH);
+        }
         let port = if s.bound {
             s.local.port()
         } else {
@@ -199,6 +211,10 @@ impl TcpTable {
         self.call(now, net, id, |s, cx| {
             s.local = local;
             s.remote = addr;
+            // A link-local peer ties the socket to its interface (`tcp_v6_connect`).
+            if s.common.bound_dev.is_none() && oif.is_some() && addr.is_ipv6() {
+                s.common.bound_dev = oif;
+            }
             s.init_path(rt.mtu);
             s.init_rcv_window(cx.net);
             s.iss = new_isn(cx.net, now);
@@ -409,25 +425,10 @@ impl TcpTable {
             Err(Errno::EAGAIN)
         })
     }
-}
 
-impl ProtoOps for TcpTable {
-    fn open(&mut self, net: &mut Net, _domain: i32, _protocol: i32) -> SysResult<u32> {
-        let name = net.sysctl.tcp.tcp_congestion_control;
-        let cc =
-            super::cong::lookup(name).map_or_else(super::cong::reno::Reno::boxed, |c| (c.new)());
-        let id = self.alloc_id();
-        self.install(Box::new(TcpSock::new(net, id, cc)));
-        Ok(id)
-    }
-
-    fn bind(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
+    /// Takes `addr`'s port (or an ephemeral one) for a bind (`inet_csk_get_port`).
+    fn bind_port(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
         let s = self.sock_ok(id)?;
-        let IpAddr::V4(ip) = addr.ip() else { return Err(Errno::EAFNOSUPPORT) };
-        if s.bound || s.state != State::Closed {
-            return Err(Errno::EINVAL);
-        }
-        check_bind_addr(net, &s.inet, ip)?;
         let port = if addr.port() == 0 {
             let mut probe = addr;
             std::mem::swap(&mut probe, &mut self.sock_mut(id).ok_or(Errno::EBADF)?.local);
@@ -447,6 +448,51 @@ impl ProtoOps for TcpTable {
         s.user_bound = true;
         Ok(())
     }
+}
+
+impl ProtoOps for TcpTable {
+    fn open(&mut self, net: &mut Net, domain: i32, _protocol: i32) -> SysResult<u32> {
+        let name = net.sysctl.tcp.tcp_congestion_control;
+        let cc =
+            super::cong::lookup(name).map_or_else(super::cong::reno::Reno::boxed, |c| (c.new)());
+        let id = self.alloc_id();
+        let mut s = Box::new(TcpSock::new(net, id, cc));
+        if domain == AF_INET6 {
+            s.inet6 = Inet6Opts::new(net, true);
+            s.local = UNSPEC6;
+        }
+        self.install(s);
+        Ok(id)
+    }
+
+    fn bind(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
+        let s = self.sock_ok(id)?;
+        let b = match addr {
+            SocketAddr::V4(a) if !s.inet6.v6 => {
+                check_bind_addr(net, &s.inet, *a.ip())?;
+                Bind6 { addr: addr.ip(), dev: s.common.bound_dev, v6only: false }
+            }
+            SocketAddr::V6(a) if s.inet6.v6 => {
+                bind6(net, &s.inet6, &s.inet, s.common.bound_dev, &a)?
+            }
+            _ => return Err(Errno::EAFNOSUPPORT),
+        };
+        if s.bound || s.state != State::Closed {
+            return Err(Errno::EINVAL);
+        }
+        // The forced IPV6_V6ONLY of a specific address counts in the conflict check.
+        let saved = (s.inet6.v6only, s.common.bound_dev);
+        let sm = self.sock_mut(id).ok_or(Errno::EBADF)?;
+        sm.inet6.v6only = b.v6only;
+        sm.common.bound_dev = b.dev;
+        let addr = SocketAddr::new(b.addr, addr.port());
+        let r = self.bind_port(net, id, addr);
+        if r.is_err() {
+            let sm = self.sock_mut(id).ok_or(Errno::EBADF)?;
+            (sm.inet6.v6only, sm.common.bound_dev) = saved;
+        }
+        r
+    }
 
     fn connect(&mut self, now: Nanos, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
         self.do_connect(now, net, id, addr)
@@ -460,7 +506,9 @@ impl ProtoOps for TcpTable {
         if self.sock_ok(id)?.state != State::Listen {
             return Err(Errno::EINVAL);
         }
-        self.accept_child(id)
+        let (cid, peer) = self.accept_child(id)?;
+        let peer = self.sock(cid).map_or(peer, |c| c.user_addr(peer));
+        Ok((cid, peer))
     }
 
     fn sendto(
@@ -520,7 +568,8 @@ impl ProtoOps for TcpTable {
     }
 
     fn local_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        Ok(self.sock_ok(id)?.local)
+        let s = self.sock_ok(id)?;
+        Ok(s.user_addr(s.local))
     }
 
     fn peer_addr(&self, id: u32) -> SysResult<SocketAddr> {
@@ -528,7 +577,7 @@ impl ProtoOps for TcpTable {
         if s.remote == UNSPEC || matches!(s.state, State::Closed | State::SynSent | State::Listen) {
             return Err(Errno::ENOTCONN);
         }
-        Ok(s.remote)
+        Ok(s.user_addr(s.remote))
     }
 
     fn poll(&self, id: u32) -> u16 {

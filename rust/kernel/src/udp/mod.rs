@@ -6,11 +6,14 @@
 mod ports;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;
 
 use crate::net::{Delivery, IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
 use crate::socket::dgram::{self, RxInfo, RxQueue, datagram_poll};
 use crate::socket::inet::{self, InetOpts, McastGroups};
+use crate::socket::inet6::{self, Inet6Opts, Mcast6Groups, SOL_IPV6};
 use crate::socket::options::SockCommon;
 use crate::socket::slab::SockSlab;
 use crate::socket::{Proto, ProtoOps, SockRef};
@@ -20,10 +23,12 @@ use crate::{Errno, Nanos, SysResult};
 use bytes::Bytes;
 use ports::Tuple;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 /// The largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP).
 pub const MAX_PAYLOAD: usize = 65_507;
+/// Over IPv6 (no jumbograms): 65535 - 8.
+pub const MAX_PAYLOAD6: usize = 65_527;
 
 /// UDP MIB counters, as /proc/net/snmp names them (`Udp:` line).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,12 +64,14 @@ impl UdpMib {
 pub struct UdpSock {
     pub(crate) common: SockCommon,
     pub(crate) inet: InetOpts,
-    /// Bound local address (`inet_rcv_saddr`); unspecified = any.
-    laddr: Ipv4Addr,
+    pub(crate) inet6: Inet6Opts,
+    /// Bound local address (`inet_rcv_saddr`, `sk_v6_rcv_saddr`) in kernel form
+    /// (v4-mapped as IPv4); unspecified = any.
+    laddr: IpAddr,
     /// Bound local port (`inet_num`); 0 = not bound.
     lport: u16,
-    /// Default peer set by connect (`TCP_ESTABLISHED` state in Linux).
-    peer: Option<SocketAddrV4>,
+    /// Default peer set by connect (`TCP_ESTABLISHED` state in Linux), kernel form.
+    peer: Option<SocketAddr>,
     /// `SOCK_BINDADDR_LOCK` / `SOCK_BINDPORT_LOCK`: set by an explicit bind, kept by
     /// a disconnect.
     addr_locked: bool,
@@ -73,8 +80,9 @@ pub struct UdpSock {
     /// datagrams then comes from the route (`inet_bind` leaves `inet_saddr` 0).
     bcast_bound: bool,
     shutdown: u8,
-    /// Multicast groups joined (IP_ADD_MEMBERSHIP).
+    /// Multicast groups joined (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP).
     groups: McastGroups,
+    groups6: Mcast6Groups,
     rxq: RxQueue,
     /// Datagrams dropped on a full queue (`sk_drops`).
     pub drops: u64,
@@ -89,10 +97,40 @@ pub struct UdpTable {
     pub mib: UdpMib,
 }
 
-fn v4(addr: SocketAddr) -> SysResult<SocketAddrV4> {
-    match addr {
-        SocketAddr::V4(a) => Ok(a),
-        SocketAddr::V6(_) => Err(Errno::EAFNOSUPPORT),
+/// Where one datagram goes (the route's answer for this socket).
+struct Dest {
+    dst: IpAddr,
+    src: IpAddr,
+    mtu: u32,
+    oif: Option<crate::dev::IfIndex>,
+}
+
+impl UdpSock {
+    /// The wildcard of the socket's family.
+    fn any(&self) -> IpAddr {
+        if self.inet6.v6 {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        }
+    }
+
+    /// A user's destination in kernel form, with the device its scope names.
+    fn dest(&self, a: SocketAddr) -> SysResult<(SocketAddr, Option<crate::dev::IfIndex>)> {
+        match a {
+            SocketAddr::V4(_) if self.inet6.v6 && self.inet6.v6only => Err(Errno::ENETUNREACH),
+            SocketAddr::V4(_) => Ok((a, self.common.bound_dev)),
+            SocketAddr::V6(_) if !self.inet6.v6 => Err(Errno::EAFNOSUPPORT),
+            SocketAddr::V6(sa) => {
+                let (ip, oif) = inet6::dest6(&self.inet6, self.laddr, self.common.bound_dev, &sa)?;
+                Ok((SocketAddr::new(ip, sa.port()), oif))
+            }
+        }
+    }
+
+    /// A kernel-form address as this socket's user sees it.
+    fn user(&self, a: SocketAddr, ifindex: Option<crate::dev::IfIndex>) -> SocketAddr {
+        inet6::to_user(self.inet6.v6, a, ifindex)
     }
 }
 
@@ -104,7 +142,17 @@ impl UdpTable {
     /// The control messages of the last datagram read (`ip_cmsg_recv`).
     pub(crate) fn recv_control(&self, net: &Net, id: u32) -> Vec<u8> {
         let Some(s) = self.socks.get(id) else { return Vec::new() };
-        dgram::recv_control(&s.rxq, &s.inet, net)
+        let mut out = Vec::new();
+        if s.inet6.v6
+            && let Some(dgram::LastRead::Data(_, info)) = s.rxq.last()
+        {
+            out = inet6::cmsg_recv(&s.inet6, info.dst, info.ifindex, info.ttl, info.tos);
+        }
+        let v4 = !matches!(s.rxq.last(), Some(dgram::LastRead::Data(SocketAddr::V6(_), _)));
+        if v4 {
+            out.extend(dgram::recv_control(&s.rxq, &s.inet, net));
+        }
+        out
     }
 
     /// Bound sockets as `/proc/net/udp` lists them, by port (Linux `udp4_format_sock`).
@@ -112,15 +160,20 @@ impl UdpTable {
         let mut rows: Vec<_> = self
             .socks
             .iter()
-            .filter(|(_, s)| s.lport != 0)
-            .map(|(id, s)| {
-                crate::procfs::SockRow::datagram(
-                    SocketAddrV4::new(s.laddr, s.lport),
-                    s.peer,
+            .filter(|(_, s)| s.lport != 0 && !s.inet6.v6)
+            .filter_map(|(id, s)| {
+                let IpAddr::V4(laddr) = s.laddr else { return None };
+                let peer = match s.peer {
+                    Some(SocketAddr::V4(p)) => Some(p),
+                    _ => None,
+                };
+                Some(crate::procfs::SockRow::datagram(
+                    SocketAddrV4::new(laddr, s.lport),
+                    peer,
                     s.rxq.rmem(),
                     0x0200_0000 + u64::from(id),
                     s.drops,
-                )
+                ))
             })
             .collect();
         rows.sort_by_key(|r| r.local.port());
@@ -163,7 +216,7 @@ impl UdpTable {
         let s = self.sock(id)?;
         s.peer = None;
         if !s.addr_locked {
-            s.laddr = Ipv4Addr::UNSPECIFIED;
+            s.laddr = s.any();
         }
         if !s.port_locked {
             self.put_port(id);
@@ -171,23 +224,60 @@ impl UdpTable {
         Ok(())
     }
 
-    /// Resolves the destination and source of one datagram.
-    fn route(&self, net: &Net, s: &UdpSock, dst: Ipv4Addr) -> SysResult<(Ipv4Addr, Ipv4Addr, u32)> {
+    /// Resolves the destination and source of one datagram (kernel-form `dst`, the
+    /// device its scope or the socket names).
+    fn route(
+        &self,
+        net: &Net,
+        s: &UdpSock,
+        dst: IpAddr,
+        oif: Option<crate::dev::IfIndex>,
+    ) -> SysResult<Dest> {
+        let dst = match dst {
+            IpAddr::V4(d) => d,
+            IpAddr::V6(d) => return Self::route6(net, s, d, oif),
+        };
+        let laddr = match s.laddr {
+            IpAddr::V4(l) => l,
+            IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+        };
         // Linux `__ip_route_output_key`: an INADDR_ANY destination means this host.
         let dst = if dst.is_unspecified() {
-            if s.laddr.is_unspecified() { Ipv4Addr::LOCALHOST } else { s.laddr }
+            if laddr.is_unspecified() { Ipv4Addr::LOCALHOST } else { laddr }
         } else {
             dst
         };
         let mcast = dst.is_multicast();
         let rt = dgram::route(net, &s.common, &s.inet, dst)?;
-        let src = match (s.laddr, rt.src) {
+        let src = match (laddr, rt.src) {
             (l, _) if !l.is_unspecified() && !s.bcast_bound => l,
             _ if mcast && !s.inet.mc_addr.is_unspecified() => s.inet.mc_addr,
             (_, IpAddr::V4(a)) => a,
             (_, IpAddr::V6(_)) => return Err(Errno::EAFNOSUPPORT),
         };
-        Ok((dst, src, rt.mtu))
+        let oif = dgram::output_if(&s.common, &s.inet, dst);
+        Ok(Dest { dst: IpAddr::V4(dst), src: IpAddr::V4(src), mtu: rt.mtu, oif })
+    }
+
+    /// `ip6_datagram_dst_update` / `udpv6_sendmsg` routing: multicast leaves by
+    /// IPV6_MULTICAST_IF; the source is the bound address unless it is multicast.
+    fn route6(
+        net: &Net,
+        s: &UdpSock,
+        dst: Ipv6Addr,
+        oif: Option<crate::dev::IfIndex>,
+    ) -> SysResult<Dest> {
+        let oif = match oif {
+            None if dst.is_multicast() && s.inet6.mc_oif != 0 => Some(s.inet6.mc_oif),
+            o => o,
+        };
+        let rt = net.route_output(IpAddr::V6(dst), oif)?;
+        let src = match s.laddr {
+            IpAddr::V6(l) if !l.is_unspecified() && !l.is_multicast() => IpAddr::V6(l),
+            _ => rt.src,
+        };
+        let mtu = s.inet6.mtu(rt.mtu);
+        Ok(Dest { dst: IpAddr::V6(dst), src, mtu, oif: oif.or(Some(rt.oif)) })
     }
 
     /// Sends one datagram gathered from `iov` (`udp_sendmsg`).
@@ -208,24 +298,30 @@ impl UdpTable {
             return Err(Errno::EOPNOTSUPP);
         }
         let s = self.sock(id)?;
-        let dst = match to {
+        let (dst, oif) = match to {
             Some(a) => {
-                let a = v4(a)?;
                 if a.port() == 0 {
                     return Err(Errno::EINVAL);
                 }
-                a
+                s.dest(a)?
             }
-            None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
+            None => (s.peer.ok_or(Errno::EDESTADDRREQ)?, s.common.bound_dev),
         };
         dgram::send_ready(&mut s.common, s.shutdown)?;
         self.autobind(net, id)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
-        let (dst_ip, src, mtu) = self.route(net, s, *dst.ip())?;
+        let d = self.route(net, s, dst.ip(), oif)?;
+        let (dst_ip, src, mtu, d_oif) = (d.dst, d.src, d.mtu, d.oif);
         // `__ip_append_data`: beyond 64 KiB, or beyond the MTU when fragments are
         // forbidden, is EMSGSIZE.
-        let total = 20 + wire_udp::HEADER_LEN + len;
-        if len > MAX_PAYLOAD || (s.inet.forbids_fragments() && total > mtu as usize) {
+        let v6 = dst_ip.is_ipv6();
+        let (hdr, max, forbid) = if v6 {
+            (40, MAX_PAYLOAD6, s.inet6.forbids_fragments())
+        } else {
+            (20, MAX_PAYLOAD, s.inet.forbids_fragments())
+        };
+        let total = hdr + wire_udp::HEADER_LEN + len;
+        if len > max || (forbid && total > mtu as usize) {
             return Err(Errno::EMSGSIZE);
         }
         let repr = UdpRepr { src_port: s.lport, dst_port: dst.port(), payload_len: len };
@@ -239,20 +335,26 @@ impl UdpTable {
                 pay[off..off + b.len()].copy_from_slice(b);
                 off += b.len();
             }
-            p.fill_checksum(&IpAddr::V4(src), &IpAddr::V4(dst_ip));
+            p.fill_checksum(&src, &dst_ip);
         }
+        let (ttl, tos, dont_frag) = match dst_ip {
+            IpAddr::V6(d) => {
+                let hops = s.inet6.hops(net, d, d_oif.unwrap_or(0));
+                (hops, s.inet6.tclass, forbid)
+            }
+            IpAddr::V4(d) => {
+                let ttl = if d.is_multicast() { s.inet.mc_ttl } else { s.inet.ttl(net) };
+                (ttl, s.inet.tos, s.inet.dont_frag(total, mtu))
+            }
+        };
         let tx = IpTx {
-            src: IpAddr::V4(src),
-            dst: IpAddr::V4(dst_ip),
+            src,
+            dst: dst_ip,
             protocol: wire_udp::PROTOCOL,
-            ttl: if dst_ip.is_multicast() { s.inet.mc_ttl } else { s.inet.ttl(net) },
-            tos: s.inet.tos,
-            dont_frag: s.inet.dont_frag(total, mtu),
-            oif: if dst_ip.is_multicast() {
-                s.common.bound_dev.or(s.inet.mc_index)
-            } else {
-                s.common.bound_dev
-            },
+            ttl,
+            tos,
+            dont_frag,
+            oif: d.oif,
             allow_broadcast: s.common.broadcast,
         };
         match net.ip_output(now, &tx, pkt) {
@@ -276,27 +378,32 @@ impl UdpTable {
         iov: &mut [&mut [u8]],
         flags: i32,
     ) -> SysResult<(usize, Option<SocketAddr>)> {
-        let s = self.get_mut(id).ok_or(Errno::EBADF)?;
+        let mib = &mut self.mib;
+        let s = self.socks.get_mut(id).ok_or(Errno::EBADF)?;
         if flags & MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
         // `__skb_recv_udp` reports a pending error before any data.
         let got = dgram::recv(&mut s.common, s.shutdown, &mut s.rxq, iov, flags)?;
-        if got.1.is_some() && flags & MSG_PEEK == 0 {
-            self.mib.in_datagrams += 1;
+        if got.1.is_some() && flags & MSG_PEEK == 0 && flags & MSG_ERRQUEUE == 0 {
+            mib.in_datagrams += 1;
         }
-        Ok(got)
+        let ifindex = match s.rxq.last() {
+            Some(dgram::LastRead::Data(_, info)) => Some(info.ifindex),
+            _ => None,
+        };
+        Ok((got.0, got.1.map(|a| s.user(a, ifindex))))
     }
 
     /// `__udp4_lib_rcv`: validate, demultiplex, queue.
     pub fn input(&mut self, _now: Nanos, net: &mut Net, rx: &IpRx<'_>, payload: &[u8]) -> Delivery {
-        let (IpAddr::V4(saddr), IpAddr::V4(daddr)) = (rx.src, rx.dst) else {
-            return Delivery::Dropped;
-        };
+        let (saddr, daddr) = (rx.src, rx.dst);
         let Ok(pkt) = UdpPacket::new_checked(payload) else {
             self.mib.in_errors += 1;
             return Delivery::Dropped;
         };
+        // RFC 8200 §8.1: a zero checksum is invalid over IPv6 (`udp6_csum_init`),
+        // which `parse` refuses as a checksum error.
         let Ok(repr) = UdpRepr::parse(&pkt, &rx.src, &rx.dst) else {
             self.mib.in_csum_errors += 1;
             self.mib.in_errors += 1;
@@ -309,10 +416,14 @@ impl UdpTable {
             dport: repr.dst_port,
             ifindex: Some(rx.ifindex),
         };
-        let from = SocketAddr::V4(SocketAddrV4::new(saddr, repr.src_port));
+        let from = SocketAddr::new(saddr, repr.src_port);
         let data = Bytes::copy_from_slice(pkt.payload());
+        let bcast = match daddr {
+            IpAddr::V4(d) => d.is_multicast() || d.is_broadcast(),
+            IpAddr::V6(d) => d.is_multicast(),
+        };
         // The IP layer flags broadcasts (`RTN_BROADCAST` from the input route).
-        if rx.multicast_or_broadcast || daddr.is_multicast() || daddr.is_broadcast() {
+        if rx.multicast_or_broadcast || bcast {
             let ids = self.lookup_all(&t);
             if ids.is_empty() {
                 self.mib.ignored_multi += 1;
@@ -363,7 +474,7 @@ impl UdpTable {
     /// IP_RECVERR only hard errors on connected sockets are reported (RFC 1122
     /// §4.1.3.3 leaves it to the application; Linux `udp_err`).
     pub fn icmp_error(&mut self, _now: Nanos, net: &mut Net, err: &IcmpError<'_>) {
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (err.src, err.dst) else { return };
+        let (src, dst) = (err.src, err.dst);
         let Some(q) = err.quoted.get(..4) else { return };
         let t = Tuple {
             saddr: dst,
@@ -375,7 +486,18 @@ impl UdpTable {
         let Some(id) = self.lookup(&t) else { return };
         let rmem_default = net.sysctl.core.rmem_default;
         let Some(s) = self.get_mut(id) else { return };
-        if !dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
+        let reported = if err.dst.is_ipv6() {
+            // `__udp6_lib_err`: PTB is hard unless IPV6_PMTUDISC_DONT.
+            let hard = if err.errno == Errno::EMSGSIZE {
+                s.inet6.pmtudisc != inet6::IPV6_PMTUDISC_DONT
+            } else {
+                err.fatal
+            };
+            s.inet6.recverr || (hard && s.peer.is_some())
+        } else {
+            dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err)
+        };
+        if !reported {
             return;
         }
         s.common.error = Some(err.errno);
@@ -387,11 +509,17 @@ impl UdpTable {
 }
 
 impl ProtoOps for UdpTable {
-    fn open(&mut self, net: &mut Net, _domain: i32, _protocol: i32) -> SysResult<u32> {
+    fn open(&mut self, net: &mut Net, domain: i32, _protocol: i32) -> SysResult<u32> {
+        let v6 = domain == AF_INET6;
         let s = UdpSock {
             common: SockCommon::default(),
             inet: InetOpts::new(net),
-            laddr: Ipv4Addr::UNSPECIFIED,
+            inet6: Inet6Opts::new(net, v6),
+            laddr: if v6 {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            },
             lport: 0,
             peer: None,
             addr_locked: false,
@@ -399,43 +527,67 @@ impl ProtoOps for UdpTable {
             bcast_bound: false,
             shutdown: 0,
             groups: McastGroups::default(),
+            groups6: Mcast6Groups::default(),
             rxq: RxQueue::default(),
             drops: 0,
         };
         Ok(self.socks.insert(s))
     }
 
-    /// `inet_bind` + `udp_v4_get_port`.
+    /// `inet_bind` / `__inet6_bind` + `udp_lib_get_port`.
     fn bind(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
-        let a = v4(addr)?;
         let s = self.sock(id)?;
-        inet::check_bind_addr(net, &s.inet, *a.ip())?;
+        let b = match addr {
+            SocketAddr::V4(a) if !s.inet6.v6 => {
+                inet::check_bind_addr(net, &s.inet, *a.ip())?;
+                inet6::Bind6 { addr: IpAddr::V4(*a.ip()), dev: s.common.bound_dev, v6only: false }
+            }
+            SocketAddr::V6(a) if s.inet6.v6 => {
+                inet6::bind6(net, &s.inet6, &s.inet, s.common.bound_dev, &a)?
+            }
+            _ => return Err(Errno::EAFNOSUPPORT),
+        };
         if s.lport != 0 || !s.laddr.is_unspecified() {
             return Err(Errno::EINVAL);
         }
-        s.laddr = *a.ip();
-        if let Err(e) = self.get_port(net, id, a.port()) {
-            self.sock(id)?.laddr = Ipv4Addr::UNSPECIFIED;
+        let (old_dev, old_only) = (s.common.bound_dev, s.inet6.v6only);
+        s.laddr = b.addr;
+        s.common.bound_dev = b.dev;
+        s.inet6.v6only = b.v6only;
+        if let Err(e) = self.get_port(net, id, addr.port()) {
+            let s = self.sock(id)?;
+            s.laddr = s.any();
+            s.common.bound_dev = old_dev;
+            s.inet6.v6only = old_only;
             return Err(e);
         }
         let s = self.sock(id)?;
-        s.addr_locked = !a.ip().is_unspecified();
-        s.port_locked = a.port() != 0;
-        s.bcast_bound = a.ip().is_multicast() || inet::is_broadcast(net, *a.ip());
+        s.addr_locked = !b.addr.is_unspecified();
+        s.port_locked = addr.port() != 0;
+        s.bcast_bound = match b.addr {
+            IpAddr::V4(a) => a.is_multicast() || inet::is_broadcast(net, a),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
         Ok(())
     }
 
     /// `inet_dgram_connect` + `__ip4_datagram_connect`.
     fn connect(&mut self, _now: Nanos, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
-        let a = v4(addr)?;
+        let (a, oif) = self.sock(id)?.dest(addr)?;
         self.autobind(net, id)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
-        let (dst, src, _) = self.route(net, s, *a.ip())?;
+        let d = self.route(net, s, a.ip(), oif)?;
         let s = self.sock(id)?;
-        if s.laddr.is_unspecified() {
-            s.laddr = src;
+        if s.laddr.is_unspecified() || (s.laddr.is_ipv6() && d.src.is_ipv4()) {
+            s.laddr = d.src;
         }
-        s.peer = Some(SocketAddrV4::new(dst, a.port()));
+        // `ip6_datagram_connect`: a link-local peer ties the socket to its interface.
+        if let IpAddr::V6(d6) = d.dst
+            && (crate::wire::ipv6::is_link_local(d6) || inet6::is_ll_multicast(d6))
+        {
+            s.common.bound_dev = oif;
+        }
+        s.peer = Some(SocketAddr::new(d.dst, a.port()));
         Ok(())
     }
 
@@ -497,6 +649,7 @@ impl ProtoOps for UdpTable {
     fn close(&mut self, now: Nanos, net: &mut Net, id: u32) {
         let Some(s) = self.get_mut(id) else { return };
         s.groups.drop_all(now, net);
+        s.groups6.drop_all(now, net);
         self.put_port(id);
         self.socks.remove(id);
     }
@@ -517,6 +670,11 @@ impl ProtoOps for UdpTable {
                 s.groups.setsockopt(now, net, &mut s.inet, name, val)?
                     || s.inet.setsockopt(SOCK_DGRAM, name, val)?
             }
+            SOL_IPV6 if s.inet6.v6 => {
+                let bound = s.lport != 0;
+                s.groups6.setsockopt(now, net, name, val)?
+                    || s.inet6.setsockopt(net, SOCK_DGRAM, bound, s.common.bound_dev, name, val)?
+            }
             _ => false,
         };
         if handled { Ok(()) } else { Err(Errno::ENOPROTOOPT) }
@@ -534,7 +692,17 @@ impl ProtoOps for UdpTable {
         match level {
             SOL_SOCKET => dgram::sol_socket_getsockopt(&mut s.common, net, name, out),
             SOL_IP if name == IP_MTU => {
-                dgram::ip_mtu(net, s.peer.map(|p| *p.ip()), s.common.bound_dev, out)
+                let peer = match s.peer {
+                    Some(SocketAddr::V4(p)) => Some(*p.ip()),
+                    _ => None,
+                };
+                dgram::ip_mtu(net, peer, s.common.bound_dev, out)
+            }
+            SOL_IPV6 if s.inet6.v6 && name == inet6::IPV6_MTU => {
+                inet6::ipv6_mtu(net, s.peer.map(|p| p.ip()), s.common.bound_dev, out)
+            }
+            SOL_IPV6 if s.inet6.v6 => {
+                s.inet6.getsockopt(net, SOCK_DGRAM, name, out).unwrap_or(Err(Errno::ENOPROTOOPT))
             }
             SOL_IP => s.inet.getsockopt(net, name, out).unwrap_or(Err(Errno::ENOPROTOOPT)),
             _ => Err(Errno::ENOPROTOOPT),
@@ -542,11 +710,12 @@ impl ProtoOps for UdpTable {
     }
 
     fn local_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        Ok(SocketAddr::V4(ports::local(self.get(id).ok_or(Errno::EBADF)?)))
+        Ok(ports::local(self.get(id).ok_or(Errno::EBADF)?))
     }
 
     fn peer_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        self.get(id).ok_or(Errno::EBADF)?.peer.map(SocketAddr::V4).ok_or(Errno::ENOTCONN)
+        let s = self.get(id).ok_or(Errno::EBADF)?;
+        s.peer.map(|p| s.user(p, s.common.bound_dev)).ok_or(Errno::ENOTCONN)
     }
 
     /// `udp_poll` / `datagram_poll`.

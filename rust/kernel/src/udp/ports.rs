@@ -4,15 +4,17 @@
 
 use super::{UdpSock, UdpTable};
 use crate::net::Net;
+use crate::socket::inet6::{addrs_overlap, bind_parts, match_local};
 use crate::{Errno, SysResult};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
-/// The packet's four-tuple as seen from the receiver.
+/// The packet's four-tuple as seen from the receiver (IPv4 in kernel form, also when
+/// it reaches an AF_INET6 socket).
 #[derive(Debug, Clone, Copy)]
 pub struct Tuple {
-    pub saddr: Ipv4Addr,
+    pub saddr: IpAddr,
     pub sport: u16,
-    pub daddr: Ipv4Addr,
+    pub daddr: IpAddr,
     pub dport: u16,
     /// The arrival device; None matches any (ICMP error lookups).
     pub ifindex: Option<u32>,
@@ -26,7 +28,7 @@ fn conflicts(a: &UdpSock, b: &UdpSock) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => true,
     };
-    let addrs = a.laddr.is_unspecified() || b.laddr.is_unspecified() || a.laddr == b.laddr;
+    let addrs = addrs_overlap(bind_parts(&a.inet6, a.laddr), bind_parts(&b.inet6, b.laddr));
     let reuse = a.common.reuseaddr && b.common.reuseaddr;
     let reuseport = a.common.reuseport && b.common.reuseport;
     devs && addrs && !reuse && !reuseport
@@ -34,17 +36,16 @@ fn conflicts(a: &UdpSock, b: &UdpSock) -> bool {
 
 /// Linux `compute_score` for a unicast packet; None when the socket cannot take it.
 /// An exact local-address match outranks every wildcard socket, since Linux searches
-/// the (daddr, port) hash chain before the (INADDR_ANY, port) one.
+/// the (daddr, port) hash chain before the (INADDR_ANY, port) one; an IPv4 socket
+/// outranks a dual-stack one.
 fn score(s: &UdpSock, t: &Tuple) -> Option<u32> {
-    let mut score = 2;
-    if !s.laddr.is_unspecified() {
-        if s.laddr != t.daddr {
-            return None;
-        }
+    let m = match_local(&s.inet6, s.laddr, t.daddr)?;
+    let mut score = m & 3;
+    if m > 3 {
         score += 64;
     }
     if let Some(p) = s.peer {
-        if *p.ip() != t.saddr || p.port() != t.sport {
+        if p.ip() != t.saddr || p.port() != t.sport {
             return None;
         }
         score += 8;
@@ -62,8 +63,14 @@ fn score(s: &UdpSock, t: &Tuple) -> Option<u32> {
 /// uses a jhash of the four-tuple, `udp_ehashfn`).
 fn flow_hash(t: &Tuple) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
-    let words =
-        [u32::from(t.saddr), u32::from(t.daddr), u32::from(t.sport) << 16 | u32::from(t.dport)];
+    let fold = |a: IpAddr| match a {
+        IpAddr::V4(a) => u32::from(a),
+        IpAddr::V6(a) => {
+            let x = u128::from(a);
+            (x ^ (x >> 32) ^ (x >> 64) ^ (x >> 96)) as u32
+        }
+    };
+    let words = [fold(t.saddr), fold(t.daddr), u32::from(t.sport) << 16 | u32::from(t.dport)];
     for w in words {
         for b in w.to_be_bytes() {
             h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
@@ -161,18 +168,26 @@ impl UdpTable {
             .copied()
             .filter(|&id| {
                 self.get(id).is_some_and(|s| {
-                    (s.laddr.is_unspecified() || s.laddr == t.daddr)
-                        && s.peer.is_none_or(|p| *p.ip() == t.saddr && p.port() == t.sport)
+                    match_local(&s.inet6, s.laddr, t.daddr).is_some()
+                        && s.peer.is_none_or(|p| p.ip() == t.saddr && p.port() == t.sport)
                         && s.common.bound_dev.is_none_or(|d| t.ifindex.is_none_or(|i| i == d))
-                        && (!t.daddr.is_multicast()
-                            || s.groups.allows(&s.inet, t.daddr, t.ifindex.unwrap_or(0)))
+                        && match t.daddr {
+                            IpAddr::V4(g) if g.is_multicast() => {
+                                s.groups.allows(&s.inet, g, t.ifindex.unwrap_or(0))
+                            }
+                            IpAddr::V6(g) if g.is_multicast() => {
+                                s.groups6.allows(&s.inet6, g, t.ifindex.unwrap_or(0))
+                            }
+                            _ => true,
+                        }
                 })
             })
             .collect()
     }
 }
 
-/// The local address a socket reports.
-pub fn local(s: &UdpSock) -> SocketAddrV4 {
-    SocketAddrV4::new(s.laddr, s.lport)
+/// The local address a socket reports (v4-mapped on an AF_INET6 socket).
+pub fn local(s: &UdpSock) -> SocketAddr {
+    let a = SocketAddr::new(s.laddr, s.lport);
+    crate::socket::inet6::to_user(s.inet6.v6, a, s.common.bound_dev)
 }

@@ -170,7 +170,7 @@ fn connected_socket_preferred_over_wildcard() {
     t.bind(&mut net, conn, sa(Ipv4Addr::UNSPECIFIED, 7000)).unwrap();
     t.bind(&mut net, wild, sa(Ipv4Addr::UNSPECIFIED, 7000)).unwrap();
     // Connect by hand: the placeholder IP layer has no routes in unit tests.
-    t.get_mut(conn).unwrap().peer = Some(SocketAddrV4::new(PEER, 9));
+    t.get_mut(conn).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
     let to = SocketAddrV4::new(A, 7000);
     rx(&mut t, &mut net, SocketAddrV4::new(PEER, 9), to, b"conn");
     rx(&mut t, &mut net, SocketAddrV4::new(PEER, 10), to, b"wild");
@@ -292,7 +292,7 @@ fn icmp_errors_only_reach_connected_sockets() {
     let quoted = datagram(SocketAddrV4::new(A, 5555), SocketAddrV4::new(PEER, 9), b"");
     t.icmp_error(0, &mut net, &port_unreachable(&quoted));
     assert_eq!(t.poll(id) & POLLERR, 0, "unconnected: ignored");
-    t.get_mut(id).unwrap().peer = Some(SocketAddrV4::new(PEER, 9));
+    t.get_mut(id).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
     t.icmp_error(0, &mut net, &port_unreachable(&quoted));
     assert_eq!(t.poll(id) & POLLERR, POLLERR);
     assert_eq!(recv(&mut t, id), Err(Errno::ECONNREFUSED));
@@ -347,7 +347,7 @@ fn shutdown_and_disconnect() {
     assert_eq!(t.sendmsg(0, &mut net, id, &[b"x"], 0, Some(sa(PEER, 9))), Err(Errno::EPIPE));
     assert_eq!(t.poll(id) & POLLHUP, POLLHUP);
     // A bind(port 0) is not a port lock: disconnect releases the autobound port.
-    t.get_mut(id).unwrap().peer = Some(SocketAddrV4::new(PEER, 9));
+    t.get_mut(id).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
     t.disconnect(0, &mut net, id).unwrap();
     assert_eq!(t.peer_addr(id), Err(Errno::ENOTCONN));
     assert_eq!(t.local_addr(id).unwrap().port(), 0);
