@@ -113,8 +113,10 @@ impl Kernel {
     pub fn dev_add(&mut self, cfg: DeviceConfig) -> SysResult<IfIndex> {
         let ifindex = self.net.devs.add(cfg)?;
         let conf = self.net.sysctl.ipv4.conf_default;
+        let conf6 = self.net.sysctl.ipv6.conf_default;
         if let Some(d) = self.net.devs.get_mut(ifindex) {
             d.conf4 = conf;
+            d.conf6 = dev::DevConf6::for_device(&conf6, d.mtu, d.flags);
         }
         Ok(ifindex)
     }
@@ -347,7 +349,12 @@ impl Kernel {
     pub fn sysctl_set(&mut self, name: &str, value: &str) -> SysResult<()> {
         // Forwarding, accept_local and friends change what lookups mean.
         self.net.fib.invalidate();
-        sysctl::set(&mut self.net.sysctl, &mut self.net.devs, name, value)
+        sysctl::set(&mut self.net.sysctl, &mut self.net.devs, name, value)?;
+        if sysctl::normalize(name).starts_with("net.ipv6.") {
+            let now = self.net.notify.last_now();
+            self.net.ipv6_conf_changed(now);
+        }
+        Ok(())
     }
 
     pub fn sysctl_get(&self, name: &str) -> SysResult<String> {

@@ -159,6 +159,65 @@ impl Default for DevConf4 {
     }
 }
 
+/// Per-interface IPv6 configuration (`net.ipv6.conf.<dev>.*`, Linux `struct
+/// ipv6_devconf`): one i32 per knob of `sysctl::ipv6::KNOBS`, plus the stable secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevConf6 {
+    vals: [i32; crate::sysctl::ipv6::NKNOBS],
+    /// `stable_secret` (addr_gen_mode 2); None until written (reads give EIO).
+    pub stable_secret: Option<std::net::Ipv6Addr>,
+}
+
+impl Default for DevConf6 {
+    /// Linux `ipv6_devconf_dflt`.
+    fn default() -> Self {
+        let mut vals = [0; crate::sysctl::ipv6::NKNOBS];
+        for (v, k) in vals.iter_mut().zip(crate::sysctl::ipv6::KNOBS) {
+            *v = k.1 as i32;
+        }
+        DevConf6 { vals, stable_secret: None }
+    }
+}
+
+impl DevConf6 {
+    /// `ipv6_add_dev`: a new device copies `default`, takes its link MTU, and loopback
+    /// or NOARP devices get use_tempaddr -1 (loopback also accept_dad -1).
+    pub fn for_device(dflt: &DevConf6, mtu: u32, flags: DevFlags) -> DevConf6 {
+        use crate::sysctl::ipv6::Knob;
+        let mut c = *dflt;
+        c.set(Knob::Mtu, i64::from(mtu));
+        if flags.contains(DevFlags::LOOPBACK) || flags.contains(DevFlags::NOARP) {
+            c.set(Knob::UseTempaddr, -1);
+        }
+        if flags.contains(DevFlags::LOOPBACK) {
+            c.set(Knob::AcceptDad, -1);
+        }
+        c
+    }
+
+    /// The value as `cat` prints it (unsigned knobs above i32::MAX included).
+    pub fn value(&self, i: usize) -> i64 {
+        let v = self.vals[i];
+        if crate::sysctl::ipv6::KNOBS[i].2.1 > i64::from(i32::MAX) {
+            i64::from(v as u32)
+        } else {
+            v.into()
+        }
+    }
+
+    pub fn get(&self, k: crate::sysctl::ipv6::Knob) -> i64 {
+        self.value(k as usize)
+    }
+
+    pub fn set(&mut self, k: crate::sysctl::ipv6::Knob, v: i64) {
+        self.set_raw(k as usize, v);
+    }
+
+    pub(crate) fn set_raw(&mut self, i: usize, v: i64) {
+        self.vals[i] = v as i32;
+    }
+}
+
 pub struct Device {
     pub ifindex: IfIndex,
     pub name: String,
@@ -170,6 +229,7 @@ pub struct Device {
     pub stats: DevStats,
     pub addrs4: Vec<Ifaddr4>,
     pub conf4: DevConf4,
+    pub conf6: DevConf6,
 }
 
 impl Device {
@@ -225,6 +285,7 @@ impl DevTable {
             self.devs.push(None);
         }
         let ifindex = self.devs.len() as IfIndex;
+        let conf6 = DevConf6::for_device(&DevConf6::default(), cfg.mtu, cfg.flags);
         self.devs.push(Some(Device {
             ifindex,
             name: cfg.name,
@@ -235,6 +296,7 @@ impl DevTable {
             stats: DevStats::default(),
             addrs4: Vec::new(),
             conf4: DevConf4::default(),
+            conf6,
         }));
         Ok(ifindex)
     }

@@ -244,6 +244,8 @@ impl Net {
                         scope,
                         table,
                         nexthops: Vec::new(),
+                        expires: None,
+                        mtu: 0,
                     };
                 routes.push(kroute(ifa.addr, 32, RouteKind::Local, RT_TABLE_LOCAL, RT_SCOPE_HOST));
                 if !up {

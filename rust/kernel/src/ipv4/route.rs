@@ -37,7 +37,10 @@ impl Net {
         src: Option<Ipv4Addr>,
         oif: Option<IfIndex>,
     ) -> SysResult<RouteOut> {
-        let IpAddr::V4(d) = dst else { return Err(Errno::ENETUNREACH) };
+        let d = match dst {
+            IpAddr::V4(d) => d,
+            IpAddr::V6(d) => return self.route_output6(d, None, oif),
+        };
         let src = src.filter(|s| !s.is_unspecified());
         let hash = u32::from(d) ^ oif.unwrap_or(0) ^ src.map_or(0, |s| u32::from(s).rotate_left(7));
         self.ipv4

@@ -4,10 +4,11 @@
 //! `dad_transmits` solicitations went unanswered for a retrans time each, and is marked
 //! `dadfailed` if another node owns it.
 
-use super::defaults::{DAD_TRANSMITS, RETRANS_TIME, RTR_SOLICIT_DELAY};
+use super::defaults::{RETRANS_TIME, RTR_SOLICIT_DELAY};
 use super::ndisc;
 use crate::dev::IfIndex;
 use crate::net::Net;
+use crate::sysctl::ipv6::Knob;
 use crate::wire::ipv6::{eui64, is_link_local, solicited_node, with_iid};
 use crate::{DevFlags, Errno, Nanos, SysResult};
 use std::net::Ipv6Addr;
@@ -85,6 +86,8 @@ impl Net {
             self.ipv6.timers.retain(|t| (t.1, t.2) != (ifindex, addr));
             self.dad_done(now, ifindex, addr);
         }
+        self.fib.invalidate();
+        self.fib6_sync();
         Ok(())
     }
 
@@ -109,6 +112,8 @@ impl Net {
             .ok_or(Errno::EADDRNOTAVAIL)?;
         v.remove(i);
         self.ipv6.timers.retain(|t| (t.1, t.2) != (ifindex, addr));
+        self.fib.invalidate();
+        self.fib6_sync();
         Ok(())
     }
 
@@ -127,7 +132,7 @@ impl Net {
             state: AddrState::Tentative,
             permanent,
             nodad: false,
-            dad_left: DAD_TRANSMITS,
+            dad_left: self.dad_transmits(ifindex),
             valid_until,
             preferred_until,
         };
@@ -144,7 +149,10 @@ impl Net {
         // `addrconf_dad_begin` → `addrconf_join_solict`.
         self.mld_join(now, ifindex, solicited_node(addr));
         let nd = self.devs.get(ifindex).is_some_and(|d| d.needs_arp());
-        if !nd || DAD_TRANSMITS == 0 {
+        // `addrconf_dad_begin`: accept_dad < 1 on both `all` and the device skips DAD.
+        let accept_dad = self.sysctl.ipv6.conf_all.get(Knob::AcceptDad) >= 1
+            || self.conf6(ifindex).get(Knob::AcceptDad) >= 1;
+        if !nd || !accept_dad || self.dad_transmits(ifindex) == 0 {
             self.dad_done(now, ifindex, addr);
             return;
         }
@@ -165,6 +173,11 @@ impl Net {
         }
     }
 
+    /// `dad_transmits` of the device (`ifp->dad_probes`), at most 255 here.
+    fn dad_transmits(&self, ifindex: IfIndex) -> u8 {
+        self.conf6(ifindex).get(Knob::DadTransmits).clamp(0, 255) as u8
+    }
+
     pub(super) fn addr6_mut(&mut self, ifindex: IfIndex, addr: Ipv6Addr) -> Option<&mut Ifaddr6> {
         self.ipv6.addrs.get_mut(&ifindex)?.iter_mut().find(|f| f.addr == addr)
     }
@@ -180,15 +193,19 @@ impl Net {
         self.ipv6.mib.dad_failures += 1;
         self.ipv6.timers.retain(|t| (t.1, t.2) != (ifindex, addr));
         tracing::info!(target: "libos::ipv6", ifindex, %addr, "duplicate address detected");
+        self.fib.invalidate();
+        self.fib6_sync();
     }
 
     /// Fires due DAD timers (`addrconf_dad_work`): send the next probe, or declare the
     /// address preferred one retrans time after the last.
     pub(crate) fn addrconf_advance(&mut self, now: Nanos) {
+        let mut changed = false;
         while let Some(&t) = self.ipv6.timers.first() {
             if t.0 > now {
                 break;
             }
+            changed = true;
             self.ipv6.timers.pop_first();
             let (_, ifindex, addr) = t;
             let Some(f) = self.addr6_mut(ifindex, addr) else { continue };
@@ -203,8 +220,12 @@ impl Net {
             ndisc::send_dad_probe(now, self, ifindex, addr);
             self.ipv6.timers.insert((now + RETRANS_TIME, ifindex, addr));
         }
-        self.router_advance(now);
+        changed |= self.router_advance(now);
         self.mld_advance(now);
+        if changed {
+            self.fib.invalidate();
+            self.fib6_sync();
+        }
     }
 
     /// Device up, down or carrier change (`addrconf_notify`): an Ethernet device that
@@ -214,6 +235,24 @@ impl Net {
         let Some(dev) = self.devs.get(ifindex) else { return };
         if !dev.flags.contains(DevFlags::UP) {
             self.ipv6.forget_dev(ifindex);
+            // `rt6_sync_down_dev`: every IPv6 route through the device goes; a
+            // multipath route loses that path only.
+            self.fib.update6(|r| {
+                let n = r.nexthops.len();
+                r.nexthops.retain(|h| h.oif != Some(ifindex));
+                if n > 1 && r.nexthops.len() == 1 {
+                    let h = r.nexthops.remove(0);
+                    (r.gateway, r.oif) = (h.gateway, h.oif);
+                }
+                n != r.nexthops.len()
+            });
+            self.fib.retain6(|r| {
+                r.oif != Some(ifindex)
+                    && (r.oif.is_some()
+                        || !r.nexthops.is_empty()
+                        || r.kind != crate::route::RouteKind::Unicast)
+            });
+            self.fib6_sync();
             return;
         }
         if !dev.is_running() {
@@ -229,6 +268,7 @@ impl Net {
         let link_local = with_iid(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), eui64(mac));
         if ethernet && self.ipv6.find(ifindex, link_local).is_none() {
             // `addrconf_addr_gen`: the link-local address comes first in the list.
+            let dad_left = self.dad_transmits(ifindex);
             self.ipv6.addrs.entry(ifindex).or_default().insert(
                 0,
                 Ifaddr6 {
@@ -237,7 +277,7 @@ impl Net {
                     state: AddrState::Tentative,
                     permanent: true,
                     nodad: false,
-                    dad_left: DAD_TRANSMITS,
+                    dad_left,
                     valid_until: None,
                     preferred_until: None,
                 },
@@ -252,5 +292,6 @@ impl Net {
                 self.dad_start(now, ifindex, a);
             }
         }
+        self.fib6_sync();
     }
 }

@@ -133,7 +133,7 @@ fn send_na(
     solicited: bool,
 ) {
     let Some(mac) = net.devs.get(ifindex).map(|d| d.mac) else { return };
-    let router = net.devs.get(ifindex).is_some_and(|d| d.conf4.forwarding);
+    let router = net.ipv6_is_router(ifindex);
     let msg = Icmpv6Repr::NeighborAdvert {
         router,
         solicited,

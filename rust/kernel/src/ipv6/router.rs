@@ -4,20 +4,20 @@
 //! on-link prefixes learned from advertisements with their lifetimes, and an address
 //! formed from every autonomous /64 prefix and the interface identifier.
 
-use super::AddrState;
 use super::ndisc::{self, NdRx};
 use crate::dev::IfIndex;
 use crate::net::Net;
+use crate::sysctl::ipv6::Knob;
 use crate::wire::EthernetAddress;
 use crate::wire::icmpv6::PrefixInfo;
-use crate::wire::ipv6::{eui64, in_prefix, is_link_local, with_iid};
+use crate::wire::ipv6::{eui64, is_link_local, with_iid};
 use crate::{DevFlags, Nanos};
 use std::net::Ipv6Addr;
 
 const SEC: Nanos = 1_000_000_000;
-/// `rtr_solicits` and `rtr_solicit_interval` (RFC 4861 MAX_RTR_SOLICITATIONS, 4 s).
+/// Solicitations at the base interval before RFC 7559 backoff (RFC 4861
+/// MAX_RTR_SOLICITATIONS).
 const RTR_SOLICITS: u8 = 3;
-const RTR_SOLICIT_INTERVAL: Nanos = 4 * SEC;
 /// Bounds against a flood of forged advertisements (counted in `ra_dropped`): Linux's
 /// `max_addresses` (16 autoconfigured addresses per interface), and as many default
 /// routers and on-link prefixes per namespace.
@@ -60,24 +60,48 @@ fn lifetime(now: Nanos, secs: u32) -> Option<Nanos> {
 }
 
 impl Net {
-    /// Whether `ifindex` takes advertisements: `accept_ra` 1 on a host (not forwarding).
+    /// Whether `ifindex` takes advertisements: `accept_ra` 1 on a host (not forwarding),
+    /// 2 always (`ipv6_accept_ra`).
     fn accepts_ra(&self, ifindex: IfIndex) -> bool {
-        self.devs.get(ifindex).is_some_and(|d| d.needs_arp() && !d.conf4.forwarding)
+        self.devs.get(ifindex).is_some_and(|d| d.needs_arp()) && self.ipv6_accept_ra(ifindex)
+    }
+
+    /// `router_solicitations` (-1: unlimited, RFC 7559 backoff) and the interval
+    /// after `sent` solicitations (`rtr_solicit_interval`, doubling up to
+    /// `rtr_solicit_max_interval` once past the first three when unlimited).
+    fn rs_schedule(&self, ifindex: IfIndex, sent: u8) -> Option<Nanos> {
+        let c = self.conf6(ifindex);
+        let limit = c.get(Knob::RouterSolicitations);
+        if limit >= 0 && i64::from(sent) >= limit {
+            return None;
+        }
+        let base = c.get(Knob::RouterSolicitationInterval).max(1) as u64;
+        let max = c.get(Knob::RouterSolicitationMaxInterval).max(1) as u64;
+        let secs = match limit {
+            -1 if sent >= RTR_SOLICITS => {
+                (base << u32::from(sent - RTR_SOLICITS + 1).min(20)).min(max.max(base))
+            }
+            _ => base,
+        };
+        Some(secs * SEC)
     }
 
     /// The link-local address of `ifindex` became usable: start soliciting routers
     /// (`addrconf_dad_completed` → `addrconf_rs_timer`).
     pub(crate) fn router_solicit_start(&mut self, now: Nanos, ifindex: IfIndex) {
-        if !self.accepts_ra(ifindex) {
+        if !self.accepts_ra(ifindex) || self.conf6(ifindex).get(Knob::RouterSolicitations) == 0 {
             return;
         }
         let s = self.ipv6.rs.entry(ifindex).or_default();
         *s = RsState { next: Some(now), sent: 0, hop_limit: s.hop_limit };
-        self.router_advance(now);
+        if self.router_advance(now) {
+            self.fib6_sync();
+        }
     }
 
-    /// Due solicitations and expired routers, prefixes and autoconfigured addresses.
-    pub(crate) fn router_advance(&mut self, now: Nanos) {
+    /// Due solicitations and expired routers, prefixes and autoconfigured addresses;
+    /// true if something expired.
+    pub(crate) fn router_advance(&mut self, now: Nanos) -> bool {
         let due: Vec<IfIndex> = self
             .ipv6
             .rs
@@ -86,16 +110,27 @@ impl Net {
             .map(|(&i, _)| i)
             .collect();
         for i in due {
-            let Some(s) = self.ipv6.rs.get_mut(&i) else { continue };
-            s.sent += 1;
-            s.next = (s.sent < RTR_SOLICITS).then_some(now + RTR_SOLICIT_INTERVAL);
+            let Some(sent) = self.ipv6.rs.get(&i).map(|s| s.sent.saturating_add(1)) else {
+                continue;
+            };
+            let next = self.rs_schedule(i, sent).map(|d| now + d);
+            if let Some(s) = self.ipv6.rs.get_mut(&i) {
+                (s.sent, s.next) = (sent, next);
+            }
             ndisc::send_rs(now, self, i);
         }
+        let count = |n: &Net| {
+            n.ipv6.routers.len()
+                + n.ipv6.prefixes.len()
+                + n.ipv6.addrs.values().map(Vec::len).sum::<usize>()
+        };
+        let before = count(self);
         self.ipv6.routers.retain(|r| r.expires > now);
         self.ipv6.prefixes.retain(|p| p.expires.is_none_or(|e| e > now));
         for v in self.ipv6.addrs.values_mut() {
             v.retain(|f| f.valid_until.is_none_or(|e| e > now));
         }
+        count(self) != before
     }
 
     /// `ndisc_router_discovery` (RFC 4861 §6.1.2 checks: link-local source).
@@ -149,6 +184,7 @@ impl Net {
         for p in prefixes.iter().flatten() {
             self.prefix_rcv(now, i, p);
         }
+        self.fib6_sync();
     }
 
     /// `addrconf_prefix_rcv`: the on-link route and the autonomous address.
@@ -222,49 +258,11 @@ impl Net {
         }
     }
 
-    /// The next hop toward `dst` (`ip6_route_output`, reduced to what a host knows):
-    /// link-local and multicast destinations on `oif`; an on-link prefix of ours or
-    /// learned from an advertisement; else a default router. None: unreachable.
-    pub(crate) fn route6(
-        &self,
-        dst: Ipv6Addr,
-        oif: Option<IfIndex>,
-    ) -> Option<(IfIndex, Ipv6Addr)> {
-        if is_link_local(dst) || dst.is_multicast() {
-            return oif.map(|o| (o, dst));
-        }
-        let ok = |i: IfIndex| oif.is_none_or(|o| o == i);
-        let mut best: Option<(u8, IfIndex)> = None;
-        for (&i, v) in &self.ipv6.addrs {
-            for f in v.iter().filter(|f| f.state == AddrState::Preferred) {
-                if ok(i)
-                    && in_prefix(dst, f.addr, f.prefix_len)
-                    && best.is_none_or(|b| f.prefix_len > b.0)
-                {
-                    best = Some((f.prefix_len, i));
-                }
-            }
-        }
-        for p in &self.ipv6.prefixes {
-            if ok(p.ifindex) && in_prefix(dst, p.prefix, p.len) && best.is_none_or(|b| p.len > b.0)
-            {
-                best = Some((p.len, p.ifindex));
-            }
-        }
-        if let Some((_, i)) = best {
-            return Some((i, dst));
-        }
-        let usable = |r: &&DefaultRouter| {
-            ok(r.ifindex) && self.devs.get(r.ifindex).is_some_and(|d| d.is_running())
-        };
-        self.ipv6.routers.iter().find(usable).map(|r| (r.ifindex, r.addr))
-    }
-
     /// The hop limit for packets out of `ifindex` (an advertised one, or `hop_limit`).
     pub(crate) fn hop_limit6(&self, ifindex: IfIndex) -> u8 {
         match self.ipv6.rs.get(&ifindex).map(|s| s.hop_limit) {
             Some(h) if h != 0 => h,
-            _ => super::defaults::HOP_LIMIT,
+            _ => self.conf6(ifindex).get(Knob::HopLimit).clamp(1, 255) as u8,
         }
     }
 }

@@ -13,8 +13,9 @@
 //! A full queue drops the message and reports ENOBUFS once on the next read, as Linux's
 //! `netlink_overrun` does; the reader is expected to resynchronise with a dump.
 
+use super::addr6::AF_INET6;
 use super::wire::*;
-use super::{Ctx, addr, link, neigh, route, rule};
+use super::{Ctx, addr, addr6, link, neigh, route, route6, rule};
 use crate::net::Net;
 use crate::socket::{Event, Fd};
 use crate::{DevFlags, Errno, Kernel, Nanos, SysResult};
@@ -25,6 +26,9 @@ pub const RTNLGRP_NEIGH: u32 = 3;
 pub const RTNLGRP_IPV4_IFADDR: u32 = 5;
 pub const RTNLGRP_IPV4_ROUTE: u32 = 7;
 pub const RTNLGRP_IPV4_RULE: u32 = 8;
+pub const RTNLGRP_IPV6_IFADDR: u32 = 9;
+pub const RTNLGRP_IPV6_ROUTE: u32 = 11;
+pub const RTNLGRP_IPV6_RULE: u32 = 19;
 /// Highest group a subscriber may join (Linux has about 40 rtnetlink groups).
 pub const GROUP_MAX: u32 = 64;
 /// Subscriber ids live here in the fd space, apart from sockets; readiness events for
@@ -85,19 +89,22 @@ struct Kind {
 
 /// In Linux's order of announcements: a link, then its addresses, then the routes
 /// they imply. Neighbours last: they are not covered by the FIB generation.
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 8] = [
     Kind { group: RTNLGRP_LINK, del: RTM_DELLINK, dump: dump_link, ident: link_ident },
     Kind { group: RTNLGRP_IPV4_IFADDR, del: RTM_DELADDR, dump: dump_addr, ident: addr_ident },
     Kind { group: RTNLGRP_IPV4_ROUTE, del: RTM_DELROUTE, dump: dump_route, ident: route_ident },
     Kind { group: RTNLGRP_IPV4_RULE, del: rule::RTM_DELRULE, dump: dump_rule, ident: rule_ident },
+    Kind { group: RTNLGRP_IPV6_IFADDR, del: RTM_DELADDR, dump: dump_addr6, ident: addr_ident },
+    Kind { group: RTNLGRP_IPV6_ROUTE, del: RTM_DELROUTE, dump: dump_route6, ident: route_ident },
+    Kind { group: RTNLGRP_IPV6_RULE, del: rule::RTM_DELRULE, dump: dump_rule6, ident: rule_ident },
     Kind { group: RTNLGRP_NEIGH, del: RTM_DELNEIGH, dump: dump_neigh, ident: neigh_ident },
 ];
-const NEIGH: usize = 4;
+const NEIGH: usize = 7;
 
 #[derive(Default)]
 struct Snapshot {
     /// By `KINDS` index.
-    objs: [Objects; 5],
+    objs: [Objects; 8],
     /// FIB generation the FIB-covered kinds were rendered at.
     genid: u64,
 }
@@ -376,6 +383,10 @@ fn route_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
         if len < 4 || at + len > k.len() {
             break;
         }
+        if ty == RTA_CACHEINFO {
+            // `rta_expires` counts down without a notification.
+            k[at + 4..at + len].fill(0);
+        }
         if ty == RTA_MULTIPATH {
             let mut nh = at + 4;
             while nh + 8 <= at + len {
@@ -416,7 +427,16 @@ fn dump_rule(net: &mut Net, ctx: &mut Ctx<'_>) {
     rule::dump(net, ctx, AF_INET);
 }
 fn dump_neigh(net: &mut Net, ctx: &mut Ctx<'_>) {
-    neigh::dump(net, ctx, AF_INET);
+    neigh::dump(net, ctx, AF_UNSPEC);
+}
+fn dump_addr6(net: &mut Net, ctx: &mut Ctx<'_>) {
+    addr6::dump(net, ctx, AF_INET6);
+}
+fn dump_route6(net: &mut Net, ctx: &mut Ctx<'_>) {
+    route6::dump(net, ctx, AF_INET6);
+}
+fn dump_rule6(net: &mut Net, ctx: &mut Ctx<'_>) {
+    rule::dump(net, ctx, AF_INET6);
 }
 
 /// Brings the snapshot up to date and queues the differences. Called at the end of
@@ -432,8 +452,10 @@ pub fn collect(net: &mut Net, now: Nanos) {
         if due {
             let msgs = render(net, now, k.dump);
             let mut d = diff(&mut snap.objs[i], msgs, k.del, k.ident);
-            if k.del == RTM_DELROUTE {
+            if k.group == RTNLGRP_IPV4_ROUTE {
                 d = linux_route_order(net, merge_replacements(d));
+            } else if k.group == RTNLGRP_IPV6_ROUTE {
+                d = merge_replacements(d);
             }
             if k.del == RTM_DELNEIGH {
                 let deleted = std::mem::take(&mut net.notify.neigh_deleted);

@@ -24,6 +24,8 @@ pub fn kind_to_rtn(k: RouteKind) -> u8 {
         RouteKind::Blackhole => RTN_BLACKHOLE,
         RouteKind::Unreachable => RTN_UNREACHABLE,
         RouteKind::Prohibit => RTN_PROHIBIT,
+        RouteKind::Multicast => RTN_MULTICAST,
+        RouteKind::Anycast => RTN_ANYCAST,
     }
 }
 
@@ -84,6 +86,8 @@ fn parse(payload: &[u8]) -> NlResult<Config> {
             Some(mp) => parse_multipath(mp)?,
             None => Vec::new(),
         },
+        expires: None,
+        mtu: 0,
     };
     Ok(Config {
         route,

@@ -1,14 +1,16 @@
-//! RTM_{NEW,DEL,GET}RULE for IPv4 policy rules (`fib_rules.c`: `fib_nl_newrule`,
-//! `fib_nl_delrule`, `fib_nl_dumprule`, `fib_nl_fill_rule`; `fib4_rules.c`).
+//! RTM_{NEW,DEL,GET}RULE for IPv4 and IPv6 policy rules (`fib_rules.c`:
+//! `fib_nl_newrule`, `fib_nl_delrule`, `fib_nl_dumprule`, `fib_nl_fill_rule`;
+//! `fib4_rules.c`, `fib6_rules.c`), one list per family.
 //! `struct fib_rule_hdr` has `struct rtmsg`'s layout: table, res1, res2, action sit
 //! where `rtm_table`, `rtm_protocol`, `rtm_scope`, `rtm_type` are.
 
+use super::addr6::AF_INET6;
 use super::wire::*;
 use super::{Ctx, NlError, NlResult};
 use crate::Errno;
 use crate::net::Net;
 use crate::route::{Rule, RuleAction};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 pub const RTM_NEWRULE: u16 = 32;
 pub const RTM_DELRULE: u16 = 33;
@@ -37,17 +39,24 @@ fn action_code(a: RuleAction) -> (u8, u32) {
 }
 
 pub fn dump(net: &mut Net, ctx: &mut Ctx<'_>, family: u8) {
-    if family != AF_UNSPEC && family != AF_INET {
-        return;
+    if family == AF_UNSPEC || family == AF_INET {
+        dump_family(net, ctx, AF_INET);
     }
-    for r in net.fib.rules() {
+    if family == AF_UNSPEC || family == AF_INET6 {
+        dump_family(net, ctx, AF_INET6);
+    }
+}
+
+fn dump_family(net: &mut Net, ctx: &mut Ctx<'_>, family: u8) {
+    let rules = if family == AF_INET6 { net.fib.rules6() } else { net.fib.rules() };
+    for r in rules {
         let h = ctx.header(RTM_NEWRULE, true);
         let w = &mut *ctx.out;
         w.begin(h);
         let (action, table) = action_code(r.action);
         let len = |p: Option<(IpAddr, u8)>| p.map_or(0, |(_, l)| l);
         RtMsg {
-            family: AF_INET,
+            family,
             dst_len: len(r.dst),
             src_len: len(r.src),
             tos: r.tos,
@@ -71,8 +80,10 @@ pub fn dump(net: &mut Net, ctx: &mut Ctx<'_>, family: u8) {
         }
         for (ty, p) in [(FRA_DST, r.dst), (FRA_SRC, r.src)] {
             // Stored as given, host bits included (`fib4_rule_configure`).
-            if let Some((IpAddr::V4(a), _)) = p.filter(|p| p.1 > 0) {
-                w.attr(ty, &a.octets());
+            match p.filter(|p| p.1 > 0) {
+                Some((IpAddr::V4(a), _)) => w.attr(ty, &a.octets()),
+                Some((IpAddr::V6(a), _)) => w.attr(ty, &a.octets()),
+                None => {}
             }
         }
         w.end();
@@ -83,10 +94,12 @@ pub fn dump(net: &mut Net, ctx: &mut Ctx<'_>, family: u8) {
 fn parse(net: &Net, payload: &[u8], del: bool) -> NlResult<(Rule, Option<u32>)> {
     let h = RtMsg::parse(payload).ok_or(Errno::EINVAL)?;
     let a = &payload[RtMsg::LEN..];
-    if h.family != AF_INET {
-        return Err(Errno::EAFNOSUPPORT.into());
-    }
-    if h.src_len > 32 || h.dst_len > 32 || h.tos & !0x1e != 0 {
+    let max = match h.family {
+        AF_INET => 32,
+        AF_INET6 => 128,
+        _ => return Err(Errno::EAFNOSUPPORT.into()),
+    };
+    if h.src_len > max || h.dst_len > max || (max == 32 && h.tos & !0x1e != 0) {
         return Err(Errno::EINVAL.into());
     }
     let table = attr_u32(a, FRA_TABLE)?.unwrap_or(u32::from(h.table));
@@ -104,6 +117,12 @@ fn parse(net: &Net, payload: &[u8], del: bool) -> NlResult<(Rule, Option<u32>)> 
     let prefix = |ty, len: u8| -> NlResult<Option<(IpAddr, u8)>> {
         if len == 0 {
             return Ok(None);
+        }
+        if max == 128 {
+            let d = find_attr(a, ty).filter(|d| d.len() >= 16).ok_or(Errno::EINVAL)?;
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&d[..16]);
+            return Ok(Some((IpAddr::V6(Ipv6Addr::from(o)), len)));
         }
         let addr = attr_in_addr(a, ty)?.ok_or(Errno::EINVAL)?;
         Ok(Some((IpAddr::V4(addr), len)))
@@ -132,7 +151,11 @@ fn parse(net: &Net, payload: &[u8], del: bool) -> NlResult<(Rule, Option<u32>)> 
 
 pub fn new(net: &mut Net, payload: &[u8]) -> NlResult<()> {
     let (rule, priority) = parse(net, payload, false)?;
-    net.fib.rule_add(rule, priority)?;
+    if payload.first() == Some(&AF_INET6) {
+        net.fib.rule_add6(rule, priority)?;
+    } else {
+        net.fib.rule_add(rule, priority)?;
+    }
     Ok(())
 }
 
@@ -145,9 +168,9 @@ pub fn del(net: &mut Net, payload: &[u8]) -> NlResult<()> {
         (true, RuleAction::Table(0)) => true,
         _ => q.action == r.action,
     };
-    let hit = net
-        .fib
-        .rules()
+    let v6 = payload.first() == Some(&AF_INET6);
+    let rules = if v6 { net.fib.rules6() } else { net.fib.rules() };
+    let hit = rules
         .iter()
         .find(|r| {
             action_ok(r)
@@ -161,6 +184,10 @@ pub fn del(net: &mut Net, payload: &[u8]) -> NlResult<()> {
         })
         .cloned()
         .ok_or(Errno::ENOENT)?;
-    net.fib.rule_del(&hit)?;
+    if v6 {
+        net.fib.rule_del6(&hit)?;
+    } else {
+        net.fib.rule_del(&hit)?;
+    }
     Ok(())
 }

@@ -308,7 +308,8 @@ fn route_messages() {
     assert_eq!(req(&mut k, RTM_NEWROUTE, CREATE, &[2, 16, 0, 0]), Errno::EINVAL.0);
     let mut v6 = r1.clone();
     v6[0] = 10;
-    assert_eq!(req(&mut k, RTM_NEWROUTE, CREATE, &v6), Errno::EOPNOTSUPP.0);
+    // An IPv4-sized RTA_DST in an AF_INET6 request (`rtm_ipv6_policy`).
+    assert_eq!(req(&mut k, RTM_NEWROUTE, CREATE, &v6), Errno::EINVAL.0);
 }
 
 #[test]
@@ -403,7 +404,9 @@ fn rule_messages() {
         req(&mut k, RTM_NEWRULE, CREATE, &rule(AF_INET, 24, FR_ACT_TO_TBL)),
         Errno::EEXIST.0
     );
-    assert_eq!(req(&mut k, RTM_NEWRULE, CREATE, &rule(10, 24, 1)), Errno::EAFNOSUPPORT.0);
+    // An IPv4-sized FRA_SRC in an AF_INET6 rule (`fib_nl2rule`: addr_size).
+    assert_eq!(req(&mut k, RTM_NEWRULE, CREATE, &rule(10, 24, 1)), Errno::EINVAL.0);
+    assert_eq!(req(&mut k, RTM_NEWRULE, CREATE, &rule(7, 24, 1)), Errno::EAFNOSUPPORT.0);
     assert_eq!(req(&mut k, RTM_NEWRULE, CREATE, &rule(AF_INET, 33, 1)), Errno::EINVAL.0);
     assert_eq!(req(&mut k, RTM_NEWRULE, CREATE, &rule(AF_INET, 24, 2)), Errno::EOPNOTSUPP.0);
     assert_eq!(req(&mut k, RTM_NEWRULE, CREATE, &rule(AF_INET, 24, 99)), Errno::EINVAL.0);

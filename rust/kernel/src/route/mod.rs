@@ -3,16 +3,17 @@
 //! do. Each table holds one ordered map per prefix length, so a lookup is at most 33
 //! map probes (O(32 log n)); aliases of one prefix are kept ordered by metric.
 //! Policy rules (`rules.rs`) choose the table; a route may have several weighted next
-//! hops (ECMP, chosen per flow by `ipv4::route`); IPv6 slots in as a second
-//! per-length array.
+//! hops (ECMP, chosen per flow by `ipv4::route`). IPv6 routes live in the same
+//! tables in one map keyed by (prefix length, network), probed per length in use
+//! (at most 129 probes), with their own rule list (`ip -6 rule`).
 
 mod rules;
 pub use rules::{FlowKey, RT_TABLE_DEFAULT, Rule, RuleAction};
 
 use crate::dev::{IfIndex, prefix_mask};
-use crate::{Errno, SysResult};
+use crate::{Errno, Nanos, SysResult};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Route types with Linux's `RTN_*` meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -24,6 +25,10 @@ pub enum RouteKind {
     Blackhole,
     Unreachable,
     Prohibit,
+    /// `multicast ff00::/8 dev X table local` (IPv6 only).
+    Multicast,
+    /// The subnet-router anycast address of a forwarding device (IPv6 only).
+    Anycast,
 }
 
 impl RouteKind {
@@ -41,6 +46,8 @@ impl RouteKind {
 /// `RTPROT_KERNEL`: routes the kernel derives from addresses.
 pub const RTPROT_KERNEL: u8 = 2;
 pub const RTPROT_BOOT: u8 = 3;
+/// `RTPROT_RA`: learned from a router advertisement.
+pub const RTPROT_RA: u8 = 9;
 pub const RT_SCOPE_UNIVERSE: u8 = 0;
 pub const RT_SCOPE_LINK: u8 = 253;
 pub const RT_SCOPE_HOST: u8 = 254;
@@ -70,6 +77,22 @@ pub struct Route {
     /// ECMP paths (`nexthop via GW dev DEV weight W ...`); empty for a single path,
     /// which `gateway` and `oif` describe.
     pub nexthops: Vec<NextHop>,
+    /// End of the route's lifetime (IPv6 routes from advertisements, `expires`).
+    pub expires: Option<Nanos>,
+    /// The `mtu` metric (RTAX_MTU), 0 when unset.
+    pub mtu: u32,
+}
+
+/// The netmask of an IPv6 prefix length (0..=128).
+pub fn prefix_mask6(len: u8) -> u128 {
+    if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) }
+}
+
+/// Where a route lives in a table.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    V4(usize, u32),
+    V6(u8, u128),
 }
 
 /// One path of a multipath route (Linux `struct fib_nh`).
@@ -101,6 +124,8 @@ impl Route {
             scope: if gateway.is_some() { RT_SCOPE_UNIVERSE } else { RT_SCOPE_LINK },
             table: RT_TABLE_MAIN,
             nexthops: Vec::new(),
+            expires: None,
+            mtu: 0,
         }
     }
 
@@ -110,13 +135,19 @@ impl Route {
     }
 
     /// The destination with host bits cleared; None if the prefix length is invalid.
-    fn key_v4(&self) -> Option<(usize, u32)> {
+    fn key(&self) -> Option<Key> {
+        let len = self.prefix_len;
         match self.dst {
-            IpAddr::V4(a) if self.prefix_len <= 32 => {
-                Some((usize::from(self.prefix_len), u32::from(a) & prefix_mask(self.prefix_len)))
+            IpAddr::V4(a) if len <= 32 => {
+                Some(Key::V4(usize::from(len), u32::from(a) & prefix_mask(len)))
             }
+            IpAddr::V6(a) if len <= 128 => Some(Key::V6(len, u128::from(a) & prefix_mask6(len))),
             _ => None,
         }
+    }
+
+    pub fn is_v6(&self) -> bool {
+        self.dst.is_ipv6()
     }
 
     /// True if `other` (a delete request) selects this route, as `fib_table_delete`
@@ -136,11 +167,20 @@ struct Table {
     v4: Vec<BTreeMap<u32, Vec<Route>>>,
     /// Bit n set when prefix length n holds routes: lookups probe only those.
     v4_lens: u64,
+    /// IPv6: (prefix length, network) → aliases ordered by metric, then age.
+    v6: BTreeMap<(u8, u128), Vec<Route>>,
+    /// Bit n of word n/64 set when prefix length n holds IPv6 routes.
+    v6_lens: [u64; 3],
 }
 
 impl Default for Table {
     fn default() -> Self {
-        Table { v4: (0..=32).map(|_| BTreeMap::new()).collect(), v4_lens: 0 }
+        Table {
+            v4: (0..=32).map(|_| BTreeMap::new()).collect(),
+            v4_lens: 0,
+            v6: BTreeMap::new(),
+            v6_lens: [0; 3],
+        }
     }
 }
 
@@ -148,13 +188,20 @@ impl Default for Table {
 pub struct Fib {
     tables: BTreeMap<u32, Table>,
     rules: Vec<Rule>,
+    /// `ip -6 rule`: IPv6 has its own list (`fib6_rules.c`).
+    rules6: Vec<Rule>,
     /// Bumped by every change here and by `invalidate` (Linux `rt_genid`).
     genid: u64,
 }
 
 impl Default for Fib {
     fn default() -> Self {
-        Fib { tables: BTreeMap::new(), rules: Rule::defaults(), genid: 0 }
+        Fib {
+            tables: BTreeMap::new(),
+            rules: Rule::defaults(),
+            rules6: Rule::defaults6(),
+            genid: 0,
+        }
     }
 }
 
@@ -178,10 +225,8 @@ impl Fib {
     /// metric and table is present.
     pub fn insert(&mut self, r: Route) -> SysResult<()> {
         self.invalidate();
-        let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
-        let t = self.tables.entry(r.table).or_default();
-        t.v4_lens |= 1 << len;
-        let v = t.v4[len].entry(key).or_default();
+        let key = r.key().ok_or(Errno::EINVAL)?;
+        let v = self.tables.entry(r.table).or_default().slot_entry(key);
         if v.iter().any(|e| e.metric == r.metric) {
             return Err(Errno::EEXIST);
         }
@@ -194,10 +239,8 @@ impl Fib {
     /// adds kernel routes); an identical route is not added twice.
     pub fn append(&mut self, r: Route) -> SysResult<()> {
         self.invalidate();
-        let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
-        let t = self.tables.entry(r.table).or_default();
-        t.v4_lens |= 1 << len;
-        let v = t.v4[len].entry(key).or_default();
+        let key = r.key().ok_or(Errno::EINVAL)?;
+        let v = self.tables.entry(r.table).or_default().slot_entry(key);
         if v.contains(&r) {
             return Err(Errno::EEXIST);
         }
@@ -210,11 +253,11 @@ impl Fib {
     /// with the same prefix, table and metric, or is added.
     pub fn replace(&mut self, r: Route) -> SysResult<()> {
         self.invalidate();
-        let (len, key) = r.key_v4().ok_or(Errno::EINVAL)?;
+        let key = r.key().ok_or(Errno::EINVAL)?;
         let same = self
             .tables
             .get_mut(&r.table)
-            .and_then(|t| t.v4[len].get_mut(&key))
+            .and_then(|t| t.slot(key))
             .and_then(|v| v.iter_mut().find(|e| e.metric == r.metric));
         if let Some(e) = same {
             *e = r;
@@ -226,19 +269,17 @@ impl Fib {
     /// Deletes the first route selected by `req` (`ip route del`); ESRCH if none.
     pub fn remove(&mut self, req: &Route) -> SysResult<Route> {
         self.invalidate();
-        let (len, key) = req.key_v4().ok_or(Errno::EINVAL)?;
+        let key = req.key().ok_or(Errno::EINVAL)?;
         let t = self.tables.get_mut(&req.table).ok_or(ESRCH)?;
-        let v = t.v4[len].get_mut(&key).ok_or(ESRCH)?;
+        let v = t.slot(key).ok_or(ESRCH)?;
         let i = v.iter().position(|e| e.matches(req)).ok_or(ESRCH)?;
         let r = v.remove(i);
-        if v.is_empty() {
-            t.v4[len].remove(&key);
-        }
+        t.drop_if_empty(key);
         t.sync_lens();
         Ok(r)
     }
 
-    /// Removes every route for which `pred` holds.
+    /// Keeps the IPv4 routes for which `keep` holds (IPv6 ones: `retain6`).
     pub fn retain(&mut self, mut keep: impl FnMut(&Route) -> bool) {
         self.invalidate();
         for t in self.tables.values_mut() {
@@ -252,6 +293,32 @@ impl Fib {
         }
     }
 
+    /// Keeps the IPv6 routes for which `keep` holds.
+    pub fn retain6(&mut self, mut keep: impl FnMut(&Route) -> bool) {
+        self.invalidate();
+        for t in self.tables.values_mut() {
+            t.v6.retain(|_, v| {
+                v.retain(&mut keep);
+                !v.is_empty()
+            });
+            t.sync_lens();
+        }
+    }
+
+    /// Updates in place the IPv6 routes `f` returns true for, without a change of
+    /// key (lifetimes refreshed by advertisements).
+    pub fn update6(&mut self, mut f: impl FnMut(&mut Route) -> bool) {
+        let mut changed = false;
+        for t in self.tables.values_mut() {
+            for r in t.v6.values_mut().flatten() {
+                changed |= f(r);
+            }
+        }
+        if changed {
+            self.invalidate();
+        }
+    }
+
     /// Longest-prefix match over local then main (`fib_lookup`). With `oif`, only routes
     /// through that device (or device-less reject routes) qualify, as `fib_table_lookup`
     /// does for a bound flow. `usable` says whether a device may carry traffic.
@@ -261,26 +328,115 @@ impl Fib {
         oif: Option<IfIndex>,
         usable: impl Fn(IfIndex) -> bool,
     ) -> Option<&Route> {
-        let IpAddr::V4(a) = dst else { return None };
         [RT_TABLE_LOCAL, RT_TABLE_MAIN]
             .iter()
             .filter_map(|id| self.tables.get(id))
-            .find_map(|t| t.lookup_v4(a, oif, &usable))
+            .find_map(|t| t.lookup(dst, oif, &usable))
     }
 
-    /// Every route in table order (table, prefix length descending, network), for
+    /// Every IPv4 route in table order (table, prefix length descending, network), for
     /// `ip route show` and /proc/net/route.
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
         self.tables
             .values()
             .flat_map(|t| t.v4.iter().rev().flat_map(|m| m.values().flat_map(|v| v.iter())))
     }
+
+    /// Every IPv6 route, table by table in the fib6 tree's order (`inet6_dump_fib`):
+    /// a prefix after the more specific prefixes under it, the 0 branch before the 1
+    /// branch, aliases by metric.
+    pub fn routes6(&self) -> Vec<&Route> {
+        let mut out = Vec::new();
+        for t in self.tables.values() {
+            let mut keys: Vec<&(u8, u128)> = t.v6.keys().collect();
+            keys.sort_by(|a, b| tree_order(**a, **b));
+            out.extend(keys.into_iter().flat_map(|k| t.v6[k].iter()));
+        }
+        out
+    }
+}
+
+/// Post-order of the fib6 radix tree for (length, network) keys.
+pub fn tree_order(a: (u8, u128), b: (u8, u128)) -> std::cmp::Ordering {
+    let common = ((a.1 ^ b.1).leading_zeros() as u8).min(a.0).min(b.0);
+    if common == a.0.min(b.0) {
+        return b.0.cmp(&a.0);
+    }
+    a.1.cmp(&b.1)
 }
 
 impl Table {
     fn sync_lens(&mut self) {
         self.v4_lens =
             self.v4.iter().enumerate().filter(|(_, m)| !m.is_empty()).map(|(i, _)| 1 << i).sum();
+        self.v6_lens = [0; 3];
+        for &(len, _) in self.v6.keys() {
+            self.v6_lens[usize::from(len / 64)] |= 1 << (len % 64);
+        }
+    }
+
+    /// The aliases at `k`, created empty if absent.
+    fn slot_entry(&mut self, k: Key) -> &mut Vec<Route> {
+        match k {
+            Key::V4(len, net) => {
+                self.v4_lens |= 1 << len;
+                self.v4[len].entry(net).or_default()
+            }
+            Key::V6(len, net) => {
+                self.v6_lens[usize::from(len / 64)] |= 1 << (len % 64);
+                self.v6.entry((len, net)).or_default()
+            }
+        }
+    }
+
+    fn slot(&mut self, k: Key) -> Option<&mut Vec<Route>> {
+        match k {
+            Key::V4(len, net) => self.v4[len].get_mut(&net),
+            Key::V6(len, net) => self.v6.get_mut(&(len, net)),
+        }
+    }
+
+    fn drop_if_empty(&mut self, k: Key) {
+        match k {
+            Key::V4(len, net) if self.v4[len].get(&net).is_some_and(|v| v.is_empty()) => {
+                self.v4[len].remove(&net);
+            }
+            Key::V6(len, net) if self.v6.get(&(len, net)).is_some_and(|v| v.is_empty()) => {
+                self.v6.remove(&(len, net));
+            }
+            _ => {}
+        }
+    }
+
+    fn lookup(
+        &self,
+        dst: IpAddr,
+        oif: Option<IfIndex>,
+        usable: &impl Fn(IfIndex) -> bool,
+    ) -> Option<&Route> {
+        match dst {
+            IpAddr::V4(a) => self.lookup_v4(a, oif, usable),
+            IpAddr::V6(a) => self.lookup_v6(a, oif, usable),
+        }
+    }
+
+    fn lookup_v6(
+        &self,
+        a: Ipv6Addr,
+        oif: Option<IfIndex>,
+        usable: &impl Fn(IfIndex) -> bool,
+    ) -> Option<&Route> {
+        let a = u128::from(a);
+        for len in (0..=128u8).rev() {
+            if self.v6_lens[usize::from(len / 64)] & (1 << (len % 64)) == 0 {
+                continue;
+            }
+            let Some(v) = self.v6.get(&(len, a & prefix_mask6(len))) else { continue };
+            if let Some(hit) = v.iter().find(|r| hit_ok(r, oif, usable)) {
+                return Some(hit);
+            }
+        }
+        None
     }
 
     fn lookup_v4(
@@ -294,19 +450,21 @@ impl Table {
             let Some(v) = self.v4[usize::from(len)].get(&(a & prefix_mask(len))) else {
                 continue;
             };
-            // A local route stays usable on a down device (`fib_sync_down_dev` spares
-            // host-scope nexthops).
-            let hit = v.iter().find(|r| match r.oif {
-                Some(dev) => {
-                    (r.kind == RouteKind::Local || usable(dev)) && oif.is_none_or(|o| o == dev)
-                }
-                None => true,
-            });
+            let hit = v.iter().find(|r| hit_ok(r, oif, usable));
             if hit.is_some() {
                 return hit;
             }
         }
         None
+    }
+}
+
+/// A route qualifies for a lookup bound to `oif` through a usable device. A local
+/// route stays usable on a down device (`fib_sync_down_dev` spares host-scope nexthops).
+fn hit_ok(r: &Route, oif: Option<IfIndex>, usable: &impl Fn(IfIndex) -> bool) -> bool {
+    match r.oif {
+        Some(dev) => (r.kind == RouteKind::Local || usable(dev)) && oif.is_none_or(|o| o == dev),
+        None => true,
     }
 }
 

@@ -65,12 +65,22 @@ impl Rule {
             .collect()
     }
 
-    /// Linux `fib4_rule_match` + `fib_rule_match`.
+    /// IPv6's two default rules: 0 local, 32766 main (`fib6_rules_net_init`).
+    pub(super) fn defaults6() -> Vec<Rule> {
+        let mut v = Rule::defaults();
+        v.truncate(2);
+        v
+    }
+
+    /// Linux `fib4_rule_match`/`fib6_rule_match` + `fib_rule_match`.
     fn matches(&self, k: &FlowKey) -> bool {
         let prefix_ok = |sel: Option<(IpAddr, u8)>, a: Option<IpAddr>| match (sel, a) {
             (None, _) => true,
             (Some((IpAddr::V4(n), len)), Some(IpAddr::V4(a))) => {
                 (u32::from(n) ^ u32::from(a)) & prefix_mask(len) == 0
+            }
+            (Some((IpAddr::V6(n), len)), Some(IpAddr::V6(a))) => {
+                (u128::from(n) ^ u128::from(a)) & super::prefix_mask6(len) == 0
             }
             (Some((_, 0)), _) => true,
             _ => false,
@@ -110,18 +120,15 @@ impl Fib {
     /// `ip rule add`: with `priority` None the rule goes just before the last
     /// non-default one (Linux `fib_default_rule_pref`: one below the second rule).
     /// EEXIST for an identical rule (NLM_F_EXCL, as iproute2 sends it).
-    pub fn rule_add(&mut self, mut r: Rule, priority: Option<u32>) -> SysResult<()> {
+    pub fn rule_add(&mut self, r: Rule, priority: Option<u32>) -> SysResult<()> {
         self.invalidate();
-        r.priority = match priority {
-            Some(p) => p,
-            None => self.rules.get(1).map_or(0, |x| x.priority.saturating_sub(1)),
-        };
-        if self.rules.contains(&r) {
-            return Err(Errno::EEXIST);
-        }
-        let at = self.rules.partition_point(|x| x.priority <= r.priority);
-        self.rules.insert(at, r);
-        Ok(())
+        add_rule(&mut self.rules, r, priority)
+    }
+
+    /// `ip -6 rule add`, as `rule_add` on the IPv6 list.
+    pub fn rule_add6(&mut self, r: Rule, priority: Option<u32>) -> SysResult<()> {
+        self.invalidate();
+        add_rule(&mut self.rules6, r, priority)
     }
 
     /// `ip rule del`: the first rule the request selects; ENOENT if none.
@@ -131,8 +138,19 @@ impl Fib {
         Ok(self.rules.remove(i))
     }
 
+    /// `ip -6 rule del`.
+    pub fn rule_del6(&mut self, req: &Rule) -> SysResult<Rule> {
+        self.invalidate();
+        let i = self.rules6.iter().position(|r| r.selects(req)).ok_or(Errno::ENOENT)?;
+        Ok(self.rules6.remove(i))
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    pub fn rules6(&self) -> &[Rule] {
+        &self.rules6
     }
 
     /// Linux `fib_lookup` through the rules: the route, or the errno a rule verdict
@@ -142,18 +160,34 @@ impl Fib {
         k: &FlowKey,
         usable: impl Fn(IfIndex) -> bool,
     ) -> Result<&Route, Errno> {
-        for rule in self.rules.iter().filter(|r| r.matches(k)) {
+        let rules = if k.dst.is_ipv6() { &self.rules6 } else { &self.rules };
+        for rule in rules.iter().filter(|r| r.matches(k)) {
             let table = match rule.action {
                 RuleAction::Table(t) => t,
                 RuleAction::Blackhole => return Err(Errno::EINVAL),
                 RuleAction::Unreachable => return Err(Errno::ENETUNREACH),
                 RuleAction::Prohibit => return Err(Errno::EACCES),
             };
-            let IpAddr::V4(d) = k.dst else { return Err(Errno::ENETUNREACH) };
-            if let Some(r) = self.table(table).and_then(|t| t.lookup_v4(d, k.oif, &usable)) {
+            if let Some(r) = self.table(table).and_then(|t| t.lookup(k.dst, k.oif, &usable)) {
                 return Ok(r);
             }
         }
         Err(Errno::ENETUNREACH)
     }
+}
+
+/// With `priority` None the rule goes just before the last non-default one (Linux
+/// `fib_default_rule_pref`: one below the second rule). EEXIST for an identical rule
+/// (NLM_F_EXCL, as iproute2 sends it).
+fn add_rule(rules: &mut Vec<Rule>, mut r: Rule, priority: Option<u32>) -> SysResult<()> {
+    r.priority = match priority {
+        Some(p) => p,
+        None => rules.get(1).map_or(0, |x| x.priority.saturating_sub(1)),
+    };
+    if rules.contains(&r) {
+        return Err(Errno::EEXIST);
+    }
+    let at = rules.partition_point(|x| x.priority <= r.priority);
+    rules.insert(at, r);
+    Ok(())
 }
