@@ -32,7 +32,7 @@ fn columns_of(text: &str, local: &str) -> Vec<String> {
 #[test]
 fn headers_and_widths_match_linux() {
     let (k, _) = kernel();
-    for f in ["tcp", "udp", "raw", "route", "dev", "arp"] {
+    for f in ["tcp", "udp", "raw", "route", "dev", "arp", "tcp6", "udp6", "raw6"] {
         let ours = k.proc_read(0, &format!("/proc/net/{f}")).unwrap();
         let theirs = linux(&format!("/proc/net/{f}"));
         let n = if f == "dev" { 2 } else { 1 };
@@ -77,6 +77,50 @@ fn a_bound_udp_socket_reads_like_linuxs() {
     for i in 1..=8 {
         assert_eq!(ours[i], theirs[i], "column {i}\n{ours:?}\n{theirs:?}");
     }
+}
+
+/// The same AF_INET6 sockets on both stacks: a TCP listener on ::1, a dual-stack UDP
+/// socket bound to `::` and a v4-mapped one, read from tcp6/udp6 column by column.
+#[test]
+fn ipv6_sockets_read_like_linuxs() {
+    use std::net::{Ipv6Addr, SocketAddrV6};
+    let lo6 = SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 0, 0, 0));
+    let host = TcpListener::bind(lo6).unwrap();
+    let port = host.local_addr().unwrap().port();
+    let (mut k, _) = kernel();
+    let fd = k.socket(AF_INET6, SOCK_STREAM, 0).unwrap();
+    k.bind(fd, SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port)).unwrap();
+    k.listen(fd, 128).unwrap();
+    let local = format!("00000000000000000000000001000000:{port:04X}");
+    let ours_text = k.proc_read(0, "/proc/net/tcp6").unwrap();
+    let theirs_text = linux("/proc/net/tcp6");
+    let (ours, theirs) = (columns_of(&ours_text, &local), columns_of(&theirs_text, &local));
+    assert_eq!(ours.len(), theirs.len(), "columns\n{ours:?}\n{theirs:?}");
+    for i in [1, 2, 3, 4, 5, 6, 7, 8] {
+        assert_eq!(ours[i], theirs[i], "column {i}\n{ours:?}\n{theirs:?}");
+    }
+    assert!(!k.proc_read(0, "/proc/net/tcp").unwrap().contains(&format!(":{port:04X}")));
+    // UDP: `::` (dual stack) and a v4-mapped bind, in udp6 only.
+    let any = UdpSocket::bind(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0)).unwrap();
+    let p1 = any.local_addr().unwrap().port();
+    let mapped = Ipv4Addr::LOCALHOST.to_ipv6_mapped();
+    let m = UdpSocket::bind(SocketAddr::new(mapped.into(), 0)).unwrap();
+    let p2 = m.local_addr().unwrap().port();
+    for (addr, port, hex) in [
+        (Ipv6Addr::UNSPECIFIED, p1, "00000000000000000000000000000000"),
+        (mapped, p2, "0000000000000000FFFF00000100007F"),
+    ] {
+        let fd = k.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+        k.bind(fd, SocketAddr::new(addr.into(), port)).unwrap();
+        let local = format!("{hex}:{port:04X}");
+        let ours = columns_of(&k.proc_read(0, "/proc/net/udp6").unwrap(), &local);
+        let theirs = columns_of(&linux("/proc/net/udp6"), &local);
+        assert_eq!(ours.len(), theirs.len(), "{ours:?}\n{theirs:?}");
+        for i in 1..=8 {
+            assert_eq!(ours[i], theirs[i], "column {i}\n{ours:?}\n{theirs:?}");
+        }
+    }
+    assert!(!k.proc_read(0, "/proc/net/udp").unwrap().contains(&format!(":{p1:04X}")));
 }
 
 #[test]

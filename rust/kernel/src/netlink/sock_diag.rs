@@ -1,7 +1,8 @@
 //! NETLINK_SOCK_DIAG with inet_diag (Linux `net/core/sock_diag.c`,
 //! `net/ipv4/inet_diag.c`, `tcp_diag.c`): the socket dump `ss` asks for — one
-//! `inet_diag_msg` per IPv4 TCP socket in the requested states, with TCP_INFO, the
-//! congestion control's name, memory figures and the shutdown bits as attributes.
+//! `inet_diag_msg` per TCP socket of the requested family (AF_INET or AF_INET6, `ss -4`
+//! / `ss -6`) in the requested states, with TCP_INFO, the congestion control's name,
+//! memory figures and the shutdown bits as attributes.
 
 use super::wire::*;
 use crate::{Kernel, Nanos};
@@ -17,6 +18,7 @@ const INET_DIAG_CONG: u16 = 4;
 const INET_DIAG_SKMEMINFO: u16 = 7;
 const INET_DIAG_SHUTDOWN: u16 = 8;
 const IPPROTO_TCP: u8 = 6;
+const AF_INET6: u8 = 10;
 
 /// One socket as inet_diag describes it (`struct inet_diag_msg` plus attributes).
 pub struct DiagSock {
@@ -25,8 +27,9 @@ pub struct DiagSock {
     pub retrans: u8,
     pub sport: u16,
     pub dport: u16,
-    pub src: [u8; 4],
-    pub dst: [u8; 4],
+    /// `idiag_src`/`idiag_dst` (IPv4 in the first four bytes).
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
     pub expires_ms: u32,
     pub rqueue: u32,
     pub wqueue: u32,
@@ -53,13 +56,13 @@ impl Kernel {
             } else {
                 let (family, proto, ext) = (p[0], p[1], p[2]);
                 let states = u32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
-                if family == AF_INET && proto == IPPROTO_TCP {
-                    for s in self.socks.tcp.diag(now) {
+                if (family == AF_INET || family == AF_INET6) && proto == IPPROTO_TCP {
+                    for s in self.socks.tcp.diag(now, family == AF_INET6) {
                         if states & (1 << s.state) == 0 {
                             continue;
                         }
                         out.begin(h(SOCK_DIAG_BY_FAMILY, NLM_F_MULTI));
-                        put_msg(&mut out, &s, ext);
+                        put_msg(&mut out, &s, family, ext);
                         out.end();
                     }
                 }
@@ -82,16 +85,12 @@ fn put_error(out: &mut MsgWriter, h: NlHeader, e: crate::Errno, req: &[u8]) {
 
 /// `inet_diag_msg` then the attributes `idiag_ext` asks for (bit n-1 for type n);
 /// the shutdown bits always (`inet_diag_msg_attrs_fill`).
-fn put_msg(out: &mut MsgWriter, s: &DiagSock, ext: u8) {
-    out.put_bytes(&[AF_INET, s.state, s.timer, s.retrans]);
+fn put_msg(out: &mut MsgWriter, s: &DiagSock, family: u8, ext: u8) {
+    out.put_bytes(&[family, s.state, s.timer, s.retrans]);
     out.put_bytes(&s.sport.to_be_bytes());
     out.put_bytes(&s.dport.to_be_bytes());
-    let mut src = [0u8; 16];
-    src[..4].copy_from_slice(&s.src);
-    let mut dst = [0u8; 16];
-    dst[..4].copy_from_slice(&s.dst);
-    out.put_bytes(&src);
-    out.put_bytes(&dst);
+    out.put_bytes(&s.src);
+    out.put_bytes(&s.dst);
     out.put_bytes(&[0u8; 12]); // idiag_if, idiag_cookie
     for v in [s.expires_ms, s.rqueue, s.wqueue, 0, s.inode] {
         out.put_bytes(&v.to_ne_bytes());
@@ -166,9 +165,18 @@ mod tests {
         // Only ESTABLISHED asked for: just the end of the dump.
         let r = replies(&k.sock_diag(0, &request(SOCK_DIAG_BY_FAMILY, AF_INET, 6, 0, 1 << 1)));
         assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), vec![NLMSG_DONE]);
-        // IPv6 and UDP dump nothing; another message type is refused.
+        // No AF_INET6 socket: IPv6 dumps nothing; another message type is refused.
         let r = replies(&k.sock_diag(0, &request(SOCK_DIAG_BY_FAMILY, 10, 6, 0, !0)));
         assert_eq!(r.len(), 1);
+        let fd6 = k.socket(i32::from(AF_INET6), SOCK_STREAM, 0).unwrap();
+        k.bind(fd6, "[::]:9301".parse().unwrap()).unwrap();
+        k.listen(fd6, 16).unwrap();
+        let r = replies(&k.sock_diag(0, &request(SOCK_DIAG_BY_FAMILY, AF_INET6, 6, 0, !0)));
+        assert_eq!(r.len(), 2, "the AF_INET6 listener only");
+        assert_eq!((r[0].1[0], u16::from_be_bytes([r[0].1[4], r[0].1[5]])), (AF_INET6, 9301));
+        assert_eq!(&r[0].1[8..24], &[0u8; 16]);
+        let r = replies(&k.sock_diag(0, &request(SOCK_DIAG_BY_FAMILY, AF_INET, 6, 0, !0)));
+        assert_eq!(r.len(), 2, "the AF_INET listener only");
         let r = replies(&k.sock_diag(0, &request(21, AF_INET, 6, 0, !0)));
         assert_eq!(r[0].0, NLMSG_ERROR);
         assert_eq!(i32::from_ne_bytes(r[0].1[..4].try_into().unwrap()), -95);

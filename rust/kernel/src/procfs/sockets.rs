@@ -1,16 +1,19 @@
 //! `/proc/net/tcp`, `udp` and `raw` (Linux `tcp4_seq_show` with `get_tcp4_sock` and
-//! `get_timewait4_sock`, `udp4_format_sock`, `raw_sock_seq_show`).
+//! `get_timewait4_sock`, `udp4_format_sock`, `raw_sock_seq_show`) and their IPv6
+//! twins `tcp6`, `udp6`, `raw6` (`get_tcp6_sock`, `get_timewait6_sock`,
+//! `ip6_dgram_sock_seq_show`): AF_INET6 sockets, IPv4 peers v4-mapped, unpadded lines.
 
 use super::{clock_t, hex_addr, padded};
 use crate::Nanos;
 use std::fmt::Write;
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 
-/// One socket as the protocol tables report it for /proc.
+/// One socket as the protocol tables report it for /proc: IPv4 addresses for the
+/// IPv4 files, IPv6 ones (v4-mapped where IPv4) for the `*6` files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SockRow {
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     /// `sk_state` (TCP state numbers; UDP/raw use 7 unconnected, 1 connected).
     pub state: u8,
     pub tx_queue: u64,
@@ -25,15 +28,23 @@ impl SockRow {
     /// A UDP or raw socket: connected (state 1) or not (7, TCP_CLOSE), nothing queued
     /// to send, `rmem` bytes charged to receive.
     pub(crate) fn datagram(
-        local: SocketAddrV4,
-        peer: Option<SocketAddrV4>,
+        local: SocketAddr,
+        peer: Option<SocketAddr>,
         rmem: usize,
         inode: u64,
         drops: u64,
     ) -> SockRow {
+        let any = SocketAddr::new(
+            if local.is_ipv4() {
+                IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+            },
+            0,
+        );
         SockRow {
             local,
-            remote: peer.unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0)),
+            remote: peer.unwrap_or(any),
             state: if peer.is_some() { 1 } else { 7 },
             tx_queue: 0,
             rx_queue: rmem as u64,
@@ -68,14 +79,41 @@ const TCP_WIDTH: usize = 149;
 const UDP_WIDTH: usize = 127;
 const NULL_PTR: &str = "0000000000000000";
 
+/// An address as Linux prints it: `%08X` per raw 32-bit word on a little-endian host
+/// (IPv6: the four `s6_addr32` words).
+fn hex_ip(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(a) => hex_addr(a),
+        IpAddr::V6(a) => a
+            .octets()
+            .chunks_exact(4)
+            .map(|w| format!("{:08X}", u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+            .collect(),
+    }
+}
+
 fn ends(r: &SockRow) -> String {
     format!(
         "{}:{:04X} {}:{:04X}",
-        hex_addr(*r.local.ip()),
+        hex_ip(r.local.ip()),
         r.local.port(),
-        hex_addr(*r.remote.ip()),
+        hex_ip(r.remote.ip()),
         r.remote.port()
     )
+}
+
+/// The `*6` files' header, with its two wider address columns.
+const HEADER6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+
+/// Ends a line: padded to `width` for the IPv4 files, as is for the IPv6 ones.
+fn line_out(out: &mut String, line: &str, width: Option<usize>) {
+    match width {
+        Some(w) => padded(out, line, w),
+        None => {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
 }
 
 pub(super) fn tcp(rows: &[SockRow]) -> String {
@@ -85,6 +123,19 @@ pub(super) fn tcp(rows: &[SockRow]) -> String {
         "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
         TCP_WIDTH,
     );
+    tcp_rows(&mut out, rows, Some(TCP_WIDTH));
+    out
+}
+
+/// `tcp6_seq_show`.
+pub(super) fn tcp6(rows: &[SockRow]) -> String {
+    let mut out = String::from(HEADER6);
+    out.push('\n');
+    tcp_rows(&mut out, rows, None);
+    out
+}
+
+fn tcp_rows(out: &mut String, rows: &[SockRow], width: Option<usize>) {
     for (i, r) in rows.iter().enumerate() {
         let Some(t) = r.tcp else { continue };
         let mut line = String::new();
@@ -118,9 +169,8 @@ pub(super) fn tcp(rows: &[SockRow]) -> String {
                 ssthresh
             );
         }
-        padded(&mut out, &line, TCP_WIDTH);
+        line_out(out, &line, width);
     }
-    out
 }
 
 /// `udp4_format_sock`: the first column is the port's hash slot.
@@ -131,6 +181,39 @@ pub(super) fn udp(rows: &[SockRow]) -> String {
         "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
         UDP_WIDTH,
     );
+    udp_rows(&mut out, rows, Some(UDP_WIDTH));
+    out
+}
+
+/// `udp6_seq_show` (`ip6_dgram_sock_seq_show`).
+pub(super) fn udp6(rows: &[SockRow]) -> String {
+    let mut out = format!("{HEADER6} ref pointer drops\n");
+    udp_rows(&mut out, rows, None);
+    out
+}
+
+/// `raw6_seq_show`: the slot and the local "port" are the protocol.
+pub(super) fn raw6(rows: &[SockRow]) -> String {
+    let mut out = format!("{HEADER6} ref pointer drops\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:5}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
+            r.local.port(),
+            ends(r),
+            r.state,
+            r.tx_queue as u32,
+            r.rx_queue as u32,
+            0,
+            0,
+            r.inode,
+            r.drops
+        );
+    }
+    out
+}
+
+fn udp_rows(out: &mut String, rows: &[SockRow], width: Option<usize>) {
     for r in rows {
         let line = format!(
             "{:5}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
@@ -144,9 +227,8 @@ pub(super) fn udp(rows: &[SockRow]) -> String {
             r.inode,
             r.drops
         );
-        padded(&mut out, &line, UDP_WIDTH);
+        line_out(out, &line, width);
     }
-    out
 }
 
 /// `raw_sock_seq_show`: the slot and the local "port" are the protocol (its hash

@@ -7,6 +7,9 @@
 pub mod cmsg;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;
+mod v6;
 
 use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
@@ -19,7 +22,7 @@ use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
 use bytes::Bytes;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// `SOL_RAW` and its one IPv4 option (Linux `include/uapi/linux/icmp.h`).
 pub const SOL_RAW: i32 = 255;
@@ -44,6 +47,8 @@ pub struct RawSock {
     rxq: RxQueue,
     /// Packets dropped on a full queue (`sk_drops`).
     pub drops: u64,
+    /// The AF_INET6 part (None: an IPv4 raw socket).
+    v6: Option<Box<v6::Raw6>>,
 }
 
 /// All raw sockets of an instance, indexed by protocol for delivery.
@@ -98,19 +103,48 @@ impl RawTable {
     /// The control messages of the last datagram read (`ip_cmsg_recv`).
     pub(crate) fn recv_control(&self, net: &Net, id: u32) -> Vec<u8> {
         let Some(s) = self.socks.get(id) else { return Vec::new() };
+        if let Some(r) = s.v6.as_deref() {
+            return match s.rxq.last() {
+                Some(dgram::LastRead::Data(_, i)) => {
+                    crate::socket::inet6::cmsg_recv(&r.opts, i.dst, i.ifindex, i.ttl, i.tos)
+                }
+                _ => Vec::new(),
+            };
+        }
         dgram::recv_control(&s.rxq, &s.inet, net)
     }
 
     /// The sockets as `/proc/net/raw` lists them, by protocol (Linux
     /// `raw_sock_seq_show`: the local "port" is the protocol).
     pub(crate) fn proc_rows(&self) -> Vec<crate::procfs::SockRow> {
+        self.rows(false)
+    }
+
+    /// `/proc/net/raw6`.
+    pub(crate) fn proc_rows6(&self) -> Vec<crate::procfs::SockRow> {
+        self.rows(true)
+    }
+
+    fn rows(&self, v6: bool) -> Vec<crate::procfs::SockRow> {
         let mut rows: Vec<_> = self
             .socks
             .iter()
+            .filter(|(_, s)| s.v6.is_some() == v6)
             .map(|(id, s)| {
+                let proto = u16::from(s.protocol);
+                let (local, peer) = match s.v6.as_deref() {
+                    Some(r) => (
+                        SocketAddr::new(IpAddr::V6(r.laddr), proto),
+                        r.peer.map(|p| SocketAddr::new(IpAddr::V6(p), 0)),
+                    ),
+                    None => (
+                        SocketAddr::new(IpAddr::V4(s.laddr), proto),
+                        s.peer.map(|p| SocketAddr::new(IpAddr::V4(p), 0)),
+                    ),
+                };
                 crate::procfs::SockRow::datagram(
-                    SocketAddrV4::new(s.laddr, u16::from(s.protocol)),
-                    s.peer.map(|p| SocketAddrV4::new(p, 0)),
+                    local,
+                    peer,
                     s.rxq.rmem(),
                     0x0300_0000 + u64::from(id),
                     s.drops,
@@ -135,7 +169,8 @@ impl RawTable {
 
     /// Does `s` want this packet (`raw_v4_match` + `icmp_filter`)?
     fn wants(s: &RawSock, rx: &IpRx<'_>, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
-        if s.peer.is_some_and(|p| p != src)
+        if s.v6.is_some()
+            || s.peer.is_some_and(|p| p != src)
             || (!s.laddr.is_unspecified() && s.laddr != dst)
             || s.common.bound_dev.is_some_and(|d| d != rx.ifindex)
             || (dst.is_multicast() && !s.groups.allows(&s.inet, dst, rx.ifindex))
@@ -158,7 +193,11 @@ impl RawTable {
     /// any socket matched (even if its queue was full), so the IP layer does not
     /// answer "protocol unreachable".
     pub fn deliver(&mut self, _now: Nanos, net: &mut Net, rx: &IpRx<'_>) -> bool {
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (rx.src, rx.dst) else { return false };
+        let (src, dst) = match (rx.src, rx.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => (s, d),
+            (IpAddr::V6(s), IpAddr::V6(d)) => return self.deliver6(net, rx, s, d),
+            _ => return false,
+        };
         let Some(ids) = self.by_proto.get(&rx.protocol) else { return false };
         let ids: Vec<u32> = ids
             .iter()
@@ -191,7 +230,10 @@ impl RawTable {
         let Some(ids) = self.by_proto.get(&err.protocol).cloned() else { return };
         for id in ids {
             let Some(s) = self.get_mut(id) else { continue };
-            if s.peer.is_some_and(|p| p != dst) || (!s.laddr.is_unspecified() && s.laddr != src) {
+            if s.v6.is_some()
+                || s.peer.is_some_and(|p| p != dst)
+                || (!s.laddr.is_unspecified() && s.laddr != src)
+            {
                 continue;
             }
             if dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
@@ -224,6 +266,9 @@ impl RawTable {
         }
         if flags & MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
+        }
+        if self.sock(id)?.v6.is_some() {
+            return self.send6(now, net, id, data, to, ctl);
         }
         let s = self.sock(id)?;
         let dst = match to {
@@ -309,10 +354,8 @@ impl ProtoOps for RawTable {
     /// `inet_create` for SOCK_RAW: `inet_num` = protocol; IPPROTO_RAW implies
     /// IP_HDRINCL.
     fn open(&mut self, net: &mut Net, domain: i32, protocol: i32) -> SysResult<u32> {
-        if domain == AF_INET6 {
-            return Err(Errno::EPROTONOSUPPORT);
-        }
         let protocol = u8::try_from(protocol).map_err(|_| Errno::EINVAL)?;
+        let v6 = (domain == AF_INET6).then(|| Box::new(v6::Raw6::new(net, protocol)));
         let mut inet = InetOpts::new(net);
         inet.hdrincl = i32::from(protocol) == IPPROTO_RAW;
         let s = RawSock {
@@ -326,6 +369,7 @@ impl ProtoOps for RawTable {
             groups: McastGroups::default(),
             rxq: RxQueue::default(),
             drops: 0,
+            v6,
         };
         let id = self.socks.insert(s);
         self.by_proto.entry(protocol).or_default().push(id);
@@ -334,6 +378,9 @@ impl ProtoOps for RawTable {
 
     /// `raw_bind`: only the address matters; allowed again while unconnected.
     fn bind(&mut self, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
+        if self.sock(id)?.v6.is_some() {
+            return self.bind6(net, id, addr);
+        }
         let a = v4(addr)?;
         let s = self.sock(id)?;
         if s.peer.is_some() {
@@ -346,6 +393,9 @@ impl ProtoOps for RawTable {
 
     /// `ip4_datagram_connect`.
     fn connect(&mut self, _now: Nanos, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
+        if self.sock(id)?.v6.is_some() {
+            return self.connect6(net, id, addr);
+        }
         let a = v4(addr)?;
         let s = self.sock(id)?;
         let dst = if a.ip().is_unspecified() { Ipv4Addr::LOCALHOST } else { *a.ip() };
@@ -362,6 +412,9 @@ impl ProtoOps for RawTable {
     fn disconnect(&mut self, _now: Nanos, _net: &mut Net, id: u32) -> SysResult<()> {
         let s = self.sock(id)?;
         s.peer = None;
+        if let Some(r) = s.v6.as_deref_mut() {
+            r.peer = None;
+        }
         Ok(())
     }
 
@@ -415,17 +468,29 @@ impl ProtoOps for RawTable {
         if flags & MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
-        dgram::recv(&mut s.common, s.shutdown, &mut s.rxq, iov, flags)
+        let (n, from) = dgram::recv(&mut s.common, s.shutdown, &mut s.rxq, iov, flags)?;
+        if s.v6.is_none() {
+            return Ok((n, from));
+        }
+        let ifindex = match s.rxq.last() {
+            Some(dgram::LastRead::Data(_, info)) => Some(info.ifindex),
+            _ => None,
+        };
+        Ok((n, from.map(|a| v6::user_from(a, ifindex))))
     }
 
     fn shutdown(&mut self, _now: Nanos, _net: &mut Net, id: u32, how: i32) -> SysResult<()> {
         let s = self.sock(id)?;
-        dgram::shutdown(&mut s.shutdown, s.peer.is_some(), how)
+        let connected = s.peer.is_some() || s.v6.as_deref().is_some_and(|r| r.peer.is_some());
+        dgram::shutdown(&mut s.shutdown, connected, how)
     }
 
     fn close(&mut self, now: Nanos, net: &mut Net, id: u32) {
         let Some(s) = self.get_mut(id) else { return };
         s.groups.drop_all(now, net);
+        if let Some(r) = s.v6.as_deref_mut() {
+            r.groups.drop_all(now, net);
+        }
         let p = s.protocol;
         if let Some(ids) = self.by_proto.get_mut(&p) {
             ids.retain(|&o| o != id);
@@ -445,6 +510,10 @@ impl ProtoOps for RawTable {
         name: i32,
         val: &[u8],
     ) -> SysResult<()> {
+        if self.sock(id)?.v6.is_some() && level != SOL_SOCKET && level != SOL_IP {
+            let handled = self.setsockopt6(now, net, id, level, name, val)?;
+            return if handled { Ok(()) } else { Err(Errno::ENOPROTOOPT) };
+        }
         let s = self.sock(id)?;
         let handled = match level {
             SOL_SOCKET => s.common.setsockopt(net, name, val)?,
@@ -473,6 +542,13 @@ impl ProtoOps for RawTable {
         name: i32,
         out: &mut [u8],
     ) -> SysResult<usize> {
+        if let Some(s) = self.get(id)
+            && s.v6.is_some()
+            && level != SOL_SOCKET
+            && level != SOL_IP
+        {
+            return self.getsockopt6(net, s, level, name, out);
+        }
         let s = self.get_mut(id).ok_or(Errno::EBADF)?;
         match level {
             SOL_SOCKET => dgram::sol_socket_getsockopt(&mut s.common, net, name, out),
@@ -491,11 +567,22 @@ impl ProtoOps for RawTable {
     /// getsockname on a raw socket reports the protocol as the port (`inet_sport`).
     fn local_addr(&self, id: u32) -> SysResult<SocketAddr> {
         let s = self.get(id).ok_or(Errno::EBADF)?;
+        if let Some(r) = s.v6.as_deref() {
+            let a = SocketAddr::V6(SocketAddrV6::new(r.laddr, u16::from(s.protocol), 0, 0));
+            return Ok(v6::user_from(a, s.common.bound_dev));
+        }
         Ok(SocketAddr::V4(SocketAddrV4::new(s.laddr, u16::from(s.protocol))))
     }
 
     fn peer_addr(&self, id: u32) -> SysResult<SocketAddr> {
         let s = self.get(id).ok_or(Errno::EBADF)?;
+        if let Some(r) = s.v6.as_deref() {
+            let p = r.peer.ok_or(Errno::ENOTCONN)?;
+            return Ok(v6::user_from(
+                SocketAddr::V6(SocketAddrV6::new(p, 0, 0, 0)),
+                s.common.bound_dev,
+            ));
+        }
         s.peer.map(|p| SocketAddr::V4(SocketAddrV4::new(p, 0))).ok_or(Errno::ENOTCONN)
     }
 

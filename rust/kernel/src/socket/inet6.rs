@@ -246,8 +246,7 @@ impl Inet6Opts {
 
 /// `net.ipv6.bindv6only` (Linux default 0).
 pub fn bindv6only(net: &Net) -> bool {
-    let _ = net;
-    false
+    net.sysctl.ipv6.bindv6only
 }
 
 /// The IPv4 address inside `::ffff:a.b.c.d`.

@@ -23,7 +23,7 @@ use crate::{Errno, Nanos, SysResult};
 use bytes::Bytes;
 use ports::Tuple;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP).
 pub const MAX_PAYLOAD: usize = 65_507;
@@ -155,25 +155,30 @@ impl UdpTable {
         out
     }
 
-    /// Bound sockets as `/proc/net/udp` lists them, by port (Linux `udp4_format_sock`).
+    /// Bound sockets as `/proc/net/udp` (AF_INET) or `udp6` (AF_INET6, IPv4 v4-mapped)
+    /// lists them, by port (Linux `udp4_format_sock`, `ip6_dgram_sock_seq_show`).
     pub(crate) fn proc_rows(&self) -> Vec<crate::procfs::SockRow> {
+        self.rows(false)
+    }
+
+    pub(crate) fn proc_rows6(&self) -> Vec<crate::procfs::SockRow> {
+        self.rows(true)
+    }
+
+    fn rows(&self, v6: bool) -> Vec<crate::procfs::SockRow> {
+        let fam = |a: SocketAddr| if v6 { crate::tcp::proc::as_v6(a) } else { a };
         let mut rows: Vec<_> = self
             .socks
             .iter()
-            .filter(|(_, s)| s.lport != 0 && !s.inet6.v6)
-            .filter_map(|(id, s)| {
-                let IpAddr::V4(laddr) = s.laddr else { return None };
-                let peer = match s.peer {
-                    Some(SocketAddr::V4(p)) => Some(p),
-                    _ => None,
-                };
-                Some(crate::procfs::SockRow::datagram(
-                    SocketAddrV4::new(laddr, s.lport),
-                    peer,
+            .filter(|(_, s)| s.lport != 0 && s.inet6.v6 == v6)
+            .map(|(id, s)| {
+                crate::procfs::SockRow::datagram(
+                    fam(SocketAddr::new(s.laddr, s.lport)),
+                    s.peer.map(fam),
                     s.rxq.rmem(),
                     0x0200_0000 + u64::from(id),
                     s.drops,
-                ))
+                )
             })
             .collect();
         rows.sort_by_key(|r| r.local.port());
@@ -232,6 +237,7 @@ impl UdpTable {
         s: &UdpSock,
         dst: IpAddr,
         oif: Option<crate::dev::IfIndex>,
+        pktinfo: bool,
     ) -> SysResult<Dest> {
         let dst = match dst {
             IpAddr::V4(d) => d,
@@ -248,14 +254,18 @@ impl UdpTable {
             dst
         };
         let mcast = dst.is_multicast();
-        let rt = dgram::route(net, &s.common, &s.inet, dst)?;
+        let mut common = std::borrow::Cow::Borrowed(&s.common);
+        if pktinfo {
+            common.to_mut().bound_dev = oif;
+        }
+        let rt = dgram::route(net, &common, &s.inet, dst)?;
         let src = match (laddr, rt.src) {
             (l, _) if !l.is_unspecified() && !s.bcast_bound => l,
             _ if mcast && !s.inet.mc_addr.is_unspecified() => s.inet.mc_addr,
             (_, IpAddr::V4(a)) => a,
             (_, IpAddr::V6(_)) => return Err(Errno::EAFNOSUPPORT),
         };
-        let oif = dgram::output_if(&s.common, &s.inet, dst);
+        let oif = dgram::output_if(&common, &s.inet, dst);
         Ok(Dest { dst: IpAddr::V4(dst), src: IpAddr::V4(src), mtu: rt.mtu, oif })
     }
 
@@ -290,6 +300,21 @@ impl UdpTable {
         flags: i32,
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
+        self.send(now, net, id, iov, flags, to, &Default::default())
+    }
+
+    /// `udpv6_sendmsg` / `udp_sendmsg` with the control messages' overrides.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+        ctl: &crate::raw::cmsg::SendCtl,
+    ) -> SysResult<usize> {
         let len: usize = iov.iter().map(|b| b.len()).sum();
         if len > 0xffff {
             return Err(Errno::EMSGSIZE);
@@ -310,8 +335,30 @@ impl UdpTable {
         dgram::send_ready(&mut s.common, s.shutdown)?;
         self.autobind(net, id)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
-        let d = self.route(net, s, dst.ip(), oif)?;
-        let (dst_ip, src, mtu, d_oif) = (d.dst, d.src, d.mtu, d.oif);
+        // IP_PKTINFO / IPV6_PKTINFO: the device and source of this one datagram.
+        let d = match ctl.oif {
+            Some(o) => {
+                net.devs.get(o).ok_or(Errno::ENODEV)?;
+                self.route(net, s, dst.ip(), Some(o), true)?
+            }
+            None => self.route(net, s, dst.ip(), oif, false)?,
+        };
+        let src = match (d.src, ctl.src, ctl.src6) {
+            (IpAddr::V4(_), Some(a), _) => {
+                if !net.is_local_addr(IpAddr::V4(a)) {
+                    return Err(Errno::EINVAL);
+                }
+                IpAddr::V4(a)
+            }
+            (IpAddr::V6(_), _, Some(a)) => {
+                if !inet6::is_local6(net, a, None) {
+                    return Err(Errno::EINVAL);
+                }
+                IpAddr::V6(a)
+            }
+            (src, _, _) => src,
+        };
+        let (dst_ip, mtu, d_oif) = (d.dst, d.mtu, d.oif);
         // `__ip_append_data`: beyond 64 KiB, or beyond the MTU when fragments are
         // forbidden, is EMSGSIZE.
         let v6 = dst_ip.is_ipv6();
@@ -351,8 +398,8 @@ impl UdpTable {
             src,
             dst: dst_ip,
             protocol: wire_udp::PROTOCOL,
-            ttl,
-            tos,
+            ttl: ctl.ttl.unwrap_or(ttl),
+            tos: ctl.tos.unwrap_or(tos),
             dont_frag,
             oif: d.oif,
             allow_broadcast: s.common.broadcast,
@@ -576,7 +623,7 @@ impl ProtoOps for UdpTable {
         let (a, oif) = self.sock(id)?.dest(addr)?;
         self.autobind(net, id)?;
         let s = self.get(id).ok_or(Errno::EBADF)?;
-        let d = self.route(net, s, a.ip(), oif)?;
+        let d = self.route(net, s, a.ip(), oif, false)?;
         let s = self.sock(id)?;
         if s.laddr.is_unspecified() || (s.laddr.is_ipv6() && d.src.is_ipv4()) {
             s.laddr = d.src;
@@ -617,6 +664,19 @@ impl ProtoOps for UdpTable {
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
         UdpTable::sendmsg(self, now, net, id, iov, flags, to)
+    }
+
+    fn sendmsg_ctl(
+        &mut self,
+        now: Nanos,
+        net: &mut Net,
+        id: u32,
+        iov: &[&[u8]],
+        flags: i32,
+        to: Option<SocketAddr>,
+        ctl: &crate::raw::cmsg::SendCtl,
+    ) -> SysResult<usize> {
+        UdpTable::send(self, now, net, id, iov, flags, to, ctl)
     }
 
     fn recvfrom(

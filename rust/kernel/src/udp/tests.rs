@@ -4,6 +4,7 @@
 use super::*;
 use crate::dev::{DeviceConfig, Ifaddr4};
 use crate::wire::EthernetAddress;
+use std::net::SocketAddrV4;
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);

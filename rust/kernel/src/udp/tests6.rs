@@ -5,6 +5,7 @@
 use super::*;
 use crate::socket::inet6::*;
 use crate::wire::EthernetAddress;
+use std::net::SocketAddrV4;
 use std::net::SocketAddrV6;
 
 const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
