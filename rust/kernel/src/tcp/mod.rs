@@ -40,6 +40,8 @@ mod pacing_tests;
 mod sack_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests6;
 
 pub use info::TcpInfo;
 
@@ -437,7 +439,8 @@ impl TcpTable {
         let key = (SocketAddr::new(err.src, sport), SocketAddr::new(err.dst, dport));
         let Some(&id) = self.conns.get(&key) else { return };
         let Some(s) = self.sock(id) else { return };
-        if s.state != State::SynSent && !(seq >= s.snd_una && seq < s.snd_nxt) {
+        // Linux `between(seq, snd_una, snd_nxt)`: both ends included.
+        if s.state != State::SynSent && !(seq >= s.snd_una && seq <= s.snd_nxt) {
             self.stats.mib.out_of_window_icmps += 1;
             return;
         }
@@ -505,19 +508,12 @@ impl TcpSock {
     /// Linux `tcp_v4_err` for one connection.
     fn on_icmp_error(&mut self, cx: &mut Cx<'_>, err: &IcmpError<'_>) {
         if let Some(mtu) = err.mtu {
-            // PMTU discovery (RFC 1191; Linux `tcp_v4_mtu_reduced`).
+            // PMTU discovery (RFC 1191, RFC 8201; Linux `tcp_v4_mtu_reduced`,
+            // `tcp_v6_mtu_reduced`).
             if mtu >= 68 && mtu < self.pmtu {
                 self.pmtu = mtu;
                 self.sync_mss(cx);
-                for s in self.rtx.iter_mut() {
-                    if !s.lost {
-                        s.lost = true;
-                        s.retrans = false;
-                        self.lost_out += 1;
-                        self.lost_total += 1;
-                    }
-                }
-                self.xmit_retransmits(cx);
+                self.simple_retransmit(cx);
             }
             return;
         }

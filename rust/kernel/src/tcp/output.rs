@@ -344,6 +344,41 @@ impl TcpSock {
         }
     }
 
+    /// Linux `tcp_simple_retransmit` after the path MTU dropped: sent segments longer
+    /// than the new MSS are cut to it (`tcp_fragment`) and marked lost, then resent.
+    pub(crate) fn simple_retransmit(&mut self, cx: &mut Cx<'_>) {
+        let mss = self.mss as usize;
+        let mut out = std::collections::VecDeque::with_capacity(self.rtx.len());
+        for seg in std::mem::take(&mut self.rtx) {
+            if seg.sacked || seg.syn || seg.data.len() <= mss {
+                out.push_back(seg);
+                continue;
+            }
+            let n = seg.data.len().div_ceil(mss);
+            self.packets_out += n as u32 - 1;
+            if seg.retrans {
+                self.retrans_out = self.retrans_out.saturating_sub(1);
+            }
+            let newly_lost = if seg.lost { n - 1 } else { n } as u32;
+            self.lost_out += newly_lost;
+            self.lost_total += u64::from(newly_lost);
+            for i in 0..n {
+                let end = ((i + 1) * mss).min(seg.data.len());
+                let last = i + 1 == n;
+                let mut p = seg.clone();
+                p.seq = seg.seq + i * mss;
+                p.data = seg.data.slice(i * mss..end);
+                p.fin = seg.fin && last;
+                p.psh = seg.psh && last;
+                p.lost = true;
+                p.retrans = false;
+                out.push_back(p);
+            }
+        }
+        self.rtx = out;
+        self.xmit_retransmits(cx);
+    }
+
     /// Sends `rtx[idx]` again (Linux `__tcp_retransmit_skb`): Karn's mark, counters,
     /// and one more retransmission a DSACK must show spurious before an undo.
     pub(crate) fn retransmit_seg(&mut self, cx: &mut Cx<'_>, idx: usize) {

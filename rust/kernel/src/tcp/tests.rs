@@ -83,9 +83,14 @@ pub(crate) struct Pair {
 
 impl Pair {
     pub(super) fn new() -> Pair {
+        Pair::with_addrs(A, B)
+    }
+
+    /// A pair whose taps route from `a` and `b` (IPv6 or IPv4).
+    pub(super) fn with_addrs(a: IpAddr, b: IpAddr) -> Pair {
         Pair {
-            a: Node::new(1, A),
-            b: Node::new(2, B),
+            a: Node::new(1, a),
+            b: Node::new(2, b),
             now: 1_000 * SEC,
             delay: 10 * MS,
             link: VecDeque::new(),
@@ -95,7 +100,7 @@ impl Pair {
         }
     }
 
-    fn node(&mut self, a: bool) -> &mut Node {
+    pub(super) fn node(&mut self, a: bool) -> &mut Node {
         if a { &mut self.a } else { &mut self.b }
     }
 
@@ -186,7 +191,7 @@ impl Pair {
         if a { self.a.tcp.sock(id).unwrap() } else { self.b.tcp.sock(id).unwrap() }
     }
 
-    fn state(&self, a: bool, id: u32) -> Option<State> {
+    pub(super) fn state(&self, a: bool, id: u32) -> Option<State> {
         let n = if a { &self.a } else { &self.b };
         n.tcp.sock(id).map(|s| s.state)
     }
@@ -196,7 +201,12 @@ impl Pair {
         n.tcp.open(&mut n.net, AF_INET, 0).unwrap()
     }
 
-    fn listen(&mut self, a: bool, port: u16, backlog: i32) -> u32 {
+    pub(super) fn open6(&mut self, a: bool) -> u32 {
+        let n = self.node(a);
+        n.tcp.open(&mut n.net, AF_INET6, 0).unwrap()
+    }
+
+    pub(super) fn listen(&mut self, a: bool, port: u16, backlog: i32) -> u32 {
         let id = self.open(a);
         let n = self.node(a);
         n.tcp.bind(&mut n.net, id, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port)).unwrap();
@@ -204,7 +214,7 @@ impl Pair {
         id
     }
 
-    fn connect(&mut self, a: bool, id: u32, to: SocketAddr) -> Result<(), Errno> {
+    pub(super) fn connect(&mut self, a: bool, id: u32, to: SocketAddr) -> Result<(), Errno> {
         let now = self.now;
         let n = self.node(a);
         let r = n.tcp.connect(now, &mut n.net, id, to);
@@ -212,7 +222,7 @@ impl Pair {
         r
     }
 
-    fn accept(&mut self, a: bool, lid: u32) -> Result<u32, Errno> {
+    pub(super) fn accept(&mut self, a: bool, lid: u32) -> Result<u32, Errno> {
         let now = self.now;
         let n = self.node(a);
         n.tcp.accept(now, &mut n.net, lid).map(|(c, _)| c)
@@ -235,7 +245,7 @@ impl Pair {
         r.map(|(k, _)| buf[..k].to_vec())
     }
 
-    fn shutdown(&mut self, a: bool, id: u32, how: i32) -> Result<(), Errno> {
+    pub(super) fn shutdown(&mut self, a: bool, id: u32, how: i32) -> Result<(), Errno> {
         let now = self.now;
         let n = self.node(a);
         let r = n.tcp.shutdown(now, &mut n.net, id, how);
@@ -243,7 +253,7 @@ impl Pair {
         r
     }
 
-    fn close(&mut self, a: bool, id: u32) {
+    pub(super) fn close(&mut self, a: bool, id: u32) {
         let now = self.now;
         let n = self.node(a);
         n.tcp.close(now, &mut n.net, id);
@@ -265,7 +275,7 @@ impl Pair {
         r
     }
 
-    fn so_error(&mut self, a: bool, id: u32) -> i32 {
+    pub(super) fn so_error(&mut self, a: bool, id: u32) -> i32 {
         let n = self.node(a);
         let mut b = [0u8; 4];
         n.tcp.getsockopt(&Net::new(0), id, SOL_SOCKET, SO_ERROR, &mut b).unwrap();
