@@ -37,12 +37,14 @@ fn in_list_order(v: &[Ifaddr6]) -> Vec<&Ifaddr6> {
     out
 }
 
-fn fill(ctx: &mut Ctx<'_>, d: &Device, f: &Ifaddr6, multi: bool) {
+/// `ifa_flags` of an address (IFA_F_*), as `inet6_fill_ifaddr` and /proc/net/if_inet6
+/// report them.
+pub(crate) fn ifa_flags(f: &Ifaddr6, now: Nanos) -> u32 {
     let mut flags = if f.permanent { IFA_F_PERMANENT } else { IFA_F_MANAGETEMPADDR };
     if f.nodad {
         flags |= IFA_F_NODAD;
     }
-    if f.deprecated(ctx.now) {
+    if f.deprecated(now) {
         flags |= IFA_F_DEPRECATED;
     }
     match f.state {
@@ -50,6 +52,20 @@ fn fill(ctx: &mut Ctx<'_>, d: &Device, f: &Ifaddr6, multi: bool) {
         AddrState::DadFailed => flags |= IFA_F_TENTATIVE | IFA_F_DADFAILED,
         AddrState::Preferred => {}
     }
+    flags
+}
+
+/// `ifp->scope` as /proc/net/if_inet6 prints it (IFA_HOST 0x10, IFA_LINK 0x20).
+pub(crate) fn ifa_scope_bits(a: Ipv6Addr) -> u8 {
+    match scope_of(a) {
+        RT_SCOPE_HOST => 0x10,
+        RT_SCOPE_LINK => 0x20,
+        _ => 0,
+    }
+}
+
+fn fill(ctx: &mut Ctx<'_>, d: &Device, f: &Ifaddr6, multi: bool) {
+    let flags = ifa_flags(f, ctx.now);
     let h = ctx.header(RTM_NEWADDR, multi);
     let (now, stamp) = (ctx.now, (ctx.now / 10_000_000) as u32);
     let w = &mut *ctx.out;

@@ -94,7 +94,7 @@ const KINDS: [Kind; 8] = [
     Kind { group: RTNLGRP_IPV4_IFADDR, del: RTM_DELADDR, dump: dump_addr, ident: addr_ident },
     Kind { group: RTNLGRP_IPV4_ROUTE, del: RTM_DELROUTE, dump: dump_route, ident: route_ident },
     Kind { group: RTNLGRP_IPV4_RULE, del: rule::RTM_DELRULE, dump: dump_rule, ident: rule_ident },
-    Kind { group: RTNLGRP_IPV6_IFADDR, del: RTM_DELADDR, dump: dump_addr6, ident: addr_ident },
+    Kind { group: RTNLGRP_IPV6_IFADDR, del: RTM_DELADDR, dump: dump_addr6, ident: addr6_ident },
     Kind { group: RTNLGRP_IPV6_ROUTE, del: RTM_DELROUTE, dump: dump_route6, ident: route_ident },
     Kind { group: RTNLGRP_IPV6_RULE, del: rule::RTM_DELRULE, dump: dump_rule6, ident: rule_ident },
     Kind { group: RTNLGRP_NEIGH, del: RTM_DELNEIGH, dump: dump_neigh, ident: neigh_ident },
@@ -370,6 +370,39 @@ fn addr_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (key, without(m, IfAddrMsg::LEN, &[IFA_CACHEINFO]))
 }
 
+/// An IPv6 address is its device and IFA_ADDRESS (there is no IFA_LOCAL).
+fn addr6_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let p = &m[NLMSG_HDRLEN..];
+    let mut key = p[4..8].to_vec();
+    key.extend_from_slice(find_attr(&p[IfAddrMsg::LEN..], IFA_ADDRESS).unwrap_or_default());
+    (key, without(m, IfAddrMsg::LEN, &[IFA_CACHEINFO]))
+}
+
+/// Linux's order around an IPv6 address change (`inet6_addr_add` adds the prefix route
+/// before announcing the address, `__ipv6_ifa_notify` then inserts or deletes its local
+/// route, `ipv6_del_addr` drops the prefix route last): new non-local routes, the
+/// address messages, deleted local routes, deleted other routes, new local routes.
+fn ipv6_order(out: &mut Vec<(u32, Vec<u8>)>) {
+    let ty = |m: &[u8]| u16::from_ne_bytes([m[4], m[5]]);
+    let local = |m: &[u8]| m.get(NLMSG_HDRLEN + 7) == Some(&RTN_LOCAL);
+    let Some(at) = out.iter().position(|(g, _)| *g == RTNLGRP_IPV6_IFADDR) else { return };
+    let (mut v6, rest): (Vec<_>, Vec<_>) = std::mem::take(out)
+        .into_iter()
+        .partition(|(g, _)| *g == RTNLGRP_IPV6_IFADDR || *g == RTNLGRP_IPV6_ROUTE);
+    v6.sort_by_key(|(g, m)| match (*g == RTNLGRP_IPV6_ROUTE, ty(m) == RTM_NEWROUTE, local(m)) {
+        (true, true, false) => 0,
+        (false, _, _) => 1,
+        (true, false, true) => 2,
+        (true, false, false) => 3,
+        (true, true, true) => 4,
+    });
+    let mut rest = rest;
+    let tail = rest.split_off(at.min(rest.len()));
+    rest.extend(v6);
+    rest.extend(tail);
+    *out = rest;
+}
+
 fn route_ident(m: &[u8]) -> (Vec<u8>, Vec<u8>) {
     // A route is its whole message; RTNH_F_LINKDOWN/RTNH_F_DEAD follow the devices
     // without a notification of their own (`fib_sync_down_dev` sends none), in
@@ -464,6 +497,7 @@ pub fn collect(net: &mut Net, now: Nanos) {
             out.extend(d.into_iter().map(|m| (k.group, m)));
         }
     }
+    ipv6_order(&mut out);
     snap.genid = genid;
     net.notify.snap = Some(snap);
     let cause = net.notify.cause;

@@ -237,7 +237,7 @@ pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
         }
     }
     if f & NLM_F_CREATE == 0 {
-        return Err(NlError::msg(Errno::ENOENT, "No route to replace"));
+        return Err(NlError::msg(Errno::ENOENT, "Can not replace route - no match found"));
     }
     net.fib.append(route).map_err(NlError::from)
 }
@@ -310,6 +310,10 @@ fn fill(ctx: &mut Ctx<'_>, net: &Net, r: &Route) {
         w.attr(RTA_PREFSRC, &s.octets());
     }
     emit_metrics(w, net, r);
+    if r.kind.output_error().is_some() && r.oif.is_none() {
+        // Reject routes hang off lo (`ip6_route_info_create`).
+        w.attr_u32(RTA_OIF, LOOPBACK_IFINDEX);
+    }
     emit_paths(w, r);
     w.attr_u32(RTA_PRIORITY, r.metric);
     emit_cacheinfo(w, r.expires, now);
@@ -421,8 +425,19 @@ pub fn get(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
     w.attr(RTA_SRC, &src.unwrap_or(Ipv6Addr::UNSPECIFIED).octets());
     match iif {
         Some(i) => w.attr_u32(RTA_IIF, i),
+        // `ip6_route_get_saddr`: the route's prefsrc, else the best source toward dst
+        // on its device, whatever source the flow was given.
         None => {
-            if let IpAddr::V6(s) = ro.src {
+            let pref = r.as_ref().and_then(|r| match r.src {
+                Some(IpAddr::V6(s)) => Some(s),
+                _ => None,
+            });
+            let s = match (pref, ro.src) {
+                (Some(p), _) => Some(p),
+                (None, _) if ro.local => v6(Some(ro.src)),
+                (None, _) => net.source6(ro.oif, dst).or(v6(Some(ro.src))),
+            };
+            if let Some(s) = s {
                 w.attr(RTA_PREFSRC, &s.octets());
             }
         }

@@ -3,6 +3,7 @@
 //! instance's state, and `/proc/sys/...` mapped onto the sysctl tree. Formats follow
 //! the Linux `*_seq_show` functions named at each renderer.
 
+mod ipv6;
 mod sockets;
 mod tables;
 
@@ -30,6 +31,9 @@ impl Kernel {
             "net/arp" => tables::arp(&self.net),
             "net/snmp" => tables::snmp(&self.snmp(), &["Ip", "Icmp", "Tcp", "Udp"]),
             "net/netstat" => tables::snmp(&self.snmp(), &["TcpExt", "IpExt"]),
+            "net/if_inet6" => ipv6::if_inet6(&self.net, now),
+            "net/ipv6_route" => ipv6::ipv6_route(&self.net),
+            "net/snmp6" => ipv6::snmp6(&self.net),
             _ => return Err(Errno::ENOENT),
         })
     }

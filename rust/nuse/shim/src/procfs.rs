@@ -15,7 +15,19 @@ use std::ffi::CStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const NET_FILES: [&str; 8] = ["tcp", "udp", "raw", "route", "dev", "arp", "snmp", "netstat"];
+const NET_FILES: [&str; 11] = [
+    "tcp",
+    "udp",
+    "raw",
+    "route",
+    "dev",
+    "arp",
+    "snmp",
+    "netstat",
+    "if_inet6",
+    "ipv6_route",
+    "snmp6",
+];
 
 /// Host fds open for writing on a `/proc/sys/net` file, with the path each names.
 static WRITERS: Mutex<Vec<(c_int, String)>> = Mutex::new(Vec::new());
