@@ -7,6 +7,7 @@ gateway namespace). Normalised only for the twin's plumbing (veth names of the p
 reference counts of /proc/net/ipv6_route, and the hash order of /proc/net/if_inet6.
 """
 
+import json
 import re
 import subprocess
 import time
@@ -181,11 +182,13 @@ MONITOR_STEPS = [
     "-6 route del 2001:db8:5::/64",
     "-6 addr add 2001:db8:2::2/64 dev tap0 nodad",
     "-6 addr del 2001:db8:2::2/64 dev tap0",
+    "-6 neigh add 2001:db8:1::9 lladdr 02:00:00:00:00:09 dev tap0 nud permanent",
+    "-6 neigh del 2001:db8:1::9 dev tap0",
 ]
 
 
 def test_ip6_monitor_prints_what_linux_prints(twin, tmp_path):
-    mon = ["ip", "-6", "monitor", "route", "address", "rule"]
+    mon = ["ip", "-6", "monitor", "route", "address", "rule", "neigh"]
     lin_log, lib_log = tmp_path / "linux.out", tmp_path / "libos.out"
     # Let the link-local addresses settle first (their DAD is timing).
     time.sleep(2.5)
@@ -209,6 +212,29 @@ def test_ip6_monitor_prints_what_linux_prints(twin, tmp_path):
                 p.wait(timeout=10)
     lin, lib = lin_log.read_text(), lib_log.read_text()
     for event in ("2001:db8:5::/64 via 2001:db8:1::9", "Deleted blackhole 2001:db8:8::/64",
-                  "inet6 2001:db8:1::2/64", "from 2001:db8:1::/64 lookup 100"):
+                  "inet6 2001:db8:1::2/64", "from 2001:db8:1::/64 lookup 100",
+                  "Deleted 2001:db8:1::9 dev tap0"):
         assert event in lin, f"Linux printed no `{event}`:\n{lin}"
     assert lib == lin, f"--- Linux\n{lin}--- libos\n{lib}"
+
+
+NEIGH_EDITS = [
+    "-6 neigh add 2001:db8:1::9 lladdr 02:00:00:00:00:09 dev tap0",
+    "-6 neigh add 2001:db8:1::9 lladdr 02:00:00:00:00:09 dev tap0",
+    "-6 neigh replace 2001:db8:1::a lladdr 02:00:00:00:00:0a dev tap0 nud permanent",
+    "-6 neigh add fe80::9 lladdr 02:00:00:00:00:19 dev tap0 nud permanent",
+    "-6 neigh add ff02::9 lladdr 02:00:00:00:00:19 dev tap0 nud permanent",
+    "-6 neigh del 2001:db8:1::9 dev tap0",
+    "-6 neigh del 2001:db8:1::77 dev tap0",
+]
+
+
+def test_ip6_neigh_matches_linux(twin):
+    apply(twin, SETUP + NEIGH_EDITS)
+    # Linux dumps neighbours in hash order (seeded at random per boot): compare sets.
+    for cmd in ("-6 neigh show nud permanent", "-6 neigh show 2001:db8:1::a",
+                "-6 neigh show dev tap0 nud permanent"):
+        lin, lib = [(r[0], sorted(r[1].splitlines()), r[2]) for r in twin.ip(cmd)]
+        assert lin == lib, (cmd, lin, lib)
+    lin, lib = [sorted(json.loads(r[1]), key=str) for r in twin.ip("-j -6 neigh show")]
+    assert lin == lib

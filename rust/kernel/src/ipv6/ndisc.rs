@@ -123,6 +123,23 @@ pub(super) fn learn(
     }
 }
 
+impl Net {
+    /// `ip -6 neigh replace <addr> lladdr <mac> dev <ifindex> nud permanent`: packets
+    /// waiting for the address leave at once.
+    pub fn neigh6_add(
+        &mut self,
+        ifindex: IfIndex,
+        addr: Ipv6Addr,
+        mac: EthernetAddress,
+    ) -> crate::SysResult<()> {
+        self.devs.get(ifindex).ok_or(crate::Errno::ENODEV)?;
+        for pkt in self.neigh.add_permanent((ifindex, IpAddr::V6(addr)), mac) {
+            self.eth_xmit(ifindex, mac, EthernetProtocol::Ipv6, pkt);
+        }
+        Ok(())
+    }
+}
+
 /// `ndisc_send_na`: from the target address, with our link address, override set.
 fn send_na(
     now: Nanos,

@@ -12,7 +12,7 @@ use crate::wire::EthernetAddress;
 
 /// `NTF_ROUTER`: the neighbour is a router (NDP).
 const NTF_ROUTER: u8 = 0x80;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv6Addr};
 
 pub fn nud_of(s: NudState) -> u16 {
     match s {
@@ -64,14 +64,19 @@ fn fill(ctx: &mut Ctx<'_>, net: &Net, ifindex: u32, addr: IpAddr, n: &Neighbour)
     w.end();
 }
 
-fn parse(payload: &[u8]) -> NlResult<(NdMsg, &[u8], Ipv4Addr)> {
+fn parse(payload: &[u8]) -> NlResult<(NdMsg, &[u8], IpAddr)> {
     let nd = NdMsg::parse(payload).ok_or(Errno::EINVAL)?;
     let attrs = &payload[NdMsg::LEN..];
-    if nd.family != AF_INET {
-        return Err(Errno::EAFNOSUPPORT.into());
-    }
-    let dst = attr_in_addr(attrs, NDA_DST)?
-        .ok_or(NlError::msg(Errno::EINVAL, "Network address not specified"))?;
+    let missing = || NlError::msg(Errno::EINVAL, "Network address not specified");
+    let dst = match nd.family {
+        AF_INET => IpAddr::V4(attr_in_addr(attrs, NDA_DST)?.ok_or_else(missing)?),
+        AF_INET6 => {
+            let d = find_attr(attrs, NDA_DST).ok_or_else(missing)?;
+            let o: [u8; 16] = d.get(..16).and_then(|b| b.try_into().ok()).ok_or(Errno::EINVAL)?;
+            IpAddr::V6(Ipv6Addr::from(o))
+        }
+        _ => return Err(Errno::EAFNOSUPPORT.into()),
+    };
     Ok((nd, attrs, dst))
 }
 
@@ -92,14 +97,17 @@ pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
         // Dynamic states set by hand (`nud reachable|stale`) are not supported.
         return Err(Errno::EOPNOTSUPP.into());
     }
-    let present = net.neigh.get(ifindex, IpAddr::V4(dst)).is_some();
+    let present = net.neigh.get(ifindex, dst).is_some();
     if present && ctx.flags & NLM_F_EXCL != 0 {
         return Err(Errno::EEXIST.into());
     }
     if !present && ctx.flags & NLM_F_CREATE == 0 {
         return Err(Errno::ENOENT.into());
     }
-    net.neigh_add(ifindex, IpAddr::V4(dst), mac)?;
+    match dst {
+        IpAddr::V6(a) => net.neigh6_add(ifindex, a, mac)?,
+        v4 => net.neigh_add(ifindex, v4, mac)?,
+    }
     Ok(())
 }
 
@@ -108,7 +116,7 @@ pub fn del(net: &mut Net, payload: &[u8]) -> NlResult<()> {
     let (nd, _, dst) = parse(payload)?;
     let ifindex = u32::try_from(nd.ifindex).unwrap_or(0);
     net.devs.get(ifindex).ok_or(Errno::ENODEV)?;
-    net.neigh_del(ifindex, IpAddr::V4(dst))?;
+    net.neigh_del(ifindex, dst)?;
     net.notify.neigh_deleted(ifindex, dst);
     Ok(())
 }

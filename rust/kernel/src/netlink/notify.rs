@@ -144,10 +144,13 @@ impl Notifier {
     }
 
     /// `neigh_delete` removed this entry: Linux announces it failed, then deleted.
-    pub fn neigh_deleted(&mut self, ifindex: u32, dst: std::net::Ipv4Addr) {
+    pub fn neigh_deleted(&mut self, ifindex: u32, dst: std::net::IpAddr) {
         if self.snap.is_some() {
             let mut key = ifindex.to_ne_bytes().to_vec();
-            key.extend_from_slice(&dst.octets());
+            match dst {
+                std::net::IpAddr::V4(a) => key.extend_from_slice(&a.octets()),
+                std::net::IpAddr::V6(a) => key.extend_from_slice(&a.octets()),
+            }
             self.neigh_deleted.push(key);
         }
     }

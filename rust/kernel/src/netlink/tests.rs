@@ -355,7 +355,9 @@ fn neigh_messages() {
     assert_eq!(req(&mut k, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &nd(2, AF_INET, true)), 0);
     assert_eq!(req(&mut k, RTM_NEWNEIGH, CREATE, &nd(2, AF_INET, false)), Errno::EINVAL.0);
     assert_eq!(req(&mut k, RTM_NEWNEIGH, CREATE, &nd(9, AF_INET, true)), Errno::ENODEV.0);
-    assert_eq!(req(&mut k, RTM_NEWNEIGH, CREATE, &nd(2, 10, true)), Errno::EAFNOSUPPORT.0);
+    // An IPv4-sized NDA_DST in an AF_INET6 request; an unknown family.
+    assert_eq!(req(&mut k, RTM_NEWNEIGH, CREATE, &nd(2, 10, true)), Errno::EINVAL.0);
+    assert_eq!(req(&mut k, RTM_NEWNEIGH, CREATE, &nd(2, 7, true)), Errno::EAFNOSUPPORT.0);
     assert_eq!(
         req(&mut k, RTM_NEWNEIGH, CREATE, &[2, 0, 0, 0, 2, 0, 0, 0, 0x80, 0, 0, 0]),
         Errno::EINVAL.0
