@@ -13,7 +13,7 @@ pub fn pattern(i: usize) -> u8 {
 
 pub enum App {
     Idle,
-    /// Accept one connection, read to EOF, report, close.
+    /// Accept one connection (dual stack), read to EOF, report, close.
     TcpSink {
         listener: Fd,
         conn: Option<Fd>,
@@ -21,9 +21,13 @@ pub enum App {
         hash: Sha256,
         expect: Option<usize>,
     },
-    /// Connect, send `total` pattern bytes, shut down writing, read to EOF, close.
+    /// Connect (IPv4 or IPv6 by the address), send `total` pattern bytes, shut down
+    /// writing, read to EOF, close.
     TcpSource {
         conn: Fd,
+        /// Not connected yet: no usable source address while DAD runs (EADDRNOTAVAIL,
+        /// as Linux), so connect is retried on each tick.
+        pending: Option<SocketAddr>,
         total: usize,
         sent: usize,
         shut: bool,
@@ -39,10 +43,12 @@ pub enum App {
     },
 }
 
+/// A dual-stack listener on `[::]:port`, as Linux servers open them: IPv6 clients, and
+/// IPv4 ones seen as `::ffff:a.b.c.d` (IPV6_V6ONLY off, `net.ipv6.bindv6only` 0).
 fn listen(k: &mut Kernel, port: u16) -> Result<Fd, Errno> {
-    let fd = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
+    let fd = k.socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
     k.setsockopt_int(0, fd, SOL_SOCKET, SO_REUSEADDR, 1)?;
-    k.bind(fd, SocketAddr::from(([0, 0, 0, 0], port)))?;
+    k.bind(fd, SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)))?;
     k.listen(fd, 16)?;
     Ok(fd)
 }
@@ -64,12 +70,19 @@ impl App {
         to: SocketAddr,
         total: usize,
     ) -> Result<App, Errno> {
-        let conn = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        match k.connect(now, conn, to) {
-            Ok(()) | Err(Errno::EINPROGRESS) => {}
+        let domain = if to.is_ipv6() { AF_INET6 } else { AF_INET };
+        let conn = k.socket(domain, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
+        let pending = match k.connect(now, conn, to) {
+            Ok(()) | Err(Errno::EINPROGRESS) => None,
+            Err(Errno::EADDRNOTAVAIL) if to.is_ipv6() => Some(to),
             Err(e) => return Err(e),
-        }
-        Ok(App::TcpSource { conn, total, sent: 0, shut: false, connected: false })
+        };
+        Ok(App::TcpSource { conn, pending, total, sent: 0, shut: false, connected: false })
+    }
+
+    /// True while the app must be stepped on every tick, not only on socket events.
+    pub fn needs_tick(&self) -> bool {
+        matches!(self, App::TcpSource { pending: Some(_), .. })
     }
 
     pub fn step(&mut self, k: &mut Kernel, now: u64) -> Option<bool> {
@@ -102,7 +115,17 @@ impl App {
                 let _ = k.close(now, fd);
                 Some(expect.is_none_or(|e| e == *got))
             }
-            App::TcpSource { conn, total, sent, shut, connected } => {
+            App::TcpSource { conn, pending, total, sent, shut, connected } => {
+                if let Some(to) = *pending {
+                    match k.connect(now, *conn, to) {
+                        Err(Errno::EADDRNOTAVAIL) => return None,
+                        Ok(()) | Err(Errno::EINPROGRESS) => *pending = None,
+                        Err(e) => {
+                            println!("ERROR connect {e:?}");
+                            return Some(false);
+                        }
+                    }
+                }
                 step_source(k, now, *conn, *total, sent, shut, connected)
             }
             App::Http { listener, conn, request, size, sent } => {

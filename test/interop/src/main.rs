@@ -194,7 +194,7 @@ fn run(
             println!("ERROR timeout");
             return false;
         }
-        if ready
+        if (ready || app.needs_tick())
             && done.is_none()
             && let Some(ok) = app.step(k, t)
         {

@@ -226,7 +226,11 @@ impl RawTable {
     /// match hear of the error if connected or with IP_RECVERR; a hard error (or any,
     /// with IP_RECVERR) becomes the pending socket error.
     pub fn icmp_error(&mut self, _now: Nanos, net: &mut Net, err: &IcmpError<'_>) {
-        let (IpAddr::V4(src), IpAddr::V4(dst)) = (err.src, err.dst) else { return };
+        let (src, dst) = match (err.src, err.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => (s, d),
+            (IpAddr::V6(s), IpAddr::V6(d)) => return self.icmp_error6(net, err, s, d),
+            _ => return,
+        };
         let Some(ids) = self.by_proto.get(&err.protocol).cloned() else { return };
         for id in ids {
             let Some(s) = self.get_mut(id) else { continue };
@@ -243,7 +247,8 @@ impl RawTable {
                 } else {
                     net.sysctl.core.rmem_default
                 };
-                dgram::queue_icmp_error(&mut s.rxq, &s.inet, rcvbuf as usize, err, err.quoted, 0);
+                let recverr = s.inet.recverr;
+                dgram::queue_icmp_error(&mut s.rxq, recverr, rcvbuf as usize, err, err.quoted, 0);
                 net.wake(sref(id));
             }
         }

@@ -7,7 +7,7 @@
 
 use super::{RawSock, RawTable, cmsg, sref};
 use crate::dev::IfIndex;
-use crate::net::{IpRx, IpTx, Net};
+use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
 use crate::socket::dgram::{self, RxInfo};
 use crate::socket::inet6::{self, Icmp6Filter, Inet6Opts, Mcast6Groups};
@@ -108,6 +108,38 @@ impl RawTable {
             }
         }
         true
+    }
+
+    /// `rawv6_err`: AF_INET6 raw sockets of the quoted protocol whose addresses match
+    /// hear of an ICMPv6 error if connected (hard errors) or with IPV6_RECVERR.
+    pub(super) fn icmp_error6(
+        &mut self,
+        net: &mut Net,
+        err: &IcmpError<'_>,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+    ) {
+        let Some(ids) = self.by_proto.get(&err.protocol).cloned() else { return };
+        let rmem_default = net.sysctl.core.rmem_default;
+        for id in ids {
+            let Some(s) = self.get_mut(id) else { continue };
+            let Some(r) = s.v6.as_deref() else { continue };
+            if r.peer.is_some_and(|p| p != dst) || (!r.laddr.is_unspecified() && r.laddr != src) {
+                continue;
+            }
+            let hard = if err.errno == Errno::EMSGSIZE {
+                r.opts.pmtudisc != inet6::IPV6_PMTUDISC_DONT
+            } else {
+                err.fatal
+            };
+            let recverr = r.opts.recverr;
+            if recverr || (hard && r.peer.is_some()) {
+                s.common.error = Some(err.errno);
+                let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
+                dgram::queue_icmp_error(&mut s.rxq, recverr, rcvbuf as usize, err, err.quoted, 0);
+                net.wake(sref(id));
+            }
+        }
     }
 
     /// `rawv6_sendmsg`: the user's message after an IPv6 header the kernel builds, its

@@ -72,8 +72,8 @@ pub struct ExtErr {
     pub icmp_code: u8,
     /// The next-hop MTU of "fragmentation needed", else 0.
     pub info: u32,
-    /// The ICMP message's sender.
-    pub offender: Ipv4Addr,
+    /// The ICMP (or ICMPv6) message's sender.
+    pub offender: IpAddr,
     /// Where our datagram was going (`msg_name` of the error read).
     pub dst: SocketAddr,
     pub payload: Bytes,
@@ -285,18 +285,17 @@ pub fn icmp_error_reported(inet: &InetOpts, connected: bool, err: &IcmpError<'_>
     inet.recverr || (hard && connected)
 }
 
-/// `ip_icmp_error`: with IP_RECVERR the error also goes on the error queue, with the
-/// part of our datagram (`payload`) the ICMP message quoted.
+/// `ip_icmp_error` / `ipv6_icmp_error`: with IP_RECVERR (IPV6_RECVERR) the error also
+/// goes on the error queue, with the part of our datagram (`payload`) it quoted.
 pub fn queue_icmp_error(
     rxq: &mut RxQueue,
-    inet: &InetOpts,
+    recverr: bool,
     rcvbuf: usize,
     err: &IcmpError<'_>,
     payload: &[u8],
     dst_port: u16,
 ) {
-    let (IpAddr::V4(offender), IpAddr::V4(dst)) = (err.reporter, err.dst) else { return };
-    if !inet.recverr {
+    if !recverr || err.reporter.is_ipv4() != err.dst.is_ipv4() {
         return;
     }
     let e = ExtErr {
@@ -304,8 +303,8 @@ pub fn queue_icmp_error(
         icmp_type: err.icmp_type,
         icmp_code: err.icmp_code,
         info: err.mtu.unwrap_or(0),
-        offender,
-        dst: SocketAddr::new(IpAddr::V4(dst), dst_port),
+        offender: err.reporter,
+        dst: SocketAddr::new(err.dst, dst_port),
         payload: Bytes::copy_from_slice(payload),
     };
     rxq.push_err(e, rcvbuf);
@@ -326,16 +325,33 @@ pub fn recv_control(rxq: &RxQueue, inet: &InetOpts, net: &Net) -> Vec<u8> {
 }
 
 /// The IP_RECVERR control message of an error read (`ip_recv_error`): `struct
-/// sock_extended_err` (origin ICMP) and the offender's `sockaddr_in`.
+/// sock_extended_err` (origin ICMP) and the offender's `sockaddr_in`; for ICMPv6
+/// (`ipv6_recv_error`) origin ICMP6 at SOL_IPV6 with a `sockaddr_in6`.
 pub fn recverr_cmsg(out: &mut Vec<u8>, e: &ExtErr) {
     const SO_EE_ORIGIN_ICMP: u8 = 2;
-    let mut d = [0u8; 32];
+    const SO_EE_ORIGIN_ICMP6: u8 = 3;
+    let mut d = vec![0u8; 16];
     d[..4].copy_from_slice(&(e.errno.0 as u32).to_ne_bytes());
-    d[4..8].copy_from_slice(&[SO_EE_ORIGIN_ICMP, e.icmp_type, e.icmp_code, 0]);
     d[8..12].copy_from_slice(&e.info.to_ne_bytes());
-    d[16..18].copy_from_slice(&2u16.to_ne_bytes());
-    d[20..24].copy_from_slice(&e.offender.octets());
-    crate::socket::inet::put_cmsg(out, SOL_IP, IP_RECVERR, &d);
+    match e.offender {
+        IpAddr::V4(a) => {
+            d[4..8].copy_from_slice(&[SO_EE_ORIGIN_ICMP, e.icmp_type, e.icmp_code, 0]);
+            let mut sin = [0u8; 16];
+            sin[..2].copy_from_slice(&(AF_INET as u16).to_ne_bytes());
+            sin[4..8].copy_from_slice(&a.octets());
+            d.extend_from_slice(&sin);
+            crate::socket::inet::put_cmsg(out, SOL_IP, IP_RECVERR, &d);
+        }
+        IpAddr::V6(a) => {
+            d[4..8].copy_from_slice(&[SO_EE_ORIGIN_ICMP6, e.icmp_type, e.icmp_code, 0]);
+            let mut sin6 = [0u8; 28];
+            sin6[..2].copy_from_slice(&(AF_INET6 as u16).to_ne_bytes());
+            sin6[8..24].copy_from_slice(&a.octets());
+            d.extend_from_slice(&sin6);
+            let (level, ty) = (crate::socket::inet6::SOL_IPV6, crate::socket::inet6::IPV6_RECVERR);
+            crate::socket::inet::put_cmsg(out, level, ty, &d);
+        }
+    }
 }
 
 /// SOL_SOCKET getsockopt of a datagram socket: never listening, and buffers not set

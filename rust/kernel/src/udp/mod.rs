@@ -281,11 +281,13 @@ impl UdpTable {
             None if dst.is_multicast() && s.inet6.mc_oif != 0 => Some(s.inet6.mc_oif),
             o => o,
         };
-        let rt = net.route_output(IpAddr::V6(dst), oif)?;
-        let src = match s.laddr {
-            IpAddr::V6(l) if !l.is_unspecified() && !l.is_multicast() => IpAddr::V6(l),
-            _ => rt.src,
+        let bound = match s.laddr {
+            IpAddr::V6(l) if !l.is_unspecified() && !l.is_multicast() => Some(l),
+            _ => None,
         };
+        // The bound source takes part in the lookup (`ip -6 rule from`).
+        let rt = net.route_output6(dst, bound, oif)?;
+        let src = bound.map_or(rt.src, IpAddr::V6);
         let mtu = s.inet6.mtu(rt.mtu);
         Ok(Dest { dst: IpAddr::V6(dst), src, mtu, oif: oif.or(Some(rt.oif)) })
     }
@@ -550,7 +552,8 @@ impl UdpTable {
         s.common.error = Some(err.errno);
         let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
         let payload = err.quoted.get(8..).unwrap_or(&[]);
-        dgram::queue_icmp_error(&mut s.rxq, &s.inet, rcvbuf as usize, err, payload, t.sport);
+        let recverr = if err.dst.is_ipv6() { s.inet6.recverr } else { s.inet.recverr };
+        dgram::queue_icmp_error(&mut s.rxq, recverr, rcvbuf as usize, err, payload, t.sport);
         net.wake(sref(id));
     }
 }

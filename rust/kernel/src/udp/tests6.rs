@@ -237,3 +237,40 @@ fn sockopt_family_rules() {
     t.getsockopt(&net, s, SOL_IPV6, IPV6_MTU, &mut out).unwrap_err();
     assert_eq!(t.getsockopt(&net, s, SOL_IPV6, IPV6_MTU, &mut out), Err(Errno::ENOTCONN));
 }
+
+#[test]
+fn ipv6_recverr_queues_the_error_with_its_offender() {
+    let mut net = net();
+    let mut t = UdpTable::default();
+    let s = t.open(&mut net, AF_INET6, 0).unwrap();
+    t.bind(&mut net, s, s6(a6(), 5000)).unwrap();
+    set6(&mut t, &mut net, s, IPV6_RECVERR, 1).unwrap();
+    let quoted = datagram(s6(a6(), 5000), s6(p6(), 9), b"lost");
+    let router: Ipv6Addr = "2001:db8::fe".parse().unwrap();
+    let err = IcmpError {
+        errno: Errno::EHOSTUNREACH,
+        fatal: true,
+        icmp_type: 1,
+        icmp_code: 3,
+        mtu: None,
+        reporter: IpAddr::V6(router),
+        src: IpAddr::V6(a6()),
+        dst: IpAddr::V6(p6()),
+        protocol: 17,
+        quoted: &quoted,
+    };
+    t.icmp_error(0, &mut net, &err);
+    let mut buf = [0u8; 64];
+    let (n, to) = t.recvmsg(s, &mut [&mut buf[..]], MSG_ERRQUEUE).unwrap();
+    assert_eq!((&buf[..n], to.unwrap().to_string()), (&b"lost"[..], "[2001:db8::2]:9".into()));
+    let c = t.recv_control(&net, s);
+    assert_eq!(c.len(), 16 + 44 + 4, "sock_extended_err + sockaddr_in6, padded");
+    assert_eq!(i32::from_ne_bytes(c[8..12].try_into().unwrap()), SOL_IPV6);
+    assert_eq!(i32::from_ne_bytes(c[12..16].try_into().unwrap()), IPV6_RECVERR);
+    assert_eq!(u32::from_ne_bytes(c[16..20].try_into().unwrap()), 113, "EHOSTUNREACH");
+    assert_eq!(&c[20..23], &[3, 1, 3], "SO_EE_ORIGIN_ICMP6, type, code");
+    assert_eq!(u16::from_ne_bytes(c[32..34].try_into().unwrap()), AF_INET6 as u16);
+    assert_eq!(&c[40..56], &router.octets());
+    // The pending error was reported by the read of the queue.
+    assert_eq!(recv(&mut t, s), Err(Errno::EAGAIN));
+}
