@@ -157,7 +157,9 @@ impl TcpTable {
         }
         let cc_name = l.cc.name();
         let port = l.local.port();
-        let bound_dev = l.common.bound_dev;
+        // `tcp_v6_init_req`: a link-local peer ties the child to the arrival interface.
+        let ll = matches!(rx.src, std::net::IpAddr::V6(a) if crate::wire::ipv6::is_link_local(a));
+        let bound_dev = l.common.bound_dev.or(ll.then_some(rx.ifindex));
         let id = self.alloc_id();
         let cc =
             super::cong::lookup(cc_name).map_or_else(super::cong::reno::Reno::boxed, |c| (c.new)());
@@ -171,6 +173,7 @@ impl TcpTable {
         };
         c.local = local;
         c.remote = remote;
+        c.common.bound_dev = bound_dev;
         c.bound = true;
         c.parent = Some(lid);
         c.orphan = true;

@@ -76,11 +76,18 @@ pub(crate) fn send_reset_for(
         options: TcpOptions::default(),
         payload: &[],
     };
-    let ttl = match remote.ip() {
-        IpAddr::V4(_) => cx.net.sysctl.ipv4.ip_default_ttl,
-        IpAddr::V6(_) => cx.net.hop_limit6(0),
+    let (ttl, oif) = match (local.ip(), remote.ip()) {
+        (IpAddr::V6(l), IpAddr::V6(r)) if crate::wire::ipv6::is_link_local(r) => {
+            // A link-local peer is reached through the interface holding our address.
+            let dev = cx.net.ipv6.addrs.iter().find(|(_, v)| v.iter().any(|f| f.addr == l));
+            let oif = dev.map(|(&i, _)| i);
+            (cx.net.hop_limit6(oif.unwrap_or(0)), oif)
+        }
+        (_, IpAddr::V6(_)) => (cx.net.hop_limit6(0), None),
+        _ => (cx.net.sysctl.ipv4.ip_default_ttl, None),
     };
-    emit(cx, &ip_tx(local.ip(), remote.ip(), ttl), &repr);
+    let tx = IpTx { oif, ..ip_tx(local.ip(), remote.ip(), ttl) };
+    emit(cx, &tx, &repr);
 }
 
 impl TcpSock {
