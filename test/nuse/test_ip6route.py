@@ -238,3 +238,26 @@ def test_ip6_neigh_matches_linux(twin):
         assert lin == lib, (cmd, lin, lib)
     lin, lib = [sorted(json.loads(r[1]), key=str) for r in twin.ip("-j -6 neigh show")]
     assert lin == lib
+
+
+def test_disable_ipv6_and_stable_privacy_link_local_match_linux(twin):
+    """`disable_ipv6` drops the device's addresses and routes and refuses new ones with
+    Linux's message; re-enabled, the device forms its link-local address by
+    `addr_gen_mode`: stable privacy (RFC 7217, Linux's SHA-1 construction) after a
+    `stable_secret` write, with the same identifier as Linux's."""
+    def both(*args):
+        lin, lib = sysctl_pair(twin, *args)
+        assert lin == lib, (args, lin, lib)
+    apply(twin, SETUP)
+    both("-w", "net.ipv6.conf.tap0.disable_ipv6=1")
+    for cmd in ("-6 addr show dev tap0", "-6 route show table all",
+                "-6 addr add 2001:db8:5::2/64 dev tap0"):
+        assert_same(twin, cmd)
+    both("-w", "net.ipv6.conf.tap0.stable_secret=2001:db8::1234")
+    both("net.ipv6.conf.tap0.addr_gen_mode", "net.ipv6.conf.tap0.stable_secret")
+    both("-w", "net.ipv6.conf.tap0.disable_ipv6=0")
+    time.sleep(2.5)
+    for cmd in ("-6 addr show dev tap0", "-6 route show table all"):
+        assert_same(twin, cmd)
+    _, out, _ = twin.ip("-6 addr show dev tap0")[1]
+    assert "stable-privacy" in out, out

@@ -155,6 +155,7 @@ impl Kernel {
             return Err(Errno::EINVAL);
         }
         d.mtu = mtu;
+        d.conf6.set(sysctl::ipv6::Knob::Mtu, i64::from(mtu));
         self.net.dev_changed(now, ifindex);
         Ok(())
     }
@@ -350,9 +351,10 @@ impl Kernel {
         // Forwarding, accept_local and friends change what lookups mean.
         self.net.fib.invalidate();
         sysctl::set(&mut self.net.sysctl, &mut self.net.devs, name, value)?;
-        if sysctl::normalize(name).starts_with("net.ipv6.") {
+        let name = sysctl::normalize(name);
+        if name.starts_with("net.ipv6.") {
             let now = self.net.notify.last_now();
-            self.net.ipv6_conf_changed(now);
+            self.net.ipv6_conf_changed(now, &name);
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use super::ndisc;
 use crate::dev::IfIndex;
 use crate::net::Net;
 use crate::sysctl::ipv6::Knob;
-use crate::wire::ipv6::{eui64, is_link_local, solicited_node, with_iid};
+use crate::wire::ipv6::{eui64, is_link_local, solicited_node};
 use crate::{DevFlags, Errno, Nanos, SysResult};
 use std::net::Ipv6Addr;
 
@@ -32,6 +32,8 @@ pub struct Ifaddr6 {
     pub permanent: bool,
     /// Configured with `nodad` (IFA_F_NODAD).
     pub nodad: bool,
+    /// An RFC 7217 identifier (IFA_F_STABLE_PRIVACY).
+    pub stable: bool,
     /// Solicitations still to send before the address is preferred.
     dad_left: u8,
     /// End of the valid lifetime of an autoconfigured address (None: forever).
@@ -74,7 +76,11 @@ impl Net {
         if prefix_len > 128 || addr.is_multicast() || addr.is_unspecified() || addr.is_loopback() {
             return Err(Errno::EINVAL);
         }
-        self.devs.get(ifindex).ok_or(Errno::ENODEV)?;
+        let d = self.devs.get(ifindex).ok_or(Errno::ENODEV)?;
+        // `inet6_addr_add`: "IPv6 is disabled on this device".
+        if d.conf6.get(Knob::DisableIpv6) != 0 {
+            return Err(Errno::EACCES);
+        }
         if self.ipv6.find(ifindex, addr).is_some() {
             return Err(Errno::EEXIST);
         }
@@ -132,6 +138,7 @@ impl Net {
             state: AddrState::Tentative,
             permanent,
             nodad: false,
+            stable: false,
             dad_left: self.dad_transmits(ifindex),
             valid_until,
             preferred_until,
@@ -228,6 +235,64 @@ impl Net {
         }
     }
 
+    /// The interface identifier for `prefix` by `addr_gen_mode` (`addrconf_addr_gen`,
+    /// `addrconf_prefix_rcv`): EUI-64 from the MAC (0, and 1 for SLAAC), RFC 7217 with
+    /// the device's (or `default`'s) stable secret (2; 3 draws a random secret first).
+    /// None: no identifier (mode 1 link-local, or mode 2 without a secret). The bool is
+    /// IFA_F_STABLE_PRIVACY.
+    pub(crate) fn gen_iid(
+        &mut self,
+        ifindex: IfIndex,
+        prefix: Ipv6Addr,
+        slaac: bool,
+    ) -> Option<(u64, bool)> {
+        let d = self.devs.get(ifindex)?;
+        let mode = d.conf6.get(Knob::AddrGenMode);
+        let mac = d.mac;
+        match mode {
+            1 if !slaac => None,
+            2 | 3 => {
+                if mode == 3 && d.conf6.stable_secret.is_none() {
+                    // `ipv6_gen_mode_random_init`.
+                    let r =
+                        (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64());
+                    self.devs.get_mut(ifindex)?.conf6.stable_secret = Some(Ipv6Addr::from(r));
+                }
+                let d = self.devs.get(ifindex)?;
+                let secret =
+                    d.conf6.stable_secret.or(self.sysctl.ipv6.conf_default.stable_secret)?;
+                Some((stable_iid(secret, prefix, 0), true))
+            }
+            _ => Some((u64::from_be_bytes(eui64(mac)), false)),
+        }
+    }
+
+    /// `addrconf_add_linklocal` for the current `addr_gen_mode`: the link-local address
+    /// comes first in the list.
+    pub(crate) fn add_link_local(&mut self, ifindex: IfIndex) {
+        let ll = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0);
+        let Some((iid, stable)) = self.gen_iid(ifindex, ll, false) else { return };
+        let link_local = Ipv6Addr::from(u128::from(ll) | u128::from(iid));
+        if self.ipv6.find(ifindex, link_local).is_some() {
+            return;
+        }
+        let dad_left = self.dad_transmits(ifindex);
+        self.ipv6.addrs.entry(ifindex).or_default().insert(
+            0,
+            Ifaddr6 {
+                addr: link_local,
+                prefix_len: 64,
+                state: AddrState::Tentative,
+                permanent: true,
+                nodad: false,
+                stable,
+                dad_left,
+                valid_until: None,
+                preferred_until: None,
+            },
+        );
+    }
+
     /// Device up, down or carrier change (`addrconf_notify`): an Ethernet device that
     /// runs gets its link-local address (and DAD restarts for the others); a device that
     /// goes down loses its IPv6 addresses (`addrconf_ifdown`, keep_addr_on_down 0).
@@ -258,30 +323,15 @@ impl Net {
         if !dev.is_running() {
             return;
         }
-        let (mac, ethernet) = (dev.mac, dev.needs_arp());
+        let ethernet = dev.needs_arp() && dev.conf6.get(Knob::DisableIpv6) == 0;
         // `init_loopback`: ::1/128 on lo, usable at once.
         if dev.is_loopback() && self.ipv6.find(ifindex, Ipv6Addr::LOCALHOST).is_none() {
             let lo = Ipv6Addr::LOCALHOST;
             self.addr6_insert(now, ifindex, lo, 128, true, (None, None));
             self.dad_done(now, ifindex, lo);
         }
-        let link_local = with_iid(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), eui64(mac));
-        if ethernet && self.ipv6.find(ifindex, link_local).is_none() {
-            // `addrconf_addr_gen`: the link-local address comes first in the list.
-            let dad_left = self.dad_transmits(ifindex);
-            self.ipv6.addrs.entry(ifindex).or_default().insert(
-                0,
-                Ifaddr6 {
-                    addr: link_local,
-                    prefix_len: 64,
-                    state: AddrState::Tentative,
-                    permanent: true,
-                    nodad: false,
-                    dad_left,
-                    valid_until: None,
-                    preferred_until: None,
-                },
-            );
+        if ethernet {
+            self.add_link_local(ifindex);
         }
         // Addresses added while the link was not running start DAD now.
         let waiting: Vec<Ipv6Addr> = self.ipv6.addrs.get(&ifindex).map_or(vec![], |v| {
@@ -293,5 +343,77 @@ impl Net {
             }
         }
         self.fib6_sync();
+    }
+}
+
+/// The SHA-1 compression function on one 64-byte block from the initial state, as
+/// Linux's `sha1_init` + `sha1_transform` (no padding, no length: the raw digest words).
+fn sha1_block(block: &[u8; 64]) -> [u32; 5] {
+    let mut h: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
+    let mut w = [0u32; 80];
+    for (i, c) in block.chunks_exact(4).enumerate() {
+        w[i] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    for i in 16..80 {
+        w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+    }
+    let [mut a, mut b, mut c, mut d, mut e] = h;
+    for (i, wi) in w.iter().enumerate() {
+        let (f, k) = match i / 20 {
+            0 => ((b & c) | (!b & d), 0x5a82_7999),
+            1 => (b ^ c ^ d, 0x6ed9_eba1),
+            2 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
+            _ => (b ^ c ^ d, 0xca62_c1d6),
+        };
+        let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+        (e, d, c, b, a) = (d, c, b.rotate_left(30), a, t);
+    }
+    for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+        *x = x.wrapping_add(y);
+    }
+    h
+}
+
+/// RFC 7217 stable interface identifier as Linux's `ipv6_generate_stable_address`
+/// computes it: SHA-1 over (secret, the prefix's first 64 bits, the device's permanent
+/// hardware address, the DAD counter); the first two digest words, in host (x86) order,
+/// are the identifier. libos devices are virtual, so their permanent address is zero as
+/// on Linux's veth and tap devices.
+pub(crate) fn stable_iid(secret: Ipv6Addr, prefix: Ipv6Addr, dad_count: u8) -> u64 {
+    let mut block = [0u8; 64];
+    block[..16].copy_from_slice(&secret.octets());
+    block[16..24].copy_from_slice(&prefix.octets()[..8]);
+    // hwaddr[MAX_ADDR_LEN = 32] stays zero; then the DAD counter.
+    block[24 + 32] = dad_count;
+    let d = sha1_block(&block);
+    let mut iid = [0u8; 8];
+    iid[..4].copy_from_slice(&d[0].to_le_bytes());
+    iid[4..].copy_from_slice(&d[1].to_le_bytes());
+    u64::from_be_bytes(iid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_block_matches_the_standard_for_abc() {
+        // "abc" padded by hand to one block: FIPS 180-1 appendix A.
+        let mut b = [0u8; 64];
+        b[..3].copy_from_slice(b"abc");
+        b[3] = 0x80;
+        b[63] = 24;
+        assert_eq!(
+            sha1_block(&b),
+            [0xa999_3e36, 0x4706_816a, 0xba3e_2571, 0x7850_c26c, 0x9cd0_d89d]
+        );
+    }
+
+    #[test]
+    fn stable_privacy_identifier_as_linux() {
+        // Linux 6.18, veth (zero perm_addr), stable_secret 2001:db8::1234:
+        // fe80::d820:30f:5afc:84be.
+        let iid = stable_iid("2001:db8::1234".parse().unwrap(), "fe80::".parse().unwrap(), 0);
+        assert_eq!(iid, 0xd820_030f_5afc_84be);
     }
 }

@@ -372,9 +372,29 @@ impl Net {
         v
     }
 
-    /// A `net.ipv6.conf.*` write: router mode changes the routes (anycast) and what
-    /// discovery does.
-    pub fn ipv6_conf_changed(&mut self, _now: crate::Nanos) {
+    /// A `net.ipv6.*` write (`name` normalised): router mode changes the routes
+    /// (anycast); `disable_ipv6` 1 drops a device's addresses and what it learned
+    /// (`addrconf_ifdown`), 0 brings its link-local address back; a new `addr_gen_mode`
+    /// adds the link-local address it gives (`addrconf_init_auto_addrs`).
+    pub fn ipv6_conf_changed(&mut self, now: crate::Nanos, name: &str) {
+        let knob = name.rsplit('.').next().unwrap_or("");
+        let devs: Vec<(IfIndex, bool)> =
+            self.devs.iter().map(|d| (d.ifindex, d.conf6.get(Knob::DisableIpv6) != 0)).collect();
+        for (i, off) in devs {
+            match knob {
+                "disable_ipv6" if off => {
+                    self.ipv6.addrs.remove(&i);
+                    self.ipv6.routers.retain(|r| r.ifindex != i);
+                    self.ipv6.prefixes.retain(|p| p.ifindex != i);
+                    self.ipv6.rs.remove(&i);
+                    self.ipv6.mtu.remove(&i);
+                    self.fib.retain6(|r| r.oif != Some(i));
+                }
+                "disable_ipv6" | "addr_gen_mode" if !off => self.addrconf_dev_changed(now, i),
+                _ => {}
+            }
+        }
+        self.fib.invalidate();
         self.fib6_sync();
     }
 

@@ -10,7 +10,7 @@ use crate::net::Net;
 use crate::sysctl::ipv6::Knob;
 use crate::wire::EthernetAddress;
 use crate::wire::icmpv6::PrefixInfo;
-use crate::wire::ipv6::{eui64, is_link_local, with_iid};
+use crate::wire::ipv6::{is_link_local, with_iid};
 use crate::{DevFlags, Nanos};
 use std::net::Ipv6Addr;
 
@@ -153,12 +153,27 @@ impl Net {
             return;
         }
         let i = rx.ifindex;
+        let conf = *self.conf6(i);
         let s = self.ipv6.rs.entry(i).or_default();
         s.next = None;
-        if hop_limit != 0 {
+        // `accept_ra_min_hop_limit`: a lower advertised hop limit is ignored; an accepted
+        // one becomes the device's `hop_limit`.
+        if hop_limit != 0 && i64::from(hop_limit) >= conf.get(Knob::AcceptRaMinHopLimit) {
             s.hop_limit = hop_limit;
+            if let Some(d) = self.devs.get_mut(i) {
+                d.conf6.set(Knob::HopLimit, i64::from(hop_limit));
+            }
         }
+        // `accept_ra_defrtr` 0: the router lifetime is ignored.
         let known = self.ipv6.routers.iter().position(|r| (r.addr, r.ifindex) == (rx.src, i));
+        let router_lifetime = if conf.get(Knob::AcceptRaDefrtr) == 0 {
+            known.map_or(0, |k| {
+                let left = self.ipv6.routers[k].expires.saturating_sub(now) / SEC;
+                left.clamp(1, u64::from(u16::MAX)) as u16
+            })
+        } else {
+            router_lifetime
+        };
         match (known, router_lifetime) {
             (Some(k), 0) => {
                 self.ipv6.routers.remove(k);
@@ -175,14 +190,18 @@ impl Net {
         if let Some(mac) = lladdr {
             ndisc::learn(now, self, i, rx.src, mac, false, true);
         }
-        // RFC 4861 §6.3.4: an MTU option below the minimum or above the link's is ignored.
-        if let Some(m) = mtu.filter(|&m| m >= 1280)
-            && let Some(d) = self.devs.get(i).filter(|d| m <= d.mtu)
+        // RFC 4861 §6.3.4: an MTU option below the minimum or above the link's is ignored;
+        // an accepted one becomes the device's `mtu` (`accept_ra_mtu`).
+        if let Some(m) = mtu.filter(|&m| m >= 1280 && conf.get(Knob::AcceptRaMtu) != 0)
+            && let Some(d) = self.devs.get_mut(i).filter(|d| m <= d.mtu)
         {
-            self.ipv6.mtu.insert(d.ifindex, m);
+            d.conf6.set(Knob::Mtu, i64::from(m));
+            self.ipv6.mtu.insert(i, m);
         }
-        for p in prefixes.iter().flatten() {
-            self.prefix_rcv(now, i, p);
+        if conf.get(Knob::AcceptRaPinfo) != 0 {
+            for p in prefixes.iter().flatten() {
+                self.prefix_rcv(now, i, p);
+            }
         }
         self.fib6_sync();
     }
@@ -218,14 +237,17 @@ impl Net {
                 }),
             }
         }
-        // RFC 4862 §5.5.3: autonomous prefixes of the interface identifier's length.
-        if !p.autonomous || p.prefix_len != 64 || p.valid_lifetime == 0 {
+        // RFC 4862 §5.5.3: autonomous prefixes of the interface identifier's length, on a
+        // device with `autoconf`.
+        let autoconf = self.conf6(ifindex).get(Knob::Autoconf) != 0;
+        if !p.autonomous || !autoconf || p.prefix_len != 64 || p.valid_lifetime == 0 {
             return;
         }
-        let Some(mac) = self.devs.get(ifindex).filter(|d| d.flags.contains(DevFlags::UP)) else {
+        if !self.devs.get(ifindex).is_some_and(|d| d.flags.contains(DevFlags::UP)) {
             return;
-        };
-        let addr = with_iid(p.prefix, eui64(mac.mac));
+        }
+        let Some((iid, stable)) = self.gen_iid(ifindex, p.prefix, true) else { return };
+        let addr = with_iid(p.prefix, iid.to_be_bytes());
         let valid = lifetime(now, p.valid_lifetime);
         let preferred = lifetime(now, p.preferred_lifetime);
         match self.addr6_mut(ifindex, addr) {
@@ -254,6 +276,9 @@ impl Net {
                     return;
                 }
                 self.addr6_autoconf(now, ifindex, addr, 64, (valid, preferred));
+                if let Some(f) = self.addr6_mut(ifindex, addr) {
+                    f.stable = stable;
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ const IFA_F_NODAD: u32 = 0x02;
 const IFA_F_DADFAILED: u32 = 0x08;
 const IFA_F_DEPRECATED: u32 = 0x20;
 const IFA_F_TENTATIVE: u32 = 0x40;
+const IFA_F_STABLE_PRIVACY: u32 = 0x800;
 /// Linux marks every address formed from an advertised prefix (`manage_tempaddrs`).
 const IFA_F_MANAGETEMPADDR: u32 = 0x100;
 const SEC: Nanos = 1_000_000_000;
@@ -46,6 +47,9 @@ pub(crate) fn ifa_flags(f: &Ifaddr6, now: Nanos) -> u32 {
     }
     if f.deprecated(now) {
         flags |= IFA_F_DEPRECATED;
+    }
+    if f.stable {
+        flags |= IFA_F_STABLE_PRIVACY;
     }
     match f.state {
         AddrState::Tentative => flags |= IFA_F_TENTATIVE,
@@ -137,8 +141,12 @@ pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
     if ctx.flags & NLM_F_CREATE == 0 {
         return Err(Errno::ENODEV.into());
     }
-    net.addr6_add_flags(ctx.now, ifm.index, a, ifm.prefix_len, flags & IFA_F_NODAD != 0)?;
-    Ok(())
+    net.addr6_add_flags(ctx.now, ifm.index, a, ifm.prefix_len, flags & IFA_F_NODAD != 0).map_err(
+        |e| match e {
+            Errno::EACCES => NlError::msg(e, "ipv6: IPv6 is disabled on this device"),
+            e => e.into(),
+        },
+    )
 }
 
 /// `inet6_rtm_deladdr` → `inet6_addr_del`.

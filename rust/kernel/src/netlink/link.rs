@@ -185,6 +185,8 @@ pub fn set(net: &mut Net, ctx: &mut Ctx<'_>, ty: u16, payload: &[u8]) -> NlResul
         && m != d.mtu
     {
         d.mtu = m;
+        // `addrconf_notify` NETDEV_CHANGEMTU: the IPv6 MTU follows the link's.
+        d.conf6.set(crate::sysctl::ipv6::Knob::Mtu, i64::from(m));
         changed = true;
     }
     if new_up != up {
