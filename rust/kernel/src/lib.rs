@@ -216,7 +216,14 @@ impl Kernel {
                 dst.is_multicast(),
             ),
             EthernetProtocol::Arp => ipv4::arp_input(now, &mut self.net, ifindex, eth.payload()),
-            EthernetProtocol::Ipv6 => ipv6::input(now, &mut self.net, ifindex, eth.payload()),
+            EthernetProtocol::Ipv6 => ipv6::input(
+                now,
+                &mut self.net,
+                &mut self.socks,
+                ifindex,
+                eth.payload(),
+                dst.is_multicast(),
+            ),
             _ => dev.stats.rx_dropped += 1,
         }
     }

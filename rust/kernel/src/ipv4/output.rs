@@ -23,6 +23,9 @@ impl Net {
     /// prepends the IP header, fragments if allowed, resolves the next hop and transmits.
     /// `pkt` holds the transport header and payload with its checksum filled in.
     pub fn ip_output(&mut self, now: Nanos, tx: &IpTx, mut pkt: PacketBuf) -> SysResult<()> {
+        if tx.dst.is_ipv6() {
+            return self.ip6_output_transport(now, tx, pkt);
+        }
         let (IpAddr::V4(dst), src) = (tx.dst, tx.src) else { return Err(Errno::EAFNOSUPPORT) };
         let from = match src {
             IpAddr::V4(s) => Some(s),

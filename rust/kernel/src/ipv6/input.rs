@@ -1,17 +1,24 @@
 //! IPv6 input (Linux `ip6_input.c` `ipv6_rcv` + `ip6_input_finish`): header checks,
 //! the destination filter (our addresses, the groups we listen to), the extension
-//! header walk, delivery to ICMPv6.
+//! header walk, delivery to ICMPv6, raw sockets and the transports (`transport.rs`).
 
 use super::icmp;
 use super::ndisc::NdRx;
 use crate::Nanos;
 use crate::dev::IfIndex;
-use crate::net::Net;
+use crate::net::{Net, Transport};
 use crate::wire::Error;
-use crate::wire::ipv6::{ExtError, Ipv6Packet, nexthdr, walk_extensions};
+use crate::wire::ipv6::{ExtError, HEADER_LEN, Ipv6Packet, nexthdr, walk_extensions};
 
 /// Handles one received IPv6 packet.
-pub fn input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
+pub fn input(
+    now: Nanos,
+    net: &mut Net,
+    t: &mut dyn Transport,
+    ifindex: IfIndex,
+    packet: &[u8],
+    _l2_multicast: bool,
+) {
     net.ipv6.mib.in_receives += 1;
     let p = match Ipv6Packet::new_checked(packet) {
         Ok(p) => p,
@@ -32,11 +39,15 @@ pub fn input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
         net.ipv6.mib.in_addr_errors += 1;
         return;
     }
+    // Our address on any device (the local table, `ip6_route_input`): packets sent to
+    // ourselves arrive on lo.
+    let holder =
+        if dst.is_multicast() { None } else { super::transport::holder(net, ifindex, dst) };
     let for_us = if dst.is_multicast() {
         net.ipv6.in_group(ifindex, dst)
     } else {
         // A tentative address takes only NDP (RFC 4862 §5.4): checked below.
-        net.ipv6.find(ifindex, dst).is_some_and(|f| f.state != super::AddrState::DadFailed)
+        holder.is_some()
     };
     if !for_us {
         // Hosts do not forward (forwarding arrives with the v6 FIB).
@@ -58,20 +69,22 @@ pub fn input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
         net.ipv6.mib.reasm_fails += 1;
         return;
     }
-    let tentative = !dst.is_multicast() && !net.ipv6.is_ours(ifindex, dst);
+    let tentative = holder.is_some_and(|h| !net.ipv6.is_ours(h, dst));
     let body = &p.payload()[upper.offset..];
+    let whole = &packet[..HEADER_LEN + p.payload().len()];
+    if tentative && !(upper.protocol == nexthdr::ICMPV6 && is_ndisc(body)) {
+        net.ipv6.mib.in_discards += 1;
+        return;
+    }
     match upper.protocol {
         nexthdr::ICMPV6 => {
             net.ipv6.mib.in_delivers += 1;
             let rx = NdRx { ifindex, src, dst, hop_limit: p.hop_limit() };
-            if tentative && !is_ndisc(body) {
-                net.ipv6.mib.in_discards += 1;
-                return;
-            }
+            super::transport::icmp_to_sockets(now, net, t, whole, body, ifindex);
             icmp::rcv(now, net, &rx, body);
         }
         nexthdr::NONE => net.ipv6.mib.in_delivers += 1,
-        _ => net.ipv6.mib.in_unknown_protos += 1,
+        _ => super::transport::deliver(now, net, t, whole, upper.protocol, body, ifindex),
     }
 }
 

@@ -14,6 +14,7 @@ mod input;
 pub mod mld;
 pub mod ndisc;
 mod output;
+mod transport;
 pub mod route;
 pub mod router;
 #[cfg(test)]

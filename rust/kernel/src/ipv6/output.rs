@@ -3,7 +3,7 @@
 
 use crate::dev::IfIndex;
 use crate::neigh::NeighParams;
-use crate::net::Net;
+use crate::net::{IpTx, Net};
 use crate::pktbuf::PacketBuf;
 use crate::wire::ipv6::{HEADER_LEN, Ipv6Repr, multicast_mac};
 use crate::wire::{EthernetAddress, EthernetProtocol};
@@ -21,6 +21,45 @@ pub(crate) struct Ip6Tx {
 }
 
 impl Net {
+    /// `ip6_xmit` for the transports (`Net::ip_output` with IPv6 addresses): routes with
+    /// the socket's source and device, hop limit from `tx.ttl`; a packet beyond the path
+    /// MTU is EMSGSIZE (source fragmentation is not here yet). Local destinations go
+    /// through lo.
+    pub(crate) fn ip6_output_transport(
+        &mut self,
+        now: Nanos,
+        tx: &IpTx,
+        pkt: PacketBuf,
+    ) -> SysResult<()> {
+        let IpAddr::V6(dst) = tx.dst else { return Err(Errno::EAFNOSUPPORT) };
+        let src = match tx.src {
+            IpAddr::V6(s) if !s.is_unspecified() => Some(s),
+            _ => None,
+        };
+        let rt = match self.route_output6(dst, src, tx.oif) {
+            Ok(rt) => rt,
+            Err(e) => {
+                self.ipv6.mib.out_no_routes += 1;
+                return Err(e);
+            }
+        };
+        let (IpAddr::V6(rt_src), IpAddr::V6(next_hop)) = (rt.src, rt.next_hop) else {
+            return Err(Errno::EAFNOSUPPORT);
+        };
+        if HEADER_LEN + pkt.len() > rt.mtu as usize {
+            return Err(Errno::EMSGSIZE);
+        }
+        let hop_limit = if tx.ttl == 0 { self.hop_limit6(rt.oif) } else { tx.ttl };
+        let t = Ip6Tx {
+            oif: rt.oif,
+            src: src.unwrap_or(rt_src),
+            dst,
+            next_header: tx.protocol,
+            hop_limit,
+        };
+        self.ip6_output_via(now, &t, next_hop, pkt)
+    }
+
     /// Sends `pkt` (the upper-layer header and payload, checksum filled) out of
     /// `tx.oif` to an on-link destination, resolving its link address.
     pub(crate) fn ip6_output(&mut self, now: Nanos, tx: &Ip6Tx, pkt: PacketBuf) -> SysResult<()> {

@@ -295,6 +295,17 @@ impl Sockets {
         Ok(e.sock)
     }
 
+    /// As `sock_for_addr` for connect and sendto, where an AF_INET6 UDP socket also
+    /// takes a `sockaddr_in` (`ip6_datagram_connect`, `udpv6_sendmsg`: the IPv4 path,
+    /// refused on an IPV6_V6ONLY socket by the protocol).
+    fn sock_for_dest(&self, fd: Fd, addr: &SocketAddr) -> SysResult<SockRef> {
+        let e = self.entry(fd)?;
+        if addr.is_ipv4() && e.domain == AF_INET6 && e.sock.proto == Proto::Udp {
+            return Ok(e.sock);
+        }
+        self.sock_for_addr(fd, addr)
+    }
+
     pub fn bind(&mut self, net: &mut Net, fd: Fd, addr: SocketAddr) -> SysResult<()> {
         let s = self.sock_for_addr(fd, &addr)?;
         self.ops(s.proto).bind(net, s.id, addr)
@@ -307,7 +318,7 @@ impl Sockets {
         fd: Fd,
         addr: SocketAddr,
     ) -> SysResult<()> {
-        let s = self.sock_for_addr(fd, &addr)?;
+        let s = self.sock_for_dest(fd, &addr)?;
         let r = self.ops(s.proto).connect(now, net, s.id, addr);
         net.wake(s);
         r
@@ -371,7 +382,7 @@ impl Sockets {
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
         let s = match to {
-            Some(a) => self.sock_for_addr(fd, &a)?,
+            Some(a) => self.sock_for_dest(fd, &a)?,
             None => self.sock(fd)?,
         };
         let r = self.ops(s.proto).sendmsg(now, net, s.id, iov, flags, to);
@@ -392,7 +403,7 @@ impl Sockets {
         ctl: &crate::raw::cmsg::SendCtl,
     ) -> SysResult<usize> {
         let s = match to {
-            Some(a) => self.sock_for_addr(fd, &a)?,
+            Some(a) => self.sock_for_dest(fd, &a)?,
             None => self.sock(fd)?,
         };
         let r = self.ops(s.proto).sendmsg_ctl(now, net, s.id, iov, flags, to, ctl);
