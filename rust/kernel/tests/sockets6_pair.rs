@@ -376,3 +376,26 @@ fn packet_too_big_shrinks_tcp_segments() {
     got.extend(stream(&mut p, true, c, child, &data[n1..]));
     assert_eq!(got, data);
 }
+
+#[test]
+fn traffic_class_set_and_received() {
+    const IPV6_RECVTCLASS: i32 = 66;
+    const IPV6_TCLASS: i32 = 67;
+    let mut p = pair6(8);
+    let srv = p.b.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    p.b.bind(srv, s6(b6(), 4000)).unwrap();
+    p.b.setsockopt_int(0, srv, SOL_IPV6, IPV6_RECVTCLASS, 1).unwrap();
+    let cli = p.a.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    p.a.setsockopt_int(0, cli, SOL_IPV6, IPV6_TCLASS, 0x28).unwrap();
+    p.a.sendto(0, cli, b"af11", 0, Some(s6(b6(), 4000))).unwrap();
+    let ctl = cmsg(SOL_IPV6, IPV6_TCLASS, &0xb8i32.to_ne_bytes());
+    p.a.sendmsg_control(0, cli, &[b"ef"], 0, Some(s6(b6(), 4000)), &ctl).unwrap();
+    p.drive();
+    let mut buf = [0u8; 16];
+    for want in [0x28, 0xb8] {
+        p.b.recvfrom(p.now, srv, &mut buf, 0).unwrap();
+        let c = cmsgs(&p.b.recvmsg_control(srv).unwrap());
+        assert_eq!((c[0].0, c[0].1), (SOL_IPV6, IPV6_TCLASS));
+        assert_eq!(i32::from_ne_bytes(c[0].2[..4].try_into().unwrap()), want);
+    }
+}

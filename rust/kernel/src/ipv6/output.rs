@@ -57,7 +57,7 @@ impl Net {
             next_header: tx.protocol,
             hop_limit,
         };
-        self.ip6_output_via(now, &t, next_hop, pkt)
+        self.ip6_output_tc(now, &t, next_hop, tx.tos, pkt)
     }
 
     /// Sends `pkt` (the upper-layer header and payload, checksum filled) out of
@@ -72,6 +72,18 @@ impl Net {
         now: Nanos,
         tx: &Ip6Tx,
         next_hop: Ipv6Addr,
+        pkt: PacketBuf,
+    ) -> SysResult<()> {
+        self.ip6_output_tc(now, tx, next_hop, 0, pkt)
+    }
+
+    /// `ip6_output_via` with a traffic class (IPV6_TCLASS, TCP's ECN bits).
+    fn ip6_output_tc(
+        &mut self,
+        now: Nanos,
+        tx: &Ip6Tx,
+        next_hop: Ipv6Addr,
+        tclass: u8,
         pkt: PacketBuf,
     ) -> SysResult<()> {
         let dev = self.devs.get(tx.oif).ok_or(Errno::ENODEV)?;
@@ -92,7 +104,7 @@ impl Net {
             match self.neigh.output_addr(now, key, &p) {
                 Some(mac) => mac,
                 None => {
-                    let pkt = self.ip6_header(tx, pkt);
+                    let pkt = self.ip6_header(tx, tclass, pkt);
                     let mut actions = Vec::new();
                     let r = self.neigh.enqueue(now, key, pkt, &p, &mut actions);
                     self.neigh_actions(now, actions);
@@ -100,24 +112,25 @@ impl Net {
                 }
             }
         };
-        self.ip6_xmit_to(tx, mac, pkt);
+        let pkt = self.ip6_header(tx, tclass, pkt);
+        self.eth_xmit(tx.oif, mac, EthernetProtocol::Ipv6, pkt);
         Ok(())
     }
 
     /// Prepends the IPv6 header and sends to a known link address.
     pub(crate) fn ip6_xmit_to(&mut self, tx: &Ip6Tx, mac: EthernetAddress, pkt: PacketBuf) {
-        let pkt = self.ip6_header(tx, pkt);
+        let pkt = self.ip6_header(tx, 0, pkt);
         self.eth_xmit(tx.oif, mac, EthernetProtocol::Ipv6, pkt);
     }
 
-    fn ip6_header(&mut self, tx: &Ip6Tx, mut pkt: PacketBuf) -> PacketBuf {
+    fn ip6_header(&mut self, tx: &Ip6Tx, tclass: u8, mut pkt: PacketBuf) -> PacketBuf {
         let repr = Ipv6Repr {
             src_addr: tx.src,
             dst_addr: tx.dst,
             next_header: tx.next_header,
             payload_len: pkt.len(),
             hop_limit: tx.hop_limit,
-            traffic_class: 0,
+            traffic_class: tclass,
             flow_label: 0,
         };
         repr.emit(pkt.prepend(HEADER_LEN));
