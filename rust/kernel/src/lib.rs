@@ -113,7 +113,7 @@ impl Kernel {
     pub fn dev_add(&mut self, cfg: DeviceConfig) -> SysResult<IfIndex> {
         let ifindex = self.net.devs.add(cfg)?;
         let conf = self.net.sysctl.ipv4.conf_default;
-        let conf6 = self.net.sysctl.ipv6.conf_default;
+        let conf6 = self.net.sysctl.ipv6.conf_default.clone();
         if let Some(d) = self.net.devs.get_mut(ifindex) {
             d.conf4 = conf;
             d.conf6 = dev::DevConf6::for_device(&conf6, d.mtu, d.flags);

@@ -160,23 +160,13 @@ impl Default for DevConf4 {
 }
 
 /// Per-interface IPv6 configuration (`net.ipv6.conf.<dev>.*`, Linux `struct
-/// ipv6_devconf`): one i32 per knob of `sysctl::ipv6::KNOBS`, plus the stable secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// ipv6_devconf`): the knobs of `sysctl::ipv6::KNOBS` that differ from Linux's default,
+/// sorted by knob (an idle device holds one or two), plus the stable secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DevConf6 {
-    vals: [i32; crate::sysctl::ipv6::NKNOBS],
+    set: Vec<(u8, i32)>,
     /// `stable_secret` (addr_gen_mode 2); None until written (reads give EIO).
     pub stable_secret: Option<std::net::Ipv6Addr>,
-}
-
-impl Default for DevConf6 {
-    /// Linux `ipv6_devconf_dflt`.
-    fn default() -> Self {
-        let mut vals = [0; crate::sysctl::ipv6::NKNOBS];
-        for (v, k) in vals.iter_mut().zip(crate::sysctl::ipv6::KNOBS) {
-            *v = k.1 as i32;
-        }
-        DevConf6 { vals, stable_secret: None }
-    }
 }
 
 impl DevConf6 {
@@ -184,7 +174,7 @@ impl DevConf6 {
     /// or NOARP devices get use_tempaddr -1 (loopback also accept_dad -1).
     pub fn for_device(dflt: &DevConf6, mtu: u32, flags: DevFlags) -> DevConf6 {
         use crate::sysctl::ipv6::Knob;
-        let mut c = *dflt;
+        let mut c = dflt.clone();
         c.set(Knob::Mtu, i64::from(mtu));
         if flags.contains(DevFlags::LOOPBACK) || flags.contains(DevFlags::NOARP) {
             c.set(Knob::UseTempaddr, -1);
@@ -197,12 +187,11 @@ impl DevConf6 {
 
     /// The value as `cat` prints it (unsigned knobs above i32::MAX included).
     pub fn value(&self, i: usize) -> i64 {
-        let v = self.vals[i];
-        if crate::sysctl::ipv6::KNOBS[i].2.1 > i64::from(i32::MAX) {
-            i64::from(v as u32)
-        } else {
-            v.into()
-        }
+        let knob = crate::sysctl::ipv6::KNOBS[i];
+        let Some(&(_, v)) = self.set.iter().find(|e| usize::from(e.0) == i) else {
+            return knob.1;
+        };
+        if knob.2.1 > i64::from(i32::MAX) { i64::from(v as u32) } else { v.into() }
     }
 
     pub fn get(&self, k: crate::sysctl::ipv6::Knob) -> i64 {
@@ -214,7 +203,16 @@ impl DevConf6 {
     }
 
     pub(crate) fn set_raw(&mut self, i: usize, v: i64) {
-        self.vals[i] = v as i32;
+        let at = self.set.partition_point(|e| usize::from(e.0) < i);
+        let here = self.set.get(at).is_some_and(|e| usize::from(e.0) == i);
+        match (here, v == crate::sysctl::ipv6::KNOBS[i].1) {
+            (true, true) => {
+                self.set.remove(at);
+            }
+            (true, false) => self.set[at].1 = v as i32,
+            (false, false) => self.set.insert(at, (i as u8, v as i32)),
+            (false, true) => {}
+        }
     }
 }
 

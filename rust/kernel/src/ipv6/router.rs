@@ -153,7 +153,7 @@ impl Net {
             return;
         }
         let i = rx.ifindex;
-        let conf = *self.conf6(i);
+        let conf = self.conf6(i).clone();
         let s = self.ipv6.rs.entry(i).or_default();
         s.next = None;
         // `accept_ra_min_hop_limit`: a lower advertised hop limit is ignored; an accepted

@@ -378,13 +378,15 @@ impl Table {
     /// The aliases at `k`, created empty if absent.
     fn slot_entry(&mut self, k: Key) -> &mut Vec<Route> {
         match k {
+            // Most prefixes hold one route: room for exactly one (a default-grown Vec
+            // would reserve four).
             Key::V4(len, net) => {
                 self.v4_lens |= 1 << len;
-                self.v4[len].entry(net).or_default()
+                self.v4[len].entry(net).or_insert_with(|| Vec::with_capacity(1))
             }
             Key::V6(len, net) => {
                 self.v6_lens[usize::from(len / 64)] |= 1 << (len % 64);
-                self.v6.entry((len, net)).or_default()
+                self.v6.entry((len, net)).or_insert_with(|| Vec::with_capacity(1))
             }
         }
     }
