@@ -261,3 +261,15 @@ def test_disable_ipv6_and_stable_privacy_link_local_match_linux(twin):
         assert_same(twin, cmd)
     _, out, _ = twin.ip("-6 addr show dev tap0")[1]
     assert "stable-privacy" in out, out
+
+
+def test_proc_net_snmp6_rows_match_linux(twin):
+    """`cat /proc/net/snmp6`: Linux's counter names in Linux's order and layout (the
+    per-type `Icmp6InTypeN` rows appear on Linux once a type was counted)."""
+    lin, lib = proc(twin, "/proc/net/snmp6")
+    assert lib.returncode == 0, lib
+    names = lambda t: [l.split()[0] for l in t.splitlines()  # noqa: E731
+                       if not re.match(r"Icmp6(In|Out)Type\d+", l)]
+    assert names(lib.stdout) == names(lin.stdout)
+    layout = lambda t: {re.sub(r"\d+$", "N", l) for l in t.splitlines()}  # noqa: E731
+    assert layout(lib.stdout) <= layout(lin.stdout)
