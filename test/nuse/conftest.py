@@ -23,6 +23,10 @@ NUSE_LIB = os.path.join(os.path.dirname(NUSE_BIN), "libnuse.so")
 LINUX_IP = "10.99.0.1"
 LIBOS_IP = "10.99.0.2"
 LIBOS_MAC = "02:00:00:00:99:02"
+# IPv6 (the `ns6` fixture): a global /64 on the TAP, plus each side's EUI-64 link-local.
+LINUX_IP6 = "2001:db8:99::1"
+LIBOS_IP6 = "2001:db8:99::2"
+LIBOS_LL6 = "fe80::ff:fe00:9902"  # EUI-64 of LIBOS_MAC (addr_gen_mode 0)
 # Debian's interpreter: readable by unprivileged users (pyenv's lives under /root).
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
 TOOLS = ("ip", "curl", "wget", "iperf3", "ping", "ethtool", "setpriv")
@@ -50,6 +54,29 @@ route
 \tnetmask 0.0.0.0
 \tgateway {LINUX_IP}
 {extra}""")
+    return path
+
+
+def tap_config6(path):
+    """The IPv4 configuration plus an IPv6 address and default route. DAD is off on
+    tap0 so a program can use the address at once (Linux's side is `nodad` too)."""
+    with open(path, "w") as f:
+        f.write(f"""# libos side of tap0, dual stack
+interface tap0
+\taddress {LIBOS_IP}
+\tnetmask 255.255.255.0
+\taddress6 {LIBOS_IP6}/64
+\tmacaddr {LIBOS_MAC}
+\tviftype TAP
+route
+\tnetwork 0.0.0.0
+\tnetmask 0.0.0.0
+\tgateway {LINUX_IP}
+route
+\tnetwork ::/0
+\tgateway {LINUX_IP6}
+sysctl net.ipv6.conf.tap0.accept_dad 0
+""")
     return path
 
 
@@ -118,6 +145,15 @@ def ns(tmp_path):
             if os.path.exists(ctl):
                 os.unlink(ctl)
         sh("ip", "netns", "del", n.name, check=False)
+
+
+@pytest.fixture
+def ns6(ns):
+    """`ns` with IPv6: Linux has LINUX_IP6/64 on tap0, the programs' NUSECONF gives libos
+    LIBOS_IP6/64 and a default route through Linux."""
+    ns.run("ip", "-6", "addr", "add", LINUX_IP6 + "/64", "dev", "tap0", "nodad")
+    ns.conf = tap_config6(os.path.join(ns.tmp, "nuse6.conf"))
+    return ns
 
 
 def stop(p):

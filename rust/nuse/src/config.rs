@@ -1,11 +1,13 @@
 //! NUSECONF: NUSE's configuration format (linux-libos-tools `nuse.conf.sample`), plus
-//! `sysctl NAME VALUE` lines and a `seed N` line.
+//! `sysctl NAME VALUE` lines and a `seed N` line, and IPv6: `address6` lines in interface
+//! blocks and IPv6 `route` blocks.
 //!
 //! ```text
 //! # comment
 //! interface tap0              # block header: the host interface name (TAP / RAW)
-//!     address 10.0.0.2
+//!     address 10.0.0.2            # optional when the interface has an address6
 //!     netmask 255.255.255.0
+//!     address6 2001:db8::2/64     # repeatable; the prefix length is required
 //!     macaddr 02:00:00:00:00:02   # optional; derived from the name otherwise
 //!     viftype TAP                 # RAW (default) | TAP | PIPE
 //!     pipepath /tmp/link0         # PIPE only
@@ -14,13 +16,19 @@
 //!     network 0.0.0.0
 //!     netmask 0.0.0.0
 //!     gateway 10.0.0.1
+//! route                       # IPv6: the network in CIDR form (or network + prefixlen)
+//!     network ::/0
+//!     gateway fe80::1
+//!     dev tap0                    # required for a link-local gateway
 //! sysctl net.ipv4.tcp_sack 0
+//! sysctl net.ipv6.conf.tap0.accept_dad 0   # per-device: applied before the link is up
 //! ```
-//! Keys of a block are indented (tab or spaces); every error names its line.
+//! Keys of a block are indented (tab or spaces); every error names its line. An IPv4
+//! network may be written in CIDR form too; `netmask` is IPv4 only.
 
 use libos_kernel::EthernetAddress;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 /// NUSE's limits (`NUSE_VIF_MAX`, `NUSE_ROUTE_MAX`).
@@ -40,8 +48,10 @@ pub enum VifType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IfaceConf {
     pub name: String,
-    pub address: Ipv4Addr,
-    pub prefix_len: u8,
+    /// The IPv4 address and its prefix length (`address` + `netmask`).
+    pub address: Option<(Ipv4Addr, u8)>,
+    /// `address6 ADDR/LEN` lines: (address, prefix length, line).
+    pub addresses6: Vec<(Ipv6Addr, u8, usize)>,
     pub mac: EthernetAddress,
     pub viftype: VifType,
     pub pipepath: Option<PathBuf>,
@@ -51,9 +61,11 @@ pub struct IfaceConf {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteConf {
-    pub network: Ipv4Addr,
+    pub network: IpAddr,
     pub prefix_len: u8,
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
+    /// `dev NAME`: an interface of this file (the route's output interface).
+    pub dev: Option<String>,
     pub line: usize,
 }
 
@@ -119,6 +131,7 @@ struct IfaceDraft {
     line: usize,
     address: Option<Ipv4Addr>,
     netmask: Option<(Ipv4Addr, usize)>,
+    addresses6: Vec<(Ipv6Addr, u8, usize)>,
     mac: Option<EthernetAddress>,
     viftype: Option<VifType>,
     pipepath: Option<PathBuf>,
@@ -128,9 +141,12 @@ struct IfaceDraft {
 #[derive(Default)]
 struct RouteDraft {
     line: usize,
-    network: Option<Ipv4Addr>,
+    /// The network and, in CIDR form, its prefix length.
+    network: Option<(IpAddr, Option<u8>, usize)>,
     netmask: Option<(Ipv4Addr, usize)>,
-    gateway: Option<Ipv4Addr>,
+    prefixlen: Option<(u8, usize)>,
+    gateway: Option<(IpAddr, usize)>,
+    dev: Option<(String, usize)>,
 }
 
 enum Block {
@@ -141,6 +157,33 @@ enum Block {
 
 fn ip(v: &str, key: &str, line: usize) -> Result<Ipv4Addr, ConfError> {
     v.parse().or_else(|_| err(line, format!("{key}: '{v}' is not an IPv4 address")))
+}
+
+fn any_ip(v: &str, key: &str, line: usize) -> Result<IpAddr, ConfError> {
+    v.parse().or_else(|_| err(line, format!("{key}: '{v}' is not an IPv4 or IPv6 address")))
+}
+
+/// `ADDR/LEN` (LEN optional when `need_len` is false), the length checked for the family.
+fn cidr(v: &str, key: &str, line: usize) -> Result<(IpAddr, Option<u8>), ConfError> {
+    let (a, len) = match v.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (v, None),
+    };
+    let addr = any_ip(a, key, line)?;
+    let Some(l) = len else { return Ok((addr, None)) };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    match l.parse::<u8>() {
+        Ok(n) if n <= max => Ok((addr, Some(n))),
+        _ => err(line, format!("{key}: prefix length '{l}' is not in 0..={max}")),
+    }
+}
+
+/// The bits of `a` beyond its first `len` are zero.
+fn is_network(a: IpAddr, len: u8) -> bool {
+    match a {
+        IpAddr::V4(v) => u32::from(v).checked_shl(u32::from(len)).unwrap_or(0) == 0,
+        IpAddr::V6(v) => u128::from(v).checked_shl(u32::from(len)).unwrap_or(0) == 0,
+    }
 }
 
 impl Config {
@@ -229,12 +272,24 @@ impl Config {
                 if self.ifaces.len() == MAX_IFACES {
                     return err(d.line, format!("more than {MAX_IFACES} interfaces"));
                 }
-                let Some(address) = d.address else {
-                    return err(d.line, format!("interface {} has no address", d.name));
-                };
-                let prefix_len = match d.netmask {
-                    Some((m, l)) => prefix_of(m, l)?,
-                    None => return err(d.line, format!("interface {} has no netmask", d.name)),
+                let address = match (d.address, d.netmask) {
+                    (Some(a), Some((m, l))) => Some((a, prefix_of(m, l)?)),
+                    (Some(_), None) => {
+                        return err(d.line, format!("interface {} has no netmask", d.name));
+                    }
+                    (None, Some((_, l))) => {
+                        return err(
+                            l,
+                            format!("interface {} has a netmask but no address", d.name),
+                        );
+                    }
+                    (None, None) if d.addresses6.is_empty() => {
+                        return err(
+                            d.line,
+                            format!("interface {} has no address (address or address6)", d.name),
+                        );
+                    }
+                    (None, None) => None,
                 };
                 let viftype = d.viftype.unwrap_or(VifType::Raw);
                 if viftype == VifType::Pipe && d.pipepath.is_none() {
@@ -248,7 +303,7 @@ impl Config {
                     mac: d.mac.unwrap_or_else(|| default_mac(&d.name, idx)),
                     name: d.name,
                     address,
-                    prefix_len,
+                    addresses6: d.addresses6,
                     viftype,
                     pipepath: d.pipepath,
                     mtu: d.mtu,
@@ -260,23 +315,64 @@ impl Config {
                 if self.routes.len() == MAX_ROUTES {
                     return err(d.line, format!("more than {MAX_ROUTES} routes"));
                 }
-                let Some(network) = d.network else { return err(d.line, "route has no network") };
-                let Some((mask, ml)) = d.netmask else {
-                    return err(d.line, "route has no netmask");
-                };
-                let prefix_len = prefix_of(mask, ml)?;
-                if u32::from(network) & !u32::from(mask) != 0 {
-                    return err(ml, format!("network {network} has bits outside netmask {mask}"));
-                }
-                self.routes.push(RouteConf {
-                    network,
-                    prefix_len,
-                    gateway: d.gateway,
-                    line: d.line,
-                });
+                let route = self.close_route(d)?;
+                self.routes.push(route);
                 Ok(())
             }
         }
+    }
+}
+
+impl Config {
+    /// Checks a route block: one prefix length (CIDR, `netmask` for IPv4 or `prefixlen`),
+    /// a gateway of the network's family, a declared `dev` (needed by a link-local
+    /// gateway, as Linux's `ip -6 route add ... via fe80::1` needs one).
+    fn close_route(&self, d: RouteDraft) -> Result<RouteConf, ConfError> {
+        let Some((network, cidr_len, nl)) = d.network else {
+            return err(d.line, "route has no network");
+        };
+        if let (IpAddr::V6(_), Some((_, ml))) = (network, d.netmask) {
+            return err(ml, "netmask is IPv4 only (use network ADDR/LEN or prefixlen)");
+        }
+        let prefix_len = match (cidr_len, d.netmask, d.prefixlen) {
+            (Some(n), None, None) => n,
+            (None, Some((mask, ml)), None) => prefix_of(mask, ml)?,
+            (None, None, Some((n, pl))) => {
+                let max = if network.is_ipv4() { 32 } else { 128 };
+                if n > max {
+                    return err(pl, format!("prefixlen {n} is not in 0..={max}"));
+                }
+                n
+            }
+            (None, None, None) => {
+                return err(d.line, "route has no netmask (or network ADDR/LEN, or prefixlen)");
+            }
+            _ => return err(d.line, "route has more than one of ADDR/LEN, netmask, prefixlen"),
+        };
+        if !is_network(network, prefix_len) {
+            return err(nl, format!("network {network} has bits outside /{prefix_len}"));
+        }
+        if let Some((gw, gl)) = d.gateway {
+            if gw.is_ipv4() != network.is_ipv4() {
+                return err(gl, format!("gateway {gw} is not of the family of network {network}"));
+            }
+            let link_local = matches!(gw, IpAddr::V6(g) if g.is_unicast_link_local());
+            if link_local && d.dev.is_none() {
+                return err(gl, format!("gateway {gw} is link-local: the route needs 'dev NAME'"));
+            }
+        }
+        if let Some((dev, dl)) = &d.dev
+            && !self.ifaces.iter().any(|i| &i.name == dev)
+        {
+            return err(*dl, format!("dev {dev}: no interface of that name declared above"));
+        }
+        Ok(RouteConf {
+            network,
+            prefix_len,
+            gateway: d.gateway.map(|g| g.0),
+            dev: d.dev.map(|d| d.0),
+            line: d.line,
+        })
     }
 }
 
@@ -292,6 +388,22 @@ fn iface_key(d: &mut IfaceDraft, key: &str, args: &[&str], line: usize) -> Resul
     match key {
         "address" => d.address = Some(ip(v, key, line)?),
         "netmask" => d.netmask = Some((ip(v, key, line)?, line)),
+        "address6" => {
+            let (a, len) = cidr(v, key, line)?;
+            let IpAddr::V6(a) = a else {
+                return err(line, format!("address6: '{v}' is not an IPv6 address"));
+            };
+            let Some(len) = len else {
+                return err(line, format!("address6: '{v}' needs a prefix length (ADDR/LEN)"));
+            };
+            if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+                return err(line, format!("address6: {a} is not a unicast address"));
+            }
+            if d.addresses6.iter().any(|x| x.0 == a) {
+                return err(line, format!("address6 {a} is given twice"));
+            }
+            d.addresses6.push((a, len, line));
+        }
         "macaddr" => {
             let mac = parse_mac(v).ok_or_else(|| ConfError {
                 line,
@@ -330,7 +442,7 @@ fn iface_key(d: &mut IfaceDraft, key: &str, args: &[&str], line: usize) -> Resul
             return err(
                 line,
                 format!(
-                    "unknown interface key '{key}' (address, netmask, macaddr, viftype, pipepath, mtu)"
+                    "unknown interface key '{key}' (address, netmask, address6, macaddr, viftype, pipepath, mtu)"
                 ),
             );
         }
@@ -341,10 +453,24 @@ fn iface_key(d: &mut IfaceDraft, key: &str, args: &[&str], line: usize) -> Resul
 fn route_key(d: &mut RouteDraft, key: &str, args: &[&str], line: usize) -> Result<(), ConfError> {
     let v = one(key, args, line)?;
     match key {
-        "network" => d.network = Some(ip(v, key, line)?),
+        "network" => {
+            let (a, len) = cidr(v, key, line)?;
+            d.network = Some((a, len, line));
+        }
         "netmask" => d.netmask = Some((ip(v, key, line)?, line)),
-        "gateway" => d.gateway = Some(ip(v, key, line)?),
-        _ => return err(line, format!("unknown route key '{key}' (network, netmask, gateway)")),
+        "prefixlen" => {
+            let n =
+                v.parse().or_else(|_| err(line, format!("prefixlen: '{v}' is not a number")))?;
+            d.prefixlen = Some((n, line));
+        }
+        "gateway" => d.gateway = Some((any_ip(v, key, line)?, line)),
+        "dev" => d.dev = Some((v.to_string(), line)),
+        _ => {
+            return err(
+                line,
+                format!("unknown route key '{key}' (network, netmask, prefixlen, gateway, dev)"),
+            );
+        }
     }
     Ok(())
 }
@@ -371,13 +497,13 @@ mod tests {
         assert_eq!(c.ifaces.len(), 1);
         let i = &c.ifaces[0];
         assert_eq!(
-            (i.name.as_str(), i.address, i.prefix_len),
-            ("eth0", Ipv4Addr::new(192, 168, 0, 10), 24)
+            (i.name.as_str(), i.address),
+            ("eth0", Some((Ipv4Addr::new(192, 168, 0, 10), 24)))
         );
         assert_eq!(i.mac, EthernetAddress([0, 1, 1, 1, 1, 1]));
         assert_eq!(i.viftype, VifType::Tap);
         assert_eq!(c.routes[0].prefix_len, 0);
-        assert_eq!(c.routes[0].gateway, Some(Ipv4Addr::new(192, 168, 0, 1)));
+        assert_eq!(c.routes[0].gateway, Some(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1))));
         assert_eq!(c.sysctls, vec![("net.ipv4.tcp_sack".into(), "0".into(), 11)]);
     }
 
@@ -396,7 +522,22 @@ mod tests {
                 "pipepath",
             ),
             ("interface a\n\tviftype DPDK\n", 2, "not supported"),
-            ("route\n\tnetwork 10.0.0.1\n\tnetmask 255.0.0.0\n", 3, "outside netmask"),
+            ("route\n\tnetwork 10.0.0.1\n\tnetmask 255.0.0.0\n", 2, "outside /8"),
+            ("interface a\n\taddress6 2001:db8::1\n", 2, "needs a prefix length"),
+            ("interface a\n\taddress6 10.0.0.1/8\n", 2, "not an IPv6"),
+            ("interface a\n\taddress6 2001:db8::1/129\n", 2, "0..=128"),
+            ("interface a\n\taddress6 ff02::1/64\n", 2, "not a unicast"),
+            ("interface a\n\taddress6 ::1/64\n\taddress6 2001:db8::1/64\n", 2, "not a unicast"),
+            ("interface a\n\tnetmask 255.0.0.0\n\taddress6 2001:db8::1/64\n", 2, "no address"),
+            ("interface a\n\tviftype TAP\n", 1, "no address"),
+            ("route\n\tnetwork 2001:db8::/64\n\tnetmask 255.0.0.0\n", 3, "IPv4 only"),
+            ("route\n\tnetwork 2001:db8::1/64\n", 2, "outside /64"),
+            ("route\n\tnetwork ::/0\n\tgateway 10.0.0.1\n", 3, "family"),
+            ("route\n\tnetwork ::/0\n\tgateway fe80::1\n", 3, "link-local"),
+            ("route\n\tnetwork ::/0\n\tgateway fe80::1\n\tdev tap9\n", 4, "no interface"),
+            ("route\n\tnetwork 2001:db8::\n\tprefixlen 130\n", 3, "0..=128"),
+            ("route\n\tnetwork 2001:db8::\n", 1, "no netmask"),
+            ("route\n\tnetwork ::/0\n\tprefixlen 0\n", 1, "more than one"),
             ("sysctl a\n", 1, "usage"),
         ];
         for (text, line, what) in cases {
@@ -404,6 +545,34 @@ mod tests {
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.msg.contains(what), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn parses_ipv6() {
+        let text = "interface tap0\n\taddress6 2001:db8::2/64\n\taddress6 fd00::2/48\n\
+            \tviftype TAP\n\
+            route\n\tnetwork ::/0\n\tgateway fe80::1\n\tdev tap0\n\
+            route\n\tnetwork 2001:db8:1::\n\tprefixlen 48\n\tgateway 2001:db8::1\n\
+            route\n\tnetwork 10.1.0.0/16\n\tdev tap0\n";
+        let c = Config::parse(text).unwrap();
+        let i = &c.ifaces[0];
+        assert_eq!(i.address, None);
+        let a6: Vec<_> = i.addresses6.iter().map(|a| (a.0.to_string(), a.1, a.2)).collect();
+        assert_eq!(a6, [("2001:db8::2".into(), 64, 2), ("fd00::2".to_string(), 48, 3)]);
+        let r: Vec<_> = c
+            .routes
+            .iter()
+            .map(|r| (r.network.to_string(), r.prefix_len, r.gateway, r.dev.as_deref(), r.line))
+            .collect();
+        let gw = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            r,
+            [
+                ("::".into(), 0, gw("fe80::1"), Some("tap0"), 5),
+                ("2001:db8:1::".into(), 48, gw("2001:db8::1"), None, 9),
+                ("10.1.0.0".to_string(), 16, None, Some("tap0"), 13),
+            ]
+        );
     }
 
     #[test]

@@ -100,8 +100,15 @@ fn build(
     let seed =
         cfg.seed.unwrap_or_else(|| sys::monotonic_ns() ^ u64::from(std::process::id()) << 32);
     let mut k = Kernel::new(KernelConfig { seed });
-    for (name, value, line) in &cfg.sysctls {
-        k.sysctl_set(name, value).map_err(|e| conf_err(*line, &format!("sysctl {name}"), e))?;
+    // Sysctls naming a device of the file (net.ipv6.conf.tap0.accept_dad) are applied
+    // once it exists, before its link is up; the others first.
+    let names_dev =
+        |name: &str| cfg.ifaces.iter().any(|i| name.split(['.', '/']).any(|part| part == i.name));
+    let sysctl = |k: &mut Kernel, (name, value, line): &(String, String, usize)| {
+        k.sysctl_set(name, value).map_err(|e| conf_err(*line, &format!("sysctl {name}"), e))
+    };
+    for s in cfg.sysctls.iter().filter(|s| !names_dev(&s.0)) {
+        sysctl(&mut k, s)?;
     }
     let mut devs = Vec::new();
     for i in &cfg.ifaces {
@@ -115,14 +122,33 @@ fn build(
             dc.mtu = m;
         }
         let ifindex = k.dev_add(dc).map_err(|e| conf_err(i.line, "interface", e))?;
+        let own = |s: &&(String, String, usize)| s.0.split(['.', '/']).any(|p| p == i.name);
+        for s in cfg.sysctls.iter().filter(own) {
+            sysctl(&mut k, s)?;
+        }
         k.dev_set_up(0, ifindex, true).map_err(|e| conf_err(i.line, "link up", e))?;
-        k.addr_add(0, ifindex, IpAddr::V4(i.address), i.prefix_len)
-            .map_err(|e| conf_err(i.line, "address", e))?;
+        if let Some((a, len)) = i.address {
+            k.addr_add(0, ifindex, IpAddr::V4(a), len)
+                .map_err(|e| conf_err(i.line, "address", e))?;
+        }
+        for &(a, len, line) in &i.addresses6 {
+            k.addr_add(0, ifindex, IpAddr::V6(a), len)
+                .map_err(|e| conf_err(line, "address6", e))?;
+        }
         devs.push((ifindex, dev));
     }
     for r in &cfg.routes {
-        let route =
-            Route::new(IpAddr::V4(r.network), r.prefix_len, r.gateway.map(IpAddr::V4), None);
+        let oif = r.dev.as_deref().and_then(|d| k.dev_index(d));
+        if let IpAddr::V6(dst) = r.network {
+            let gw = match r.gateway {
+                Some(IpAddr::V6(g)) => Some(g),
+                _ => None,
+            };
+            crate::rtnl::route6_add(&mut k, dst, r.prefix_len, gw, oif)
+                .map_err(|e| conf_err(r.line, "route", e))?;
+            continue;
+        }
+        let route = Route::new(r.network, r.prefix_len, r.gateway, oif);
         k.route_add(route).map_err(|e| conf_err(r.line, "route", e))?;
     }
     Ok((k, devs))

@@ -1,5 +1,6 @@
 //! The network part of /proc, answered by the instance: a program opening
-//! `/proc/net/{tcp,udp,raw,route,dev,arp,snmp,netstat}` (also via `/proc/self/net/`) or
+//! `/proc/net/{tcp,udp,raw,route,dev,arp,snmp,netstat}`, their IPv6 twins
+//! `{tcp6,udp6,raw6,if_inet6,ipv6_route,snmp6}` (also via `/proc/self/net/`) or
 //! `/proc/sys/net/...` for reading gets a memfd holding `Kernel::proc_read`'s rendering,
 //! so `cat`, `netstat`-style readers and monitoring scripts see libos, not the host.
 //! `/proc/sys/net/...` opened for writing (`sysctl -w`, `echo 1 > ...`) gives a memfd
@@ -15,10 +16,13 @@ use std::ffi::CStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const NET_FILES: [&str; 11] = [
+const NET_FILES: [&str; 14] = [
     "tcp",
     "udp",
     "raw",
+    "tcp6",
+    "udp6",
+    "raw6",
     "route",
     "dev",
     "arp",
