@@ -399,3 +399,36 @@ fn traffic_class_set_and_received() {
         assert_eq!(i32::from_ne_bytes(c[0].2[..4].try_into().unwrap()), want);
     }
 }
+
+#[test]
+fn multicast_group_joined_by_a_socket() {
+    const IPV6_JOIN_GROUP: i32 = 20;
+    const IPV6_LEAVE_GROUP: i32 = 21;
+    let mut p = pair6(10);
+    let g: Ipv6Addr = "ff12::1234".parse().unwrap();
+    let srv = p.b.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    p.b.bind(srv, s6(Ipv6Addr::UNSPECIFIED, 5000)).unwrap();
+    let mut mreq = g.octets().to_vec();
+    mreq.extend_from_slice(&(p.b_eth as i32).to_ne_bytes());
+    p.b.setsockopt(0, srv, SOL_IPV6, IPV6_JOIN_GROUP, &mreq).unwrap();
+    assert_eq!(p.b.setsockopt(0, srv, SOL_IPV6, IPV6_JOIN_GROUP, &mreq), Err(Errno::EADDRINUSE));
+    let cli = p.a.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    let to = SocketAddr::V6(std::net::SocketAddrV6::new(g, 5000, 0, p.a_eth));
+    // A link-scope group needs an interface (EINVAL without one), as Linux.
+    let unscoped = s6(g, 5000);
+    assert_eq!(p.a.sendto(0, cli, b"x", 0, Some(unscoped)), Err(Errno::EINVAL));
+    assert_eq!(p.a.sendto(0, cli, b"hello group", 0, Some(to)), Ok(11));
+    p.drive();
+    let mut buf = [0u8; 32];
+    let (n, from) = p.b.recvfrom(p.now, srv, &mut buf, 0).unwrap();
+    assert_eq!(&buf[..n], b"hello group");
+    // RFC 6724: a link-scope destination gets the link-local source, named with the
+    // arrival interface as its scope.
+    let SocketAddr::V6(from) = from.unwrap() else { panic!("not IPv6") };
+    assert_eq!((from.ip().segments()[0], from.scope_id()), (0xfe80, p.b_eth));
+    // After leaving, the group is no longer heard.
+    p.b.setsockopt(0, srv, SOL_IPV6, IPV6_LEAVE_GROUP, &mreq).unwrap();
+    p.a.sendto(p.now, cli, b"again", 0, Some(to)).unwrap();
+    p.drive();
+    assert_eq!(p.b.recvfrom(p.now, srv, &mut buf, 0), Err(Errno::EAGAIN));
+}

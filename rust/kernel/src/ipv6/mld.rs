@@ -26,10 +26,12 @@ const CHANGE_TO_EXCLUDE: u8 = 4;
 /// MLD), PadN of 0 bytes.
 const HBH_ROUTER_ALERT: [u8; 8] = [nexthdr::ICMPV6, 0, 5, 2, 0, 0, 1, 0];
 
-/// Groups waiting for their retransmitted report, per device, with its time.
+/// Groups waiting for their retransmitted report, per device, with its time; the
+/// groups sockets joined (IPV6_JOIN_GROUP), with how many sockets hold each.
 #[derive(Debug, Default)]
 pub struct Mld {
     pending: Vec<(Nanos, IfIndex, Ipv6Addr)>,
+    joined: std::collections::BTreeMap<(IfIndex, Ipv6Addr), u32>,
 }
 
 impl Mld {
@@ -39,6 +41,12 @@ impl Mld {
 
     pub fn forget_dev(&mut self, ifindex: IfIndex) {
         self.pending.retain(|p| p.1 != ifindex);
+        self.joined.retain(|k, _| k.0 != ifindex);
+    }
+
+    /// A socket joined `group` on `ifindex`.
+    pub fn joined(&self, ifindex: IfIndex, group: Ipv6Addr) -> bool {
+        self.joined.contains_key(&(ifindex, group))
     }
 }
 
@@ -54,6 +62,36 @@ fn report(groups: &[Ipv6Addr]) -> Vec<u8> {
 }
 
 impl Net {
+    /// `ipv6_sock_mc_join` → `__ipv6_dev_mc_inc`: the first socket to join a group on a
+    /// device makes the host listen to it and report it.
+    pub(crate) fn ipv6_mc_join(
+        &mut self,
+        now: Nanos,
+        ifindex: IfIndex,
+        group: Ipv6Addr,
+    ) -> crate::SysResult<()> {
+        self.devs.get(ifindex).ok_or(crate::Errno::ENODEV)?;
+        let n = self.ipv6.mld.joined.entry((ifindex, group)).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            self.mld_join(now, ifindex, group);
+        }
+        Ok(())
+    }
+
+    /// `__ipv6_dev_mc_dec`: the last socket leaving stops the listening (no Done /
+    /// leave report is sent yet).
+    pub(crate) fn ipv6_mc_leave(&mut self, _now: Nanos, ifindex: IfIndex, group: Ipv6Addr) {
+        let key = (ifindex, group);
+        if let Some(n) = self.ipv6.mld.joined.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.ipv6.mld.joined.remove(&key);
+                self.ipv6.mld.pending.retain(|p| (p.1, p.2) != key);
+            }
+        }
+    }
+
     /// `igmp6_join_group` for `group` on `ifindex`: report now, and again later.
     pub(crate) fn mld_join(&mut self, now: Nanos, ifindex: IfIndex, group: Ipv6Addr) {
         if group == ALL_NODES || !self.devs.get(ifindex).is_some_and(|d| d.needs_arp()) {

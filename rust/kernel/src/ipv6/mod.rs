@@ -14,11 +14,11 @@ mod input;
 pub mod mld;
 pub mod ndisc;
 mod output;
-mod transport;
 pub mod route;
 pub mod router;
 #[cfg(test)]
 mod tests;
+mod transport;
 
 use crate::Nanos;
 use crate::dev::IfIndex;
@@ -146,6 +146,7 @@ impl Ipv6State {
             Ipv6Addr::new(0xff01, 0, 0, 0, 0, 0, 0, 1),
         ];
         all_nodes.contains(&g)
+            || self.mld.joined(ifindex, g)
             || self.addrs.get(&ifindex).is_some_and(|v| {
                 v.iter().any(|f| {
                     f.state != AddrState::DadFailed

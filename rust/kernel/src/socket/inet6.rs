@@ -536,12 +536,11 @@ impl Mcast6Groups {
 }
 
 fn mc_join(now: crate::Nanos, net: &mut Net, dev: IfIndex, group: Ipv6Addr) -> SysResult<()> {
-    let _ = (now, net, dev, group);
-    Ok(())
+    net.ipv6_mc_join(now, dev, group)
 }
 
 fn mc_leave(now: crate::Nanos, net: &mut Net, dev: IfIndex, group: Ipv6Addr) {
-    let _ = (now, net, dev, group);
+    net.ipv6_mc_leave(now, dev, group)
 }
 
 /// IPV6_MTU getsockopt: the route MTU toward the connected peer (ENOTCONN without).
