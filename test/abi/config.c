@@ -5,12 +5,7 @@
 
 /* ---- netlink configuration (node A) ------------------------------------------------ */
 
-typedef struct {
-  struct nlmsghdr h;
-  char buf[512];
-} NlReq;
-
-static void nl_attr(NlReq *r, int type, const void *data, int len) {
+void nl_attr(NlReq *r, int type, const void *data, int len) {
   struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(r->h.nlmsg_len));
   a->rta_type = type;
   a->rta_len = RTA_LENGTH(len);
@@ -21,8 +16,8 @@ static void nl_attr(NlReq *r, int type, const void *data, int len) {
 static unsigned char nl_reply[65536];
 
 /* Sends a request; collects the replies until the ack (returns its error) or DONE. */
-static int nl_talk(Node *n, struct SimSocket *s, NlReq *r, void (*each)(struct nlmsghdr *, void *),
-                   void *arg) {
+int nl_talk(Node *n, struct SimSocket *s, NlReq *r, void (*each)(struct nlmsghdr *, void *),
+            void *arg) {
   static unsigned seq = 1;
   r->h.nlmsg_seq = seq++;
   ssize_t w = send_buf(n, s, r, r->h.nlmsg_len, NULL, 0);
@@ -49,7 +44,7 @@ static void got_ifindex(struct nlmsghdr *h, void *arg) {
   if (h->nlmsg_type == RTM_NEWLINK) *(int *)arg = ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index;
 }
 
-static int nl_ifindex(Node *n, struct SimSocket *s, const char *name) {
+int nl_ifindex(Node *n, struct SimSocket *s, const char *name) {
   NlReq r = {.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
                    .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK}};
   nl_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
@@ -59,7 +54,7 @@ static int nl_ifindex(Node *n, struct SimSocket *s, const char *name) {
   return idx;
 }
 
-static void nl_link_up(Node *n, struct SimSocket *s, int idx) {
+void nl_link_up(Node *n, struct SimSocket *s, int idx) {
   NlReq r = {.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
                    .nlmsg_type = RTM_NEWLINK, .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK}};
   struct ifinfomsg *i = NLMSG_DATA(&r.h);
@@ -281,7 +276,7 @@ static struct SimSysFile *sysfile(Node *n, const char *dotted, int *files) {
   return s.found;
 }
 
-static int sysctl_get(Node *n, const char *dotted, char *out, int len) {
+int sysctl_get(Node *n, const char *dotted, char *out, int len) {
   struct SimSysFile *f = sysfile(n, dotted, NULL);
   if (!f) return -1;
   int r = X(n, sys_file_read)(f, out, len - 1, 0);
@@ -290,7 +285,7 @@ static int sysctl_get(Node *n, const char *dotted, char *out, int len) {
   return r;
 }
 
-static int sysctl_set(Node *n, const char *dotted, const char *v) {
+int sysctl_set(Node *n, const char *dotted, const char *v) {
   struct SimSysFile *f = sysfile(n, dotted, NULL);
   return f ? X(n, sys_file_write)(f, v, strlen(v), 0) : -1;
 }

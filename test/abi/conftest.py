@@ -41,7 +41,8 @@ def host(tmp_path_factory):
     exe = str(tmp_path_factory.mktemp("abi") / "host")
     subprocess.run(["cc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
                     "-Wno-unused-parameter", "-I", INCLUDE, "-o", exe,
-                    *[os.path.join(HERE, f) for f in ("host.c", "config.c", "apps.c", "nuse.c")],
+                    *[os.path.join(HERE, f) for f in ("host.c", "config.c", "apps.c", "apps6.c",
+                                                            "nuse.c")],
                     "-ldl"], check=True)
     return exe
 

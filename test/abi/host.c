@@ -8,6 +8,9 @@
  *                              ICMP echo; prints key=value results, exit 0 when all ok
  *   host cooja LIB.so OUT.pcap the same with ONE copy of the library whose writable
  *                              segment is swapped per node (DCE's default CoojaLoader)
+ *   host dce6 LIB.so OUT.pcap  two nodes over IPv6 (apps6.c): netlink addresses, TCP, UDP
+ *                              with IPV6_PKTINFO, ICMPv6 echo to global and link-local
+ *                              (scope id) addresses, sockaddr_in6 in and out
  *   host nuse LIB.so           one instance through lib_init with a NUSE-style table
  *                              (ten slots NULL, kernel cookie NULL), the lib_* calls
  *                              NUSE makes, and NULL/garbage arguments at the boundary
@@ -518,8 +521,9 @@ int main(int argc, char **argv) {
     cooja = 1;
     return run_dce(argv[2], argv[3]);
   }
+  if (argc == 4 && !strcmp(argv[1], "dce6")) return run_dce6(argv[2], argv[3]);
   if (argc == 3 && !strcmp(argv[1], "nuse")) return run_nuse(argv[2]);
-  fprintf(stderr, "usage: %s dce LIB.so OUT.pcap | nuse LIB.so\n", argv[0]);
+  fprintf(stderr, "usage: %s dce|cooja|dce6 LIB.so OUT.pcap | nuse LIB.so\n", argv[0]);
   return 2;
 }
 

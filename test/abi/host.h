@@ -92,7 +92,19 @@ ssize_t recv_buf(Node *n, struct SimSocket *s, void *b, size_t len, struct socka
                  int flags);
 int poll_wait(Node *n, struct SimSocket *s, int events);
 
-/* config.c: node A over netlink, node B over ioctls, sysctl, an ip-monitor task. */
+/* config.c: node A over netlink, node B over ioctls, sysctl, an ip-monitor task; the
+ * netlink and sysctl helpers are shared with apps6.c. */
+typedef struct {
+  struct nlmsghdr h;
+  char buf[512];
+} NlReq;
+void nl_attr(NlReq *r, int type, const void *data, int len);
+int nl_talk(Node *n, struct SimSocket *s, NlReq *r, void (*each)(struct nlmsghdr *, void *),
+            void *arg);
+int nl_ifindex(Node *n, struct SimSocket *s, const char *name);
+void nl_link_up(Node *n, struct SimSocket *s, int idx);
+int sysctl_get(Node *n, const char *dotted, char *out, int len);
+int sysctl_set(Node *n, const char *dotted, const char *v);
 extern int netlink_ok, ioctl_ok, sysctl_ok, monitor_ok;
 void config_a(void *arg);
 void config_b(void *arg);
@@ -101,6 +113,9 @@ void sysctl_task(void *arg);
 
 /* apps.c: the DCE-style scenario. */
 int run_dce(const char *lib, const char *pcap_path);
+
+/* apps6.c: the IPv6 scenario (TCP, UDP, ICMPv6 between the two nodes). */
+int run_dce6(const char *lib, const char *pcap_path);
 
 /* nuse.c: the NUSE-style table. */
 int run_nuse(const char *lib);

@@ -4,7 +4,7 @@
 use crate::types::IoVec;
 use libos_kernel::{Errno, SysResult};
 use std::ffi::{c_int, c_void};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 pub const AF_UNSPEC: u16 = 0;
 pub const AF_INET: u16 = 2;
@@ -37,10 +37,14 @@ pub fn parse_sockaddr(b: &[u8]) -> SysResult<Option<SocketAddr>> {
             Ok(Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(b[4], b[5], b[6], b[7])), port)))
         }
         AF_INET6 if b.len() >= 28 => {
+            // struct sockaddr_in6: port, flowinfo, address, scope id (the interface of a
+            // link-local address).
             let port = u16::from_be_bytes([b[2], b[3]]);
+            let flow = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
             let mut a = [0u8; 16];
             a.copy_from_slice(&b[8..24]);
-            Ok(Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(a)), port)))
+            let scope = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
+            Ok(Some(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(a), port, flow, scope))))
         }
         AF_INET | AF_INET6 => Err(Errno::EINVAL),
         _ => Err(Errno::EAFNOSUPPORT),
@@ -61,6 +65,7 @@ pub fn encode_sockaddr(a: SocketAddr) -> Vec<u8> {
             let mut b = vec![0u8; 28];
             b[..2].copy_from_slice(&AF_INET6.to_ne_bytes());
             b[2..4].copy_from_slice(&v.port().to_be_bytes());
+            b[4..8].copy_from_slice(&v.flowinfo().to_be_bytes());
             b[8..24].copy_from_slice(&v.ip().octets());
             b[24..28].copy_from_slice(&v.scope_id().to_ne_bytes());
             b
@@ -133,8 +138,13 @@ mod tests {
         let b = encode_sockaddr(a);
         assert_eq!(b.len(), 16);
         assert_eq!(parse_sockaddr(&b).unwrap(), Some(a));
-        let a6: SocketAddr = "[fe80::1]:80".parse().unwrap();
+        let a6: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
         assert_eq!(parse_sockaddr(&encode_sockaddr(a6)).unwrap(), Some(a6));
+        // A link-local address keeps its scope id (the interface) both ways.
+        let ll = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 7, 0x12345, 3));
+        let b = encode_sockaddr(ll);
+        assert_eq!((b.len(), &b[24..28]), (28, &3u32.to_ne_bytes()[..]));
+        assert_eq!(parse_sockaddr(&b).unwrap(), Some(ll));
         assert_eq!(parse_sockaddr(&[0, 0]).unwrap(), None);
         assert_eq!(parse_sockaddr(&[2, 0, 0]), Err(Errno::EINVAL));
         assert_eq!(parse_sockaddr(&[99, 0]), Err(Errno::EAFNOSUPPORT));
