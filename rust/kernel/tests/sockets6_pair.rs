@@ -432,3 +432,44 @@ fn multicast_group_joined_by_a_socket() {
     p.drive();
     assert_eq!(p.b.recvfrom(p.now, srv, &mut buf, 0), Err(Errno::EAGAIN));
 }
+
+#[test]
+fn large_udp_datagram_is_fragmented_at_the_source() {
+    let mut p = pair6(11);
+    let cli = p.a.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    p.a.bind(cli, s6(a6(), 6000)).unwrap();
+    let msg = pattern(5000);
+    // Prime the neighbour cache so every fragment leaves at once.
+    p.a.sendto(0, cli, b"hi", 0, Some(s6(b6(), 6001))).unwrap();
+    p.drive();
+    assert_eq!(p.a.sendto(p.now, cli, &msg, 0, Some(s6(b6(), 6001))), Ok(5000));
+    let mut frags = Vec::new();
+    while let Some(t) = p.a.poll_transmit() {
+        frags.push(t.frame[14..].to_vec());
+    }
+    // 5008 bytes of UDP in pieces of 1500 - 40 - 8 = 1448 (a multiple of 8).
+    assert_eq!(frags.len(), 4, "{:?}", frags.iter().map(Vec::len).collect::<Vec<_>>());
+    let mut upper = Vec::new();
+    let mut ids = Vec::new();
+    for (i, f) in frags.iter().enumerate() {
+        assert!(f.len() <= 1500);
+        assert_eq!(f[6], 44, "Fragment header");
+        let h = &f[40..48];
+        assert_eq!(h[0], 17);
+        let word = u16::from_be_bytes([h[2], h[3]]);
+        assert_eq!((usize::from(word & !7), word & 1 == 1), (upper.len(), i < 3));
+        ids.push(u32::from_be_bytes([h[4], h[5], h[6], h[7]]));
+        upper.extend_from_slice(&f[48..]);
+    }
+    assert!(ids.iter().all(|&x| x == ids[0]));
+    assert_eq!(upper.len(), 5008);
+    assert_eq!(&upper[8..], &msg[..]);
+    let sum =
+        libos_kernel::wire::checksum::transport(&IpAddr::V6(a6()), &IpAddr::V6(b6()), 17, &upper);
+    assert_eq!(sum, 0, "the UDP checksum covers the whole datagram");
+    // IPV6_DONTFRAG forbids it.
+    const IPV6_DONTFRAG: i32 = 62;
+    p.a.setsockopt_int(0, cli, SOL_IPV6, IPV6_DONTFRAG, 1).unwrap();
+    let r = p.a.sendto(p.now, cli, &msg, 0, Some(s6(b6(), 6001)));
+    assert_eq!(r, Err(Errno::EMSGSIZE));
+}

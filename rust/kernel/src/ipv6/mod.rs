@@ -9,11 +9,13 @@
 //! from router advertisements, and transports over IPv6.
 
 pub mod addrconf;
+mod fragment;
 mod icmp;
 mod input;
 pub mod mld;
 pub mod ndisc;
 mod output;
+pub mod pmtu;
 pub mod route;
 pub mod router;
 #[cfg(test)]
@@ -55,6 +57,20 @@ pub struct Ipv6Mib {
     pub out_requests: u64,
     pub out_no_routes: u64,
     pub reasm_fails: u64,
+    pub reasm_reqds: u64,
+    pub reasm_oks: u64,
+    pub reasm_timeout: u64,
+    pub reasm_overlaps: u64,
+    pub frag_oks: u64,
+    pub frag_fails: u64,
+    pub frag_creates: u64,
+    pub out_forw_datagrams: u64,
+    pub out_discards: u64,
+    pub in_too_big_errors: u64,
+    pub in_no_routes: u64,
+    /// ICMPv6 errors not sent because of the rate limit (`Icmp6OutRateLimitHost`).
+    pub icmp_out_ratelimit_host: u64,
+    pub icmp_out_errors: u64,
     pub icmp_in_msgs: u64,
     pub icmp_in_errors: u64,
     pub icmp_in_csum_errors: u64,
@@ -78,11 +94,24 @@ impl Ipv6Mib {
             ("Ip6InDelivers", self.in_delivers),
             ("Ip6OutRequests", self.out_requests),
             ("Ip6OutNoRoutes", self.out_no_routes),
+            ("Ip6OutForwDatagrams", self.out_forw_datagrams),
+            ("Ip6OutDiscards", self.out_discards),
+            ("Ip6InTooBigErrors", self.in_too_big_errors),
+            ("Ip6InNoRoutes", self.in_no_routes),
+            ("Ip6ReasmTimeout", self.reasm_timeout),
+            ("Ip6ReasmReqds", self.reasm_reqds),
+            ("Ip6ReasmOKs", self.reasm_oks),
             ("Ip6ReasmFails", self.reasm_fails),
+            ("Ip6ReasmOverlaps", self.reasm_overlaps),
+            ("Ip6FragOKs", self.frag_oks),
+            ("Ip6FragFails", self.frag_fails),
+            ("Ip6FragCreates", self.frag_creates),
             ("Icmp6InMsgs", self.icmp_in_msgs),
             ("Icmp6InErrors", self.icmp_in_errors),
             ("Icmp6InCsumErrors", self.icmp_in_csum_errors),
             ("Icmp6OutMsgs", self.icmp_out_msgs),
+            ("Icmp6OutErrors", self.icmp_out_errors),
+            ("Icmp6OutRateLimitHost", self.icmp_out_ratelimit_host),
         ]
     }
 }
@@ -103,6 +132,8 @@ pub struct Ipv6State {
     pub mtu: BTreeMap<IfIndex, u32>,
     /// MLD reports still to repeat.
     pub mld: mld::Mld,
+    /// Path MTUs learned from Packet Too Big.
+    pub pmtu: pmtu::Pmtu6Cache,
     pub mib: Ipv6Mib,
 }
 
@@ -114,7 +145,8 @@ impl Ipv6State {
         let addrs = self.addrs.values().flatten().filter_map(|f| f.valid_until);
         let dad = self.timers.first().map(|t| t.0);
         let mld = self.mld.next_deadline();
-        rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).chain(mld).min()
+        let own = [self.pmtu.next_deadline()].into_iter().flatten();
+        rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).chain(mld).chain(own).min()
     }
 
     /// Forgets what `ifindex` learned and configured (`addrconf_ifdown`).
@@ -168,5 +200,12 @@ impl Ipv6State {
             .max_by_key(|f| (u128::from(f.addr) ^ u128::from(dst)).leading_zeros())
             .or_else(|| usable.clone().next())
             .map(|f| f.addr)
+    }
+}
+
+impl crate::net::Net {
+    /// Fires the data path's IPv6 timers due at `now` (path MTU expiry).
+    pub(crate) fn ipv6_data_advance(&mut self, now: Nanos) {
+        self.ipv6.pmtu.expire(now);
     }
 }

@@ -23,8 +23,8 @@ pub(crate) struct Ip6Tx {
 impl Net {
     /// `ip6_xmit` for the transports (`Net::ip_output` with IPv6 addresses): routes with
     /// the socket's source and device, hop limit from `tx.ttl`; a packet beyond the path
-    /// MTU is EMSGSIZE (source fragmentation is not here yet). Local destinations go
-    /// through lo.
+    /// MTU is fragmented (`fragment.rs`), or EMSGSIZE with `tx.dont_frag`. Local
+    /// destinations go through lo.
     pub(crate) fn ip6_output_transport(
         &mut self,
         now: Nanos,
@@ -46,9 +46,6 @@ impl Net {
         let (IpAddr::V6(rt_src), IpAddr::V6(next_hop)) = (rt.src, rt.next_hop) else {
             return Err(Errno::EAFNOSUPPORT);
         };
-        if HEADER_LEN + pkt.len() > rt.mtu as usize {
-            return Err(Errno::EMSGSIZE);
-        }
         let hop_limit = if tx.ttl == 0 { self.hop_limit6(rt.oif) } else { tx.ttl };
         let t = Ip6Tx {
             oif: rt.oif,
@@ -57,7 +54,13 @@ impl Net {
             next_header: tx.protocol,
             hop_limit,
         };
-        self.ip6_output_tc(now, &t, next_hop, tx.tos, pkt)
+        if HEADER_LEN + pkt.len() <= rt.mtu as usize {
+            return self.ip6_output_tc(now, &t, next_hop, tx.tos, pkt);
+        }
+        if tx.dont_frag {
+            return Err(Errno::EMSGSIZE);
+        }
+        self.ip6_fragment(now, &t, next_hop, tx.tos, pkt, rt.mtu)
     }
 
     /// Sends `pkt` (the upper-layer header and payload, checksum filled) out of
@@ -78,7 +81,7 @@ impl Net {
     }
 
     /// `ip6_output_via` with a traffic class (IPV6_TCLASS, TCP's ECN bits).
-    fn ip6_output_tc(
+    pub(super) fn ip6_output_tc(
         &mut self,
         now: Nanos,
         tx: &Ip6Tx,
