@@ -6,6 +6,7 @@
 //! - [`stack::Stack`]: the node abstraction (libos `Kernel`, or an adapter).
 //! - [`apps`]: bulk, sink, on-off, ping, UDP echo, request/response.
 //! - [`scenario`]: TOML scenarios and the run driver; [`output`]: tables, CSV, plots.
+//! - [`rtnl`]: IPv6 configuration the `Kernel` API only takes over rtnetlink.
 //!
 //! # Builder API
 //!
@@ -47,5 +48,6 @@ pub use stack::{DevMode, Stack};
 pub mod output;
 pub mod plot;
 pub mod routes;
+pub mod rtnl;
 pub mod run;
 pub mod scenario;

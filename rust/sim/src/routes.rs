@@ -1,22 +1,23 @@
 //! "Auto" routing: shortest-path (hop count) static routes over the topology, as a
 //! researcher would otherwise write by hand. Paths only transit forwarding nodes.
-//! Ties are broken by declaration order, so the result is deterministic.
+//! Ties are broken by declaration order, so the result is deterministic. IPv4 and IPv6
+//! are computed apart (one call per family, networks of that family only).
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// One node's address on a network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
     pub node: usize,
     pub ifindex: u32,
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
 }
 
 /// An IP subnet shared by the members of one link or segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Network {
-    pub prefix: Ipv4Addr,
+    pub prefix: IpAddr,
     pub len: u8,
     pub members: Vec<Member>,
 }
@@ -24,9 +25,9 @@ pub struct Network {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AutoRoute {
     pub node: usize,
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     pub len: u8,
-    pub via: Ipv4Addr,
+    pub via: IpAddr,
     pub oif: u32,
 }
 
@@ -44,7 +45,7 @@ pub fn compute(n_nodes: usize, forwards: &[bool], nets: &[Network]) -> Vec<AutoR
     let mut out = Vec::new();
     let mut dist = vec![u32::MAX; n_nodes];
     // First hop toward each node: (gateway address, our outgoing ifindex).
-    let mut first: Vec<Option<(Ipv4Addr, u32)>> = vec![None; n_nodes];
+    let mut first: Vec<Option<(IpAddr, u32)>> = vec![None; n_nodes];
     let mut q = VecDeque::new();
     for s in 0..n_nodes {
         dist.fill(u32::MAX);
@@ -86,7 +87,11 @@ pub fn compute(n_nodes: usize, forwards: &[bool], nets: &[Network]) -> Vec<AutoR
         {
             let r = mine[0];
             out.truncate(start);
-            out.push(AutoRoute { dst: Ipv4Addr::UNSPECIFIED, len: 0, ..r });
+            let any = match r.dst {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            };
+            out.push(AutoRoute { dst: any, len: 0, ..r });
         }
     }
     out
@@ -98,11 +103,11 @@ mod tests {
 
     fn net(i: u8, a: (usize, u32), b: (usize, u32)) -> Network {
         Network {
-            prefix: Ipv4Addr::new(10, 0, i, 0),
+            prefix: IpAddr::V4(Ipv4Addr::new(10, 0, i, 0)),
             len: 24,
             members: vec![
-                Member { node: a.0, ifindex: a.1, addr: Ipv4Addr::new(10, 0, i, 1) },
-                Member { node: b.0, ifindex: b.1, addr: Ipv4Addr::new(10, 0, i, 2) },
+                Member { node: a.0, ifindex: a.1, addr: IpAddr::V4(Ipv4Addr::new(10, 0, i, 1)) },
+                Member { node: b.0, ifindex: b.1, addr: IpAddr::V4(Ipv4Addr::new(10, 0, i, 2)) },
             ],
         }
     }
@@ -119,19 +124,19 @@ mod tests {
             of(0),
             vec![AutoRoute {
                 node: 0,
-                dst: Ipv4Addr::UNSPECIFIED,
+                dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 len: 0,
-                via: Ipv4Addr::new(10, 0, 1, 2),
+                via: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2)),
                 oif: 2
             }]
         );
-        assert_eq!(of(3)[0].via, Ipv4Addr::new(10, 0, 3, 1));
+        assert_eq!(of(3)[0].via, IpAddr::V4(Ipv4Addr::new(10, 0, 3, 1)));
         // r1 reaches 10.0.3.0/24 via r2.
         assert!(of(1).contains(&AutoRoute {
             node: 1,
-            dst: Ipv4Addr::new(10, 0, 3, 0),
+            dst: IpAddr::V4(Ipv4Addr::new(10, 0, 3, 0)),
             len: 24,
-            via: Ipv4Addr::new(10, 0, 2, 2),
+            via: IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2)),
             oif: 3
         }));
         assert_eq!(of(1).len(), 1);
@@ -142,7 +147,7 @@ mod tests {
         // r0 - h1 - r2 - h3: h1 does not forward, so r0 has no route to 10.0.3.0/24.
         let nets = vec![net(1, (0, 2), (1, 2)), net(2, (1, 3), (2, 2)), net(3, (2, 3), (3, 2))];
         let r = compute(4, &[true, false, true, false], &nets);
-        assert!(!r.iter().any(|x| x.node == 0 && x.dst == Ipv4Addr::new(10, 0, 3, 0)));
-        assert!(r.iter().any(|x| x.node == 2 && x.dst == Ipv4Addr::new(10, 0, 1, 0)));
+        assert!(!r.iter().any(|x| x.node == 0 && x.dst == IpAddr::V4(Ipv4Addr::new(10, 0, 3, 0))));
+        assert!(r.iter().any(|x| x.node == 2 && x.dst == IpAddr::V4(Ipv4Addr::new(10, 0, 1, 0))));
     }
 }

@@ -20,7 +20,7 @@ use crate::stack::{DevMode, Stack};
 use bytes::Bytes;
 use libos_kernel::{Kernel, KernelConfig, Route};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub type NodeId = usize;
 pub type AppId = usize;
@@ -163,7 +163,7 @@ pub struct Sim {
     pub pcaps: Vec<(String, PcapWriter)>,
     next_mac: u32,
     domains: usize,
-    /// IPv4 addresses given through `addr_add`: (L2 domain, member, prefix length).
+    /// Addresses given through `addr_add`/`addr6_add`: (L2 domain, member, prefix length).
     addrs: Vec<(usize, Member, u8)>,
     pub stats: SimStats,
     trace_interval: Option<u64>,
@@ -306,29 +306,78 @@ impl Sim {
         addr: Ipv4Addr,
         len: u8,
     ) -> Result<(), String> {
+        self.addr_add_ip(node, ifindex, IpAddr::V4(addr), len, false)
+    }
+
+    /// `ip -6 addr add addr/len dev ifindex [nodad]` on a libos node. Without `nodad`
+    /// the address is tentative until DAD ends (about 1-2 s, as on Linux: an app bound
+    /// to it before gets EADDRNOTAVAIL); with it the address is usable at once.
+    pub fn addr6_add(
+        &mut self,
+        node: NodeId,
+        ifindex: u32,
+        addr: Ipv6Addr,
+        len: u8,
+        nodad: bool,
+    ) -> Result<(), String> {
+        self.addr_add_ip(node, ifindex, IpAddr::V6(addr), len, nodad)
+    }
+
+    fn addr_add_ip(
+        &mut self,
+        node: NodeId,
+        ifindex: u32,
+        addr: IpAddr,
+        len: u8,
+        nodad: bool,
+    ) -> Result<(), String> {
         let now = self.now;
         let n = &mut self.nodes[node];
-        let domain =
-            n.dev(ifindex).ok_or_else(|| format!("{}: no device {ifindex}", n.name))?.domain;
+        let dev = n.dev(ifindex).ok_or_else(|| format!("{}: no device {ifindex}", n.name))?;
+        let domain = dev.domain;
         let k = n.stack.as_kernel().ok_or_else(|| format!("{} is not a libos node", n.name))?;
-        k.addr_add(now, ifindex, IpAddr::V4(addr), len)
-            .map_err(|e| format!("{}: adding {addr}/{len}: {e:?}", n.name))?;
+        let r = if let (IpAddr::V6(a), true) = (addr, nodad) {
+            // IFA_F_NODAD only travels over rtnetlink (`ip -6 addr add ... nodad`).
+            crate::rtnl::addr6_add_nodad(k, now, ifindex, a, len)
+        } else {
+            k.addr_add(now, ifindex, addr, len).map_err(|e| format!("{e:?}"))
+        };
+        r.map_err(|e| format!("{}: adding {addr}/{len}: {e}", n.name))?;
         self.addrs.push((domain, Member { node, ifindex, addr }, len));
         self.service(node);
         Ok(())
     }
 
-    /// The first address given to `node` through `addr_add`.
+    /// The first IPv4 address given to `node` through `addr_add`.
     pub fn node_addr(&self, node: NodeId) -> Option<Ipv4Addr> {
-        self.addrs.iter().find(|(_, m, _)| m.node == node).map(|(_, m, _)| m.addr)
+        self.addrs.iter().find_map(|(_, m, _)| match m.addr {
+            IpAddr::V4(a) if m.node == node => Some(a),
+            _ => None,
+        })
     }
 
-    /// The IP networks: one per L2 domain that has addresses (its first address's prefix).
-    pub fn networks(&self) -> Vec<Network> {
+    /// The first IPv6 address given to `node` through `addr6_add`.
+    pub fn node_addr6(&self, node: NodeId) -> Option<Ipv6Addr> {
+        self.addrs.iter().find_map(|(_, m, _)| match m.addr {
+            IpAddr::V6(a) if m.node == node => Some(a),
+            _ => None,
+        })
+    }
+
+    /// The IP networks of one family: one per L2 domain that has addresses of it (its
+    /// first address's prefix).
+    pub fn networks(&self, v6: bool) -> Vec<Network> {
         let mut by_domain: BTreeMap<usize, Network> = BTreeMap::new();
-        for &(d, m, len) in &self.addrs {
+        for &(d, m, len) in self.addrs.iter().filter(|(_, m, _)| m.addr.is_ipv6() == v6) {
             let net = by_domain.entry(d).or_insert_with(|| Network {
-                prefix: Ipv4Addr::from(u32::from(m.addr) & libos_kernel::dev::prefix_mask(len)),
+                prefix: match m.addr {
+                    IpAddr::V4(a) => {
+                        IpAddr::V4((u32::from(a) & libos_kernel::dev::prefix_mask(len)).into())
+                    }
+                    IpAddr::V6(a) => {
+                        IpAddr::V6((u128::from(a) & libos_kernel::route::prefix_mask6(len)).into())
+                    }
+                },
                 len,
                 members: Vec::new(),
             });
@@ -338,25 +387,40 @@ impl Sim {
     }
 
     /// Installs shortest-path static routes on every libos node (see `routes`), transiting
-    /// only nodes whose `net.ipv4.ip_forward` is 1. Returns how many routes were added.
+    /// only nodes whose `net.ipv4.ip_forward` (IPv6: `net.ipv6.conf.all.forwarding`) is 1.
+    /// Returns how many routes were added.
     pub fn auto_routes(&mut self) -> Result<usize, String> {
-        let forwards: Vec<bool> = (0..self.nodes.len())
-            .map(|n| {
-                let k = self.nodes[n].stack.as_kernel();
-                k.and_then(|k| k.sysctl_get("net.ipv4.ip_forward").ok())
-                    .is_some_and(|v| v.trim() == "1")
-            })
-            .collect();
-        let routes = routes::compute(self.nodes.len(), &forwards, &self.networks());
-        for r in &routes {
-            let n = &mut self.nodes[r.node];
-            let Some(k) = n.stack.as_kernel() else { continue };
-            let route = Route::new(IpAddr::V4(r.dst), r.len, Some(IpAddr::V4(r.via)), Some(r.oif));
-            k.route_add(route).map_err(|e| {
-                format!("{}: route {}/{} via {}: {e:?}", n.name, r.dst, r.len, r.via)
-            })?;
+        let now = self.now;
+        let mut added = 0;
+        for (v6, knob) in [(false, "net.ipv4.ip_forward"), (true, "net.ipv6.conf.all.forwarding")] {
+            let forwards: Vec<bool> = (0..self.nodes.len())
+                .map(|n| {
+                    let k = self.nodes[n].stack.as_kernel();
+                    k.and_then(|k| k.sysctl_get(knob).ok()).is_some_and(|v| v.trim() == "1")
+                })
+                .collect();
+            let routes = routes::compute(self.nodes.len(), &forwards, &self.networks(v6));
+            for r in &routes {
+                let n = &mut self.nodes[r.node];
+                let Some(k) = n.stack.as_kernel() else { continue };
+                let route = Route::new(r.dst, r.len, Some(r.via), Some(r.oif));
+                crate::rtnl::route_add(k, now, route).map_err(|e| {
+                    format!("{}: route {}/{} via {}: {e}", n.name, r.dst, r.len, r.via)
+                })?;
+            }
+            added += routes.len();
         }
-        Ok(routes.len())
+        Ok(added)
+    }
+
+    /// `ip route add` (IPv4) or `ip -6 route add` (IPv6) on a libos node.
+    pub fn route_add(&mut self, node: NodeId, route: Route) -> Result<(), String> {
+        let now = self.now;
+        let n = &mut self.nodes[node];
+        let k = n.stack.as_kernel().ok_or_else(|| format!("{} is not a libos node", n.name))?;
+        crate::rtnl::route_add(k, now, route)?;
+        self.service(node);
+        Ok(())
     }
 
     /// Captures the frames `node` sends and receives on `ifindex`.

@@ -90,7 +90,7 @@ impl App for BulkSend {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let now = cx.now;
         self.started_at = now;
-        let fd = match cx.k().socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0) {
+        let fd = match cx.k().socket(super::family(&self.dst), SOCK_STREAM | SOCK_NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) => return self.fail(cx, "socket", e),
         };

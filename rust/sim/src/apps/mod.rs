@@ -12,6 +12,14 @@ pub mod udp_echo;
 
 use crate::stack::Stack;
 use libos_kernel::Kernel;
+use libos_kernel::uapi::{AF_INET, AF_INET6};
+use std::net::SocketAddr;
+
+/// The socket domain for an address: AF_INET6 for IPv6 ones (a `[::]` server is then
+/// dual-stack, as Linux with `net.ipv6.bindv6only = 0`).
+pub fn family(a: &SocketAddr) -> i32 {
+    if a.is_ipv6() { AF_INET6 } else { AF_INET }
+}
 
 /// What an app sees of the world during a callback.
 pub struct AppCx<'a> {

@@ -111,7 +111,7 @@ impl App for OnOff {
         let now = cx.now;
         self.on_until = now.saturating_add(self.on);
         let ty = if self.proto == Proto::Tcp { SOCK_STREAM } else { SOCK_DGRAM };
-        let fd = match cx.k().socket(AF_INET, ty | SOCK_NONBLOCK, 0) {
+        let fd = match cx.k().socket(super::family(&self.dst), ty | SOCK_NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) => return self.error = Some(format!("socket: {}", e.name())),
         };

@@ -1,5 +1,7 @@
 //! ping over a raw ICMP socket (SOCK_RAW, IPPROTO_ICMP), as iputils ping without the
 //! unprivileged ICMP socket: echo requests every interval (RFC 792), RTT per reply, loss.
+//! To an IPv6 address it is ping -6: a raw IPPROTO_ICMPV6 socket, echo types 128/129
+//! (RFC 4443 §4), the checksum left to the kernel (RFC 3542 §3.1).
 
 use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv};
 use libos_kernel::Errno;
@@ -9,6 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 
 const ICMP_ECHO_REPLY: u8 = 0;
 const ICMP_ECHO_REQUEST: u8 = 8;
+const ICMPV6_ECHO_REQUEST: u8 = 128;
+const ICMPV6_ECHO_REPLY: u8 = 129;
+const IPPROTO_ICMPV6: i32 = 58;
 
 /// The Internet checksum (RFC 1071) of `data`.
 pub fn inet_checksum(data: &[u8]) -> u16 {
@@ -65,15 +70,17 @@ impl Ping {
     fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
         let seq = (self.seq & 0xffff) as u16;
         let mut m = vec![0u8; 8 + self.size];
-        m[0] = ICMP_ECHO_REQUEST;
+        m[0] = if self.dst.is_ipv6() { ICMPV6_ECHO_REQUEST } else { ICMP_ECHO_REQUEST };
         m[4..6].copy_from_slice(&self.ident.to_be_bytes());
         m[6..8].copy_from_slice(&seq.to_be_bytes());
         m[8..16].copy_from_slice(&cx.now.to_be_bytes());
         for (i, b) in m[16..].iter_mut().enumerate() {
             *b = (i & 0xff) as u8;
         }
-        let c = inet_checksum(&m);
-        m[2..4].copy_from_slice(&c.to_be_bytes());
+        if self.dst.is_ipv4() {
+            let c = inet_checksum(&m);
+            m[2..4].copy_from_slice(&c.to_be_bytes());
+        }
         let now = cx.now;
         match cx.k().sendto(now, fd, &m, 0, Some(SocketAddr::new(self.dst, 0))) {
             Ok(_) => {}
@@ -93,16 +100,25 @@ impl Ping {
                 Ok((n, _)) => n,
                 Err(_) => return,
             };
-            // Raw IPv4 sockets deliver the IP header too.
             let p = &buf[..n];
-            if p.len() < 20 || p[0] >> 4 != 4 {
-                continue;
-            }
-            let ihl = usize::from(p[0] & 0xf) * 4;
-            let Some(icmp) = p.get(ihl..) else { continue };
-            if icmp.len() < 8 || icmp[0] != ICMP_ECHO_REPLY || inet_checksum(icmp) != 0 {
-                continue;
-            }
+            let icmp = if self.dst.is_ipv6() {
+                // Raw IPv6 sockets deliver the ICMPv6 message alone, its checksum verified.
+                if p.len() < 8 || p[0] != ICMPV6_ECHO_REPLY {
+                    continue;
+                }
+                p
+            } else {
+                // Raw IPv4 sockets deliver the IP header too.
+                if p.len() < 20 || p[0] >> 4 != 4 {
+                    continue;
+                }
+                let ihl = usize::from(p[0] & 0xf) * 4;
+                let Some(icmp) = p.get(ihl..) else { continue };
+                if icmp.len() < 8 || icmp[0] != ICMP_ECHO_REPLY || inet_checksum(icmp) != 0 {
+                    continue;
+                }
+                icmp
+            };
             if u16::from_be_bytes([icmp[4], icmp[5]]) != self.ident {
                 continue;
             }
@@ -121,7 +137,9 @@ impl Ping {
 
 impl App for Ping {
     fn start(&mut self, cx: &mut AppCx<'_>) {
-        match cx.k().socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP) {
+        let (domain, proto) =
+            if self.dst.is_ipv6() { (AF_INET6, IPPROTO_ICMPV6) } else { (AF_INET, IPPROTO_ICMP) };
+        match cx.k().socket(domain, SOCK_RAW | SOCK_NONBLOCK, proto) {
             Ok(fd) => {
                 cx.own(fd);
                 self.fd = Some(fd);

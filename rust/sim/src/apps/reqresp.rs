@@ -100,7 +100,7 @@ impl App for RrServer {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let k = cx.k();
         let r = (|| {
-            let fd = k.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
+            let fd = k.socket(super::family(&self.bind), SOCK_STREAM | SOCK_NONBLOCK, 0)?;
             let _ = k.setsockopt_int(0, fd, SOL_SOCKET, SO_REUSEADDR, 1);
             k.bind(fd, self.bind)?;
             k.listen(fd, 128)?;
@@ -242,7 +242,7 @@ impl RrClient {
 impl App for RrClient {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let now = cx.now;
-        let fd = match cx.k().socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0) {
+        let fd = match cx.k().socket(super::family(&self.dst), SOCK_STREAM | SOCK_NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) => return self.error = Some(format!("socket: {}", e.name())),
         };

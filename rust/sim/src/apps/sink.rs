@@ -155,7 +155,9 @@ impl App for Sink {
         };
         let r = (|| {
             let k = cx.k();
-            let fd = k.socket(AF_INET, ty | SOCK_NONBLOCK, 0).map_err(|e| ("socket", e))?;
+            let fd = k
+                .socket(super::family(&self.bind), ty | SOCK_NONBLOCK, 0)
+                .map_err(|e| ("socket", e))?;
             let _ = k.setsockopt_int(0, fd, SOL_SOCKET, SO_REUSEADDR, 1);
             k.bind(fd, self.bind).map_err(|e| ("bind", e))?;
             if self.proto == Proto::Tcp {

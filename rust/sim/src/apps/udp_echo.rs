@@ -34,7 +34,7 @@ impl UdpEchoServer {
 impl App for UdpEchoServer {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let k = cx.k();
-        let fd = match k.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0) {
+        let fd = match k.socket(super::family(&self.bind), SOCK_DGRAM | SOCK_NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) => return self.error = Some(format!("socket: {}", e.name())),
         };
@@ -137,7 +137,7 @@ impl UdpEchoClient {
 
 impl App for UdpEchoClient {
     fn start(&mut self, cx: &mut AppCx<'_>) {
-        match cx.k().socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0) {
+        match cx.k().socket(super::family(&self.dst), SOCK_DGRAM | SOCK_NONBLOCK, 0) {
             Ok(fd) => {
                 cx.own(fd);
                 self.fd = Some(fd);

@@ -18,7 +18,7 @@ use crate::sim::{LinkParams, NodeId, Sim};
 use crate::stack::DevMode;
 use libos_kernel::Route;
 use schema::*;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -95,6 +95,17 @@ impl Scenario {
         }
     }
 
+    fn cidr6(&self, s: &Spanned<String>, field: &str) -> Result<(Ipv6Addr, u8), String> {
+        match parse_cidr6(s.get_ref()) {
+            Some(v) => Ok(v),
+            None => self.err(
+                s.span(),
+                field,
+                format!("`{}` is not an IPv6 address/prefix", s.get_ref()),
+            ),
+        }
+    }
+
     /// Builds the simulation (creating the output and pcap files).
     pub fn build(&self, o: &Overrides) -> Result<Built, String> {
         let f = &self.file;
@@ -145,6 +156,7 @@ impl Scenario {
             let mut all: Vec<(String, String, Range<usize>)> = Vec::new();
             if n.forward {
                 all.push(("net.ipv4.ip_forward".into(), "1".into(), n.name.span()));
+                all.push(("net.ipv6.conf.all.forwarding".into(), "1".into(), n.name.span()));
             }
             for (k, v) in &n.sysctl {
                 let val = match v.get_ref() {
@@ -251,7 +263,43 @@ impl Scenario {
         {
             self.addr_add(b, node, ifindex, addr, len, span)?;
         }
+        let v6 = match (&l.a_addr6, &l.b_addr6) {
+            (None, None) if self.file.ipv6 => {
+                let (x, y) = auto_subnet6(idx);
+                Some(((x, 64), (y, 64)))
+            }
+            (None, None) => None,
+            (Some(a), Some(bb)) => Some((self.cidr6(a, "a_addr6")?, self.cidr6(bb, "b_addr6")?)),
+            (Some(a), None) => {
+                return self.err(a.span(), "b_addr6", "give both a_addr6 and b_addr6, or neither");
+            }
+            (None, Some(bb)) => {
+                return self.err(bb.span(), "a_addr6", "give both a_addr6 and b_addr6, or neither");
+            }
+        };
+        if let Some((aa, ab)) = v6 {
+            for (node, ifindex, (addr, len), span) in
+                [(na, ia, aa, l.a.span()), (nb, ib, ab, l.b.span())]
+            {
+                self.addr6_add(b, node, ifindex, addr, len, span)?;
+            }
+        }
         Ok(())
+    }
+
+    fn addr6_add(
+        &self,
+        b: &mut Builder,
+        node: NodeId,
+        ifindex: u32,
+        addr: Ipv6Addr,
+        len: u8,
+        span: Range<usize>,
+    ) -> Result<(), String> {
+        match b.sim.addr6_add(node, ifindex, addr, len, !self.file.dad) {
+            Ok(()) => Ok(()),
+            Err(e) => self.err(span, "addr6", e),
+        }
     }
 
     fn addr_add(
@@ -299,6 +347,17 @@ impl Scenario {
                 }
             };
             self.addr_add(b, node, ifindex, addr, len, a.node.span())?;
+            let v6 = match &a.addr6 {
+                Some(x) => Some(self.cidr6(x, "attach.addr6")?),
+                None if self.file.ipv6 => {
+                    let base = u128::from(auto_subnet6(idx).0) & !0xffff;
+                    Some((Ipv6Addr::from(base + i as u128 + 1), 64))
+                }
+                None => None,
+            };
+            if let Some((addr, len)) = v6 {
+                self.addr6_add(b, node, ifindex, addr, len, a.node.span())?;
+            }
         }
         Ok(())
     }
@@ -306,24 +365,36 @@ impl Scenario {
     fn add_routes(&self, b: &mut Builder) -> Result<(), String> {
         for r in &self.file.routes {
             let node = self.node(b, &r.node, "node")?;
-            let (dst, len) = if r.dst.get_ref() == "default" {
-                (Ipv4Addr::UNSPECIFIED, 0)
-            } else {
-                self.cidr(&r.dst, "dst")?
-            };
             let via = match &r.via {
-                Some(v) => match v.get_ref().parse::<Ipv4Addr>() {
-                    Ok(a) => Some(IpAddr::V4(a)),
+                Some(v) => match v.get_ref().parse::<IpAddr>() {
+                    Ok(a) => Some(a),
                     Err(_) => {
                         return self.err(
                             v.span(),
                             "via",
-                            format!("`{}` is not an IPv4 address", v.get_ref()),
+                            format!("`{}` is not an IP address", v.get_ref()),
                         );
                     }
                 },
                 None => None,
             };
+            let (dst, len) = match r.dst.get_ref().as_str() {
+                "default" if via.is_some_and(|v| v.is_ipv6()) => {
+                    (IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0)
+                }
+                "default" => (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+                d if d.contains(':') => {
+                    let (a, l) = self.cidr6(&r.dst, "dst")?;
+                    (IpAddr::V6(a), l)
+                }
+                _ => {
+                    let (a, l) = self.cidr(&r.dst, "dst")?;
+                    (IpAddr::V4(a), l)
+                }
+            };
+            if via.is_some_and(|v| v.is_ipv6() != dst.is_ipv6()) {
+                return self.err(r.dst.span(), "via", "`dst` and `via` are of different families");
+            }
             let oif = match &r.dev {
                 Some(d) => match b.sim.nodes[node].dev_by_name(d.get_ref()) {
                     Some(x) => Some(x.ifindex),
@@ -340,9 +411,8 @@ impl Scenario {
             if via.is_none() && oif.is_none() {
                 return self.err(r.dst.span(), "via", "a route needs `via` or `dev`");
             }
-            let k = b.sim.kernel(node).expect("libos node");
-            if let Err(e) = k.route_add(Route::new(IpAddr::V4(dst), len, via, oif)) {
-                return self.err(r.dst.span(), "route", format!("{e:?}"));
+            if let Err(e) = b.sim.route_add(node, Route::new(dst, len, via, oif)) {
+                return self.err(r.dst.span(), "route", e);
             }
         }
         let Some(mode) = &self.file.routing else { return Ok(()) };
@@ -399,12 +469,14 @@ impl Scenario {
         Ok(files)
     }
 
-    /// `ip:port`, `node:port`, `ip` or `node` (port 0).
+    /// `ip:port`, `[ip6]:port`, `node:port`, `ip` or `node` (port 0). A node name is its
+    /// first IPv4 address, or IPv6 one with `v6` or when it has no IPv4 address.
     fn endpoint(
         &self,
         b: &Builder,
         s: &Spanned<String>,
         field: &str,
+        v6: bool,
     ) -> Result<SocketAddr, String> {
         let v = s.get_ref();
         if let Ok(a) = v.parse::<SocketAddr>() {
@@ -423,8 +495,9 @@ impl Scenario {
         let Some(n) = b.sim.node_id(host) else {
             return self.err(s.span(), field, format!("`{host}` is neither an address nor a node"));
         };
-        match b.sim.node_addr(n) {
-            Some(a) => Ok(SocketAddr::new(IpAddr::V4(a), port)),
+        let a4 = b.sim.node_addr(n).filter(|_| !v6).map(IpAddr::V4);
+        match a4.or(b.sim.node_addr6(n).map(IpAddr::V6)) {
+            Some(a) => Ok(SocketAddr::new(a, port)),
             None => self.err(s.span(), field, format!("node `{host}` has no address")),
         }
     }
@@ -435,7 +508,7 @@ impl Scenario {
         let name = a.name.clone().unwrap_or_else(|| format!("{kind}-{}-{idx}", a.node.get_ref()));
         let need_dst = |f: &str| -> Result<SocketAddr, String> {
             match &a.dst {
-                Some(d) => self.endpoint(b, d, "dst"),
+                Some(d) => self.endpoint(b, d, "dst", a.ipv6),
                 None => self.err(a.kind.span(), "dst", format!("a `{f}` app needs `dst`")),
             }
         };
@@ -451,7 +524,12 @@ impl Scenario {
             }
         };
         let port = a.port.unwrap_or(5001);
-        let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+        // Servers on a node with IPv6 addresses listen on [::], dual-stack (iperf3 -s).
+        let any_ip = match b.sim.node_addr6(node) {
+            Some(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        };
+        let any = SocketAddr::new(any_ip, port);
         let interval = a.interval.map_or(1_000_000_000, |d| d.0);
         let app: Box<dyn App> = match kind {
             "bulk" => {
@@ -557,6 +635,25 @@ fn auto_subnet(idx: usize) -> (Ipv4Addr, Ipv4Addr) {
     let n = idx as u32 + 1;
     let base = (10 << 24) | ((n & 0xffff) << 8);
     (Ipv4Addr::from(base | 1), Ipv4Addr::from(base | 2))
+}
+
+/// The automatic IPv6 /64 of link or segment `idx`: 2001:db8:<idx + 1>::/64, ::1 and ::2.
+fn auto_subnet6(idx: usize) -> (Ipv6Addr, Ipv6Addr) {
+    let n = (idx as u128 + 1) & 0xffff;
+    let base = (0x2001_0db8u128 << 96) | (n << 80);
+    (Ipv6Addr::from(base | 1), Ipv6Addr::from(base | 2))
+}
+
+/// "2001:db8::1/64" (a bare address is a /128).
+pub fn parse_cidr6(s: &str) -> Option<(Ipv6Addr, u8)> {
+    match s.split_once('/') {
+        Some((a, l)) => {
+            let len: u8 = l.parse().ok()?;
+            (len <= 128).then_some(())?;
+            Some((a.parse().ok()?, len))
+        }
+        None => Some((s.parse().ok()?, 128)),
+    }
 }
 
 /// "10.0.0.1/24" (a bare address is a /32).

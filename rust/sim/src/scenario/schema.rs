@@ -60,6 +60,14 @@ pub struct ScenarioFile {
     pub pcap: Option<PcapSel>,
     /// "static" (only the [[route]] entries) or "auto" (shortest-path static routes).
     pub routing: Option<Spanned<String>>,
+    /// Automatic IPv6 addresses too (2001:db8:<n>::1/64 ...) where a link or attachment
+    /// gives none: a dual-stack topology without writing addresses.
+    #[serde(default)]
+    pub ipv6: bool,
+    /// Duplicate address detection on the scenario's IPv6 addresses (default false: they
+    /// are added `nodad`, usable at time 0; link-local addresses always run DAD).
+    #[serde(default)]
+    pub dad: bool,
     #[serde(default, rename = "node")]
     pub nodes: Vec<NodeSpec>,
     #[serde(default, rename = "link")]
@@ -76,7 +84,7 @@ pub struct ScenarioFile {
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     pub name: Spanned<String>,
-    /// Shorthand for `net.ipv4.ip_forward = 1`.
+    /// Shorthand for `net.ipv4.ip_forward = 1` and `net.ipv6.conf.all.forwarding = 1`.
     #[serde(default)]
     pub forward: bool,
     #[serde(default)]
@@ -113,6 +121,9 @@ pub struct LinkSpec {
     pub queue_bytes: Option<Size>,
     pub a_addr: Option<Spanned<String>>,
     pub b_addr: Option<Spanned<String>>,
+    /// IPv6 "2001:db8:1::1/64" (both or neither).
+    pub a_addr6: Option<Spanned<String>>,
+    pub b_addr6: Option<Spanned<String>>,
     /// "ethernet" (default, with ARP) or "ptp" (POINTOPOINT|NOARP).
     pub mode: Option<Spanned<String>>,
     pub mtu: Option<u32>,
@@ -135,6 +146,8 @@ pub struct LinkSpec {
 pub struct Attach {
     pub node: Spanned<String>,
     pub addr: Option<Spanned<String>>,
+    /// IPv6 "2001:db8:5::10/64".
+    pub addr6: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -163,7 +176,7 @@ pub struct SegmentSpec {
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub node: Spanned<String>,
-    /// "10.0.2.0/24" or "default".
+    /// "10.0.2.0/24", "2001:db8:2::/64" or "default" (IPv6 when `via` is).
     pub dst: Spanned<String>,
     pub via: Option<Spanned<String>>,
     /// Device name on the node ("eth0").
@@ -177,8 +190,13 @@ pub struct AppSpec {
     pub kind: Spanned<String>,
     pub node: Spanned<String>,
     pub name: Option<String>,
-    /// "10.0.1.2:5001", "h2:5001", or for ping "10.0.1.2" / "h2".
+    /// "10.0.1.2:5001", "[2001:db8:1::2]:5001", "h2:5001", or for ping "10.0.1.2" /
+    /// "2001:db8:1::2" / "h2".
     pub dst: Option<Spanned<String>>,
+    /// Resolve node names in `dst` to the node's first IPv6 address (a node with only
+    /// IPv6 addresses resolves to IPv6 anyway).
+    #[serde(default)]
+    pub ipv6: bool,
     /// Port a sink or server listens on.
     pub port: Option<u16>,
     /// "tcp" (default) or "udp" for sink and onoff.

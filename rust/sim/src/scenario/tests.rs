@@ -91,3 +91,66 @@ fn asymmetric_rate_and_one_way_impairments() {
     let e = build_err(&src.replace("a-to-b", "sideways"));
     assert!(e.contains("impair_direction") && e.contains("sideways"), "{e}");
 }
+
+#[test]
+fn cidr6_parsing_and_auto_subnets() {
+    let a: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    assert_eq!(parse_cidr6("2001:db8::1/64"), Some((a, 64)));
+    assert_eq!(parse_cidr6("2001:db8::1"), Some((a, 128)));
+    assert_eq!(parse_cidr6("2001:db8::1/129"), None);
+    assert_eq!(parse_cidr6("10.0.0.1/8"), None);
+    let (x, y) = auto_subnet6(2);
+    assert_eq!((x.to_string(), y.to_string()), ("2001:db8:3::1".into(), "2001:db8:3::2".into()));
+}
+
+const CHAIN6: &str = r#"
+ipv6 = true
+routing = "auto"
+[[node]]
+name = "h1"
+[[node]]
+name = "r1"
+forward = true
+[[node]]
+name = "h2"
+[[link]]
+a = "h1"
+b = "r1"
+[[link]]
+a = "r1"
+b = "h2"
+a_addr6 = "2001:db8:9::1/64"
+b_addr6 = "2001:db8:9::2/64"
+"#;
+
+#[test]
+fn ipv6_addresses_and_routes() {
+    let sc = Scenario::parse(CHAIN6, "t").unwrap();
+    let mut b = sc.build(&Overrides { no_pcap: true, ..Default::default() }).unwrap();
+    let (h1, r1) = (b.sim.node_id("h1").unwrap(), b.sim.node_id("r1").unwrap());
+    assert_eq!(b.sim.node_addr6(h1), Some("2001:db8:1::1".parse().unwrap()));
+    let k = b.sim.kernel(r1).unwrap();
+    assert_eq!(k.sysctl_get("net.ipv6.conf.all.forwarding").unwrap().trim(), "1");
+    // Scenario addresses are `nodad`: usable at once, not tentative.
+    let globals: Vec<_> = k.addrs6(2).iter().filter(|f| f.addr.segments()[0] != 0xfe80).collect();
+    assert!(globals.len() == 1 && globals[0].nodad, "{globals:?}");
+    // auto: h1 has a default route via r1 for each family.
+    let k = b.sim.kernel(h1).unwrap();
+    let r = k.route_get("2001:db8:9::2".parse().unwrap()).unwrap();
+    assert_eq!(r.next_hop.to_string(), "2001:db8:1::2");
+    assert_eq!(k.route_get("10.0.2.2".parse().unwrap()).unwrap().next_hop.to_string(), "10.0.1.2");
+    // A static IPv6 route, and the errors.
+    let src = CHAIN6.replace("routing = \"auto\"", "")
+        + "[[route]]\nnode = \"h1\"\ndst = \"2001:db8:9::/64\"\nvia = \"2001:db8:1::2\"\n";
+    let sc = Scenario::parse(&src, "t").unwrap();
+    let mut b = sc.build(&Overrides { no_pcap: true, ..Default::default() }).unwrap();
+    let k = b.sim.kernel(h1).unwrap();
+    let r = k.route_get("2001:db8:9::2".parse().unwrap()).unwrap();
+    assert_eq!(r.next_hop.to_string(), "2001:db8:1::2");
+    let e = build_err(&src.replace("via = \"2001:db8:1::2\"", "via = \"10.0.1.2\""));
+    assert!(e.contains("different families"), "{e}");
+    let e = build_err(&src.replace("2001:db8:9::/64", "2001:db8:9::/200"));
+    assert!(e.contains("not an IPv6 address/prefix"), "{e}");
+    let e = build_err(&CHAIN6.replace("a_addr6 = \"2001:db8:9::1/64\"\n", ""));
+    assert!(e.contains("a_addr6") && e.contains("line 17"), "{e}");
+}
