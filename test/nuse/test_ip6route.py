@@ -125,6 +125,15 @@ def test_sysctl_net_ipv6_conf_matches_linux(twin):
     Linux's results and errors, `all.forwarding` reaches every device, and the router
     mode changes the routes (subnet-router anycast in table local)."""
     knobs = lambda t: sorted(l for l in t.splitlines() if "stable_secret" not in l)  # noqa: E731
+    # The namespace-wide knobs: all but `conf.*` (compared below), and `neigh.*` and
+    # `calipso_*` (CALIPSO labelling), which libos does not model.
+    lin, lib = sysctl_pair(twin, "-a", "-r", r"^net\.ipv6\.[^cn]")
+    assert lib[0] == 0 and knobs(lib[1]) == knobs(lin[1]), (lin, lib)
+    for args in (["-w", "net.ipv6.icmp.ratemask=0,3-4,130-255"], ["net.ipv6.icmp.ratemask"],
+                 ["-w", "net.ipv6.icmp.ratemask=3-256"], ["-w", "net.ipv6.route.gc_min_interval=2"],
+                 ["net.ipv6.route.gc_min_interval_ms"]):
+        lin, lib = sysctl_pair(twin, *args)
+        assert lin == lib, (args, lin, lib)
     for dev in ("all", "default", "lo", "tap0"):
         lin, lib = sysctl_pair(twin, "-a", "-r", rf"^net\.ipv6\.conf\.{dev}\.")
         assert lib[0] == 0, lib

@@ -3,7 +3,7 @@
 //! knobs are one small array of i32 indexed by `Knob`, with Linux's defaults, bounds and
 //! the `all` propagation of `addrconf_fixup_forwarding`.
 
-use super::{Entry, Sysctl};
+use super::{Entry, Kind, Sysctl};
 use crate::Errno;
 use crate::dev::{DevConf6, DevTable};
 use crate::sysctl_int;
@@ -33,6 +33,29 @@ pub struct Ipv6Sysctl {
     pub max_hbh_opts_number: i32,
     pub max_dst_opts_length: i32,
     pub max_hbh_length: i32,
+    pub anycast_src_echo_reply: bool,
+    pub fib_multipath_hash_policy: u8,
+    pub fib_multipath_hash_fields: u32,
+    pub fib_notify_on_flag_change: u8,
+    pub flowlabel_reflect: u8,
+    pub flowlabel_state_ranges: bool,
+    pub fwmark_reflect: bool,
+    pub icmp_error_anycast_as_unicast: bool,
+    /// `icmp.ratemask`: bit t set when ICMPv6 type t is rate limited (`icmpv6_mask_allow`).
+    pub icmp_ratemask: [u64; 4],
+    pub idgen_delay: u32,
+    pub idgen_retries: u32,
+    pub ioam6_id: u32,
+    pub ioam6_id_wide: u64,
+    pub route_gc_elasticity: u32,
+    pub route_gc_interval: u32,
+    /// `route.gc_min_interval_ms` (`gc_min_interval` is the same in seconds).
+    pub route_gc_min_interval_ms: u32,
+    pub route_gc_thresh: u32,
+    pub route_max_size: u32,
+    pub route_skip_notify_on_dev_down: bool,
+    pub seg6_flowlabel: i32,
+    pub xfrm6_gc_thresh: u32,
     pub conf_all: DevConf6,
     pub conf_default: DevConf6,
 }
@@ -63,6 +86,28 @@ impl Default for Ipv6Sysctl {
             max_hbh_opts_number: 8,
             max_dst_opts_length: i32::MAX,
             max_hbh_length: i32::MAX,
+            anycast_src_echo_reply: false,
+            fib_multipath_hash_policy: 0,
+            fib_multipath_hash_fields: 7,
+            fib_notify_on_flag_change: 0,
+            flowlabel_reflect: 0,
+            flowlabel_state_ranges: false,
+            fwmark_reflect: false,
+            icmp_error_anycast_as_unicast: false,
+            // Every type but 2 (packet too big) below 128: the errors (`icmpv6_mask_allow`).
+            icmp_ratemask: [u64::MAX & !(1 << 2), u64::MAX, 0, 0],
+            idgen_delay: 1,
+            idgen_retries: 3,
+            ioam6_id: 0x00ff_ffff,
+            ioam6_id_wide: (1 << 56) - 1,
+            route_gc_elasticity: 9,
+            route_gc_interval: 30,
+            route_gc_min_interval_ms: 500,
+            route_gc_thresh: 1024,
+            route_max_size: i32::MAX as u32,
+            route_skip_notify_on_dev_down: false,
+            seg6_flowlabel: 0,
+            xfrm6_gc_thresh: 32768,
             conf_all: all,
             conf_default: DevConf6::default(),
         }
@@ -88,7 +133,82 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv6.max_hbh_opts_number", ipv6.max_hbh_opts_number, i32::MIN, i32::MAX),
     sysctl_int!("net.ipv6.max_dst_opts_length", ipv6.max_dst_opts_length, i32::MIN, i32::MAX),
     sysctl_int!("net.ipv6.max_hbh_length", ipv6.max_hbh_length, i32::MIN, i32::MAX),
+    sysctl_int!("net.ipv6.anycast_src_echo_reply", ipv6.anycast_src_echo_reply, 0, 1),
+    sysctl_int!("net.ipv6.fib_multipath_hash_policy", ipv6.fib_multipath_hash_policy, 0, 3),
+    sysctl_int!("net.ipv6.fib_multipath_hash_fields", ipv6.fib_multipath_hash_fields, 1, 0xff),
+    sysctl_int!("net.ipv6.fib_notify_on_flag_change", ipv6.fib_notify_on_flag_change, 0, 2),
+    sysctl_int!("net.ipv6.flowlabel_reflect", ipv6.flowlabel_reflect, 0, 7),
+    sysctl_int!("net.ipv6.flowlabel_state_ranges", ipv6.flowlabel_state_ranges, 0, 1),
+    sysctl_int!("net.ipv6.fwmark_reflect", ipv6.fwmark_reflect, 0, 1),
+    sysctl_int!("net.ipv6.icmp.error_anycast_as_unicast", ipv6.icmp_error_anycast_as_unicast, 0, 1),
+    Entry {
+        name: "net.ipv6.icmp.ratemask",
+        kind: Kind::Str { get: |s| format_ratemask(&s.ipv6.icmp_ratemask), set: set_ratemask },
+    },
+    sysctl_int!("net.ipv6.idgen_delay", ipv6.idgen_delay, 0, i32::MAX),
+    sysctl_int!("net.ipv6.idgen_retries", ipv6.idgen_retries, 0, i32::MAX),
+    sysctl_int!("net.ipv6.ioam6_id", ipv6.ioam6_id, 0, 0x00ff_ffff),
+    sysctl_int!("net.ipv6.ioam6_id_wide", ipv6.ioam6_id_wide, 0, (1i64 << 56) - 1),
+    sysctl_int!("net.ipv6.route.gc_elasticity", ipv6.route_gc_elasticity, 0, i32::MAX),
+    sysctl_int!("net.ipv6.route.gc_interval", ipv6.route_gc_interval, 0, i32::MAX),
+    Entry {
+        name: "net.ipv6.route.gc_min_interval",
+        kind: Kind::Int {
+            get: |s| i64::from(s.ipv6.route_gc_min_interval_ms / 1000),
+            set: |s, v| s.ipv6.route_gc_min_interval_ms = (v as u32).saturating_mul(1000),
+            min: 0,
+            max: (i32::MAX / 1000) as i64,
+        },
+    },
+    sysctl_int!("net.ipv6.route.gc_min_interval_ms", ipv6.route_gc_min_interval_ms, 0, i32::MAX),
+    sysctl_int!("net.ipv6.route.gc_thresh", ipv6.route_gc_thresh, 0, i32::MAX),
+    sysctl_int!("net.ipv6.route.max_size", ipv6.route_max_size, 0, i32::MAX),
+    sysctl_int!("net.ipv6.route.skip_notify_on_dev_down", ipv6.route_skip_notify_on_dev_down, 0, 1),
+    sysctl_int!("net.ipv6.seg6_flowlabel", ipv6.seg6_flowlabel, -1, 1),
+    sysctl_int!("net.ipv6.xfrm6_gc_thresh", ipv6.xfrm6_gc_thresh, 0, i32::MAX),
 ];
+
+/// A 256-bit map as `proc_do_large_bitmap` prints it: ranges `a-b` and singles,
+/// comma-separated.
+fn format_ratemask(m: &[u64; 4]) -> String {
+    let on = |t: usize| m[t / 64] & (1 << (t % 64)) != 0;
+    let mut parts = Vec::new();
+    let mut t = 0;
+    while t < 256 {
+        if !on(t) {
+            t += 1;
+            continue;
+        }
+        let start = t;
+        while t + 1 < 256 && on(t + 1) {
+            t += 1;
+        }
+        parts.push(if start == t { start.to_string() } else { format!("{start}-{t}") });
+        t += 1;
+    }
+    parts.join(",")
+}
+
+/// Parses `proc_do_large_bitmap` input: comma-separated types or ranges, each ≤ 255.
+fn set_ratemask(s: &mut Sysctl, v: &str) -> Result<(), Errno> {
+    let mut m = [0u64; 4];
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a, b),
+            None => (part, part),
+        };
+        let a: usize = a.trim().parse().map_err(|_| Errno::EINVAL)?;
+        let b: usize = b.trim().parse().map_err(|_| Errno::EINVAL)?;
+        if a > b || b > 255 {
+            return Err(Errno::EINVAL);
+        }
+        for t in a..=b {
+            m[t / 64] |= 1 << (t % 64);
+        }
+    }
+    s.ipv6.icmp_ratemask = m;
+    Ok(())
+}
 
 const ANY: (i64, i64) = (i32::MIN as i64, i32::MAX as i64);
 const U32: (i64, i64) = (0, u32::MAX as i64);
@@ -296,6 +416,8 @@ mod tests {
         assert_eq!(get(&s, &d, "net.ipv6.conf.all.router_solicitations").unwrap(), "-1");
         assert_eq!(get(&s, &d, "net.ipv6.conf.all.stable_secret"), Err(Errno::EIO));
         assert_eq!(get(&s, &d, "net.ipv6.icmp.ratelimit").unwrap(), "100");
+        assert_eq!(get(&s, &d, "net.ipv6.icmp.ratemask").unwrap(), "0-1,3-127");
+        assert_eq!(get(&s, &d, "net.ipv6.ioam6_id_wide").unwrap(), "72057594037927935");
         assert_eq!(get(&s, &d, "net.ipv6.conf.eth9.mtu"), Err(Errno::ENOENT));
     }
 
@@ -322,6 +444,12 @@ mod tests {
             "0000:0000:0000:0000:0000:0000:0000:0001"
         );
         assert_eq!(get(&s, &d, "net.ipv6.conf.eth0.addr_gen_mode").unwrap(), "2");
+        let mut g = |n: &str, v: &str| set(&mut s, &mut d, n, v);
+        assert_eq!(g("net.ipv6.icmp.ratemask", "1,3-5,200-255"), Ok(()));
+        assert_eq!(g("net.ipv6.icmp.ratemask", "3-256"), Err(Errno::EINVAL));
+        assert_eq!(get(&s, &d, "net.ipv6.icmp.ratemask").unwrap(), "1,3-5,200-255");
+        assert_eq!(set(&mut s, &mut d, "net.ipv6.route.gc_min_interval", "2"), Ok(()));
+        assert_eq!(get(&s, &d, "net.ipv6.route.gc_min_interval_ms").unwrap(), "2000");
     }
 
     #[test]
