@@ -363,3 +363,50 @@ def test_bad_ipv6_config_names_the_line(ns6, body, line, what):
     # instance starts, as for a bad sysctl (test_host.py).
     assert r.returncode == 2 or what == "route:", r
     assert f"line {line}:" in r.stderr and what in r.stderr, r.stderr
+
+
+# ---- SLAAC from radvd, then an application through the advertised default router -------
+
+RADVD = """interface tap0 {
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 4;
+    prefix 2001:db8:77::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+"""
+
+
+def test_slaac_from_radvd_then_curl6_through_the_default_router(ns):
+    """A NUSECONF with no IPv6 at all: libos takes its address (SLAAC, EUI-64) and its
+    default route from radvd's advertisements on the Linux side, and curl over libos
+    fetches from an address Linux holds on lo (off-link: through the learned router)."""
+    d, want = www(ns)
+    ns.run("ip", "-6", "addr", "add", "2001:db8:55::1/128", "dev", "lo")
+    # The router's own address on the advertised prefix (its route back to libos).
+    ns.run("ip", "-6", "addr", "add", "2001:db8:77::1/64", "dev", "tap0", "nodad")
+    ns.run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    conf = os.path.join(ns.tmp, "radvd.conf")
+    with open(conf, "w") as f:
+        f.write(RADVD)
+    ns.popen("radvd", "-n", "-C", conf, "-p", os.path.join(ns.tmp, "radvd.pid"), "-m",
+             "stderr")
+    ns.popen(PY, "-m", "http.server", "8000", "--bind", "::", "--directory", d)
+    holder = hold_instance(ns)
+    attach = lambda *cmd, **kw: ns.run(NUSE_BIN, "attach", str(holder.pid), "--", *cmd, **kw)
+    slaac = "2001:db8:77::ff:fe00:9902"
+
+    def formed():
+        out = attach("ip", "-6", "addr", "show", "dev", "tap0").stdout
+        assert f"inet6 {slaac}/64 scope global dynamic" in out and "tentative" not in out, out
+        return out
+
+    retry(formed, timeout=20)
+    routes = attach("ip", "-6", "route", "show", "default").stdout
+    assert re.match(r"default via fe80::\S+ dev tap0 proto ra ", routes), routes
+    out = os.path.join(ns.tmp, "got")
+    r = retry(lambda: attach("curl", "-6", "-sS", "-g", "--max-time", "30", "-o", out,
+                             url("2001:db8:55::1", 8000, "blob"), timeout=60))
+    assert r.returncode == 0, r.stderr
+    assert sha256(open(out, "rb").read()) == want
+    # Linux saw the request from the SLAAC address.
+    assert slaac in ns.run("ip", "-6", "neigh", "show", "dev", "tap0").stdout

@@ -1,8 +1,8 @@
 //! libnuse.so: the LD_PRELOAD shim of libos-nuse.
 //!
-//! Every socket call of the program lands here first. AF_INET and AF_NETLINK (route)
-//! sockets live in the process's libos instance (AF_INET6 and AF_PACKET are answered
-//! there too, with EAFNOSUPPORT for now); everything else (files, pipes, AF_UNIX, socketpair)
+//! Every socket call of the program lands here first. AF_INET, AF_INET6 and AF_NETLINK
+//! (route) sockets live in the process's libos instance (AF_PACKET is answered there
+//! too, with EAFNOSUPPORT for now); everything else (files, pipes, AF_UNIX, socketpair)
 //! goes to the host libc untouched. A libos socket holds a real host fd number (a
 //! reserved `/dev/null` descriptor) so select bitmaps, fd arithmetic and `dup` work; the
 //! table `MAP` maps that number to the kernel's fd.
