@@ -394,6 +394,20 @@ impl Net {
                 _ => {}
             }
         }
+        // `addrconf_fixup_forwarding` → `rt6_purge_dflt_routers`: turning forwarding on
+        // (anywhere) forgets the advertised default routers, but on accept_ra 2 devices.
+        let on = knob == "forwarding"
+            && crate::sysctl::get(&self.sysctl, &self.devs, name).is_ok_and(|v| v != "0");
+        if on {
+            let keep: Vec<bool> = self
+                .ipv6
+                .routers
+                .iter()
+                .map(|r| self.conf6(r.ifindex).get(Knob::AcceptRa) == 2)
+                .collect();
+            let mut k = keep.into_iter();
+            self.ipv6.routers.retain(|_| k.next().unwrap_or(true));
+        }
         self.fib.invalidate();
         self.fib6_sync();
     }
@@ -578,6 +592,23 @@ mod tests {
         let hit = k.net.route6_matched(a("2001:db8:99::1"), Some(a("2001:db8:2::1")), None, None);
         assert_eq!(hit.map(|r| r.table), Some(100));
         assert_eq!(RT_TABLE_LOCAL + RT_TABLE_MAIN, 509);
+    }
+
+    #[test]
+    fn forwarding_purges_advertised_default_routers_but_on_accept_ra_2() {
+        let (mut k, e0, e1) = router();
+        for (i, r) in [(e0, "fe80::1"), (e1, "fe80::2")] {
+            let d =
+                crate::ipv6::router::DefaultRouter { addr: a(r), ifindex: i, expires: 600 * SEC };
+            k.net.ipv6.routers.push(d);
+        }
+        k.net.fib6_sync();
+        let defaults = |k: &Kernel| shown(k).iter().filter(|r| r.contains(" ::/0 ")).count();
+        assert_eq!(defaults(&k), 2);
+        k.sysctl_set("net.ipv6.conf.eth1.accept_ra", "2").unwrap();
+        k.sysctl_set("net.ipv6.conf.all.forwarding", "1").unwrap();
+        assert_eq!(defaults(&k), 1);
+        assert_eq!(k.net.route_output6(a("2001:db8:99::1"), None, None).unwrap().oif, e1);
     }
 
     #[test]
