@@ -410,3 +410,74 @@ def test_slaac_from_radvd_then_curl6_through_the_default_router(ns):
     assert sha256(open(out, "rb").read()) == want
     # Linux saw the request from the SLAAC address.
     assert slaac in ns.run("ip", "-6", "neigh", "show", "dev", "tap0").stdout
+
+
+# ---- Path MTU discovery through a smaller-MTU link ---------------------------------------
+
+SINK = textwrap.dedent("""
+    import hashlib, socket
+    l = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    l.bind(("::", 9600))
+    l.listen(1)
+    print("READY", flush=True)
+    c, _ = l.accept()
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print(n, h.hexdigest(), flush=True)
+""")
+
+UPLOAD = textwrap.dedent("""
+    import hashlib, os, socket, sys
+    blob = os.urandom(3 << 20)
+    s = socket.create_connection((sys.argv[1], 9600))
+    mss0 = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+    s.sendall(blob)
+    mss1 = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    print(len(blob), hashlib.sha256(blob).hexdigest(), mss0, mss1)
+""")
+
+
+def snmp6(text, name):
+    return int(re.search(rf"^{name}\s+(\d+)$", text, re.M).group(1))
+
+
+def test_pmtu_discovery_through_a_1280_byte_link(ns6):
+    """libos (MTU 1500) uploads 3 MiB over TCP to a host behind Linux whose next link has
+    MTU 1280: Linux answers the first full-size segments with ICMPv6 Packet Too Big, libos
+    lowers the path MTU and re-segments, the data arrives whole (SHA-256), and the
+    connection's MSS drops from 1428 to 1208 (1280 - 40 - 20 - 12)."""
+    far = ns6.name + "f"
+    subprocess.run(["ip", "netns", "add", far], check=True)
+    try:
+        ns6.run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        ns6.run("ip", "link", "add", "vrtr", "mtu", "1280", "type", "veth", "peer", "name", "vfar",
+                "netns", far)
+        ns6.run("ip", "-6", "addr", "add", "2001:db8:98::1/64", "dev", "vrtr", "nodad")
+        ns6.run("ip", "link", "set", "vrtr", "up")
+        fx = lambda *c: subprocess.run(["ip", "netns", "exec", far, *c], check=True,
+                                       capture_output=True, text=True, timeout=60)
+        fx("ip", "link", "set", "lo", "up")
+        fx("ip", "-6", "addr", "add", "2001:db8:98::2/64", "dev", "vfar", "nodad")
+        fx("ip", "link", "set", "vfar", "up")
+        fx("ip", "-6", "route", "add", "default", "via", "2001:db8:98::1")
+        sink = subprocess.Popen(["ip", "netns", "exec", far, PY, "-u", "-c", SINK],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ns6.procs.append(sink)
+        assert sink.stdout.readline().strip() == "READY", sink.stderr.read()
+        before = ns6.run("cat", "/proc/net/snmp6").stdout
+        r = retry(lambda: ns6.libos(PY, "-c", UPLOAD, "2001:db8:98::2", timeout=60))
+        n, digest, mss0, mss1 = r.stdout.split()
+        got = sink.stdout.readline().split()
+        assert got == [n, digest], (got, r.stdout)
+        assert (mss0, mss1) == ("1428", "1208"), r.stdout
+        after = ns6.run("cat", "/proc/net/snmp6").stdout
+        assert snmp6(after, "Icmp6OutPktTooBigs") > snmp6(before, "Icmp6OutPktTooBigs")
+    finally:
+        subprocess.run(["ip", "netns", "del", far], check=False)
