@@ -194,3 +194,25 @@ fn tshark_v6(pcaps: &[std::path::PathBuf]) -> Option<(u32, u32, u32)> {
     }
     Some((tcp, udp, icmp))
 }
+
+/// examples/dualstack.toml: h1 - r1 - h2 routed for both families by `routing = "auto"`.
+#[test]
+#[ignore = "needs IPv6 forwarding in the kernel (DATA's ipv6/forward.rs, in progress)"]
+fn dualstack_example_routes_both_families() {
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/dualstack.toml"
+    ))
+    .unwrap();
+    let o = run(&src, 3, None);
+    for p in ["ping4", "ping6"] {
+        let r = report(&o, p);
+        assert!(r.note.starts_with("10 sent, 10 received"), "{r:?}");
+    }
+    assert_eq!(report(&o, "bulk6").bytes, 2_000_000);
+    assert_eq!(report(&o, "bulk4").bytes, 1_000_000);
+    let sink = o.reports.iter().find(|r| r.kind == "sink").unwrap();
+    assert!(sink.bytes == 3_000_000 && sink.note.contains("0 bad bytes"), "{sink:?}");
+    assert!(report(&o, "echo6").note.contains("20 sent, 20 echoed"));
+    assert!(report(&o, "rr6").note.starts_with("20 exchanges"));
+}
