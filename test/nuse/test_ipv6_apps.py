@@ -481,3 +481,32 @@ def test_pmtu_discovery_through_a_1280_byte_link(ns6):
         assert snmp6(after, "Icmp6OutPktTooBigs") > snmp6(before, "Icmp6OutPktTooBigs")
     finally:
         subprocess.run(["ip", "netns", "del", far], check=False)
+
+
+RAW6 = textwrap.dedent(f"""
+    import socket, struct
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    # ICMP6_FILTER (IPPROTO_ICMPV6, 1): a set bit blocks a type; pass echo replies only.
+    words = [0xffffffff] * 8
+    words[129 >> 5] &= ~(1 << (129 & 31))
+    flt = struct.pack("8I", *words)
+    s.setsockopt(socket.IPPROTO_ICMPV6, 1, flt)
+    assert s.getsockopt(socket.IPPROTO_ICMPV6, 1, 32) == flt
+    s.settimeout(5)
+    for seq in range(3):
+        # The checksum is left 0: the kernel fills it for ICMPv6 raw sockets (RFC 3542).
+        req = struct.pack("!BBHHH", 128, 0, 0, 0x4242, seq) + b"libos-raw6" * 4
+        s.sendto(req, ("{LINUX_IP6}", 0))
+        data, addr = s.recvfrom(1500)
+        assert data[0] == 129 and data[4:] == req[4:], data
+        assert addr[0] == "{LINUX_IP6}", addr
+    print("RAW6 OK")
+""")
+
+
+def test_raw_icmpv6_socket_with_icmp6_filter(ns6):
+    """A raw IPPROTO_ICMPV6 socket over libos: ICMP6_FILTER set and read back at
+    IPPROTO_ICMPV6, echo requests with the checksum left to the kernel, only the
+    replies delivered (Linux's neighbour solicitations are filtered out)."""
+    r = ns6.libos(PY, "-c", RAW6, timeout=30, check=False)
+    assert r.returncode == 0 and "RAW6 OK" in r.stdout, r.stdout + r.stderr
