@@ -1,6 +1,7 @@
 /* The C host's IPv6 scenario (`host dce6`): the two nodes get 2001:db8:a::1/64 (A) and
  * 2001:db8:a::2/64 (B) on sim0 over AF_NETLINK (RTM_NEWADDR AF_INET6, IFA_F_NODAD, as
- * `ip -6 addr add ... nodad`), then exchange, through the lib's sock_* entry points with
+ * `ip -6 addr add ... nodad`; net.ipv6.conf.sim0.* read and written through
+ * sys_iterate_files), then exchange, through the lib's sock_* entry points with
  * struct sockaddr_in6 in and out:
  *   - TCP: 1 MiB from A to B ([::]:5001 listener, blocking accept/connect), verified;
  *     getsockname/getpeername as sockaddr_in6;
@@ -86,6 +87,13 @@ static void config6(void *arg) {
   Node *n = arg;
   int f0 = failures;
   struct SimSocket *s = sock(n, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  /* net.ipv6.* through sys_iterate_files, as DCE's LinuxSocketFdFactory::Set/Get. */
+  char v[64];
+  CHECK(sysctl_get(n, ".net.ipv6.conf.sim0.hop_limit", v, sizeof v) > 0 && !strcmp(v, "64"),
+        "%s: net.ipv6.conf.sim0.hop_limit '%s'", n->name, v);
+  CHECK(sysctl_set(n, ".net.ipv6.conf.sim0.dad_transmits", "2") == 1, "write dad_transmits");
+  CHECK(sysctl_get(n, ".net.ipv6.conf.sim0.dad_transmits", v, sizeof v) > 0 && !strcmp(v, "2"),
+        "%s: dad_transmits now '%s'", n->name, v);
   int idx = nl_ifindex(n, s, "sim0");
   sim0_index[n->id] = idx;
   nl_link_up(n, s, idx);
