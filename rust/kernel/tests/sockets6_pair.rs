@@ -238,6 +238,14 @@ fn udp_v6only_and_dual_stack() {
         (&buf[..n], from.unwrap().to_string()),
         (&b"m4"[..], format!("[::ffff:10.0.0.1]:{port}"))
     );
+    // A dual-stack UDP socket also takes a plain sockaddr_in (`udpv6_sendmsg`); an
+    // IPv6-only one refuses IPv4 with ENETUNREACH.
+    assert_eq!(p.b.sendto(p.now, dual, b"plain", 0, Some(sa(A_IP, port))), Ok(5));
+    let r = p.b.sendto(p.now, only, b"no", 0, Some(sa(A_IP, port)));
+    assert_eq!(r, Err(Errno::ENETUNREACH));
+    p.drive();
+    let (n, _) = p.a.recvfrom(p.now, c4, &mut buf, 0).unwrap();
+    assert_eq!(&buf[..n], b"plain");
     // A v4-mapped destination from a dual-stack socket goes out as IPv4.
     let (n2, _) = (p.b.sendto(p.now, dual, b"back", 0, from), 0);
     assert_eq!(n2, Ok(4));

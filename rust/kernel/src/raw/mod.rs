@@ -565,6 +565,8 @@ impl ProtoOps for RawTable {
                 }
                 put_bytes(out, &s.icmp_filter.to_ne_bytes())
             }
+            // `ip_getsockopt` on an AF_INET socket: other levels are EOPNOTSUPP.
+            crate::socket::inet6::SOL_IPV6 => Err(Errno::EOPNOTSUPP),
             _ => Err(Errno::ENOPROTOOPT),
         }
     }

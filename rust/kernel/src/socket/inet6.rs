@@ -157,7 +157,7 @@ impl Inet6Opts {
                 }
                 self.mc_hops = if v == -1 { DEFAULT_MCAST_HOPS } else { v as u8 };
             }
-            IPV6_MULTICAST_LOOP if !stream => {
+            IPV6_MULTICAST_LOOP => {
                 let v = int()?;
                 if v != 0 && v != 1 {
                     return Err(Errno::EINVAL);
@@ -221,15 +221,15 @@ impl Inet6Opts {
         name: i32,
         out: &mut [u8],
     ) -> Option<SysResult<usize>> {
-        let stream = sock_type == SOCK_STREAM;
+        // Stream sockets read the multicast options too (only setting them is refused).
+        let _ = (net, sock_type);
         let all_hops = i32::from(crate::ipv6::defaults::HOP_LIMIT);
-        let _ = net;
         let v = match name {
             IPV6_V6ONLY => self.v6only as i32,
             IPV6_UNICAST_HOPS => self.hop_limit.map_or(all_hops, i32::from),
-            IPV6_MULTICAST_HOPS if !stream => i32::from(self.mc_hops),
-            IPV6_MULTICAST_LOOP if !stream => self.mc_loop as i32,
-            IPV6_MULTICAST_IF if !stream => self.mc_oif as i32,
+            IPV6_MULTICAST_HOPS => i32::from(self.mc_hops),
+            IPV6_MULTICAST_LOOP => self.mc_loop as i32,
+            IPV6_MULTICAST_IF => self.mc_oif as i32,
             IPV6_MULTICAST_ALL => self.mc_all as i32,
             IPV6_TCLASS => i32::from(self.tclass),
             IPV6_MTU_DISCOVER => self.pmtudisc,

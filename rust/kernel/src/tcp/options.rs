@@ -206,6 +206,8 @@ impl TcpSock {
                     .getsockopt(net, SOCK_STREAM, name, out)
                     .unwrap_or(Err(Errno::ENOPROTOOPT))
             }
+            // `ip_getsockopt` on an AF_INET socket: other levels are EOPNOTSUPP.
+            SOL_IPV6 => Err(Errno::EOPNOTSUPP),
             SOL_TCP => self.get_tcp_opt(net, name, out),
             _ => Err(Errno::ENOPROTOOPT),
         }

@@ -767,6 +767,8 @@ impl ProtoOps for UdpTable {
             SOL_IPV6 if s.inet6.v6 => {
                 s.inet6.getsockopt(net, SOCK_DGRAM, name, out).unwrap_or(Err(Errno::ENOPROTOOPT))
             }
+            // `ip_getsockopt` on an AF_INET socket: other levels are EOPNOTSUPP.
+            SOL_IPV6 => Err(Errno::EOPNOTSUPP),
             SOL_IP => s.inet.getsockopt(net, name, out).unwrap_or(Err(Errno::ENOPROTOOPT)),
             _ => Err(Errno::ENOPROTOOPT),
         }
