@@ -216,3 +216,42 @@ fn dualstack_example_routes_both_families() {
     assert!(report(&o, "echo6").note.contains("20 sent, 20 echoed"));
     assert!(report(&o, "rr6").note.starts_with("20 exchanges"));
 }
+
+/// `dad = true`: the scenario's IPv6 addresses are tentative while Linux's DAD runs
+/// (random delay up to 1 s, one probe, 1 s retransmit timer): a ping sent at once fails
+/// with EADDRNOTAVAIL, as ping -6 does on Linux; one started at 2.5 s works.
+#[test]
+fn dad_true_keeps_addresses_tentative_first() {
+    let src = r#"
+seed = 2
+duration = "4s"
+dad = true
+[[node]]
+name = "h1"
+[[node]]
+name = "h2"
+[[link]]
+a = "h1"
+b = "h2"
+a_addr6 = "2001:db8:1::1/64"
+b_addr6 = "2001:db8:1::2/64"
+[[app]]
+kind = "ping"
+name = "early"
+node = "h1"
+dst = "2001:db8:1::2"
+count = 1
+[[app]]
+kind = "ping"
+name = "late"
+node = "h1"
+dst = "2001:db8:1::2"
+count = 5
+interval = "100ms"
+start = "2500ms"
+"#;
+    let o = run(src, 2, None);
+    let early = report(&o, "early");
+    assert!(early.note.contains("0 received") && early.note.contains("EADDRNOTAVAIL"), "{early:?}");
+    assert!(report(&o, "late").note.starts_with("5 sent, 5 received"), "{:?}", o.reports);
+}
