@@ -342,6 +342,7 @@ impl Net {
                 self.dad_start(now, ifindex, a);
             }
         }
+        self.router_groups_sync(now);
         self.fib6_sync();
     }
 }

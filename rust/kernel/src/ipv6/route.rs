@@ -67,6 +67,7 @@ impl Net {
 
     /// The next hop toward `dst` (device, gateway or `dst`), for callers that pick
     /// their own source (ICMPv6 errors, neighbour discovery).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn route6(
         &self,
         dst: Ipv6Addr,
@@ -408,13 +409,14 @@ impl Net {
             let mut k = keep.into_iter();
             self.ipv6.routers.retain(|_| k.next().unwrap_or(true));
         }
+        self.router_groups_sync(now);
         self.fib.invalidate();
         self.fib6_sync();
     }
 
     /// The learned path MTU toward `dst` (DATA's `pmtu6` once it exists).
-    fn pmtu6_lookup(&self, _dst: Ipv6Addr) -> Option<u32> {
-        None
+    fn pmtu6_lookup(&self, dst: Ipv6Addr) -> Option<u32> {
+        self.pmtu6(dst)
     }
 }
 
@@ -609,6 +611,19 @@ mod tests {
         k.sysctl_set("net.ipv6.conf.all.forwarding", "1").unwrap();
         assert_eq!(defaults(&k), 1);
         assert_eq!(k.net.route_output6(a("2001:db8:99::1"), None, None).unwrap().oif, e1);
+    }
+
+    #[test]
+    fn a_forwarding_device_listens_to_all_routers() {
+        let (mut k, e0, e1) = router();
+        let ff02_2 = a("ff02::2");
+        k.sysctl_set("net.ipv6.conf.eth0.forwarding", "1").unwrap();
+        assert!(k.net.ipv6.mld.joined(e0, ff02_2) && !k.net.ipv6.mld.joined(e1, ff02_2));
+        k.sysctl_set("net.ipv6.conf.all.forwarding", "1").unwrap();
+        k.sysctl_set("net.ipv6.conf.all.forwarding", "1").unwrap();
+        assert!(k.net.ipv6.mld.joined(e1, ff02_2) && k.net.ipv6.mld.joined(e1, a("ff05::2")));
+        k.sysctl_set("net.ipv6.conf.all.forwarding", "0").unwrap();
+        assert!(!k.net.ipv6.mld.joined(e0, ff02_2) && !k.net.ipv6.mld.joined(e1, ff02_2));
     }
 
     #[test]

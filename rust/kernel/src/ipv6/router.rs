@@ -53,7 +53,14 @@ pub struct RsState {
     pub sent: u8,
     /// Current hop limit from advertisements (0: the default).
     pub hop_limit: u8,
+    /// The device listens to the all-routers groups (it forwards).
+    pub all_routers: bool,
 }
+
+/// The all-routers groups a forwarding device joins (`dev_forward_change`): link- and
+/// site-local (the interface-local one is never reported).
+const ALL_ROUTERS: [Ipv6Addr; 2] =
+    [Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2), Ipv6Addr::new(0xff05, 0, 0, 0, 0, 0, 0, 2)];
 
 fn lifetime(now: Nanos, secs: u32) -> Option<Nanos> {
     (secs != u32::MAX).then(|| now + Nanos::from(secs) * SEC)
@@ -93,9 +100,37 @@ impl Net {
             return;
         }
         let s = self.ipv6.rs.entry(ifindex).or_default();
-        *s = RsState { next: Some(now), sent: 0, hop_limit: s.hop_limit };
+        *s = RsState { next: Some(now), sent: 0, ..*s };
         if self.router_advance(now) {
             self.fib6_sync();
+        }
+    }
+
+    /// `dev_forward_change`: devices that forward join the all-routers groups (an MLD
+    /// report each), those that stop leave them.
+    pub(crate) fn router_groups_sync(&mut self, now: Nanos) {
+        let devs: Vec<(IfIndex, bool)> = self
+            .devs
+            .iter()
+            .filter(|d| d.flags.contains(DevFlags::MULTICAST))
+            .map(|d| {
+                let on = d.is_running() && d.conf6.get(Knob::DisableIpv6) == 0;
+                (d.ifindex, on && d.conf6.get(Knob::Forwarding) != 0)
+            })
+            .collect();
+        for (i, want) in devs {
+            let have = self.ipv6.rs.get(&i).is_some_and(|s| s.all_routers);
+            if want == have {
+                continue;
+            }
+            for g in ALL_ROUTERS {
+                if want {
+                    let _ = self.ipv6_mc_join(now, i, g);
+                } else {
+                    self.ipv6_mc_leave(now, i, g);
+                }
+            }
+            self.ipv6.rs.entry(i).or_default().all_routers = want;
         }
     }
 
