@@ -36,14 +36,15 @@ pub fn parse_sockaddr(b: &[u8]) -> SysResult<Option<SocketAddr>> {
             let port = u16::from_be_bytes([b[2], b[3]]);
             Ok(Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(b[4], b[5], b[6], b[7])), port)))
         }
-        AF_INET6 if b.len() >= 28 => {
+        // SIN6_LEN_RFC2133 (24 bytes, no scope id) is accepted, as by Linux.
+        AF_INET6 if b.len() >= 24 => {
             // struct sockaddr_in6: port, flowinfo, address, scope id (the interface of a
             // link-local address).
             let port = u16::from_be_bytes([b[2], b[3]]);
             let flow = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
             let mut a = [0u8; 16];
             a.copy_from_slice(&b[8..24]);
-            let scope = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
+            let scope = b.get(24..28).map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]));
             Ok(Some(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(a), port, flow, scope))))
         }
         AF_INET | AF_INET6 => Err(Errno::EINVAL),
@@ -145,6 +146,9 @@ mod tests {
         let b = encode_sockaddr(ll);
         assert_eq!((b.len(), &b[24..28]), (28, &3u32.to_ne_bytes()[..]));
         assert_eq!(parse_sockaddr(&b).unwrap(), Some(ll));
+        let short = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 7, 0x12345, 0));
+        assert_eq!(parse_sockaddr(&b[..24]).unwrap(), Some(short));
+        assert_eq!(parse_sockaddr(&b[..23]), Err(Errno::EINVAL));
         assert_eq!(parse_sockaddr(&[0, 0]).unwrap(), None);
         assert_eq!(parse_sockaddr(&[2, 0, 0]), Err(Errno::EINVAL));
         assert_eq!(parse_sockaddr(&[99, 0]), Err(Errno::EAFNOSUPPORT));

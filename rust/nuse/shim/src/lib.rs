@@ -225,6 +225,9 @@ fn reserve_fd(kfd: Fd) -> SysResult<libc::c_int> {
     Ok(fd)
 }
 
+/// `struct sockaddr_in6` before RFC 2553 added `sin6_scope_id`.
+const SIN6_LEN_RFC2133: usize = 24;
+
 /// Reads a C socket address (Linux `move_addr_to_kernel` + `inet_*` length checks).
 /// `Ok(None)` is AF_UNSPEC.
 ///
@@ -250,9 +253,14 @@ unsafe fn sockaddr_in(
             let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
             Ok(Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(a.sin_port)))))
         }
-        libc::AF_INET6 if len as usize >= size_of::<libc::sockaddr_in6>() => {
-            // SAFETY: length checked.
-            let a = unsafe { &*(addr as *const libc::sockaddr_in6) };
+        // SIN6_LEN_RFC2133 (24 bytes, no sin6_scope_id) is accepted, as Linux's
+        // inet6_bind/ip6_datagram_connect do; the scope id is then 0.
+        libc::AF_INET6 if len as usize >= SIN6_LEN_RFC2133 => {
+            // SAFETY: all-zero is a valid sockaddr_in6.
+            let mut a: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            let n = (len as usize).min(size_of::<libc::sockaddr_in6>());
+            // SAFETY: `n` bytes readable at addr, and `a` holds at least `n`.
+            unsafe { std::ptr::copy_nonoverlapping(addr.cast::<u8>(), (&raw mut a).cast(), n) };
             let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
             let port = u16::from_be(a.sin6_port);
             Ok(Some(SocketAddr::V6(SocketAddrV6::new(ip, port, a.sin6_flowinfo, a.sin6_scope_id))))
