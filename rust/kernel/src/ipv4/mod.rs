@@ -13,7 +13,7 @@ mod icmp;
 mod igmp;
 mod input;
 mod mib;
-mod nh_exception;
+pub(crate) mod nh_exception;
 mod output;
 mod pmtu;
 mod reassembly;
@@ -96,6 +96,7 @@ impl Net {
         reassembly::expire(now, self);
         self.igmp_advance(now);
         self.addrconf_advance(now);
+        self.ipv6_data_advance(now);
         let pmtu_gone = self.ipv4.pmtu.expire(now);
         if self.ipv4.redirects.expire(now) || pmtu_gone {
             self.fib.invalidate();

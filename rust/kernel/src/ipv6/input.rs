@@ -4,10 +4,12 @@
 
 use super::icmp;
 use super::ndisc::NdRx;
+use super::reassembly::Defrag;
 use crate::Nanos;
 use crate::dev::IfIndex;
 use crate::net::{Net, Transport};
 use crate::wire::Error;
+use crate::wire::icmpv6::ty;
 use crate::wire::ipv6::{ExtError, HEADER_LEN, Ipv6Packet, nexthdr, walk_extensions};
 
 /// Handles one received IPv6 packet.
@@ -17,7 +19,7 @@ pub fn input(
     t: &mut dyn Transport,
     ifindex: IfIndex,
     packet: &[u8],
-    _l2_multicast: bool,
+    l2_multicast: bool,
 ) {
     net.ipv6.mib.in_receives += 1;
     let p = match Ipv6Packet::new_checked(packet) {
@@ -49,29 +51,68 @@ pub fn input(
         // A tentative address takes only NDP (RFC 4862 §5.4): checked below.
         holder.is_some()
     };
+    let whole = &packet[..HEADER_LEN + p.payload().len()];
     if !for_us {
-        // Hosts do not forward (forwarding arrives with the v6 FIB).
-        net.ipv6.mib.in_addr_errors += 1;
+        if !dst.is_multicast() && net.ipv6_forwarding(ifindex) {
+            super::forward::forward(now, net, ifindex, whole, l2_multicast);
+        } else {
+            net.ipv6.mib.in_addr_errors += 1;
+        }
         return;
     }
+    local_deliver(now, net, t, ifindex, whole, holder, false);
+}
+
+/// `ip6_input_finish`: the extension-header walk, reassembly, then the upper layer.
+/// `reassembled`: `whole` came out of reassembly (a second Fragment header is dropped).
+fn local_deliver(
+    now: Nanos,
+    net: &mut Net,
+    t: &mut dyn Transport,
+    ifindex: IfIndex,
+    whole: &[u8],
+    holder: Option<IfIndex>,
+    reassembled: bool,
+) {
+    let p = Ipv6Packet::new_unchecked(whole);
+    let (src, dst) = (p.src_addr(), p.dst_addr());
     let upper = match walk_extensions(p.next_header(), p.payload()) {
         Ok(u) => u,
         Err(ExtError::Truncated) => {
             net.ipv6.mib.in_truncated_pkts += 1;
             return;
         }
-        Err(_) => {
+        Err(ExtError::Problem { code, pointer }) => {
+            net.ipv6.mib.in_hdr_errors += 1;
+            icmp::send_error(now, net, whole, ty::PARAMPROB, code, pointer, Some(ifindex));
+            return;
+        }
+        Err(ExtError::RoutingType0 { pointer }) => {
+            net.ipv6.mib.in_hdr_errors += 1;
+            icmp::send_error(now, net, whole, ty::PARAMPROB, 0, pointer, Some(ifindex));
+            return;
+        }
+        Err(ExtError::Discard) => {
             net.ipv6.mib.in_hdr_errors += 1;
             return;
         }
     };
     if upper.fragment.is_some() {
-        net.ipv6.mib.reasm_fails += 1;
+        if reassembled {
+            net.ipv6.mib.reasm_fails += 1;
+            return;
+        }
+        match super::reassembly::defrag(now, net, whole) {
+            Defrag::Held => {}
+            Defrag::Problem(pointer) => {
+                icmp::send_error(now, net, whole, ty::PARAMPROB, 0, pointer, Some(ifindex));
+            }
+            Defrag::Done(full) => local_deliver(now, net, t, ifindex, &full, holder, true),
+        }
         return;
     }
     let tentative = holder.is_some_and(|h| !net.ipv6.is_ours(h, dst));
     let body = &p.payload()[upper.offset..];
-    let whole = &packet[..HEADER_LEN + p.payload().len()];
     if tentative && !(upper.protocol == nexthdr::ICMPV6 && is_ndisc(body)) {
         net.ipv6.mib.in_discards += 1;
         return;
@@ -80,6 +121,7 @@ pub fn input(
         nexthdr::ICMPV6 => {
             net.ipv6.mib.in_delivers += 1;
             let rx = NdRx { ifindex, src, dst, hop_limit: p.hop_limit() };
+            icmp::ptb_update_pmtu(now, net, src, dst, body);
             super::transport::icmp_to_sockets(now, net, t, whole, body, ifindex);
             icmp::rcv(now, net, &rx, body);
         }

@@ -4,11 +4,14 @@
 //! 4443, `icmp.rs`). The per-device address lists live here, beside the IPv4 ones in
 //! `Device`, like Linux's `inet6_dev` beside `in_device`.
 //!
-//! Not yet here (issue 8): forwarding, a v6 FIB (on-link destinations and replies only),
-//! fragmentation and reassembly (fragments are dropped and counted), MLD reports, SLAAC
-//! from router advertisements, and transports over IPv6.
+//! The data path: forwarding (`forward.rs`), source fragmentation (`fragment.rs`),
+//! reassembly (`reassembly.rs`), path MTU (`pmtu.rs`), delivery to the sockets
+//! (`transport.rs`).
 
 pub mod addrconf;
+#[cfg(test)]
+mod datapath_tests;
+mod forward;
 mod fragment;
 mod icmp;
 mod input;
@@ -16,6 +19,7 @@ pub mod mld;
 pub mod ndisc;
 mod output;
 pub mod pmtu;
+mod reassembly;
 pub mod route;
 pub mod router;
 #[cfg(test)]
@@ -134,6 +138,10 @@ pub struct Ipv6State {
     pub mld: mld::Mld,
     /// Path MTUs learned from Packet Too Big.
     pub pmtu: pmtu::Pmtu6Cache,
+    /// Fragments waiting for their datagram.
+    pub frags: reassembly::Frag6Queues,
+    /// ICMPv6 error rate limit per destination.
+    icmp_limit: icmp::RateLimit6,
     pub mib: Ipv6Mib,
 }
 
@@ -145,7 +153,7 @@ impl Ipv6State {
         let addrs = self.addrs.values().flatten().filter_map(|f| f.valid_until);
         let dad = self.timers.first().map(|t| t.0);
         let mld = self.mld.next_deadline();
-        let own = [self.pmtu.next_deadline()].into_iter().flatten();
+        let own = [self.pmtu.next_deadline(), self.frags.next_deadline()].into_iter().flatten();
         rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).chain(mld).chain(own).min()
     }
 
@@ -158,6 +166,11 @@ impl Ipv6State {
         self.rs.remove(&ifindex);
         self.mtu.remove(&ifindex);
         self.mld.forget_dev(ifindex);
+    }
+
+    /// `a` is one of our addresses on any device (not DAD-failed).
+    pub fn is_local(&self, a: Ipv6Addr) -> bool {
+        self.addrs.values().flatten().any(|f| f.addr == a && f.state != AddrState::DadFailed)
     }
 
     /// The usable (not tentative, not failed) address `a` on `ifindex`.
@@ -204,8 +217,9 @@ impl Ipv6State {
 }
 
 impl crate::net::Net {
-    /// Fires the data path's IPv6 timers due at `now` (path MTU expiry).
+    /// Fires the data path's IPv6 timers due at `now` (path MTU and reassembly expiry).
     pub(crate) fn ipv6_data_advance(&mut self, now: Nanos) {
         self.ipv6.pmtu.expire(now);
+        reassembly::expire(now, self);
     }
 }

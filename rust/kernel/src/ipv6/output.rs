@@ -63,6 +63,37 @@ impl Net {
         self.ip6_fragment(now, &t, next_hop, tx.tos, pkt, rt.mtu)
     }
 
+    /// A kernel-generated packet (ICMPv6 replies and errors, `ip6_append_data` with
+    /// fragmentation allowed): routed from `src` to `dst` (via `oif` when given, as a
+    /// link-local destination needs), fragmented to the path MTU.
+    pub(crate) fn ip6_send_kernel(
+        &mut self,
+        now: Nanos,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        next_header: u8,
+        oif: Option<IfIndex>,
+        pkt: PacketBuf,
+    ) -> SysResult<()> {
+        let rt = self
+            .route_output6(dst, Some(src), oif)
+            .or_else(|_| self.route_output6(dst, Some(src), None));
+        let rt = match rt {
+            Ok(rt) => rt,
+            Err(e) => {
+                self.ipv6.mib.out_no_routes += 1;
+                return Err(e);
+            }
+        };
+        let IpAddr::V6(next_hop) = rt.next_hop else { return Err(Errno::EAFNOSUPPORT) };
+        let hop_limit = self.hop_limit6(rt.oif);
+        let t = Ip6Tx { oif: rt.oif, src, dst, next_header, hop_limit };
+        if HEADER_LEN + pkt.len() <= rt.mtu as usize {
+            return self.ip6_output_tc(now, &t, next_hop, 0, pkt);
+        }
+        self.ip6_fragment(now, &t, next_hop, 0, pkt, rt.mtu)
+    }
+
     /// Sends `pkt` (the upper-layer header and payload, checksum filled) out of
     /// `tx.oif` to an on-link destination, resolving its link address.
     pub(crate) fn ip6_output(&mut self, now: Nanos, tx: &Ip6Tx, pkt: PacketBuf) -> SysResult<()> {
@@ -97,17 +128,35 @@ impl Net {
         if HEADER_LEN + pkt.len() > dev.mtu as usize {
             return Err(Errno::EMSGSIZE);
         }
+        let pkt = self.ip6_header(tx, tclass, pkt);
+        self.ip6_finish_output2(now, tx.oif, tx.dst, next_hop, pkt)
+    }
+
+    /// `ip6_finish_output2`: a whole IPv6 packet (header included) to `dst` out of
+    /// `oif`: the multicast MAC, or the neighbour `next_hop`'s, queued while NDP
+    /// resolves it.
+    pub(super) fn ip6_finish_output2(
+        &mut self,
+        now: Nanos,
+        oif: IfIndex,
+        dst: Ipv6Addr,
+        next_hop: Ipv6Addr,
+        pkt: PacketBuf,
+    ) -> SysResult<()> {
+        let dev = self.devs.get(oif).ok_or(Errno::ENODEV)?;
+        if !dev.is_running() {
+            return Err(Errno::ENETDOWN);
+        }
         let mac = if dev.is_loopback() {
             dev.mac
-        } else if tx.dst.is_multicast() || !dev.needs_arp() {
-            multicast_mac(tx.dst)
+        } else if dst.is_multicast() || !dev.needs_arp() {
+            multicast_mac(dst)
         } else {
             let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
-            let key = (tx.oif, IpAddr::V6(next_hop));
+            let key = (oif, IpAddr::V6(next_hop));
             match self.neigh.output_addr(now, key, &p) {
                 Some(mac) => mac,
                 None => {
-                    let pkt = self.ip6_header(tx, tclass, pkt);
                     let mut actions = Vec::new();
                     let r = self.neigh.enqueue(now, key, pkt, &p, &mut actions);
                     self.neigh_actions(now, actions);
@@ -115,8 +164,7 @@ impl Net {
                 }
             }
         };
-        let pkt = self.ip6_header(tx, tclass, pkt);
-        self.eth_xmit(tx.oif, mac, EthernetProtocol::Ipv6, pkt);
+        self.eth_xmit(oif, mac, EthernetProtocol::Ipv6, pkt);
         Ok(())
     }
 

@@ -4,10 +4,8 @@
 //! wanted it, and received ICMPv6 errors decoded for the socket that sent the quoted
 //! packet (`icmpv6_err_convert`).
 
-use super::output::Ip6Tx;
 use crate::dev::IfIndex;
 use crate::net::{Delivery, IcmpError, IpRx, Net, Transport};
-use crate::pktbuf::PacketBuf;
 use crate::wire::icmpv6::{Icmpv6Repr, ty};
 use crate::wire::ipv6::{HEADER_LEN, Ipv6Packet, nexthdr, walk_extensions};
 use crate::{Errno, Nanos};
@@ -70,27 +68,9 @@ pub(super) fn deliver(
     }
 }
 
-/// `icmpv6_send`: an error about packet `p` back to its source, from the address it
-/// was sent to.
+/// `icmpv6_send` (rate limited, `icmp.rs`).
 fn send_error(now: Nanos, net: &mut Net, whole: &[u8], ty: u8, code: u8, ifindex: IfIndex) {
-    let p = Ipv6Packet::new_unchecked(whole);
-    let (src, dst) = (p.dst_addr(), p.src_addr());
-    if dst.is_unspecified() || dst.is_multicast() {
-        return;
-    }
-    let data = &whole[..whole.len().min(MIN_MTU - HEADER_LEN - 8)];
-    let Some((oif, next_hop)) = net.route6(dst, Some(ifindex)).or_else(|| net.route6(dst, None))
-    else {
-        net.ipv6.mib.out_no_routes += 1;
-        return;
-    };
-    let msg = Icmpv6Repr::Error { ty, code, param: 0, data };
-    let mut pkt = PacketBuf::new(msg.buffer_len());
-    msg.emit(src, dst, pkt.data_mut());
-    net.ipv6.mib.icmp_out_msgs += 1;
-    let hop_limit = net.hop_limit6(oif);
-    let tx = Ip6Tx { oif, src, dst, next_header: nexthdr::ICMPV6, hop_limit };
-    let _ = net.ip6_output_via(now, &tx, next_hop, pkt);
+    super::icmp::send_error(now, net, whole, ty, code, 0, Some(ifindex));
 }
 
 /// `icmpv6_err_convert`: the errno and whether it is hard.

@@ -1,0 +1,279 @@
+//! IPv6 reassembly (RFC 8200 §4.5; Linux `net/ipv6/reassembly.c` `ipv6_frag_rcv`,
+//! `ip6_frag_queue`, `ip6_frag_reasm`, `ip6_frag_expire`).
+//!
+//! Queues are keyed by (src, dst, identification). Rules kept as Linux: an overlapping
+//! fragment drops the whole datagram (RFC 5722); a fragment wholly inside held data is
+//! a duplicate and ignored; an atomic fragment (offset 0, M = 0) is processed at once
+//! outside any queue (RFC 6946); a non-final fragment not a multiple of 8 bytes, or a
+//! datagram past 65535 bytes, is a Parameter Problem; memory is bounded by
+//! `ip6frag_high_thresh` (above it every new fragment is dropped) and a queue lives
+//! `ip6frag_time` seconds, its expiry sending Time Exceeded code 1 when the first
+//! fragment had come.
+
+use crate::Nanos;
+use crate::net::Net;
+use crate::wire::icmpv6::ty;
+use crate::wire::ipv6::{HEADER_LEN, nexthdr};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv6Addr;
+
+type FragKey = (Ipv6Addr, Ipv6Addr, u32);
+
+/// Bytes charged per fragment on top of its data (stand-in for skb truesize).
+const FRAG_OVERHEAD: usize = 256;
+/// Largest payload an IPv6 datagram without a jumbogram can carry.
+const MAX_PAYLOAD: usize = 65535;
+
+struct FragQueue {
+    /// offset -> fragmentable bytes; never overlapping.
+    frags: BTreeMap<usize, Vec<u8>>,
+    /// The first fragment's IPv6 header and unfragmentable extension headers, with the
+    /// next-header field that named the Fragment header already rewritten.
+    head: Option<Vec<u8>>,
+    len: usize,
+    last_in: bool,
+    meat: usize,
+    mem: usize,
+    deadline: Nanos,
+}
+
+#[derive(Default)]
+pub struct Frag6Queues {
+    queues: BTreeMap<FragKey, FragQueue>,
+    timers: BTreeSet<(Nanos, FragKey)>,
+    mem: usize,
+}
+
+impl Frag6Queues {
+    pub fn next_deadline(&self) -> Option<Nanos> {
+        self.timers.first().map(|t| t.0)
+    }
+
+    /// Memory held by all queues (bounded by `ip6frag_high_thresh`).
+    pub fn mem(&self) -> usize {
+        self.mem
+    }
+
+    fn kill(&mut self, key: FragKey) -> Option<FragQueue> {
+        let q = self.queues.remove(&key)?;
+        self.timers.remove(&(q.deadline, key));
+        self.mem -= q.mem;
+        Some(q)
+    }
+}
+
+/// What `defrag` made of a fragment.
+pub enum Defrag {
+    /// Not complete yet, or dropped (counted).
+    Held,
+    /// The whole datagram, fragment header removed.
+    Done(Vec<u8>),
+    /// Parameter Problem (code 0) at this pointer (`ipv6_frag_rcv`'s `prob_offset`).
+    Problem(u32),
+}
+
+/// Where the Fragment header starts in `packet` and where the next-header field that
+/// names it is. None if the chain is cut short before it.
+fn find_frag_header(packet: &[u8]) -> Option<(usize, usize)> {
+    let mut nh = *packet.get(6)?;
+    let mut nh_at = 6;
+    let mut off = HEADER_LEN;
+    for _ in 0..64 {
+        match nh {
+            nexthdr::FRAGMENT => return Some((off, nh_at)),
+            nexthdr::HOP_BY_HOP | nexthdr::DEST_OPTS | nexthdr::ROUTING => {
+                let len = (usize::from(*packet.get(off + 1)?) + 1) * 8;
+                nh = *packet.get(off)?;
+                nh_at = off;
+                off += len;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// `ipv6_frag_rcv`: one fragment (a whole, length-trimmed IPv6 packet).
+pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
+    let mib = &mut net.ipv6.mib;
+    mib.reasm_reqds += 1;
+    let Some((fh, nh_at)) = find_frag_header(packet) else {
+        mib.reasm_fails += 1;
+        return Defrag::Held;
+    };
+    let Some(h) = packet.get(fh..fh + 8) else {
+        mib.in_truncated_pkts += 1;
+        mib.reasm_fails += 1;
+        return Defrag::Held;
+    };
+    let word = u16::from_be_bytes([h[2], h[3]]);
+    let (offset, more) = (usize::from(word & !7), word & 1 != 0);
+    let id = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+    let data = &packet[fh + 8..];
+    // RFC 6946: an atomic fragment is the whole datagram.
+    if offset == 0 && !more {
+        mib.reasm_oks += 1;
+        return Defrag::Done(strip(packet, fh, nh_at, h[0], data));
+    }
+    // `ipv6_frag_rcv`: non-final fragments carry a multiple of 8 bytes.
+    if more && !data.len().is_multiple_of(8) {
+        mib.in_hdr_errors += 1;
+        return Defrag::Problem(4);
+    }
+    if fh + 8 - HEADER_LEN + offset + data.len() > MAX_PAYLOAD {
+        mib.in_hdr_errors += 1;
+        return Defrag::Problem((fh + 2) as u32);
+    }
+    let fq = &mut net.ipv6.frags;
+    if fq.mem > net.sysctl.ipv6.ip6frag_high_thresh as usize {
+        mib.reasm_fails += 1;
+        return Defrag::Held;
+    }
+    let key = (src_of(packet), dst_of(packet), id);
+    let frag_time = Nanos::from(net.sysctl.ipv6.ip6frag_time) * 1_000_000_000;
+    let q = fq.queues.entry(key).or_insert_with(|| {
+        let deadline = now + frag_time;
+        fq.timers.insert((deadline, key));
+        FragQueue {
+            frags: BTreeMap::new(),
+            head: None,
+            len: 0,
+            last_in: false,
+            meat: 0,
+            mem: 0,
+            deadline,
+        }
+    });
+    let end = offset + data.len();
+    let corrupt = if !more {
+        let bad = end < q.len || (q.last_in && end != q.len);
+        q.last_in = true;
+        q.len = end;
+        bad
+    } else {
+        let bad = end > q.len && q.last_in;
+        q.len = q.len.max(end);
+        bad
+    };
+    if corrupt || data.is_empty() {
+        fq.kill(key);
+        mib.reasm_fails += 1;
+        return Defrag::Held;
+    }
+    match insert(q, offset, data) {
+        Insert::Ok => {}
+        Insert::Dup => return Defrag::Held,
+        Insert::Overlap => {
+            fq.kill(key);
+            mib.reasm_overlaps += 1;
+            mib.reasm_fails += 1;
+            return Defrag::Held;
+        }
+    }
+    if offset == 0 {
+        let mut head = packet[..fh].to_vec();
+        head[nh_at] = h[0];
+        q.head = Some(head);
+    }
+    q.meat += data.len();
+    let charge = data.len() + FRAG_OVERHEAD;
+    q.mem += charge;
+    fq.mem += charge;
+    if !(q.last_in && q.head.is_some() && q.meat == q.len) {
+        return Defrag::Held;
+    }
+    let Some(q) = fq.kill(key) else { return Defrag::Held };
+    let Some(head) = q.head else { return Defrag::Held };
+    if head.len() - HEADER_LEN + q.len > MAX_PAYLOAD {
+        mib.reasm_fails += 1;
+        return Defrag::Held;
+    }
+    let mut out = head;
+    out.reserve(q.len);
+    for d in q.frags.values() {
+        out.extend_from_slice(d);
+    }
+    set_payload_len(&mut out);
+    mib.reasm_oks += 1;
+    Defrag::Done(out)
+}
+
+fn src_of(p: &[u8]) -> Ipv6Addr {
+    Ipv6Addr::from(<[u8; 16]>::try_from(&p[8..24]).unwrap_or_default())
+}
+
+fn dst_of(p: &[u8]) -> Ipv6Addr {
+    Ipv6Addr::from(<[u8; 16]>::try_from(&p[24..40]).unwrap_or_default())
+}
+
+fn set_payload_len(p: &mut [u8]) {
+    let len = (p.len() - HEADER_LEN) as u16;
+    p[4..6].copy_from_slice(&len.to_be_bytes());
+}
+
+/// The packet without its Fragment header.
+fn strip(packet: &[u8], fh: usize, nh_at: usize, next: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = packet[..fh].to_vec();
+    out[nh_at] = next;
+    out.extend_from_slice(data);
+    set_payload_len(&mut out);
+    out
+}
+
+enum Insert {
+    Ok,
+    Dup,
+    Overlap,
+}
+
+/// `inet_frag_queue_insert`: a duplicate lies wholly within held data, anything else
+/// touching held data overlaps.
+fn insert(q: &mut FragQueue, offset: usize, data: &[u8]) -> Insert {
+    let end = offset + data.len();
+    let mut hits: Vec<(usize, usize)> = q
+        .frags
+        .range(..end)
+        .rev()
+        .take_while(|(o, d)| *o + d.len() > offset)
+        .map(|(o, d)| (*o, *o + d.len()))
+        .collect();
+    if hits.is_empty() {
+        q.frags.insert(offset, data.to_vec());
+        return Insert::Ok;
+    }
+    hits.reverse();
+    let mut covered = hits[0].0 <= offset;
+    for w in hits.windows(2) {
+        covered &= w[1].0 == w[0].1;
+    }
+    let reach = hits[hits.len() - 1].1;
+    if covered && reach >= end { Insert::Dup } else { Insert::Overlap }
+}
+
+/// `ip6_frag_expire` for every queue whose time is up; also trims memory down to
+/// `ip6frag_low_thresh` once above the high mark (`inet_frag_worker` eviction), oldest
+/// first.
+pub fn expire(now: Nanos, net: &mut Net) {
+    let evict = net.ipv6.frags.mem > net.sysctl.ipv6.ip6frag_high_thresh as usize;
+    while let Some(&(at, key)) = net.ipv6.frags.timers.first() {
+        let over = evict && net.ipv6.frags.mem > net.sysctl.ipv6.ip6frag_low_thresh as usize;
+        if at > now && !over {
+            break;
+        }
+        let Some(q) = net.ipv6.frags.kill(key) else {
+            net.ipv6.frags.timers.remove(&(at, key));
+            continue;
+        };
+        net.ipv6.mib.reasm_fails += 1;
+        if at > now {
+            continue;
+        }
+        net.ipv6.mib.reasm_timeout += 1;
+        // RFC 8200 §4.5: Time Exceeded code 1 only if the first fragment arrived.
+        if let (Some(mut head), Some(first)) = (q.head, q.frags.get(&0)) {
+            head.extend_from_slice(first);
+            set_payload_len(&mut head);
+            super::icmp::send_error(now, net, &head, ty::TIME_EXCEED, 1, 0, None);
+        }
+    }
+}
