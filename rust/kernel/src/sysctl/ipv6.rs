@@ -95,7 +95,7 @@ impl Default for Ipv6Sysctl {
             fwmark_reflect: false,
             icmp_error_anycast_as_unicast: false,
             // Every type but 2 (packet too big) below 128: the errors (`icmpv6_mask_allow`).
-            icmp_ratemask: [u64::MAX & !(1 << 2), u64::MAX, 0, 0],
+            icmp_ratemask: [!(1 << 2), u64::MAX, 0, 0],
             idgen_delay: 1,
             idgen_retries: 3,
             ioam6_id: 0x00ff_ffff,
