@@ -607,3 +607,25 @@ def test_ipv6_multicast_join_send_and_receive(ns6):
         # rule 2 with RFC 4291 §2.7 scopes), so libos sends from its link-local address
         # where Linux uses its global one.
         pytest.xfail(f"libos's source for ff15::7:2 is {src}; Linux picks its global one")
+
+
+FORKING6 = textwrap.dedent("""
+    import http.server, os, socket, socketserver, sys
+    class Server(socketserver.ForkingMixIn, http.server.HTTPServer):
+        address_family = socket.AF_INET6
+    os.chdir(sys.argv[1])
+    Server(("::", 8090), http.server.SimpleHTTPRequestHandler).serve_forever()
+""")
+
+
+def test_forking_server_over_ipv6(ns6):
+    """An accept-and-fork HTTP server on [::] over libos: each IPv6 (and v4-mapped)
+    request is served by a child through the parent's instance."""
+    d, want = www(ns6)
+    ns6.libos_popen(PY, "-u", "-c", FORKING6, d)
+    out = os.path.join(ns6.tmp, "got")
+    for ip in (LIBOS_IP6, LIBOS_IP, LIBOS_IP6):
+        retry(lambda: ns6.run("curl", "-sSf", "-g", "--max-time", "20", "-o", out,
+                              url(ip, 8090, "blob"), timeout=30))
+        assert sha256(open(out, "rb").read()) == want, ip
+        os.unlink(out)
