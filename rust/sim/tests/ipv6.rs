@@ -197,7 +197,6 @@ fn tshark_v6(pcaps: &[std::path::PathBuf]) -> Option<(u32, u32, u32)> {
 
 /// examples/dualstack.toml: h1 - r1 - h2 routed for both families by `routing = "auto"`.
 #[test]
-#[ignore = "needs IPv6 forwarding in the kernel (DATA's ipv6/forward.rs, in progress)"]
 fn dualstack_example_routes_both_families() {
     let src = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
