@@ -16,10 +16,14 @@
 //! - `rule add|del [not] [from P] [to P] [tos T] [iif D] [oif D] [pref N]
 //!   [lookup T|blackhole|unreachable|prohibit] [proto P]`, `rule [show]`;
 //! - `neigh add|replace|change|del ADDR lladdr MAC dev D [nud permanent|noarp]`,
-//!   `neigh [show] [dev D]`, `neigh flush dev D`.
+//!   `neigh [show] [dev D]`, `neigh flush dev D`;
+//! - with `-6`: `route add|del|change|replace|append|prepend [TYPE] PREFIX|default
+//!   [via GW] [dev D] [metric N] [table T] [proto P] [mtu N] [nexthop via GW dev D
+//!   weight W ...]` and `route [show] [table T|all]` (`route6.rs`).
 
 mod addr;
 mod route;
+mod route6;
 mod rule;
 
 use super::wire::*;
@@ -34,10 +38,11 @@ pub fn run(k: &mut Kernel, now: Nanos, cmdline: &str) -> Result<String, String> 
         w = &w[1..];
     }
     let mut ip = Ip { k, now, seq: 0, four: false };
+    let mut six = false;
     while let Some(o) = w.first().filter(|o| o.starts_with('-')) {
         match o.trim_start_matches('-') {
             "4" => ip.four = true,
-            "6" => return Err("Error: IPv6 is not supported by libos yet.".into()),
+            "6" => six = true,
             _ => return Err(format!("Option \"{o}\" is unknown, try \"ip -help\".")),
         }
         w = &w[1..];
@@ -45,6 +50,12 @@ pub fn run(k: &mut Kernel, now: Nanos, cmdline: &str) -> Result<String, String> 
     let Some((obj, rest)) = w.split_first() else {
         return Err("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }".into());
     };
+    if six {
+        return match *obj {
+            o if is(o, "route") => route6::route6(&mut ip, rest),
+            _ => Err("Error: only `ip -6 route` is built in (use rtnetlink for the rest).".into()),
+        };
+    }
     // iproute2's object table order decides abbreviations: `a` address, `r` route...
     if is(obj, "address") {
         addr::addr(&mut ip, rest)

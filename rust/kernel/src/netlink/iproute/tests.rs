@@ -147,3 +147,61 @@ fn append_and_prepend_order_aliases() {
         .collect();
     assert_eq!(gws, ["10.0.0.4", "10.0.0.2", "10.0.0.3"]);
 }
+
+#[test]
+fn ipv6_routes_print_like_iproute2() {
+    let mut k = kernel();
+    k.net.addr6_add_flags(0, 2, "2001:db8:1::1".parse().unwrap(), 64, true).unwrap();
+    ok(&mut k, "ip -6 route add 2001:db8:5::/64 via 2001:db8:1::9");
+    ok(&mut k, "ip -6 route add 2001:db8:6::/64 via fe80::1 dev eth0 metric 5 mtu 1400");
+    ok(
+        &mut k,
+        "-6 r add 2001:db8:7::/64 nexthop via 2001:db8:1::2 nexthop via 2001:db8:1::3 weight 3",
+    );
+    ok(&mut k, "-6 route add blackhole 2001:db8:8::/64");
+    ok(&mut k, "-6 route add 2001:db8:b::/64 dev eth0 table 100 proto static");
+    assert_eq!(
+        k.run_ip(0, "-6 route add 2001:db8:6::/64 via fe80::1"),
+        Err("Error: Egress device not specified.".into())
+    );
+    assert_eq!(
+        k.run_ip(0, "-6 route add 2001:db8:c::/129 dev eth0"),
+        Err("Error: inet6 prefix is expected rather than \"2001:db8:c::/129\".".into())
+    );
+    // Captured from `ip -6 route` on Linux 6.18 configured the same way (the
+    // link-local prefix route comes once DAD finished on Linux too).
+    assert_eq!(
+        ok(&mut k, "ip -6 route"),
+        "2001:db8:1::/64 dev eth0 proto kernel metric 256 pref medium\n\
+         2001:db8:5::/64 via 2001:db8:1::9 dev eth0 metric 1024 pref medium\n\
+         2001:db8:6::/64 via fe80::1 dev eth0 metric 5 mtu 1400 pref medium\n\
+         2001:db8:7::/64 metric 1024 pref medium\n\
+         \tnexthop via 2001:db8:1::2 dev eth0 weight 1 \n\
+         \tnexthop via 2001:db8:1::3 dev eth0 weight 3 \n\
+         blackhole 2001:db8:8::/64 dev lo metric 1024 pref medium\n\
+         fe80::/64 dev eth0 proto kernel metric 256 pref medium\n"
+    );
+    assert_eq!(
+        ok(&mut k, "-6 route show table 100"),
+        "2001:db8:b::/64 dev eth0 proto static metric 1024 pref medium\n"
+    );
+    ok(&mut k, "-6 route del 2001:db8:5::/64");
+    ok(&mut k, "-6 route del blackhole 2001:db8:8::/64");
+    assert_eq!(
+        k.run_ip(0, "-6 route del 2001:db8:5::/64"),
+        Err("RTNETLINK answers: No such process".into())
+    );
+    let all = ok(&mut k, "-6 route show table all");
+    assert!(
+        all.contains(
+            "local 2001:db8:1::1 dev eth0 table local proto kernel metric 0 pref medium\n"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains(
+            "multicast ff00::/8 dev eth0 table local proto kernel metric 256 pref medium\n"
+        ),
+        "{all}"
+    );
+}
