@@ -1,8 +1,9 @@
 //! NETLINK_SOCK_DIAG with inet_diag (Linux `net/core/sock_diag.c`,
-//! `net/ipv4/inet_diag.c`, `tcp_diag.c`): the socket dump `ss` asks for — one
+//! `net/ipv4/inet_diag.c`, `tcp_diag.c`, `udp_diag.c`): the socket dump `ss` asks for — one
 //! `inet_diag_msg` per TCP socket of the requested family (AF_INET or AF_INET6, `ss -4`
 //! / `ss -6`) in the requested states, with TCP_INFO, the congestion control's name,
-//! memory figures and the shutdown bits as attributes.
+//! memory figures and the shutdown bits as attributes; UDP sockets for `ss -u` (state 7
+//! unconnected, 1 connected, the receive queue).
 
 use super::wire::*;
 use crate::{Kernel, Nanos};
@@ -18,6 +19,7 @@ const INET_DIAG_CONG: u16 = 4;
 const INET_DIAG_SKMEMINFO: u16 = 7;
 const INET_DIAG_SHUTDOWN: u16 = 8;
 const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
 const AF_INET6: u8 = 10;
 
 /// One socket as inet_diag describes it (`struct inet_diag_msg` plus attributes).
@@ -56,8 +58,14 @@ impl Kernel {
             } else {
                 let (family, proto, ext) = (p[0], p[1], p[2]);
                 let states = u32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
-                if (family == AF_INET || family == AF_INET6) && proto == IPPROTO_TCP {
-                    for s in self.socks.tcp.diag(now, family == AF_INET6) {
+                let v6 = family == AF_INET6;
+                let socks = match (family, proto) {
+                    (AF_INET | AF_INET6, IPPROTO_TCP) => self.socks.tcp.diag(now, v6),
+                    (AF_INET | AF_INET6, IPPROTO_UDP) => self.socks.udp.diag(v6),
+                    _ => Vec::new(),
+                };
+                {
+                    for s in socks {
                         if states & (1 << s.state) == 0 {
                             continue;
                         }
@@ -105,10 +113,11 @@ fn put_msg(out: &mut MsgWriter, s: &DiagSock, family: u8, ext: u8) {
         let b: Vec<u8> = s.skmem.iter().flat_map(|v| v.to_ne_bytes()).collect();
         out.attr(INET_DIAG_SKMEMINFO, &b);
     }
-    if wants(INET_DIAG_INFO) {
+    // UDP has neither TCP_INFO nor a congestion control (`udp_diag` fills neither).
+    if wants(INET_DIAG_INFO) && !s.info.is_empty() {
         out.attr(INET_DIAG_INFO, &s.info);
     }
-    if wants(INET_DIAG_CONG) {
+    if wants(INET_DIAG_CONG) && !s.cong.is_empty() {
         out.attr_str(INET_DIAG_CONG, s.cong);
     }
 }
@@ -177,6 +186,16 @@ mod tests {
         assert_eq!(&r[0].1[8..24], &[0u8; 16]);
         let r = replies(&k.sock_diag(0, &request(SOCK_DIAG_BY_FAMILY, AF_INET, 6, 0, !0)));
         assert_eq!(r.len(), 2, "the AF_INET listener only");
+        // UDP (`ss -u -a`): a bound AF_INET6 socket, unconnected (state 7).
+        let u = k.socket(i32::from(AF_INET6), crate::uapi::SOCK_DGRAM, 0).unwrap();
+        k.bind(u, "[::1]:5353".parse().unwrap()).unwrap();
+        let r = replies(&k.sock_diag(0, &request(SOCK_DIAG_BY_FAMILY, AF_INET6, 17, ext, !0)));
+        assert_eq!(r.len(), 2);
+        let m = &r[0].1;
+        assert_eq!((m[0], m[1], u16::from_be_bytes([m[4], m[5]])), (AF_INET6, 7, 5353));
+        assert_eq!(&m[8..24], &std::net::Ipv6Addr::LOCALHOST.octets());
+        let attrs: Vec<u16> = Attrs::new(&m[72..]).map(|(t, _)| t).collect();
+        assert_eq!(attrs, vec![INET_DIAG_SHUTDOWN], "no TCP_INFO, no congestion control");
         let r = replies(&k.sock_diag(0, &request(21, AF_INET, 6, 0, !0)));
         assert_eq!(r[0].0, NLMSG_ERROR);
         assert_eq!(i32::from_ne_bytes(r[0].1[..4].try_into().unwrap()), -95);

@@ -72,7 +72,7 @@ impl TcpTable {
 }
 
 /// `idiag_src`/`idiag_dst`: an IPv4 address in the first word, the rest zero.
-fn octets16(a: IpAddr) -> [u8; 16] {
+pub(crate) fn octets16(a: IpAddr) -> [u8; 16] {
     match a {
         IpAddr::V4(v) => {
             let mut b = [0u8; 16];

@@ -165,6 +165,30 @@ impl UdpTable {
         self.rows(true)
     }
 
+    /// The sockets of one family as inet_diag describes them (`udp_diag_dump`).
+    pub(crate) fn diag(&self, v6: bool) -> Vec<crate::netlink::sock_diag::DiagSock> {
+        self.rows(v6)
+            .into_iter()
+            .map(|r| crate::netlink::sock_diag::DiagSock {
+                state: r.state,
+                timer: 0,
+                retrans: 0,
+                sport: r.local.port(),
+                dport: r.remote.port(),
+                src: crate::tcp::proc::octets16(r.local.ip()),
+                dst: crate::tcp::proc::octets16(r.remote.ip()),
+                expires_ms: 0,
+                rqueue: r.rx_queue as u32,
+                wqueue: 0,
+                inode: r.inode as u32,
+                info: Vec::new(),
+                cong: "",
+                shutdown: 0,
+                skmem: [r.rx_queue as u32, 0, 0, 0, 0, 0, 0, 0, r.drops as u32],
+            })
+            .collect()
+    }
+
     fn rows(&self, v6: bool) -> Vec<crate::procfs::SockRow> {
         let fam = |a: SocketAddr| if v6 { crate::tcp::proc::as_v6(a) } else { a };
         let mut rows: Vec<_> = self
