@@ -49,11 +49,7 @@ fn learn(
     let ns = Icmpv6Repr::NeighborSolicit { target: us, lladdr: Some(mac) };
     let mut body = vec![0u8; ns.buffer_len()];
     ns.emit(peer, solicited_node(us), &mut body);
-    k.dev_rx(
-        now,
-        i,
-        &frame(mac, our_mac, peer, solicited_node(us), 255, nexthdr::ICMPV6, &body),
-    );
+    k.dev_rx(now, i, &frame(mac, our_mac, peer, solicited_node(us), 255, nexthdr::ICMPV6, &body));
 }
 
 fn run(k: &mut Kernel, from: u64, until: u64) -> Vec<Vec<u8>> {
@@ -383,4 +379,67 @@ proptest! {
         let m = &k.net.ipv6.mib;
         prop_assert!(m.reasm_oks + m.reasm_fails <= m.reasm_reqds);
     }
+}
+
+/// MLD messages (type, destination, body) among `out`.
+fn mld_msgs(out: &[Vec<u8>]) -> Vec<(u8, Ipv6Addr, Vec<u8>)> {
+    out.iter()
+        .map(|f| ip6(f))
+        .filter(|(r, b)| r.next_header == nexthdr::HOP_BY_HOP && b[0] == nexthdr::ICMPV6)
+        .map(|(r, b)| (b[8], r.dst_addr, b[8..].to_vec()))
+        .collect()
+}
+
+fn query(max_resp: u16, group: Ipv6Addr, v2: bool) -> Vec<u8> {
+    let mut q = vec![130, 0, 0, 0];
+    q.extend_from_slice(&max_resp.to_be_bytes());
+    q.extend_from_slice(&[0, 0]);
+    q.extend_from_slice(&group.octets());
+    if v2 {
+        q.extend_from_slice(&[2, 125, 0, 0]);
+    }
+    q
+}
+
+fn send_query(k: &mut Kernel, i: IfIndex, t: u64, src: Ipv6Addr, dst: Ipv6Addr, mut q: Vec<u8>) {
+    let sum = crate::wire::checksum::transport(&IpAddr::V6(src), &IpAddr::V6(dst), 58, &q);
+    q[2..4].copy_from_slice(&sum.to_be_bytes());
+    let mut hbh = vec![nexthdr::ICMPV6, 0, 5, 2, 0, 0, 1, 0];
+    hbh.extend(q);
+    k.dev_rx(t, i, &frame(PEER_MAC, MAC, src, dst, 1, nexthdr::HOP_BY_HOP, &hbh));
+}
+
+#[test]
+fn mld_queries_are_answered_within_the_maximum_response_delay() {
+    let (mut k, i) = host();
+    run(&mut k, 3 * SEC, 10 * SEC);
+    let router = a("fe80::1");
+    let all = a("ff02::1");
+    // MLDv2 general query, Maximum Response Code 1000 ms.
+    send_query(&mut k, i, 10 * SEC, router, all, query(1000, Ipv6Addr::UNSPECIFIED, true));
+    let m = mld_msgs(&run(&mut k, 10 * SEC, 11 * SEC));
+    assert_eq!(m.len(), 1, "{m:?}");
+    let (t, dst, body) = &m[0];
+    assert_eq!((*t, *dst), (143, a("ff02::16")));
+    // One MODE_IS_EXCLUDE record: 2001:db8::2 and fe80::ff:fe00:2 share their
+    // solicited-node group ff02::1:ff00:2.
+    assert_eq!(u16::from_be_bytes([body[6], body[7]]), 1);
+    assert_eq!((body[8], &body[12..28]), (2, &solicited_node(a(US)).octets()[..]));
+    // Group-specific query for a group we are in: that group only.
+    let sn = solicited_node(a(US));
+    send_query(&mut k, i, 12 * SEC, router, sn, query(500, sn, true));
+    let m = mld_msgs(&run(&mut k, 12 * SEC, 13 * SEC));
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        (u16::from_be_bytes([m[0].2[6], m[0].2[7]]), &m[0].2[12..28]),
+        (1, &sn.octets()[..])
+    );
+    // MLDv1 query: MLDv1 reports (type 131) to each group.
+    send_query(&mut k, i, 14 * SEC, router, all, query(1000, Ipv6Addr::UNSPECIFIED, false));
+    let m = mld_msgs(&run(&mut k, 14 * SEC, 15 * SEC));
+    assert_eq!(m.len(), 1);
+    assert!(m.iter().all(|(t, dst, b)| *t == 131 && b[8..24] == dst.octets()));
+    // A query from a global source is dropped.
+    send_query(&mut k, i, 16 * SEC, a(PEER), all, query(1000, Ipv6Addr::UNSPECIFIED, true));
+    assert!(mld_msgs(&run(&mut k, 16 * SEC, 18 * SEC)).is_empty());
 }

@@ -31,6 +31,7 @@ pub(super) fn rcv(now: Nanos, net: &mut Net, rx: &NdRx, msg: &[u8]) {
         | Icmpv6Repr::NeighborAdvert { .. }
         | Icmpv6Repr::RouterSolicit { .. }
         | Icmpv6Repr::RouterAdvert { .. } => ndisc::rcv(now, net, rx, &repr),
+        Icmpv6Repr::Other { ty: 130, .. } => net.mld_query(now, rx.ifindex, rx.src, msg),
         _ => {}
     }
 }

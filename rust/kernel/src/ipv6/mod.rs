@@ -204,7 +204,10 @@ impl Ipv6State {
     /// same scope first, then the longest matching prefix).
     pub fn select_source(&self, ifindex: IfIndex, dst: Ipv6Addr) -> Option<Ipv6Addr> {
         let v = self.addrs.get(&ifindex)?;
-        let link_local = crate::wire::ipv6::is_link_local(dst) || dst.is_multicast();
+        // RFC 6724 rule 2 with the multicast scope field (RFC 4291 §2.7): ff01/ff02
+        // are link scope, ff05/ff0e and the like want a global source.
+        let link_local = crate::wire::ipv6::is_link_local(dst)
+            || (dst.is_multicast() && dst.octets()[1] & 0x0f <= 2);
         let usable = v.iter().filter(|f| f.state == AddrState::Preferred);
         let same_scope = |f: &&Ifaddr6| crate::wire::ipv6::is_link_local(f.addr) == link_local;
         usable
