@@ -629,3 +629,25 @@ def test_forking_server_over_ipv6(ns6):
                               url(ip, 8090, "blob"), timeout=30))
         assert sha256(open(out, "rb").read()) == want, ip
         os.unlink(out)
+
+
+MAPPED_CLIENT = textwrap.dedent(f"""
+    import socket
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.connect(("::ffff:{LINUX_IP}", 8000))
+    me, peer = s.getsockname(), s.getpeername()
+    s.sendall(b"HEAD / HTTP/1.0\\r\\n\\r\\n")
+    status = s.recv(100).split(b"\\r\\n")[0].decode()
+    print(me[0], peer[0], peer[1], status)
+""")
+
+
+def test_v4_mapped_connect_from_an_inet6_socket(ns6):
+    """An AF_INET6 TCP socket over libos connecting to ::ffff:10.99.0.1 talks IPv4 to
+    Linux; its own and its peer's names come back v4-mapped, as on Linux."""
+    d, _ = www(ns6)
+    ns6.popen(PY, "-m", "http.server", "8000", "--bind", LINUX_IP, "--directory", d)
+    retry(lambda: ns6.run("curl", "-sf", "-o", "/dev/null", url(LINUX_IP, 8000)))
+    r = ns6.libos(PY, "-c", MAPPED_CLIENT, timeout=30, check=False)
+    assert r.stdout.split()[:4] == [f"::ffff:{LIBOS_IP}", f"::ffff:{LINUX_IP}", "8000",
+                                    "HTTP/1.0"], r.stdout + r.stderr
