@@ -33,6 +33,10 @@
 //! sim.run_until(10_000_000_000);
 //! print!("{}", libos_sim::output::table(&sim.reports()));
 //! ```
+//!
+//! IPv6: `sim.addr6_add(h1, if1, "2001:db8::1".parse().unwrap(), 64, true)` (the last
+//! argument is `nodad`), `sim.route_add(node, Route::new(...))` for either family; apps
+//! aimed at an IPv6 `SocketAddr` open AF_INET6 sockets.
 
 pub mod apps;
 pub mod channel;
