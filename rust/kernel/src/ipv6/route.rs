@@ -255,19 +255,43 @@ impl Net {
         })
     }
 
-    /// `ipv6_dev_get_saddr`: an address of the outgoing device first (rule 5), else the
-    /// best of the other devices'.
+    /// `ipv6_dev_get_saddr` (RFC 6724 §5): among the usable addresses — of the outgoing
+    /// device only for multicast and link-scope destinations (or `use_oif_addrs_only`),
+    /// else of every device — the destination itself (rule 1), then the appropriate
+    /// scope (rule 2, multicast scope from the address, RFC 4291 §2.7), the outgoing
+    /// device (rule 5), the longest matching prefix (rule 8), the newest address.
     pub fn source6(&self, oif: IfIndex, dst: Ipv6Addr) -> Option<Ipv6Addr> {
-        if let Some(s) = self.ipv6.select_source(oif, dst)
-            && is_link_local(s) == (is_link_local(dst) || dst.is_multicast())
-        {
-            return Some(s);
-        }
-        let others = self.ipv6.addrs.keys().filter(|&&i| i != oif);
-        others
-            .filter_map(|&i| self.ipv6.select_source(i, dst))
-            .find(|s| !is_link_local(*s) && !s.is_loopback())
-            .or_else(|| self.ipv6.select_source(oif, dst))
+        let dscope = scope6(dst);
+        let only_oif =
+            dst.is_multicast() || dscope <= 2 || self.conf6(oif).get(Knob::UseOifAddrsOnly) != 0;
+        let key = |i: IfIndex, a: Ipv6Addr| {
+            let s = scope6(a);
+            // Rule 2: a scope at least the destination's, the smallest such; else the
+            // largest below it.
+            let scope = if s >= dscope { (1, 15 - s) } else { (0, s) };
+            let common = (u128::from(a) ^ u128::from(dst)).leading_zeros();
+            (a == dst, scope, i == oif, common)
+        };
+        self.ipv6
+            .addrs
+            .iter()
+            .filter(|(i, _)| !only_oif || **i == oif)
+            .flat_map(|(&i, v)| v.iter().map(move |f| (i, f)))
+            .filter(|(_, f)| f.state == AddrState::Preferred)
+            .max_by_key(|(i, f)| key(*i, f.addr))
+            .map(|(_, f)| f.addr)
+    }
+}
+
+/// The scope of an address (RFC 4291 §2.7, RFC 6724 §3.1): a multicast address's
+/// scope field; link-local and loopback unicast 2; every other unicast global (14).
+fn scope6(a: Ipv6Addr) -> u8 {
+    if a.is_multicast() {
+        a.octets()[1] & 0x0f
+    } else if a.is_loopback() || is_link_local(a) {
+        2
+    } else {
+        0x0e
     }
 }
 
