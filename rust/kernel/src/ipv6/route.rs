@@ -651,6 +651,22 @@ mod tests {
     }
 
     #[test]
+    fn source_by_rfc_6724_scope_rules() {
+        let (k, e0, e1) = router();
+        let src = |d: &str, o| k.net.source6(o, a(d));
+        // Multicast: the group's scope decides, among the outgoing device's addresses.
+        assert_eq!(src("ff02::1:2", e0), Some(a("fe80::ff:fe00:1")));
+        assert_eq!(src("ff15::7:2", e0), Some(a("2001:db8:1::1")));
+        assert_eq!(src("ff05::2", e1), Some(a("2001:db8:2::1")));
+        // Link-local destination: the device's link-local address.
+        assert_eq!(src("fe80::9", e1), Some(a("fe80::ff:fe00:2")));
+        // Global destination: a global address; the outgoing device's (rule 5) before
+        // a longer match elsewhere (rule 8), another device's when it has none.
+        assert_eq!(src("2001:db8:2::9", e0), Some(a("2001:db8:1::1")));
+        assert_eq!(src("2001:db8:2::9", 1), Some(a("2001:db8:2::1")));
+    }
+
+    #[test]
     fn device_down_flushes_its_routes() {
         let (mut k, e0, _) = router();
         k.net
