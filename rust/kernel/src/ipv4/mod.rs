@@ -115,7 +115,11 @@ impl Net {
                 NeighAction::Solicit { ifindex, target, unicast } => {
                     arp::solicit(self, ifindex, target, unicast);
                 }
-                NeighAction::Failed { target: IpAddr::V6(_), .. } => {}
+                NeighAction::Failed { target: IpAddr::V6(_), queued, .. } => {
+                    for pkt in queued {
+                        crate::ipv6::neigh_failed(now, self, pkt.data());
+                    }
+                }
                 NeighAction::Failed { queued, .. } => {
                     for pkt in queued {
                         icmp::send_unreach_host(now, self, pkt.data());

@@ -316,7 +316,7 @@ fn forwarding_decrements_the_hop_limit_and_reports_errors() {
     // Forwarding off: dropped silently.
     k.sysctl_set("net.ipv6.conf.all.forwarding", "0").unwrap();
     k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, far, 64, nexthdr::UDP, &udp));
-    assert!(run(&mut k, t, t).is_empty());
+    assert!(run(&mut k, t, t).iter().all(|f| ip6(f).0.dst_addr != far));
 }
 
 #[test]
@@ -442,4 +442,27 @@ fn mld_queries_are_answered_within_the_maximum_response_delay() {
     // A query from a global source is dropped.
     send_query(&mut k, i, 16 * SEC, a(PEER), all, query(1000, Ipv6Addr::UNSPECIFIED, true));
     assert!(mld_msgs(&run(&mut k, 16 * SEC, 18 * SEC)).is_empty());
+}
+
+#[test]
+fn a_neighbour_that_never_answers_draws_address_unreachable() {
+    let (mut k, i, _) = router();
+    let (peer, gone) = (a(PEER), a("2001:db8:1::7"));
+    let t = 9 * SEC;
+    k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, gone, 64, nexthdr::UDP, &[0; 8]));
+    // Three solicitations a second apart (RFC 4861 MAX_MULTICAST_SOLICIT), then the
+    // error for the queued packet.
+    // The sender stays reachable (it confirms itself).
+    let na = Icmpv6Repr::NeighborAdvert {
+        router: false,
+        solicited: true,
+        override_: true,
+        target: peer,
+        lladdr: Some(PEER_MAC),
+    };
+    let mut b = vec![0u8; na.buffer_len()];
+    na.emit(peer, a(US), &mut b);
+    k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, a(US), 255, nexthdr::ICMPV6, &b));
+    let e = icmp_errors(&run(&mut k, t, t + 5 * SEC));
+    assert_eq!(e, vec![(a(US), peer, ty::DEST_UNREACH, 3, 0)]);
 }

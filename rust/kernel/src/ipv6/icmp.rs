@@ -128,6 +128,12 @@ fn ineligible(invoking: &[u8]) -> bool {
     }
 }
 
+/// `ndisc_error_report`: a packet queued for a neighbour that never answered draws
+/// Destination Unreachable code 3 (address unreachable) back to its source.
+pub fn neigh_failed(now: Nanos, net: &mut Net, packet: &[u8]) {
+    send_error(now, net, packet, ty::DEST_UNREACH, 3, 0, None);
+}
+
 /// `icmp6_send`: an error of type `t`/`code` (with `param`, the MTU or the pointer)
 /// about `invoking` (the whole received IPv6 packet), back to its source. Our source is
 /// the address it was sent to when that is ours, else the best one toward the sender.

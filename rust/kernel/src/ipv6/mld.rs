@@ -25,6 +25,8 @@ const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const UNSOLICITED_INTERVAL_MS: u32 = 1000;
 /// MLDv2 record type CHANGE_TO_EXCLUDE_MODE (RFC 3810 §5.2.12).
 const CHANGE_TO_EXCLUDE: u8 = 4;
+/// CHANGE_TO_INCLUDE_MODE: with no sources, the group is left.
+const CHANGE_TO_INCLUDE: u8 = 3;
 /// MODE_IS_EXCLUDE (RFC 3810 §5.2.12), the current-state record of an ASM listener.
 const MODE_IS_EXCLUDE: u8 = 2;
 /// ICMPv6 types: Multicast Listener Query and the MLDv1 report (RFC 2710 §3).
@@ -97,8 +99,8 @@ impl Net {
         Ok(())
     }
 
-    /// `__ipv6_dev_mc_dec`: the last socket leaving stops the listening (no Done /
-    /// leave report is sent yet).
+    /// `__ipv6_dev_mc_dec`: the last socket leaving stops the listening and reports
+    /// CHANGE_TO_INCLUDE with no sources (RFC 3810 §6.1, the MLDv2 leave).
     pub(crate) fn ipv6_mc_leave(&mut self, _now: Nanos, ifindex: IfIndex, group: Ipv6Addr) {
         let key = (ifindex, group);
         if let Some(n) = self.ipv6.mld.joined.get_mut(&key) {
@@ -106,6 +108,16 @@ impl Net {
             if *n == 0 {
                 self.ipv6.mld.joined.remove(&key);
                 self.ipv6.mld.pending.retain(|p| (p.1, p.2) != key);
+                let reported = group != ALL_NODES
+                    && !self.ipv6.in_group(ifindex, group)
+                    && self.devs.get(ifindex).is_some_and(|d| d.needs_arp());
+                if reported {
+                    self.mld_xmit(
+                        ifindex,
+                        ALL_MLDV2_ROUTERS,
+                        report_of(&[group], CHANGE_TO_INCLUDE),
+                    );
+                }
             }
         }
     }

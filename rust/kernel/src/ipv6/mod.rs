@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 
 pub use addrconf::{AddrState, Ifaddr6};
+pub use icmp::neigh_failed;
 pub use input::input;
 
 /// Linux's defaults for the `net.ipv6.conf.*` knobs this module uses.
