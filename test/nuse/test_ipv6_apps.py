@@ -651,3 +651,19 @@ def test_v4_mapped_connect_from_an_inet6_socket(ns6):
     r = ns6.libos(PY, "-c", MAPPED_CLIENT, timeout=30, check=False)
     assert r.stdout.split()[:4] == [f"::ffff:{LIBOS_IP}", f"::ffff:{LINUX_IP}", "8000",
                                     "HTTP/1.0"], r.stdout + r.stderr
+
+
+def test_udp6_control_messages_over_attach(ns6):
+    """The same UDP exchange run through `libos-nuse attach` (the program's socket calls
+    forwarded to a running instance): recvmsg returns the instance's IPV6_PKTINFO and
+    IPV6_HOPLIMIT cmsgs, sendmsg's IPV6_PKTINFO reaches it."""
+    holder = hold_instance(ns6)
+    prog = ns6.popen(NUSE_BIN, "attach", str(holder.pid), "--", PY, "-u", "-c", UDP6)
+    assert prog.stdout.readline().strip() == "READY", prog.stderr.read()
+    r = ns6.run(PY, "-c", LINUX_UDP6, timeout=20, check=False)
+    out, err = prog.communicate(timeout=10)
+    assert "UDP6 OK" in out, out + err + r.stderr
+    assert "control messages" not in err, err
+    lines = r.stdout.split("\n")
+    assert lines[0].split() == ["ho6", LIBOS_IP6, "9200", "7"], r.stdout + r.stderr
+    assert lines[1] == "ho4", r.stdout

@@ -111,7 +111,14 @@ fn recv_iov_ctl(
     }
     if crate::remote::on() {
         let total: usize = iov.iter().map(|b| b.len()).sum();
-        let (n, data, addr) = crate::remote::recvfrom(kfd, total, flags)?;
+        let (n, data, addr) = match ctl {
+            Some(c) => {
+                let (n, data, addr, got) = crate::remote::recvmsg(kfd, total, flags)?;
+                *c = got;
+                (n, data, addr)
+            }
+            None => crate::remote::recvfrom(kfd, total, flags)?,
+        };
         let mut off = 0;
         for b in iov.iter_mut() {
             let take = b.len().min(data.len() - off);
@@ -255,8 +262,8 @@ unsafe fn sendmsg_lib(kfd: Fd, msg: *const msghdr, flags: c_int) -> SysResult<us
 }
 
 /// A datagram send with IP control messages, given to the kernel
-/// (`Kernel::sendmsg_control`); None where they stay ignored (streams, netlink,
-/// attached mode).
+/// (`Kernel::sendmsg_control`), or to the attached instance's sendmsg; None where they
+/// stay ignored (streams, netlink).
 fn send_with_control(
     kfd: Fd,
     iov: &[&[u8]],
@@ -264,8 +271,12 @@ fn send_with_control(
     to: Option<SocketAddr>,
     ctl: &[u8],
 ) -> Option<SysResult<usize>> {
-    if crate::netlink::is_nl(kfd) || crate::remote::on() {
+    if crate::netlink::is_nl(kfd) {
         return None;
+    }
+    if crate::remote::on() {
+        let data = if iov.len() == 1 { iov[0].to_vec() } else { iov.concat() };
+        return Some(crate::remote::sendmsg(kfd, &data, flags, to, ctl));
     }
     let n = match instance() {
         Ok(n) => n,

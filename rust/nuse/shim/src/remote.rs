@@ -44,10 +44,15 @@ const OP_POLL: u32 = 16;
 const OP_HELLO: u32 = 17;
 const OP_PROC_READ: u32 = 18;
 const OP_PROC_WRITE: u32 = 19;
+const OP_SENDMSG: u32 = 20;
+const OP_RECVMSG: u32 = 21;
 
 /// Largest payload either side accepts (bounded memory for a bad peer).
 const MAX_PAYLOAD: usize = 1 << 20;
 const ADDR_MAX: usize = 128;
+/// Control-message bytes carried per sendmsg/recvmsg (Linux's optmem_max is larger; an
+/// IPv6 datagram's pktinfo, hop limit and tclass take 72).
+const CTL_MAX: usize = 1024;
 
 // ---- shared framing -----------------------------------------------------------------
 
@@ -354,6 +359,46 @@ pub fn recvfrom(sfd: Fd, len: usize, flags: c_int) -> SysResult<(usize, Vec<u8>,
     let addr = p[4..4 + alen].to_vec();
     let data = p.split_off(4 + alen);
     Ok((n as usize, data, addr))
+}
+
+/// sendmsg with control messages (IP_PKTINFO, IPV6_PKTINFO, IPV6_HOPLIMIT...): the server
+/// runs the same sendmsg on its instance.
+pub fn sendmsg(
+    sfd: Fd,
+    data: &[u8],
+    flags: c_int,
+    to: Option<SocketAddr>,
+    ctl: &[u8],
+) -> SysResult<usize> {
+    if ctl.len() > CTL_MAX {
+        return Err(Errno::ENOBUFS);
+    }
+    let addr = to.map(sockaddr_bytes).unwrap_or_default();
+    let data = &data[..data.len().min(MAX_PAYLOAD - ADDR_MAX - CTL_MAX)];
+    let a = [sfd.into(), flags.into(), addr.len() as i64, ctl.len() as i64, 0, 0];
+    call(OP_SENDMSG, a, &[&addr, ctl, data]).map(|(v, _)| v as usize)
+}
+
+/// What a remote recvmsg returns: the call's result, the data, the raw source address
+/// and the control messages.
+pub type RecvMsg = (usize, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// recvmsg with control messages: the server's recvmsg, its cmsgs sent back whole (the
+/// caller fits them in its buffer).
+pub fn recvmsg(sfd: Fd, len: usize, flags: c_int) -> SysResult<RecvMsg> {
+    let len = len.min(MAX_PAYLOAD - ADDR_MAX - CTL_MAX - 8);
+    let (n, p) = call(OP_RECVMSG, [sfd.into(), len as i64, flags.into(), 0, 0, 0], &[])?;
+    let u32_at =
+        |i: usize| p.get(i..i + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let alen = u32_at(0).ok_or(Errno::EIO)?;
+    let clen = u32_at(4 + alen).ok_or(Errno::EIO)?;
+    let data_at = 8 + alen + clen;
+    if p.len() < data_at {
+        return Err(Errno::EIO);
+    }
+    let addr = p[4..4 + alen].to_vec();
+    let ctl = p[8 + alen..data_at].to_vec();
+    Ok((n as usize, p[data_at..].to_vec(), addr, ctl))
 }
 
 /// Parses a raw IPv4/IPv6 source address returned by the server.
@@ -776,6 +821,8 @@ fn execute(op: u32, a: [i64; 6], p: &[u8]) -> (i64, Vec<u8>) {
                 reply.extend_from_slice(&data[..got]);
                 (r as i64, reply)
             }
+            OP_SENDMSG => serve_sendmsg(fd, a, p),
+            OP_RECVMSG => serve_recvmsg(fd, a),
             OP_SETSOCKOPT => int(crate::calls::setsockopt(
                 fd,
                 a[1] as c_int,
@@ -862,6 +909,67 @@ fn execute(op: u32, a: [i64; 6], p: &[u8]) -> (i64, Vec<u8>) {
             }
         }
     }
+}
+
+/// A forwarded sendmsg with control messages: payload = address, control, data.
+fn serve_sendmsg(fd: c_int, a: [i64; 6], p: &[u8]) -> (i64, Vec<u8>) {
+    let alen = (a[2].max(0) as usize).min(ADDR_MAX).min(p.len());
+    let (addr, rest) = p.split_at(alen);
+    let clen = (a[3].max(0) as usize).min(CTL_MAX).min(rest.len());
+    let (ctl, data) = rest.split_at(clen);
+    // u64 words: a cmsghdr-aligned copy of the control bytes.
+    let mut cbuf = vec![0u64; clen.div_ceil(8)];
+    // SAFETY: cbuf holds at least clen bytes.
+    unsafe { std::ptr::copy_nonoverlapping(ctl.as_ptr(), cbuf.as_mut_ptr().cast::<u8>(), clen) };
+    let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut c_void, iov_len: data.len() };
+    // SAFETY: all-zero is a valid msghdr.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    if alen > 0 {
+        m.msg_name = addr.as_ptr() as *mut c_void;
+        m.msg_namelen = alen as socklen_t;
+    }
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    if clen > 0 {
+        m.msg_control = cbuf.as_mut_ptr().cast();
+        m.msg_controllen = clen;
+    }
+    // SAFETY: m points at live buffers for the call.
+    let r = unsafe { crate::io::sendmsg(fd, &m, a[1] as c_int) };
+    (r as i64, Vec::new())
+}
+
+/// A forwarded recvmsg: reply = address length, address, control length, control, data.
+fn serve_recvmsg(fd: c_int, a: [i64; 6]) -> (i64, Vec<u8>) {
+    let len = (a[1].max(0) as usize).min(MAX_PAYLOAD - ADDR_MAX - CTL_MAX - 8);
+    let mut data = vec![0u8; len];
+    let mut addr = [0u8; ADDR_MAX];
+    let mut cbuf = vec![0u64; CTL_MAX / 8];
+    let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: len };
+    // SAFETY: all-zero is a valid msghdr.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    m.msg_name = addr.as_mut_ptr().cast();
+    m.msg_namelen = ADDR_MAX as socklen_t;
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf.as_mut_ptr().cast();
+    m.msg_controllen = CTL_MAX;
+    // SAFETY: m points at live buffers for the call.
+    let r = unsafe { crate::io::recvmsg(fd, &mut m, a[2] as c_int) };
+    if r < 0 {
+        return (r as i64, Vec::new());
+    }
+    let alen = (m.msg_namelen as usize).min(ADDR_MAX);
+    let clen = m.msg_controllen.min(CTL_MAX);
+    let got = (r as usize).min(len);
+    let mut reply = Vec::with_capacity(8 + alen + clen + got);
+    reply.extend_from_slice(&(alen as u32).to_ne_bytes());
+    reply.extend_from_slice(&addr[..alen]);
+    reply.extend_from_slice(&(clen as u32).to_ne_bytes());
+    // SAFETY: cbuf holds CTL_MAX >= clen bytes.
+    reply.extend_from_slice(unsafe { std::slice::from_raw_parts(cbuf.as_ptr().cast(), clen) });
+    reply.extend_from_slice(&data[..got]);
+    (r as i64, reply)
 }
 
 /// A forwarded /proc read or write, on this process's instance.
