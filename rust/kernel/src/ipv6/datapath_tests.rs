@@ -466,3 +466,22 @@ fn a_neighbour_that_never_answers_draws_address_unreachable() {
     let e = icmp_errors(&run(&mut k, t, t + 5 * SEC));
     assert_eq!(e, vec![(a(US), peer, ty::DEST_UNREACH, 3, 0)]);
 }
+
+#[test]
+fn in_transit_only_the_hop_by_hop_header_is_checked() {
+    let (mut k, i, _) = router();
+    let (peer, far) = (a(PEER), a("2001:db8:1::1"));
+    let t = 9 * SEC;
+    // PadN, then a type 0 routing header a router must not look at (not the final
+    // destination): forwarded.
+    let mut p = vec![nexthdr::ROUTING, 0, 1, 4, 0, 0, 0, 0];
+    p.extend_from_slice(&[nexthdr::UDP, 0, 0, 1, 0, 0, 0, 0]);
+    p.extend_from_slice(&[0; 8]);
+    k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, far, 64, nexthdr::HOP_BY_HOP, &p));
+    assert!(run(&mut k, t, t).iter().any(|f| ip6(f).0.dst_addr == far));
+    // An unknown option whose action bits are 10: Parameter Problem code 2 at it.
+    let p = [nexthdr::UDP, 0, 0x80, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, far, 64, nexthdr::HOP_BY_HOP, &p));
+    let e = icmp_errors(&run(&mut k, t, t));
+    assert_eq!(e, vec![(a(US), peer, ty::PARAMPROB, 2, 42)]);
+}

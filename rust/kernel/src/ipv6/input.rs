@@ -54,13 +54,47 @@ pub fn input(
     let whole = &packet[..HEADER_LEN + p.payload().len()];
     if !for_us {
         if !dst.is_multicast() && net.ipv6_forwarding(ifindex) {
-            super::forward::forward(now, net, ifindex, whole, l2_multicast);
+            if hop_by_hop_ok(now, net, ifindex, whole) {
+                super::forward::forward(now, net, ifindex, whole, l2_multicast);
+            }
         } else {
             net.ipv6.mib.in_addr_errors += 1;
         }
         return;
     }
     local_deliver(now, net, t, ifindex, whole, holder, false);
+}
+
+/// `ipv6_parse_hopopts` for a packet in transit: only its hop-by-hop header is
+/// examined (RFC 8200 §4: routers process no other extension header).
+fn hop_by_hop_ok(now: Nanos, net: &mut Net, ifindex: IfIndex, whole: &[u8]) -> bool {
+    if whole[6] != nexthdr::HOP_BY_HOP {
+        return true;
+    }
+    let payload = &whole[HEADER_LEN..];
+    let len = match payload.get(1) {
+        Some(&l) => (usize::from(l) + 1) * 8,
+        None => 0,
+    };
+    let Some(h) = payload.get(..len).filter(|_| len > 0) else {
+        net.ipv6.mib.in_truncated_pkts += 1;
+        return false;
+    };
+    // The header alone, ending the chain.
+    let mut only = h.to_vec();
+    only[0] = nexthdr::NONE;
+    match walk_extensions(nexthdr::HOP_BY_HOP, &only) {
+        Ok(_) => true,
+        Err(ExtError::Problem { code, pointer }) => {
+            net.ipv6.mib.in_hdr_errors += 1;
+            icmp::send_error(now, net, whole, ty::PARAMPROB, code, pointer, Some(ifindex));
+            false
+        }
+        Err(_) => {
+            net.ipv6.mib.in_hdr_errors += 1;
+            false
+        }
+    }
 }
 
 /// `ip6_input_finish`: the extension-header walk, reassembly, then the upper layer.
