@@ -600,13 +600,8 @@ def test_ipv6_multicast_join_send_and_receive(ns6):
     assert "MC OK" in out, out + err + r.stdout + r.stderr
     data, src, hops = r.stdout.split()
     assert (data, hops) == ("to-linux", "5"), r.stdout + r.stderr
-    assert src in (LIBOS_IP6, LIBOS_LL6), src
-    if src != LIBOS_IP6:
-        # Known kernel bug (reported): Ipv6State::select_source / Net::source6 treat every
-        # multicast destination as link-local scope instead of its scope field (RFC 6724
-        # rule 2 with RFC 4291 §2.7 scopes), so libos sends from its link-local address
-        # where Linux uses its global one.
-        pytest.xfail(f"libos's source for ff15::7:2 is {src}; Linux picks its global one")
+    # RFC 6724 rule 2 with the group's scope (RFC 4291 §2.7): global source, as Linux.
+    assert src == LIBOS_IP6, src
 
 
 FORKING6 = textwrap.dedent("""
