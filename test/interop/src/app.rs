@@ -25,8 +25,9 @@ pub enum App {
     /// writing, read to EOF, close.
     TcpSource {
         conn: Fd,
-        /// Not connected yet: no usable source address while DAD runs (EADDRNOTAVAIL,
-        /// as Linux), so connect is retried on each tick.
+        /// Not connected yet: an IPv6 connect waits until DAD is over, since before
+        /// that the only usable source is ::1 (Linux picks it too, and the SYN is
+        /// never answered) or none (EADDRNOTAVAIL); retried on each tick.
         pending: Option<SocketAddr>,
         total: usize,
         sent: usize,
@@ -72,10 +73,13 @@ impl App {
     ) -> Result<App, Errno> {
         let domain = if to.is_ipv6() { AF_INET6 } else { AF_INET };
         let conn = k.socket(domain, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let pending = match k.connect(now, conn, to) {
-            Ok(()) | Err(Errno::EINPROGRESS) => None,
-            Err(Errno::EADDRNOTAVAIL) if to.is_ipv6() => Some(to),
-            Err(e) => return Err(e),
+        let pending = if to.is_ipv6() && dad_running(k) {
+            Some(to)
+        } else {
+            match k.connect(now, conn, to) {
+                Ok(()) | Err(Errno::EINPROGRESS) => None,
+                Err(e) => return Err(e),
+            }
         };
         Ok(App::TcpSource { conn, pending, total, sent: 0, shut: false, connected: false })
     }
@@ -117,6 +121,9 @@ impl App {
             }
             App::TcpSource { conn, pending, total, sent, shut, connected } => {
                 if let Some(to) = *pending {
+                    if dad_running(k) {
+                        return None;
+                    }
                     match k.connect(now, *conn, to) {
                         Err(Errno::EADDRNOTAVAIL) => return None,
                         Ok(()) | Err(Errno::EINPROGRESS) => *pending = None,
@@ -133,6 +140,12 @@ impl App {
             }
         }
     }
+}
+
+/// An IPv6 address is still tentative (duplicate address detection running).
+fn dad_running(k: &Kernel) -> bool {
+    let tentative = libos_kernel::ipv6::AddrState::Tentative;
+    k.devs().any(|d| k.addrs6(d.ifindex).iter().any(|a| a.state == tentative))
 }
 
 fn step_source(
