@@ -485,3 +485,22 @@ fn in_transit_only_the_hop_by_hop_header_is_checked() {
     let e = icmp_errors(&run(&mut k, t, t));
     assert_eq!(e, vec![(a(US), peer, ty::PARAMPROB, 2, 42)]);
 }
+
+#[test]
+fn misaligned_and_headless_first_fragments_draw_parameter_problems() {
+    let (mut k, i) = host();
+    let (us, peer) = (a(US), a(PEER));
+    let t = 4 * SEC;
+    let msg = echo_bytes(peer, us, 8, &[0; 100]);
+    // A non-final fragment of 12 bytes: code 0, pointer 4 (the payload length).
+    k.dev_rx(t, i, &from_peer(peer, us, nexthdr::FRAGMENT, &frag(58, 0, true, 8, &msg[..12])));
+    // A first fragment cut inside the UDP header (RFC 7112): code 3.
+    k.dev_rx(t, i, &from_peer(peer, us, nexthdr::FRAGMENT, &frag(17, 0, true, 9, &[0; 0])));
+    let e = icmp_errors(&run(&mut k, t, t));
+    assert_eq!(e, vec![(us, peer, ty::PARAMPROB, 0, 4), (us, peer, ty::PARAMPROB, 3, 0)]);
+    // The misaligned fragment's queue stays and expires like Linux's (no error: the
+    // first fragment never came).
+    run(&mut k, t, t + 61 * SEC);
+    let m = &k.net.ipv6.mib;
+    assert_eq!((m.reasm_reqds, m.reasm_timeout), (2, 1));
+}

@@ -138,8 +138,8 @@ fn local_deliver(
         }
         match super::reassembly::defrag(now, net, whole) {
             Defrag::Held => {}
-            Defrag::Problem(pointer) => {
-                icmp::send_error(now, net, whole, ty::PARAMPROB, 0, pointer, Some(ifindex));
+            Defrag::Problem(code, pointer) => {
+                icmp::send_error(now, net, whole, ty::PARAMPROB, code, pointer, Some(ifindex));
             }
             Defrag::Done(full) => local_deliver(now, net, t, ifindex, &full, holder, true),
         }

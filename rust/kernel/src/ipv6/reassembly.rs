@@ -68,8 +68,8 @@ pub enum Defrag {
     Held,
     /// The whole datagram, fragment header removed.
     Done(Vec<u8>),
-    /// Parameter Problem (code 0) at this pointer (`ipv6_frag_rcv`'s `prob_offset`).
-    Problem(u32),
+    /// Parameter Problem with this code and pointer (`ipv6_frag_rcv`'s `prob_offset`).
+    Problem(u8, u32),
 }
 
 /// Where the Fragment header starts in `packet` and where the next-header field that
@@ -115,14 +115,11 @@ pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
         mib.reasm_oks += 1;
         return Defrag::Done(strip(packet, fh, nh_at, h[0], data));
     }
-    // `ipv6_frag_rcv`: non-final fragments carry a multiple of 8 bytes.
-    if more && !data.len().is_multiple_of(8) {
+    // RFC 8200 §4.5 (RFC 7112): the first fragment holds the whole header chain and
+    // the upper-layer header (`ipv6frag_thdr_truncated`): else Parameter Problem code 3.
+    if offset == 0 && upper_header_truncated(h[0], data) {
         mib.in_hdr_errors += 1;
-        return Defrag::Problem(4);
-    }
-    if fh + 8 - HEADER_LEN + offset + data.len() > MAX_PAYLOAD {
-        mib.in_hdr_errors += 1;
-        return Defrag::Problem((fh + 2) as u32);
+        return Defrag::Problem(3, 0);
     }
     let fq = &mut net.ipv6.frags;
     if fq.mem > net.sysctl.ipv6.ip6frag_high_thresh as usize {
@@ -144,6 +141,17 @@ pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
             deadline,
         }
     });
+    // `ip6_frag_queue`: past 65535 bytes, or a non-final fragment not ending on an
+    // 8-byte boundary, is a Parameter Problem; the queue (maybe just created) stays and
+    // expires as Linux's does.
+    if offset + data.len() > MAX_PAYLOAD {
+        mib.in_hdr_errors += 1;
+        return Defrag::Problem(0, (fh + 2) as u32);
+    }
+    if more && !data.len().is_multiple_of(8) {
+        mib.in_hdr_errors += 1;
+        return Defrag::Problem(0, 4);
+    }
     let end = offset + data.len();
     let corrupt = if !more {
         let bad = end < q.len || (q.last_in && end != q.len);
@@ -196,6 +204,25 @@ pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
     set_payload_len(&mut out);
     mib.reasm_oks += 1;
     Defrag::Done(out)
+}
+
+/// Whether a first fragment's data (after the Fragment header, starting with header
+/// `nh`) stops before the end of its upper-layer header (TCP 20, UDP 8, ICMPv6 8 bytes,
+/// one byte of anything else).
+fn upper_header_truncated(nh: u8, data: &[u8]) -> bool {
+    match crate::wire::ipv6::walk_extensions(nh, data) {
+        Ok(u) => {
+            let need = match u.protocol {
+                nexthdr::TCP => 20,
+                nexthdr::UDP | nexthdr::ICMPV6 => 8,
+                nexthdr::NONE => 0,
+                _ => 1,
+            };
+            data.len() < u.offset + need
+        }
+        Err(crate::wire::ipv6::ExtError::Truncated) => true,
+        Err(_) => false,
+    }
 }
 
 fn src_of(p: &[u8]) -> Ipv6Addr {
