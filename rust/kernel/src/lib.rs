@@ -446,9 +446,10 @@ impl Kernel {
     }
 
     /// sendmsg(2) with control messages (`msg_control`, Linux's `struct cmsghdr`
-    /// layout): IP_PKTINFO (output device, source), IP_TTL, IP_TOS for one packet on raw
-    /// sockets (`ip_cmsg_send`; other protocols ignore them). EINVAL for malformed or
-    /// unknown IP-level messages, as Linux.
+    /// layout): IP_PKTINFO / IPV6_PKTINFO (output device, source), IP_TTL /
+    /// IPV6_HOPLIMIT, IP_TOS / IPV6_TCLASS for one packet on UDP and raw sockets
+    /// (`ip_cmsg_send`, `ip6_datagram_send_ctl`; TCP ignores them). EINVAL for malformed
+    /// or unknown IP-level messages, as Linux.
     pub fn sendmsg_control(
         &mut self,
         now: Nanos,
@@ -520,8 +521,9 @@ impl Kernel {
     }
 
     /// The control messages (`msg_control`, Linux's `struct cmsghdr` layout) of the
-    /// message `fd` read last with `recvmsg`/`recvfrom`: IP_PKTINFO, IP_TTL, IP_TOS as
-    /// the socket enabled them.
+    /// message `fd` read last with `recvmsg`/`recvfrom`: IP_PKTINFO, IP_TTL, IP_TOS,
+    /// IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS, IP(V6)_RECVERR as the socket enabled
+    /// them.
     pub fn recvmsg_control(&self, fd: Fd) -> SysResult<Vec<u8>> {
         self.socks.recv_control(&self.net, fd)
     }
