@@ -481,3 +481,42 @@ fn large_udp_datagram_is_fragmented_at_the_source() {
     let r = p.a.sendto(p.now, cli, &msg, 0, Some(s6(b6(), 6001)));
     assert_eq!(r, Err(Errno::EMSGSIZE));
 }
+
+#[test]
+fn tcp_and_udp_to_a_link_local_peer_with_a_scope_id() {
+    let mut p = pair6(12);
+    let ll_of = |k: &Kernel, i: u32| {
+        k.addrs6(i).iter().map(|a| a.addr).find(|a| a.segments()[0] == 0xfe80).unwrap()
+    };
+    let (a_ll, b_ll) = (ll_of(&p.a, p.a_eth), ll_of(&p.b, p.b_eth));
+    let l = listener6(&mut p, 90, false);
+    let c = p.a.socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0).unwrap();
+    // Without a scope id (and no bound device) a link-local peer is EINVAL.
+    assert_eq!(p.a.connect(0, c, s6(b_ll, 90)), Err(Errno::EINVAL));
+    let to = SocketAddr::V6(std::net::SocketAddrV6::new(b_ll, 90, 0, p.a_eth));
+    assert_eq!(p.a.connect(p.now, c, to), Err(Errno::EINPROGRESS));
+    p.drive();
+    let (child, peer) = p.b.accept(p.now, l, 0).unwrap();
+    let SocketAddr::V6(peer) = peer else { panic!("{peer}") };
+    assert_eq!((*peer.ip(), peer.scope_id()), (a_ll, p.b_eth), "peer named with its scope");
+    assert_eq!(p.a.getpeername(c).unwrap(), to);
+    let SocketAddr::V6(local) = p.a.getsockname(c).unwrap() else { panic!() };
+    assert_eq!((*local.ip(), local.scope_id()), (a_ll, p.a_eth));
+    let d = pattern(20_000);
+    assert_eq!(stream(&mut p, true, c, child, &d), d);
+    assert_eq!(stream(&mut p, false, child, c, &d), d);
+    // UDP: the sender's scope comes back on recvfrom, and a reply to it finds the way.
+    let u = p.b.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    p.b.bind(u, s6(Ipv6Addr::UNSPECIFIED, 91)).unwrap();
+    let cu = p.a.socket(AF_INET6, SOCK_DGRAM, 0).unwrap();
+    let to = SocketAddr::V6(std::net::SocketAddrV6::new(b_ll, 91, 0, p.a_eth));
+    p.a.sendto(p.now, cu, b"ll?", 0, Some(to)).unwrap();
+    p.drive();
+    let mut buf = [0u8; 8];
+    let (_, from) = p.b.recvfrom(p.now, u, &mut buf, 0).unwrap();
+    let from = from.unwrap();
+    assert_eq!(p.b.sendto(p.now, u, b"ll!", 0, Some(from)), Ok(3));
+    p.drive();
+    let (n, back) = p.a.recvfrom(p.now, cu, &mut buf, 0).unwrap();
+    assert_eq!((&buf[..n], back.unwrap()), (&b"ll!"[..], to));
+}
