@@ -129,9 +129,18 @@ fn dual_stack_listener_takes_ipv4_and_ipv6_clients() {
     assert_eq!(p.b.getsockname(child4).unwrap().to_string(), "[::ffff:10.0.0.2]:8080");
     let (c6, child6, peer6) = tcp_connect(&mut p, AF_INET6, s6(b6(), 8080), l);
     assert_eq!(peer6, p.a.getsockname(c6).unwrap());
+    // An AF_INET6 client reaching IPv4 through a v4-mapped address (`tcp_v6_connect` ->
+    // `tcp_v4_connect`): both ends named v4-mapped on the AF_INET6 sockets.
+    let mapped = s6(B_IP.to_ipv6_mapped(), 8080);
+    let (cm, childm, peerm) = tcp_connect(&mut p, AF_INET6, mapped, l);
+    assert_eq!(p.a.getpeername(cm).unwrap(), mapped);
+    let local = p.a.getsockname(cm).unwrap();
+    assert_eq!(local.ip(), IpAddr::V6(std::net::Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped()));
+    assert_eq!(peerm, local);
     let d = pattern(50_000);
     assert_eq!(stream(&mut p, true, c4, child4, &d), d);
     assert_eq!(stream(&mut p, true, c6, child6, &d), d);
+    assert_eq!(stream(&mut p, true, cm, childm, &d), d);
     // The IPv4 client's connection shows in /proc/net/tcp6 v4-mapped, not in tcp.
     let tcp6 = p.b.proc_read(p.now, "/proc/net/tcp6").unwrap();
     assert!(tcp6.contains("0000000000000000FFFF00000200000A:1F90"), "{tcp6}");
