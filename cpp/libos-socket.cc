@@ -31,6 +31,9 @@ namespace
 {
 /* Linux ABI values (include/uapi). */
 const int AF_INET_ = 2;
+const int AF_INET6_ = 10;
+const int IPPROTO_IPV6_ = 41;
+const int IPV6_V6ONLY_ = 26;
 const int SOCK_STREAM_ = 1;
 const int SOCK_DGRAM_ = 2;
 const int SOCK_RAW_ = 3;
@@ -109,6 +112,8 @@ LibosSocket::GetTypeId (void)
 LibosSocket::LibosSocket ()
   : m_fd (-1),
     m_type (SOCK_STREAM_),
+    m_protocol (0),
+    m_v6 (false),
     m_state (IDLE),
     m_errno (ERROR_NOTERROR),
     m_allowBroadcast (false),
@@ -162,6 +167,7 @@ LibosSocket::Open (Ptr<LibosKernel> kernel, int type, int protocol)
 {
   m_kernel = kernel;
   m_type = type;
+  m_protocol = protocol;
   int fd = kernel->Handle ().socket (AF_INET_, type, protocol);
   if (fd < 0)
     {
@@ -172,6 +178,56 @@ LibosSocket::Open (Ptr<LibosKernel> kernel, int type, int protocol)
   kernel->Handle ().set_nonblocking (fd, true);
   kernel->RegisterSocket (fd, this);
   return true;
+}
+
+/* ns-3 sockets get their family from the first address they see (Bind6, an
+ * Inet6SocketAddress): the AF_INET socket Open made is swapped for an AF_INET6 one while
+ * still unbound. IPV6_V6ONLY=1, so that an application's IPv4 and IPv6 sockets on one
+ * port coexist as on ns-3's own stack (UdpEchoServer binds both). */
+bool
+LibosSocket::UseFamily6 (void)
+{
+  if (m_v6)
+    {
+      return true;
+    }
+  if (m_fd < 0 || m_state != IDLE)
+    {
+      return false;
+    }
+  int fd = m_kernel->Handle ().socket (AF_INET6_, m_type, m_protocol);
+  if (fd < 0)
+    {
+      return false;
+    }
+  m_kernel->UnregisterSocket (m_fd);
+  m_kernel->Handle ().close (m_kernel->Now (), m_fd);
+  m_fd = fd;
+  m_v6 = true;
+  m_kernel->Handle ().set_nonblocking (fd, true);
+  m_kernel->Handle ().setsockopt_int (m_kernel->Now (), fd, IPPROTO_IPV6_, IPV6_V6ONLY_, 1);
+  if (m_allowBroadcast)
+    {
+      SetAllowBroadcast (true);
+    }
+  m_kernel->RegisterSocket (fd, this);
+  return true;
+}
+
+static Address
+ToAddress (const libos::SockAddr6 &a)
+{
+  return Inet6SocketAddress (Ipv6Address (const_cast<uint8_t *> (a.addr.data ())), a.port);
+}
+
+static libos::SockAddr6
+ToSockAddr6 (const Inet6SocketAddress &a)
+{
+  libos::SockAddr6 s;
+  a.GetIpv6 ().GetBytes (s.addr.data ());
+  s.port = a.GetPort ();
+  s.scope_id = 0;
+  return s;
 }
 
 void
@@ -286,11 +342,7 @@ LibosSocket::Bind (void)
 int
 LibosSocket::Bind6 (void)
 {
-  // libos speaks IPv4 only. Stock applications (UdpEchoServer, PacketSink on "::")
-  // open an IPv6 socket beside the IPv4 one and abort when it cannot bind: accept the
-  // bind and leave that socket inert (it never receives).
-  NS_LOG_WARN ("LibosSocket: IPv6 bind ignored (libos is IPv4-only); the socket stays idle");
-  return 0;
+  return Bind (Inet6SocketAddress (Ipv6Address::GetAny (), 0));
 }
 
 int
@@ -299,7 +351,15 @@ LibosSocket::Bind (const Address &address)
   NS_LOG_FUNCTION (this << address);
   if (Inet6SocketAddress::IsMatchingType (address))
     {
-      return Bind6 ();
+      if (!UseFamily6 ())
+        {
+          m_errno = ERROR_INVAL;
+          return -1;
+        }
+      ApplyOptions ();
+      libos::SockAddr6 a = ToSockAddr6 (Inet6SocketAddress::ConvertFrom (address));
+      int r = m_kernel->Handle ().bind6 (m_fd, a);
+      return r < 0 ? SetErr (r) : 0;
     }
   if (!InetSocketAddress::IsMatchingType (address))
     {
@@ -316,17 +376,32 @@ int
 LibosSocket::Connect (const Address &address)
 {
   NS_LOG_FUNCTION (this << address);
-  if (!InetSocketAddress::IsMatchingType (address))
+  bool v6 = Inet6SocketAddress::IsMatchingType (address);
+  if (!v6 && !InetSocketAddress::IsMatchingType (address))
     {
       m_errno = ERROR_AFNOSUPPORT;
       return -1;
     }
-  InetSocketAddress a = InetSocketAddress::ConvertFrom (address);
+  if (v6 && !UseFamily6 ())
+    {
+      m_errno = ERROR_INVAL;
+      return -1;
+    }
   if (m_state == IDLE)
     {
       ApplyOptions ();
     }
-  int r = m_kernel->Handle ().connect (m_kernel->Now (), m_fd, a.GetIpv4 ().Get (), a.GetPort ());
+  int r;
+  if (v6)
+    {
+      libos::SockAddr6 a = ToSockAddr6 (Inet6SocketAddress::ConvertFrom (address));
+      r = m_kernel->Handle ().connect6 (m_kernel->Now (), m_fd, a);
+    }
+  else
+    {
+      InetSocketAddress a = InetSocketAddress::ConvertFrom (address);
+      r = m_kernel->Handle ().connect (m_kernel->Now (), m_fd, a.GetIpv4 ().Get (), a.GetPort ());
+    }
   m_kernel->Service (true);
   if (r == -EINPROGRESS_)
     {
@@ -497,7 +572,8 @@ int
 LibosSocket::SendTo (Ptr<Packet> p, uint32_t flags, const Address &toAddress)
 {
   NS_LOG_FUNCTION (this << p << toAddress);
-  if (m_type == SOCK_STREAM_ || !InetSocketAddress::IsMatchingType (toAddress))
+  bool v6 = Inet6SocketAddress::IsMatchingType (toAddress);
+  if (m_type == SOCK_STREAM_ || (!v6 && !InetSocketAddress::IsMatchingType (toAddress)))
     {
       return Send (p, flags);
     }
@@ -506,15 +582,29 @@ LibosSocket::SendTo (Ptr<Packet> p, uint32_t flags, const Address &toAddress)
       m_errno = ERROR_BADF;
       return -1;
     }
-  InetSocketAddress a = InetSocketAddress::ConvertFrom (toAddress);
+  if (v6 && !UseFamily6 ())
+    {
+      m_errno = ERROR_AFNOSUPPORT;
+      return -1;
+    }
   uint32_t size = p->GetSize ();
   std::vector<uint8_t> buf (size);
   p->CopyData (buf.data (), size);
-  libos::SockAddr4 to;
-  to.addr = a.GetIpv4 ().Get ();
-  to.port = a.GetPort ();
-  int64_t r = m_kernel->Handle ().sendto (m_kernel->Now (), m_fd,
-                                          rust::Slice<const uint8_t> (buf.data (), size), 0, to);
+  rust::Slice<const uint8_t> data (buf.data (), size);
+  int64_t r;
+  if (v6)
+    {
+      libos::SockAddr6 to = ToSockAddr6 (Inet6SocketAddress::ConvertFrom (toAddress));
+      r = m_kernel->Handle ().sendto6 (m_kernel->Now (), m_fd, data, 0, to);
+    }
+  else
+    {
+      InetSocketAddress a = InetSocketAddress::ConvertFrom (toAddress);
+      libos::SockAddr4 to;
+      to.addr = a.GetIpv4 ().Get ();
+      to.port = a.GetPort ();
+      r = m_kernel->Handle ().sendto (m_kernel->Now (), m_fd, data, 0, to);
+    }
   m_kernel->Service (true);
   if (r < 0)
     {
@@ -554,8 +644,10 @@ LibosSocket::RecvFrom (uint32_t maxSize, uint32_t flags, Address &fromAddress)
   uint32_t len = std::min (maxSize, RECV_CHUNK);
   std::vector<uint8_t> buf (len);
   libos::SockAddr4 from;
-  int64_t r = m_kernel->Handle ().recvfrom (m_kernel->Now (), m_fd,
-                                            rust::Slice<uint8_t> (buf.data (), len), 0, from);
+  libos::SockAddr6 from6;
+  rust::Slice<uint8_t> out (buf.data (), len);
+  int64_t r = m_v6 ? m_kernel->Handle ().recvfrom6 (m_kernel->Now (), m_fd, out, 0, from6)
+                   : m_kernel->Handle ().recvfrom (m_kernel->Now (), m_fd, out, 0, from);
   m_kernel->Service (true);
   if (r < 0)
     {
@@ -574,7 +666,8 @@ LibosSocket::RecvFrom (uint32_t maxSize, uint32_t flags, Address &fromAddress)
     }
   else
     {
-      fromAddress = InetSocketAddress (Ipv4Address (from.addr), from.port);
+      fromAddress = m_v6 ? ToAddress (from6)
+                         : Address (InetSocketAddress (Ipv4Address (from.addr), from.port));
     }
   Ptr<Packet> p = Create<Packet> (buf.data (), r);
   m_rxTrace (p);
@@ -584,6 +677,16 @@ LibosSocket::RecvFrom (uint32_t maxSize, uint32_t flags, Address &fromAddress)
 int
 LibosSocket::GetSockName (Address &address) const
 {
+  if (m_v6)
+    {
+      libos::SockAddr6 a6;
+      if (m_fd < 0 || m_kernel->Handle ().getsockname6 (m_fd, a6) < 0)
+        {
+          return -1;
+        }
+      address = ToAddress (a6);
+      return 0;
+    }
   libos::SockAddr4 a;
   int r = m_fd < 0 ? -9 : m_kernel->Handle ().getsockname (m_fd, a);
   if (r < 0)
@@ -597,6 +700,16 @@ LibosSocket::GetSockName (Address &address) const
 int
 LibosSocket::GetPeerName (Address &address) const
 {
+  if (m_v6)
+    {
+      libos::SockAddr6 a6;
+      if (m_fd < 0 || m_kernel->Handle ().getpeername6 (m_fd, a6) < 0)
+        {
+          return -1;
+        }
+      address = ToAddress (a6);
+      return 0;
+    }
   libos::SockAddr4 a;
   int r = m_fd < 0 ? -9 : m_kernel->Handle ().getpeername (m_fd, a);
   if (r < 0)
@@ -660,12 +773,15 @@ LibosSocket::AcceptAll (void)
   while (m_fd >= 0)
     {
       libos::SockAddr4 peer;
-      int fd = m_kernel->Handle ().accept (m_kernel->Now (), m_fd, peer);
+      libos::SockAddr6 peer6;
+      int fd = m_v6 ? m_kernel->Handle ().accept6 (m_kernel->Now (), m_fd, peer6)
+                    : m_kernel->Handle ().accept (m_kernel->Now (), m_fd, peer);
       if (fd < 0)
         {
           break;
         }
-      InetSocketAddress from (Ipv4Address (peer.addr), peer.port);
+      Address from =
+          m_v6 ? ToAddress (peer6) : Address (InetSocketAddress (Ipv4Address (peer.addr), peer.port));
       if (!NotifyConnectionRequest (from))
         {
           m_kernel->Handle ().close (m_kernel->Now (), fd);
@@ -674,6 +790,7 @@ LibosSocket::AcceptAll (void)
       Ptr<LibosSocket> s = CreateObject<LibosSocket> ();
       s->m_sndBuf = m_sndBuf;
       s->m_rcvBuf = m_rcvBuf;
+      s->m_v6 = m_v6;
       s->Adopt (m_kernel, fd, m_type);
       NotifyNewConnectionCreated (s, from);
       // Data may have arrived with the handshake, before the socket had an owner.
@@ -709,6 +826,13 @@ LibosSocket::HandleEvent (uint16_t revents)
     }
   if (m_state == CONNECTING)
     {
+      // The state now, not the queued event: an AF_INET6 socket swapped in by UseFamily6
+      // still has its creation event (POLLOUT|POLLHUP, unconnected) in the queue.
+      int now = m_kernel->Handle ().poll (m_fd);
+      if (now >= 0)
+        {
+          revents = uint16_t (now);
+        }
       if (revents & (POLLERR_ | POLLHUP_))
         {
           int32_t soerr = 0;

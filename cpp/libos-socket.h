@@ -79,10 +79,13 @@ private:
   void SampleTcpInfo (void);
   void AcceptAll (void);
   void Release (void);
+  bool UseFamily6 (void);
 
   Ptr<LibosKernel> m_kernel;
   int m_fd;
   int m_type;
+  int m_protocol;
+  bool m_v6; // the kernel socket is AF_INET6 (IPV6_V6ONLY, as ns-3's Ipv6 sockets)
   State m_state;
   enum SocketErrno m_errno;
   bool m_allowBroadcast;

@@ -11,6 +11,7 @@
 #include "ns3/global-value.h"
 #include "ns3/channel.h"
 #include "ns3/ipv4.h"
+#include "ns3/ipv6.h"
 #include "ns3/log.h"
 #include "ns3/node-list.h"
 #include "ns3/simulator.h"
@@ -191,6 +192,61 @@ LibosStackHelper::AssignAddresses (NetDeviceContainer devices, Ipv4Address netwo
           ipv4->SetUp (iface);
         }
       Registry ().push_back (Assigned{dev, addr, mask});
+      out.push_back (addr);
+    }
+  return out;
+}
+
+std::vector<Ipv6Address>
+LibosStackHelper::AssignAddresses6 (NetDeviceContainer devices, Ipv6Address network,
+                                    Ipv6Prefix prefix)
+{
+  std::vector<Ipv6Address> out;
+  uint8_t base[16];
+  network.CombinePrefix (prefix).GetBytes (base);
+  for (uint32_t i = 0; i < devices.GetN (); ++i)
+    {
+      Ptr<NetDevice> dev = devices.Get (i);
+      Ptr<Node> node = dev->GetNode ();
+      uint8_t b[16];
+      std::copy (base, base + 16, b);
+      uint32_t host = i + 1; // network::1, ::2, ... (the low 32 bits)
+      for (int j = 15; j >= 12; --j, host >>= 8)
+        {
+          b[j] |= host & 0xff;
+        }
+      Ipv6Address addr (b);
+      Ptr<LibosKernel> k = node->GetObject<LibosKernel> ();
+      if (k != nullptr)
+        {
+          k->SyncDevices ();
+          int r = k->Handle ().addr6_add (k->Now (), k->GetIfIndex (dev),
+                                          rust::Slice<const uint8_t> (b, 16),
+                                          prefix.GetPrefixLength ());
+          k->Service ();
+          if (r != 0)
+            {
+              NS_FATAL_ERROR ("LibosStackHelper::AssignAddresses6: node "
+                              << node->GetId () << " " << addr << ": errno " << -r);
+            }
+        }
+      else
+        {
+          Ptr<Ipv6> ipv6 = node->GetObject<Ipv6> ();
+          if (ipv6 == nullptr)
+            {
+              NS_FATAL_ERROR ("LibosStackHelper::AssignAddresses6: node "
+                              << node->GetId () << " has neither libos nor ns-3's InternetStack");
+            }
+          int32_t iface = ipv6->GetInterfaceForDevice (dev);
+          if (iface < 0)
+            {
+              iface = ipv6->AddInterface (dev);
+            }
+          ipv6->AddAddress (iface, Ipv6InterfaceAddress (addr, prefix));
+          ipv6->SetMetric (iface, 1);
+          ipv6->SetUp (iface);
+        }
       out.push_back (addr);
     }
   return out;

@@ -8,6 +8,7 @@
 #define LIBOS_STACK_HELPER_H
 
 #include "ns3/ipv4-address.h"
+#include "ns3/ipv6-address.h"
 #include "ns3/net-device-container.h"
 #include "ns3/node-container.h"
 #include "ns3/nstime.h"
@@ -49,6 +50,16 @@ public:
    */
   std::vector<Ipv4Address> AssignAddresses (NetDeviceContainer devices, Ipv4Address network,
                                             Ipv4Mask mask);
+
+  /**
+   * The IPv6 analogue (like Ipv6AddressHelper::Assign with a network and prefix):
+   * network::1, ::2, ... in device order; via the kernel on libos nodes (the link-local
+   * address is automatic; on CSMA devices the address is tentative while DAD runs, about
+   * 1-2 s, as on Linux; point-to-point devices skip DAD), via the Ipv6 object on nodes
+   * running ns-3's own InternetStack. Returns the addresses in device order.
+   */
+  std::vector<Ipv6Address> AssignAddresses6 (NetDeviceContainer devices, Ipv6Address network,
+                                             Ipv6Prefix prefix);
 
   /** Static shortest-path (hop count, BFS over channels) routes to every subnet assigned
    *  with AssignAddresses, installed on every libos node with route_add. */

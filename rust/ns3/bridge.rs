@@ -4,7 +4,7 @@
 //! default hook, and every later call returns `-EIO` / does nothing. `is_poisoned` lets
 //! the C++ side stop the simulation with a clear NS_FATAL_ERROR.
 
-use crate::handle::{Addr4, Handle, TcpSample};
+use crate::handle::{Addr4, Addr6, Handle, TcpSample};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 #[cxx::bridge(namespace = "libos")]
@@ -14,6 +14,14 @@ mod ffi {
     struct SockAddr4 {
         addr: u32,
         port: u16,
+    }
+
+    /// IPv6 address bytes (`ns3::Ipv6Address::GetBytes`), port, scope (ifindex).
+    #[derive(Default)]
+    struct SockAddr6 {
+        addr: [u8; 16],
+        port: u16,
+        scope_id: u32,
     }
 
     /// `tcp_info` fields for the CongestionWindow / RTT trace sources.
@@ -104,10 +112,34 @@ mod ffi {
         fn poll(self: &mut KernelHandle, fd: i32) -> i32;
         fn ioctl(self: &mut KernelHandle, fd: i32, request: u32, arg: i32) -> i32;
         fn set_nonblocking(self: &mut KernelHandle, fd: i32, on: bool) -> i32;
+
+        fn addr6_add(self: &mut KernelHandle, now: u64, ifindex: u32, addr: &[u8], plen: u8)
+        -> i32;
+        fn bind6(self: &mut KernelHandle, fd: i32, addr: &SockAddr6) -> i32;
+        fn connect6(self: &mut KernelHandle, now: u64, fd: i32, addr: &SockAddr6) -> i32;
+        fn accept6(self: &mut KernelHandle, now: u64, fd: i32, peer: &mut SockAddr6) -> i32;
+        fn sendto6(
+            self: &mut KernelHandle,
+            now: u64,
+            fd: i32,
+            data: &[u8],
+            flags: i32,
+            to: &SockAddr6,
+        ) -> i64;
+        fn recvfrom6(
+            self: &mut KernelHandle,
+            now: u64,
+            fd: i32,
+            buf: &mut [u8],
+            flags: i32,
+            from: &mut SockAddr6,
+        ) -> i64;
+        fn getsockname6(self: &mut KernelHandle, fd: i32, out: &mut SockAddr6) -> i32;
+        fn getpeername6(self: &mut KernelHandle, fd: i32, out: &mut SockAddr6) -> i32;
     }
 }
 
-pub use ffi::{SockAddr4, TcpInfoSample};
+pub use ffi::{SockAddr4, SockAddr6, TcpInfoSample};
 
 const EIO: i32 = 5;
 
@@ -123,6 +155,16 @@ pub fn kernel_new(seed: u64) -> Box<KernelHandle> {
 
 fn a4(a: &SockAddr4) -> Addr4 {
     Addr4 { addr: a.addr, port: a.port }
+}
+
+fn a6(a: &SockAddr6) -> Addr6 {
+    Addr6 { addr: a.addr, port: a.port, scope_id: a.scope_id }
+}
+
+fn put6(out: &mut SockAddr6, a: Addr6) {
+    out.addr = a.addr;
+    out.port = a.port;
+    out.scope_id = a.scope_id;
 }
 
 fn put(out: &mut SockAddr4, a: Addr4) {
@@ -329,6 +371,61 @@ impl KernelHandle {
 
     fn set_nonblocking(&mut self, fd: i32, on: bool) -> i32 {
         self.guard(-EIO, |h| h.set_nonblocking(fd, on))
+    }
+
+    fn addr6_add(&mut self, now: u64, ifindex: u32, addr: &[u8], plen: u8) -> i32 {
+        let Ok(a) = <[u8; 16]>::try_from(addr) else { return -22 };
+        self.guard(-EIO, |h| h.addr6_add(now, ifindex, a, plen))
+    }
+
+    fn bind6(&mut self, fd: i32, addr: &SockAddr6) -> i32 {
+        let a = a6(addr);
+        self.guard(-EIO, |h| h.bind6(fd, a))
+    }
+
+    fn connect6(&mut self, now: u64, fd: i32, addr: &SockAddr6) -> i32 {
+        let a = a6(addr);
+        self.guard(-EIO, |h| h.connect6(now, fd, a))
+    }
+
+    fn accept6(&mut self, now: u64, fd: i32, peer: &mut SockAddr6) -> i32 {
+        let mut a = Addr6::default();
+        let r = self.guard(-EIO, |h| h.accept6(now, fd, &mut a));
+        put6(peer, a);
+        r
+    }
+
+    fn sendto6(&mut self, now: u64, fd: i32, data: &[u8], flags: i32, to: &SockAddr6) -> i64 {
+        let to = a6(to);
+        self.guard(-EIO as i64, |h| h.sendto6(now, fd, data, flags, to))
+    }
+
+    fn recvfrom6(
+        &mut self,
+        now: u64,
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+        from: &mut SockAddr6,
+    ) -> i64 {
+        let mut a = Addr6::default();
+        let r = self.guard(-EIO as i64, |h| h.recvfrom6(now, fd, buf, flags, &mut a));
+        put6(from, a);
+        r
+    }
+
+    fn getsockname6(&mut self, fd: i32, out: &mut SockAddr6) -> i32 {
+        let mut a = Addr6::default();
+        let r = self.guard(-EIO, |h| h.getsockname6(fd, &mut a));
+        put6(out, a);
+        r
+    }
+
+    fn getpeername6(&mut self, fd: i32, out: &mut SockAddr6) -> i32 {
+        let mut a = Addr6::default();
+        let r = self.guard(-EIO, |h| h.getpeername6(fd, &mut a));
+        put6(out, a);
+        r
     }
 }
 

@@ -3,7 +3,7 @@
 //! have to mirror. Pure Rust, so it is tested without ns-3.
 
 use libos_kernel::{DevFlags, DeviceConfig, Errno, EthernetAddress, Kernel, KernelConfig};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// `next_deadline` when the instance has no timer armed.
 pub const NO_DEADLINE: u64 = u64::MAX;
@@ -13,6 +13,16 @@ pub const NO_DEADLINE: u64 = u64::MAX;
 pub struct Addr4 {
     pub addr: u32,
     pub port: u16,
+}
+
+/// An IPv6 peer: the 16 address bytes (ns-3's `Ipv6Address::GetBytes`), port and scope
+/// (the ifindex of a link-local peer). An IPv4 peer of a dual-stack socket is reported as
+/// ::ffff:a.b.c.d, as Linux does.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Addr6 {
+    pub addr: [u8; 16],
+    pub port: u16,
+    pub scope_id: u32,
 }
 
 /// The `tcp_info` fields the ns-3 trace sources need.
@@ -47,6 +57,21 @@ fn to_addr4(s: SocketAddr) -> Addr4 {
     match s {
         SocketAddr::V4(v) => Addr4 { addr: u32::from(*v.ip()), port: v.port() },
         SocketAddr::V6(v) => Addr4 { addr: 0, port: v.port() },
+    }
+}
+
+fn sa6(a: Addr6) -> SocketAddr {
+    SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(a.addr), a.port, 0, a.scope_id))
+}
+
+fn to_addr6(s: SocketAddr) -> Addr6 {
+    match s {
+        SocketAddr::V6(v) => {
+            Addr6 { addr: v.ip().octets(), port: v.port(), scope_id: v.scope_id() }
+        }
+        SocketAddr::V4(v) => {
+            Addr6 { addr: v.ip().to_ipv6_mapped().octets(), port: v.port(), scope_id: 0 }
+        }
     }
 }
 
@@ -147,6 +172,71 @@ impl Handle {
         let gw = (gw != 0).then(|| IpAddr::V4(Ipv4Addr::from(gw)));
         let dst = IpAddr::V4(Ipv4Addr::from(dst));
         r0(self.k.route_add(libos_kernel::Route::new(dst, prefix, gw, Some(oif))))
+    }
+
+    /// `ip -6 addr add addr/prefix dev ifindex`: tentative while DAD runs on Ethernet
+    /// devices (about 1-2 s, as Linux), usable at once on point-to-point (NOARP) ones.
+    pub fn addr6_add(&mut self, now: u64, ifindex: u32, addr: [u8; 16], prefix: u8) -> i32 {
+        let a = IpAddr::V6(Ipv6Addr::from(addr));
+        r0(self.k.addr_add(now, ifindex, a, prefix))
+    }
+
+    pub fn bind6(&mut self, fd: i32, a: Addr6) -> i32 {
+        r0(self.k.bind(fd, sa6(a)))
+    }
+
+    pub fn connect6(&mut self, now: u64, fd: i32, a: Addr6) -> i32 {
+        r0(self.k.connect(now, fd, sa6(a)))
+    }
+
+    pub fn accept6(&mut self, now: u64, fd: i32, peer: &mut Addr6) -> i32 {
+        match self.k.accept(now, fd, 0) {
+            Ok((nfd, a)) => {
+                *peer = to_addr6(a);
+                nfd
+            }
+            Err(e) => err(e),
+        }
+    }
+
+    pub fn sendto6(&mut self, now: u64, fd: i32, data: &[u8], flags: i32, to: Addr6) -> i64 {
+        match self.k.sendto(now, fd, data, flags, Some(sa6(to))) {
+            Ok(n) => n as i64,
+            Err(e) => err(e) as i64,
+        }
+    }
+
+    pub fn recvfrom6(
+        &mut self,
+        now: u64,
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+        from: &mut Addr6,
+    ) -> i64 {
+        match self.k.recvfrom(now, fd, buf, flags) {
+            Ok((n, a)) => {
+                if let Some(a) = a {
+                    *from = to_addr6(a);
+                }
+                n as i64
+            }
+            Err(e) => err(e) as i64,
+        }
+    }
+
+    pub fn getsockname6(&self, fd: i32, out: &mut Addr6) -> i32 {
+        self.k.getsockname(fd).map_or_else(err, |a| {
+            *out = to_addr6(a);
+            0
+        })
+    }
+
+    pub fn getpeername6(&self, fd: i32, out: &mut Addr6) -> i32 {
+        self.k.getpeername(fd).map_or_else(err, |a| {
+            *out = to_addr6(a);
+            0
+        })
     }
 
     pub fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> i32 {

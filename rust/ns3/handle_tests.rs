@@ -95,3 +95,54 @@ fn udp_and_errors() {
     assert!(!s.is_empty());
     assert_eq!(a.close(0, 12345), -9); // EBADF
 }
+
+#[test]
+fn tcp_and_udp_over_ipv6_handles() {
+    const AF_INET6: i32 = 10;
+    let (mut a, mut b) = pair();
+    let ip = |last: u8| {
+        let mut x = [0u8; 16];
+        x[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        x[15] = last;
+        x
+    };
+    // Point-to-point (NOARP): no DAD, the addresses are usable at once.
+    assert_eq!(a.addr6_add(0, 2, ip(1), 64), 0);
+    assert_eq!(b.addr6_add(0, 2, ip(2), 64), 0);
+    let l = b.socket(AF_INET6, SOCK_STREAM, 0);
+    assert_eq!(b.bind6(l, Addr6 { port: 9, ..Default::default() }), 0);
+    assert_eq!(b.listen(l, 8), 0);
+    let c = a.socket(AF_INET6, SOCK_STREAM, 0);
+    assert_eq!(a.set_nonblocking(c, true), 0);
+    let dst = Addr6 { addr: ip(2), port: 9, scope_id: 0 };
+    assert_eq!(a.connect6(0, c, dst), -115); // EINPROGRESS
+    let mut now = 0;
+    run(&mut a, &mut b, &mut now, 1_000_000_000);
+    let mut peer = Addr6::default();
+    let s = b.accept6(now, l, &mut peer);
+    assert!(s >= 0, "{s}");
+    assert_eq!(peer.addr, ip(1));
+    let mut me = Addr6::default();
+    assert_eq!(a.getpeername6(c, &mut me), 0);
+    assert_eq!(me, dst);
+    assert_eq!(a.sendto(now, c, b"hello6", 0, None), 6);
+    run(&mut a, &mut b, &mut now, 2_000_000_000);
+    let mut buf = [0u8; 16];
+    assert_eq!(b.recvfrom6(now, s, &mut buf, 0, &mut peer), 6);
+    assert_eq!(&buf[..6], b"hello6");
+    // UDP: a datagram to [2001:db8::2]:7 and its answer.
+    let u = b.socket(AF_INET6, SOCK_DGRAM, 0);
+    assert_eq!(b.bind6(u, Addr6 { port: 7, ..Default::default() }), 0);
+    let v = a.socket(AF_INET6, SOCK_DGRAM, 0);
+    assert_eq!(a.sendto6(now, v, b"ping", 0, Addr6 { port: 7, ..dst }), 4);
+    run(&mut a, &mut b, &mut now, 3_000_000_000);
+    assert_eq!(b.recvfrom6(now, u, &mut buf, 0, &mut peer), 4);
+    assert_eq!(peer.addr, ip(1));
+    assert_eq!(b.sendto6(now, u, b"pong", 0, peer), 4);
+    run(&mut a, &mut b, &mut now, 4_000_000_000);
+    assert_eq!(a.recvfrom6(now, v, &mut buf, 0, &mut peer), 4);
+    assert_eq!((&buf[..4], peer.port), (&b"pong"[..], 7));
+    let mut name = Addr6::default();
+    assert_eq!(b.getsockname6(u, &mut name), 0);
+    assert_eq!(name.port, 7);
+}

@@ -2,6 +2,7 @@
 
 import filecmp
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -60,11 +61,46 @@ def test_mixed_interop_tcp_udp_both_ways(example):
     assert r.rc == 0, r.err
     assert r.kv["tcp_libos_to_ns3"] == "300000", r.out
     assert r.kv["tcp_ns3_to_libos"] == "300000", r.out
+    assert r.kv["bulk_libos_to_ns3"] == "200000", r.out
+    assert r.kv["bulk_ns3_to_libos"] == "200000", r.out
     assert r.kv["udp_libos_to_ns3"] == "100000", r.out
     assert r.kv["udp_ns3_to_libos"] == "100000", r.out
-    assert r.kv["echo_replies"] == "5", r.out
+    assert r.kv["echo_replies"] == "5" and r.kv["echo_back_replies"] == "5", r.out
     # TCP payload checked byte by byte against the sender's pattern, both directions
     assert r.kv["tcp_checked_bytes"] == "600000" and r.kv["tcp_bad_bytes"] == "0", r.out
+
+
+def test_mixed_ipv6_tcp_udp_both_ways_pcap_valid(example, tmp_path):
+    """libos and ns-3's own IPv6 stack on one link (AssignAddresses6, Inet6SocketAddress):
+    TCP both ways (bytes checked), UDP both ways, stock UdpEcho; tshark decodes the pcap
+    with checksum validation on: IPv6 only, no bad checksum, no malformed frame."""
+    prefix = str(tmp_path / "m6")
+    r = example("mixed", "--bytes=300000", "--ipv6", "--pcap=" + prefix)
+    assert r.rc == 0, r.err
+    assert r.kv["tcp_libos_to_ns3"] == "300000", r.out
+    assert r.kv["tcp_ns3_to_libos"] == "300000", r.out
+    assert r.kv["bulk_libos_to_ns3"] == "200000", r.out
+    assert r.kv["bulk_ns3_to_libos"] == "200000", r.out
+    assert r.kv["udp_libos_to_ns3"] == "100000", r.out
+    assert r.kv["udp_ns3_to_libos"] == "100000", r.out
+    assert r.kv["echo_replies"] == "5" and r.kv["echo_back_replies"] == "5", r.out
+    assert r.kv["tcp_checked_bytes"] == "600000" and r.kv["tcp_bad_bytes"] == "0", r.out
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark missing: pcap not decoded")
+    out = subprocess.run(
+        ["tshark", "-n", "-r", prefix + "-0-0.pcap", "-o", "tcp.check_checksum:TRUE",
+         "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|",
+         "-e", "ipv6.src", "-e", "ip.src", "-e", "tcp.checksum.status",
+         "-e", "udp.checksum.status", "-e", "icmpv6.checksum.status", "-e", "_ws.malformed"],
+        capture_output=True, text=True, check=True).stdout
+    counts = {"tcp": 0, "udp": 0}
+    for line in out.splitlines():
+        v6src, v4src, tcp, udp, icmp, bad = line.split("|")
+        assert v6src and not v4src, line
+        assert "0" not in (tcp, udp, icmp) and not bad, line  # status 0 = bad checksum
+        counts["tcp"] += tcp == "1"
+        counts["udp"] += udp == "1"
+    assert counts["tcp"] > 700 and counts["udp"] >= 210, counts
 
 
 def test_same_run_same_pcap_other_run_differs(example, tmp_path):
@@ -112,6 +148,24 @@ def test_csma_lan_arp_with_libos_and_ns3(example):
     assert r.kv["tcp_rx_bytes"] == "1500000", r.out
     assert r.kv["echo_replies"] == "3", r.out
     assert "192.168.1.4 dev eth0 lladdr 00:00:00:00:00:04" in r.out  # ARP of the ns-3 node
+
+
+def test_csma_lan_ipv6_neighbour_discovery_with_libos_and_ns3(example, tmp_path):
+    """IPv6 on an Ethernet LAN: libos DAD, then NS/NA between libos and ns-3's own stack;
+    TCP libos -> libos and UDP echo libos -> ns-3 after DAD."""
+    prefix = str(tmp_path / "lan6")
+    r = example("csma-lan", "--bytes=1500000", "--ipv6", "--pcap=" + prefix)
+    assert r.rc == 0, r.err
+    assert r.kv["tcp_rx_bytes"] == "1500000", r.out
+    assert r.kv["echo_replies"] == "3", r.out
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark missing: pcap not decoded")
+    # n3 (ns-3's stack) answers a libos neighbour solicitation for its address.
+    out = subprocess.run(
+        ["tshark", "-n", "-r", prefix + "-3-0.pcap", "-Y", "icmpv6.type == 136",
+         "-T", "fields", "-e", "ipv6.src", "-e", "icmpv6.nd.na.target_address"],
+        capture_output=True, text=True, check=True).stdout
+    assert "2001:db8:5::4" in out, out
 
 
 def test_readme_script_compiles_and_runs(plugin, tmp_path):
