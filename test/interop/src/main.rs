@@ -54,9 +54,21 @@ struct Args {
     /// link-local address comes from the MAC).
     #[arg(long = "addr6")]
     addrs6: Vec<String>,
-    /// Default gateway.
+    /// Default gateway, IPv4 or IPv6 (repeatable: one per family).
+    #[arg(long = "gateway")]
+    gateways: Vec<IpAddr>,
+    /// A second interface (same --dev kind), making libos a router between two links.
     #[arg(long)]
-    gateway: Option<IpAddr>,
+    ifname2: Option<String>,
+    #[arg(long, default_value = "02:00:00:00:00:03")]
+    mac2: String,
+    /// Addresses of the second device, IPv4 or IPv6 (repeatable).
+    #[arg(long = "addr2")]
+    addrs2: Vec<String>,
+    /// Built-in iproute2 command lines run after the addresses, e.g.
+    /// "-6 route add 2001:db8:97::/64 via 2001:db8:99::1" (repeatable).
+    #[arg(long = "ip", allow_hyphen_values = true)]
+    ip_cmds: Vec<String>,
     /// Sysctl settings, NAME=VALUE (repeatable).
     #[arg(long = "sysctl")]
     sysctls: Vec<String>,
@@ -88,42 +100,87 @@ fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
     Ok(EthernetAddress(arr))
 }
 
-fn configure(k: &mut Kernel, args: &Args) -> Result<u32, String> {
-    let mac = parse_mac(&args.mac)?;
-    let ifindex = k.dev_add(DeviceConfig::ethernet("eth0", mac)).map_err(|e| e.to_string())?;
+/// Adds device `name` with `mac`, up, holding `addrs` (CIDR strings).
+fn add_dev<'a>(
+    k: &mut Kernel,
+    name: &str,
+    mac: &str,
+    addrs: impl Iterator<Item = &'a String>,
+) -> Result<u32, String> {
+    let mac = parse_mac(mac)?;
+    let ifindex = k.dev_add(DeviceConfig::ethernet(name, mac)).map_err(|e| e.to_string())?;
     k.dev_set_up(0, ifindex, true).map_err(|e| e.to_string())?;
-    for a in std::iter::once(&args.addr).chain(&args.addrs6) {
+    for a in addrs {
         let (ip, len) = a.split_once('/').ok_or(format!("{a}: needs a prefix length"))?;
         let ip: IpAddr = ip.parse().map_err(|e| format!("{a}: {e}"))?;
         let len: u8 = len.parse().map_err(|e| format!("{a}: {e}"))?;
         k.addr_add(0, ifindex, ip, len).map_err(|e| format!("addr add {a}: {e}"))?;
     }
-    if let Some(gw) = args.gateway {
-        let any = IpAddr::from([0, 0, 0, 0]);
-        k.route_add(Route::new(any, 0, Some(gw), None)).map_err(|e| format!("route: {e}"))?;
-    }
-    for s in &args.sysctls {
-        let (n, v) = s.split_once('=').ok_or(format!("--sysctl {s}: want NAME=VALUE"))?;
-        k.sysctl_set(n, v).map_err(|e| format!("sysctl {n}: {e}"))?;
-    }
     Ok(ifindex)
+}
+
+fn set_sysctl(k: &mut Kernel, s: &str) -> Result<(), String> {
+    let (n, v) = s.split_once('=').ok_or(format!("--sysctl {s}: want NAME=VALUE"))?;
+    k.sysctl_set(n, v).map_err(|e| format!("sysctl {n}: {e}"))
+}
+
+/// Devices eth0 (and eth1 with --ifname2), sysctls, addresses, routes; the ifindexes.
+fn configure(k: &mut Kernel, args: &Args) -> Result<Vec<u32>, String> {
+    // Namespace-wide sysctls first (`all.forwarding`, `default.*` reach new devices),
+    // per-device ones once the devices exist.
+    let (per_dev, global): (Vec<&String>, Vec<&String>) =
+        args.sysctls.iter().partition(|s| s.contains(".eth"));
+    for s in global {
+        set_sysctl(k, s)?;
+    }
+    let addrs = std::iter::once(&args.addr).chain(&args.addrs6);
+    let mut devs = vec![add_dev(k, "eth0", &args.mac, addrs)?];
+    if args.ifname2.is_some() {
+        devs.push(add_dev(k, "eth1", &args.mac2, args.addrs2.iter())?);
+    }
+    for s in per_dev {
+        set_sysctl(k, s)?;
+    }
+    for gw in &args.gateways {
+        match gw {
+            IpAddr::V4(_) => {
+                let any = IpAddr::from([0, 0, 0, 0]);
+                k.route_add(Route::new(any, 0, Some(*gw), None))
+                    .map_err(|e| format!("route: {e}"))?;
+            }
+            IpAddr::V6(_) => {
+                let c = format!("-6 route add default via {gw} dev eth0");
+                k.run_ip(0, &c).map_err(|e| format!("ip {c}: {e}"))?;
+            }
+        }
+    }
+    for c in &args.ip_cmds {
+        k.run_ip(0, c).map_err(|e| format!("ip {c}: {e}"))?;
+    }
+    Ok(devs)
+}
+
+fn open(kind: DevKind, name: &str) -> Result<HostDevice, String> {
+    let dev = match kind {
+        DevKind::Tap => HostDevice::tap(name),
+        DevKind::Packet => HostDevice::packet(name),
+    };
+    dev.map_err(|e| format!("cannot open {name}: {e}"))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let dev = match args.dev {
-        DevKind::Tap => HostDevice::tap(&args.ifname),
-        DevKind::Packet => HostDevice::packet(&args.ifname),
-    };
-    let dev = match dev {
+    let names = std::iter::once(&args.ifname).chain(args.ifname2.as_ref());
+    let devs: Result<Vec<HostDevice>, String> = names.map(|n| open(args.dev, n)).collect();
+    let devs = match devs {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("libos-host: cannot open {}: {e}", args.ifname);
+            eprintln!("libos-host: {e}");
             return ExitCode::from(2);
         }
     };
     let mut k = Kernel::new(KernelConfig { seed: args.seed });
-    let ifindex = match configure(&mut k, &args) {
+    let ifindexes = match configure(&mut k, &args) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("libos-host: {e}");
@@ -152,7 +209,9 @@ fn main() -> ExitCode {
         }
     };
     println!("READY");
-    let ok = run(&mut k, &dev, ifindex, &mut app, &args, &now);
+    let ports: Vec<(HostDevice, u32)> = devs.into_iter().zip(ifindexes.iter().copied()).collect();
+    let ok = run(&mut k, &ports, &mut app, &args, &now);
+    let ifindex = ifindexes[0];
     let d = k.dev(ifindex).map(|d| d.stats.clone()).unwrap_or_default();
     println!(
         "STATS rx_packets={} tx_packets={} rx_dropped={}",
@@ -164,14 +223,32 @@ fn main() -> ExitCode {
     for r in k.default_routers6() {
         println!("ROUTER6 {}", r.addr);
     }
+    // Non-zero /proc/net/snmp6 counters, for the tests' drop checks.
+    for line in k.proc_read(now(), "/proc/net/snmp6").unwrap_or_default().lines() {
+        let mut w = line.split_whitespace();
+        if let (Some(n), Some(v)) = (w.next(), w.next())
+            && v != "0"
+        {
+            println!("SNMP6 {n} {v}");
+        }
+    }
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Waits up to `timeout_ms` for a frame on any of the devices.
+fn wait_any(links: &[(HostDevice, u32)], timeout_ms: i32) {
+    let mut fds: Vec<libc::pollfd> = links
+        .iter()
+        .map(|(d, _)| libc::pollfd { fd: d.fd(), events: libc::POLLIN, revents: 0 })
+        .collect();
+    // SAFETY: `fds` is a valid array of pollfd for its length.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
 }
 
 /// The real-time loop; returns the app's success (Idle succeeds at --duration).
 fn run(
     k: &mut Kernel,
-    dev: &HostDevice,
-    ifindex: u32,
+    links: &[(HostDevice, u32)],
     app: &mut App,
     args: &Args,
     now: &dyn Fn() -> u64,
@@ -201,7 +278,9 @@ fn run(
             done = Some((ok, t));
         }
         while let Some(tx) = k.poll_transmit() {
-            dev.send(&tx.frame);
+            if let Some((dev, _)) = links.iter().find(|(_, i)| *i == tx.ifindex) {
+                dev.send(&tx.frame);
+            }
         }
         ready = false;
         while k.poll_event().is_some() {
@@ -211,9 +290,11 @@ fn run(
             continue;
         }
         let wait_ns = k.next_deadline().map_or(100_000_000, |d| d.saturating_sub(now()));
-        dev.wait((wait_ns.div_ceil(1_000_000)).min(100) as i32);
-        while let Some(n) = dev.recv(&mut frame) {
-            k.dev_rx(now(), ifindex, &frame[..n]);
+        wait_any(links, (wait_ns.div_ceil(1_000_000)).min(100) as i32);
+        for (dev, ifindex) in links {
+            while let Some(n) = dev.recv(&mut frame) {
+                k.dev_rx(now(), *ifindex, &frame[..n]);
+            }
         }
         let t = now();
         if k.next_deadline().is_some_and(|d| d <= t) {
