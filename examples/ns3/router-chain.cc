@@ -6,7 +6,9 @@
  *     ns-3's V4Ping needs ns-3's own Ipv4 stack),
  *   - ns-3's stock UdpEchoClient/Server (they ask for ns3::UdpSocketFactory; libos
  *     provides it).
- *   examples/ns3/run.sh router-chain [--routers=2 --count=5]
+ * With --ipv6: link i is 2001:db8:<i+1>::/64, routes with "-6 route add", forwarding by
+ * .net.ipv6.conf.all.forwarding, the UDP echo over IPv6 (no ping: the raw factory is IPv4).
+ *   examples/ns3/run.sh router-chain [--routers=2 --count=5 --ipv6]
  */
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
@@ -142,6 +144,8 @@ main (int argc, char *argv[])
   CommandLine cmd (__FILE__);
   cmd.AddValue ("routers", "routers between the two hosts", routers);
   cmd.AddValue ("count", "pings and UDP echoes", count);
+  bool ipv6 = false;
+  cmd.AddValue ("ipv6", "IPv6 addresses and routes, UDP echo over IPv6", ipv6);
   cmd.Parse (argc, argv);
 
   uint32_t n = routers + 2;
@@ -161,6 +165,14 @@ main (int argc, char *argv[])
   for (uint32_t i = 0; i + 1 < n; ++i)
     {
       std::ostringstream a, b;
+      if (ipv6)
+        {
+          // The built-in ip's "addr add" takes IPv4 only: AssignAddresses6 gives ::1, ::2.
+          std::ostringstream net;
+          net << "2001:db8:" << (i + 1) << "::";
+          stack.AssignAddresses6 (links[i], Ipv6Address (net.str ().c_str ()), Ipv6Prefix (64));
+          continue;
+        }
       a << "addr add 10.0." << i << ".1/24 dev eth" << (i == 0 ? 0 : 1);
       b << "addr add 10.0." << i << ".2/24 dev eth0";
       stack.RunIp (nodes.Get (i), Seconds (0), a.str ());
@@ -170,13 +182,23 @@ main (int argc, char *argv[])
     {
       if (i != 0 && i + 1 != n)
         {
-          stack.SysctlSet (nodes.Get (i), ".net.ipv4.ip_forward", "1");
+          stack.SysctlSet (nodes.Get (i),
+                           ipv6 ? ".net.ipv6.conf.all.forwarding" : ".net.ipv4.ip_forward", "1");
         }
       // Everything left of node i goes via its left neighbour, the rest via its right one.
       for (uint32_t l = 0; l + 1 < n; ++l)
         {
           std::ostringstream r;
-          if (l + 1 < i)
+          if (ipv6 && l + 1 < i)
+            {
+              r << "-6 route add 2001:db8:" << (l + 1) << "::/64 via 2001:db8:" << i << "::1";
+            }
+          else if (ipv6 && l > i)
+            {
+              r << "-6 route add 2001:db8:" << (l + 1) << "::/64 via 2001:db8:" << (i + 1)
+                << "::2";
+            }
+          else if (l + 1 < i)
             {
               r << "route add 10.0." << l << ".0/24 via 10.0." << (i - 1) << ".1";
             }
@@ -194,14 +216,20 @@ main (int argc, char *argv[])
   std::ostringstream dstS;
   dstS << "10.0." << (n - 2) << ".2";
   Ipv4Address dst (dstS.str ().c_str ());
+  std::ostringstream dst6S;
+  dst6S << "2001:db8:" << (n - 1) << "::2";
+  Address echoDst = ipv6 ? Address (Ipv6Address (dst6S.str ().c_str ())) : Address (dst);
 
   Ptr<RawPing> ping = CreateObject<RawPing> (dst, count, Seconds (1));
-  nodes.Get (0)->AddApplication (ping);
-  ping->SetStartTime (Seconds (1));
+  if (!ipv6)
+    {
+      nodes.Get (0)->AddApplication (ping);
+      ping->SetStartTime (Seconds (1));
+    }
 
   UdpEchoServerHelper server (7);
   server.Install (nodes.Get (n - 1)).Start (Seconds (0));
-  UdpEchoClientHelper client (dst, 7);
+  UdpEchoClientHelper client (echoDst, 7);
   client.SetAttribute ("MaxPackets", UintegerValue (count));
   client.SetAttribute ("Interval", TimeValue (Seconds (1)));
   ApplicationContainer c = client.Install (nodes.Get (0));
@@ -211,7 +239,8 @@ main (int argc, char *argv[])
   Simulator::Stop (Seconds (count + 3));
   Simulator::Run ();
   std::string routes;
-  nodes.Get (0)->GetObject<LibosKernel> ()->RunIp ("route show", routes);
+  nodes.Get (0)->GetObject<LibosKernel> ()->RunIp (ipv6 ? "-6 route show" : "route show",
+                                                   routes);
   std::cout << "h0 routes:\n" << routes;
   std::cout << "routers=" << routers << " ping_sent=" << ping->Sent ()
             << " ping_replies=" << ping->Replies () << " udp_echo_replies=" << g_echo << std::endl;

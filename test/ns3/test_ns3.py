@@ -56,6 +56,15 @@ def test_router_chain_ping_and_echo(example):
     assert "10.0.3.0/24 via 10.0.0.2 dev eth0" in r.out
 
 
+def test_router_chain_ipv6_echo(example):
+    """Three libos IPv6 routers (forwarding sysctl, "-6 route add" through RunIp): stock
+    UdpEcho over IPv6 end to end."""
+    r = example("router-chain", "--routers=3", "--count=4", "--ipv6")
+    assert r.rc == 0, r.err
+    assert r.kv["udp_echo_replies"] == "4", r.out
+    assert "2001:db8:4::/64 via 2001:db8:1::2 dev eth0 metric 1024 pref medium" in r.out
+
+
 def test_mixed_interop_tcp_udp_both_ways(example):
     r = example("mixed", "--bytes=300000")
     assert r.rc == 0, r.err
