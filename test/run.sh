@@ -12,7 +12,7 @@ step "installing test dependencies"
 need=()
 for pair in tshark:tshark tcpdump:tcpdump ip:iproute2 ping:iputils-ping ethtool:ethtool \
             curl:curl socat:socat iptables:iptables strace:strace wget:wget iperf3:iperf3 \
-            gcc:gcc setpriv:util-linux bird:bird2 radvd:radvd; do
+            gcc:gcc setpriv:util-linux bird:bird2 radvd:radvd traceroute:traceroute; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # ns-3 3.37 from Debian for the ns-3 plugin's tests (headers in /usr/include/ns3).

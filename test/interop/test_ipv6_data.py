@@ -198,19 +198,27 @@ B_SINK = textwrap.dedent(f"""
 def test_libos_routes_ipv6_between_linux_namespaces(ns, peer, tmp_path):
     """ping -6 across libos both ways, 1 MiB of TCP through it, hop limit 1 answered with
     Time Exceeded from libos, an unroutable destination with Destination Unreachable
-    (no route); the forwarded packets carry a hop limit one lower."""
+    (no route), traceroute -6 through it; the forwarded packets carry a hop limit one
+    lower."""
     pcap = str(tmp_path / "fwd6.pcap")
     cap = ns.capture(pcap)
     host = router_setup(ns, peer)
     in_ns(peer, "ping", "-6", "-c", "1", "-W", "2", LINUX6, check=False)
     r = ns.run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", B6, check=False)
     assert " 0% packet loss" in r.stdout, r.stdout + r.stderr
+    # B answered with hop limit 64; libos forwarded the reply with 63.
+    assert r.stdout.count("ttl=63") == 3, r.stdout
     r = in_ns(peer, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", LINUX6, check=False)
     assert " 0% packet loss" in r.stdout, r.stdout + r.stderr
     r = ns.run("ping", "-6", "-c", "1", "-t", "1", "-W", "2", B6, check=False)
     assert f"From {LIBOS6}" in r.stdout and "Time exceeded" in r.stdout, r.stdout
     r = ns.run("ping", "-6", "-c", "1", "-W", "2", "2001:db8:55::1", check=False)
     assert f"From {LIBOS6}" in r.stdout and "No route" in r.stdout, r.stdout
+    # Linux's traceroute (UDP probes): hop 1 is libos (Time Exceeded), hop 2 is B (port
+    # unreachable).
+    r = ns.run("traceroute", "-6", "-n", "-q", "1", "-w", "2", "-m", "4", B6, check=False)
+    hops = [l.split()[:2] for l in r.stdout.splitlines()[1:]]
+    assert hops == [["1", LIBOS6], ["2", B6]], r.stdout + r.stderr
     srv = subprocess.Popen(["ip", "netns", "exec", peer, "python3", "-c", B_SINK],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ns.procs.append(srv)
