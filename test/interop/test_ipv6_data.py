@@ -9,8 +9,6 @@ Topologies (the fixture namespace `ns` holds tap0, attached to libos-host):
   router: [ns: Linux A] tap0 <-> [libos eth0 | eth1] <-> tap1 [netns B: Linux B]
 """
 
-import os
-import struct
 import subprocess
 import textwrap
 import time
@@ -357,3 +355,47 @@ def test_crafted_fragments(ns, peer, tmp_path):
     assert reasm == linux_reasm, f"libos {reasm} != Linux {linux_reasm}"
     assert reasm["Ip6ReasmFails"] >= 2 and reasm["Ip6ReasmTimeout"] >= 1, reasm
     print("fragments: answers", libos, "counters", reasm)
+
+
+UDP_BURST = textwrap.dedent("""
+    import socket, time
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    for i in range(20):
+        s.sendto(b"x" * 32, ("{dst}", 9))
+        time.sleep(0.01)
+""")
+
+
+def test_icmp6_error_rate_limit_as_linux(ns, peer, tmp_path):
+    """20 UDP datagrams, 10 ms apart, to a closed port of libos and of a Linux twin: the
+    port unreachables each sends follow the same per-destination token bucket
+    (`icmpv6_xrlim_allow`: net.ipv6.icmp.ratelimit scaled by the route's prefix length,
+    a burst of 6)."""
+    sh("ip", "link", "add", "cx", "netns", ns.name, "type", "veth", "peer", "name", "lx",
+       "netns", peer)
+    ns.run("ip", "-6", "addr", "add", "2001:db8:96::1/64", "dev", "cx", "nodad")
+    ns.run("ip", "link", "set", "cx", "up")
+    in_ns(peer, "ip", "-6", "addr", "add", "2001:db8:96::2/64", "dev", "lx", "nodad")
+    in_ns(peer, "ip", "link", "set", "lx", "up")
+    ns.run("ip", "-6", "addr", "add", LINUX6 + "/64", "dev", "tap0", "nodad")
+    pcap = str(tmp_path / "rl.pcap")
+    cap = ns.popen("tcpdump", "-i", "any", "-U", "-s", "0", "-w", pcap)
+    host = ns.libos("--app", "idle", "--duration", "6", "--addr6", LIBOS6 + "/64")
+    time.sleep(2.5)
+    ns.run("ping", "-6", "-c", "1", "-W", "2", "2001:db8:96::2", check=False)
+    ns.run("ping", "-6", "-c", "1", "-W", "2", LIBOS6, check=False)
+    for dst in ("2001:db8:96::2", LIBOS6):
+        ns.run("python3", "-c", UDP_BURST.format(dst=dst))
+    out = finish(host)
+    time.sleep(0.5)
+    cap.terminate()
+    cap.wait(timeout=10)
+    count = {}
+    for src in ("2001:db8:96::2", LIBOS6):
+        count[src] = len(tshark_rows(pcap, "frame.number", filt=f"ipv6.src == {src} && "
+                                     "icmpv6.type == 1 && icmpv6.code == 4"))
+    linux, libos = count["2001:db8:96::2"], count[LIBOS6]
+    assert 6 <= linux < 20, count
+    assert abs(libos - linux) <= 2, f"libos sent {libos} port unreachables, Linux {linux}"
+    assert snmp6(out).get("Icmp6OutRateLimitHost", 0) >= 20 - libos - 1, out
+    print(f"rate limit: Linux {linux}, libos {libos} port unreachables of 20")
