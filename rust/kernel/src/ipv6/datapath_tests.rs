@@ -504,3 +504,13 @@ fn misaligned_and_headless_first_fragments_draw_parameter_problems() {
     let m = &k.net.ipv6.mib;
     assert_eq!((m.reasm_reqds, m.reasm_timeout), (2, 1));
 }
+
+#[test]
+fn no_route_is_reported_before_the_hop_limit() {
+    let (mut k, i, _) = router();
+    let t = 9 * SEC;
+    let nowhere = a("2001:db8:9::1");
+    k.dev_rx(t, i, &frame(PEER_MAC, MAC, a(PEER), nowhere, 1, nexthdr::UDP, &[0; 8]));
+    let e = icmp_errors(&run(&mut k, t, t));
+    assert_eq!(e, vec![(a(US), a(PEER), ty::DEST_UNREACH, 0, 0)]);
+}

@@ -31,20 +31,11 @@ pub(super) fn forward(now: Nanos, net: &mut Net, iif: IfIndex, packet: &[u8], l2
         net.ipv6.mib.in_addr_errors += 1;
         return;
     }
-    // RFC 4443 §3.3: hop limit exhausted in transit.
-    if p.hop_limit() <= 1 {
-        net.ipv6.mib.in_hdr_errors += 1;
-        send_error(now, net, packet, ty::TIME_EXCEED, 0, 0, Some(iif));
-        return;
-    }
-    // RFC 4291 §2.5.6: a link-local source must not leave its link.
-    if is_link_local(src) || src.is_unspecified() {
+    if src.is_unspecified() {
         net.ipv6.mib.in_addr_errors += 1;
-        if !src.is_unspecified() {
-            send_error(now, net, packet, ty::DEST_UNREACH, code::NOT_NEIGHBOUR, 0, Some(iif));
-        }
         return;
     }
+    // The route first (`ip6_route_input`): no route answers even at hop limit 1.
     let rt = match net.route_input6(dst, src, iif) {
         Ok(rt) => rt,
         Err(e) => {
@@ -60,6 +51,20 @@ pub(super) fn forward(now: Nanos, net: &mut Net, iif: IfIndex, packet: &[u8], l2
     };
     if rt.local {
         // Ours after all (an address the arrival device does not hold): input handled it.
+        return;
+    }
+    // RFC 4443 §3.3: hop limit exhausted in transit.
+    if p.hop_limit() <= 1 {
+        net.ipv6.mib.in_hdr_errors += 1;
+        send_error(now, net, packet, ty::TIME_EXCEED, 0, 0, Some(iif));
+        return;
+    }
+    // RFC 4291 §2.5.6: a link-local source must not leave its link (checked, as Linux
+    // does, only when the packet would leave by another device; back out of the same
+    // one Linux would also send a redirect, which libos does not).
+    if rt.oif != iif && is_link_local(src) {
+        net.ipv6.mib.in_addr_errors += 1;
+        send_error(now, net, packet, ty::DEST_UNREACH, code::NOT_NEIGHBOUR, 0, Some(iif));
         return;
     }
     let IpAddr::V6(next_hop) = rt.next_hop else { return };
