@@ -34,6 +34,7 @@ const int AF_INET_ = 2;
 const int AF_INET6_ = 10;
 const int IPPROTO_IPV6_ = 41;
 const int IPV6_V6ONLY_ = 26;
+const int IPPROTO_ICMPV6_ = 58;
 const int SOCK_STREAM_ = 1;
 const int SOCK_DGRAM_ = 2;
 const int SOCK_RAW_ = 3;
@@ -168,7 +169,9 @@ LibosSocket::Open (Ptr<LibosKernel> kernel, int type, int protocol)
   m_kernel = kernel;
   m_type = type;
   m_protocol = protocol;
-  int fd = kernel->Handle ().socket (AF_INET_, type, protocol);
+  // A raw IPPROTO_ICMPV6 socket exists only in AF_INET6 (ping -6).
+  m_v6 = type == SOCK_RAW_ && protocol == IPPROTO_ICMPV6_;
+  int fd = kernel->Handle ().socket (m_v6 ? AF_INET6_ : AF_INET_, type, protocol);
   if (fd < 0)
     {
       NS_LOG_WARN ("socket(" << type << ", " << protocol << ") failed: errno " << -fd);

@@ -7,7 +7,8 @@
  *   - ns-3's stock UdpEchoClient/Server (they ask for ns3::UdpSocketFactory; libos
  *     provides it).
  * With --ipv6: link i is 2001:db8:<i+1>::/64, routes with "-6 route add", forwarding by
- * .net.ipv6.conf.all.forwarding, the UDP echo over IPv6 (no ping: the raw factory is IPv4).
+ * .net.ipv6.conf.all.forwarding, ping -6 (raw ICMPv6, the factory's Protocol = 58) and the
+ * UDP echo over IPv6.
  *   examples/ns3/run.sh router-chain [--routers=2 --count=5 --ipv6]
  */
 #include "ns3/applications-module.h"
@@ -27,7 +28,15 @@ class RawPing : public Application
 {
 public:
   RawPing (Ipv4Address dst, uint32_t count, Time interval)
-    : m_dst (dst), m_count (count), m_interval (interval), m_sent (0), m_replies (0)
+    : m_dst (dst), m_v6 (false), m_count (count), m_interval (interval), m_sent (0),
+      m_replies (0)
+  {
+  }
+  /* ping -6: a raw ICMPv6 socket (the factory's Protocol 58), echo types 128/129, the
+   * checksum left to the kernel (RFC 3542 §3.1). */
+  RawPing (Ipv6Address dst, uint32_t count, Time interval)
+    : m_dst6 (dst), m_v6 (true), m_count (count), m_interval (interval), m_sent (0),
+      m_replies (0)
   {
   }
   uint32_t Replies (void) const
@@ -42,7 +51,10 @@ public:
 private:
   void StartApplication (void) override
   {
-    m_socket = Socket::CreateSocket (GetNode (), LibosRawSocketFactory::GetTypeId ());
+    Ptr<LibosRawSocketFactory> f = GetNode ()->GetObject<LibosRawSocketFactory> ();
+    f->SetAttribute ("Protocol", UintegerValue (m_v6 ? 58 : 1));
+    m_socket = f->CreateSocket ();
+    f->SetAttribute ("Protocol", UintegerValue (1));
     m_socket->SetRecvCallback (MakeCallback (&RawPing::Read, this));
     Send ();
   }
@@ -80,11 +92,19 @@ private:
       {
         msg[i] = i;
       }
-    uint16_t c = Checksum (msg, sizeof msg);
-    msg[2] = c >> 8;
-    msg[3] = c & 0xff;
     m_sentAt[m_sent] = Simulator::Now ();
-    m_socket->SendTo (Create<Packet> (msg, sizeof msg), 0, InetSocketAddress (m_dst, 0));
+    if (m_v6)
+      {
+        msg[0] = 128;
+        m_socket->SendTo (Create<Packet> (msg, sizeof msg), 0, Inet6SocketAddress (m_dst6, 0));
+      }
+    else
+      {
+        uint16_t c = Checksum (msg, sizeof msg);
+        msg[2] = c >> 8;
+        msg[3] = c & 0xff;
+        m_socket->SendTo (Create<Packet> (msg, sizeof msg), 0, InetSocketAddress (m_dst, 0));
+      }
     if (++m_sent < m_count)
       {
         m_event = Simulator::Schedule (m_interval, &RawPing::Send, this);
@@ -98,6 +118,21 @@ private:
       {
         std::vector<uint8_t> b (p->GetSize ());
         p->CopyData (b.data (), b.size ());
+        if (m_v6)
+          {
+            // Raw ICMPv6 sockets deliver the message alone, its checksum verified.
+            if (b.size () < 8 || b[0] != 129 || b[4] != 0x12 || b[5] != 0x34)
+              {
+                continue;
+              }
+            uint16_t seq = (b[6] << 8) | b[7];
+            m_replies++;
+            std::cout << b.size () << " bytes from "
+                      << Inet6SocketAddress::ConvertFrom (from).GetIpv6 () << ": icmp_seq=" << seq
+                      << " time=" << (Simulator::Now () - m_sentAt[seq]).GetMicroSeconds () / 1000.0
+                      << " ms" << std::endl;
+            continue;
+          }
         if (b.size () < 28)
           {
             continue;
@@ -119,6 +154,8 @@ private:
   }
 
   Ipv4Address m_dst;
+  Ipv6Address m_dst6;
+  bool m_v6;
   uint32_t m_count;
   Time m_interval;
   uint32_t m_sent;
@@ -220,12 +257,11 @@ main (int argc, char *argv[])
   dst6S << "2001:db8:" << (n - 1) << "::2";
   Address echoDst = ipv6 ? Address (Ipv6Address (dst6S.str ().c_str ())) : Address (dst);
 
-  Ptr<RawPing> ping = CreateObject<RawPing> (dst, count, Seconds (1));
-  if (!ipv6)
-    {
-      nodes.Get (0)->AddApplication (ping);
-      ping->SetStartTime (Seconds (1));
-    }
+  Ptr<RawPing> ping = ipv6 ? CreateObject<RawPing> (Ipv6Address (dst6S.str ().c_str ()), count,
+                                                   Seconds (1))
+                           : CreateObject<RawPing> (dst, count, Seconds (1));
+  nodes.Get (0)->AddApplication (ping);
+  ping->SetStartTime (Seconds (1));
 
   UdpEchoServerHelper server (7);
   server.Install (nodes.Get (n - 1)).Start (Seconds (0));

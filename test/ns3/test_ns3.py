@@ -57,11 +57,14 @@ def test_router_chain_ping_and_echo(example):
 
 
 def test_router_chain_ipv6_echo(example):
-    """Three libos IPv6 routers (forwarding sysctl, "-6 route add" through RunIp): stock
-    UdpEcho over IPv6 end to end."""
+    """Three libos IPv6 routers (forwarding sysctl, "-6 route add" through RunIp): ping -6
+    and stock UdpEcho over IPv6 end to end."""
     r = example("router-chain", "--routers=3", "--count=4", "--ipv6")
     assert r.rc == 0, r.err
     assert r.kv["udp_echo_replies"] == "4", r.out
+    # ping -6 over a raw ICMPv6 socket (LibosRawSocketFactory Protocol=58)
+    assert r.kv["ping_sent"] == "4" and r.kv["ping_replies"] == "4", r.out
+    assert "64 bytes from 2001:db8:4::2: icmp_seq=3" in r.out
     assert "2001:db8:4::/64 via 2001:db8:1::2 dev eth0 metric 1024 pref medium" in r.out
 
 
