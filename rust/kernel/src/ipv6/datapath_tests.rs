@@ -514,3 +514,29 @@ fn no_route_is_reported_before_the_hop_limit() {
     let e = icmp_errors(&run(&mut k, t, t));
     assert_eq!(e, vec![(a(US), a(PEER), ty::DEST_UNREACH, 0, 0)]);
 }
+
+#[test]
+fn forwarding_back_out_of_the_arrival_link_sends_a_redirect() {
+    let (mut k, i, _) = router();
+    let (peer, other) = (a(PEER), a("2001:db8::5"));
+    let t = 9 * SEC;
+    for _ in 0..8 {
+        k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, other, 64, nexthdr::UDP, &[0; 8]));
+    }
+    let redirects: Vec<_> = run(&mut k, t, t)
+        .iter()
+        .map(|f| ip6(f))
+        .filter(|(r, b)| r.next_header == nexthdr::ICMPV6 && b[0] == ty::REDIRECT)
+        .collect();
+    // Rate limited per destination: the burst of 6.
+    assert_eq!(redirects.len(), 6);
+    let (r, b) = &redirects[0];
+    assert_eq!((r.dst_addr, r.hop_limit), (peer, 255));
+    assert!(crate::wire::ipv6::is_link_local(r.src_addr));
+    // Target and destination: the on-link destination itself; then the Redirected
+    // Header option quoting the packet.
+    assert_eq!((&b[8..24], &b[24..40]), (&other.octets()[..], &other.octets()[..]));
+    assert_eq!(b[40], 4);
+    let s = crate::wire::checksum::transport(&IpAddr::V6(r.src_addr), &IpAddr::V6(peer), 58, b);
+    assert_eq!(s, 0, "checksum verifies");
+}

@@ -61,13 +61,16 @@ pub(super) fn forward(now: Nanos, net: &mut Net, iif: IfIndex, packet: &[u8], l2
     }
     // RFC 4291 §2.5.6: a link-local source must not leave its link (checked, as Linux
     // does, only when the packet would leave by another device; back out of the same
-    // one Linux would also send a redirect, which libos does not).
+    // one the sender gets a Redirect, `redirect.rs`).
     if rt.oif != iif && is_link_local(src) {
         net.ipv6.mib.in_addr_errors += 1;
         send_error(now, net, packet, ty::DEST_UNREACH, code::NOT_NEIGHBOUR, 0, Some(iif));
         return;
     }
     let IpAddr::V6(next_hop) = rt.next_hop else { return };
+    if rt.oif == iif {
+        super::redirect::send(now, net, iif, packet, next_hop);
+    }
     // RFC 8200 §5: routers do not fragment.
     if packet.len() > rt.mtu as usize {
         net.ipv6.mib.in_too_big_errors += 1;

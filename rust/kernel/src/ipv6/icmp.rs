@@ -97,22 +97,29 @@ fn rate_allow(now: Nanos, net: &mut Net, t: u8, dst: Ipv6Addr) -> bool {
         return true;
     }
     let timeout = Nanos::from(net.sysctl.ipv6.icmp_ratelimit_ms) * 1_000_000;
-    let rl = &mut net.ipv6.icmp_limit;
-    if !rl.peers.contains_key(&dst) && rl.peers.len() >= MAX_PEERS {
-        rl.peers.pop_first();
-    }
-    let full = XRLIM_BURST_FACTOR * timeout;
-    let (tokens, last) = rl.peers.get(&dst).copied().unwrap_or((full, now));
-    let mut token = (tokens + now.saturating_sub(last)).min(full);
-    let ok = token >= timeout;
-    if ok {
-        token -= timeout;
-    }
-    rl.peers.insert(dst, (token, now));
+    let ok = net.ipv6.icmp_limit.allow(now, dst, timeout);
     if !ok {
         net.ipv6.mib.icmp_out_ratelimit_host += 1;
     }
     ok
+}
+
+impl RateLimit6 {
+    /// `inet_peer_xrlim_allow`: one message per `timeout` to `dst`, bursts of 6.
+    pub fn allow(&mut self, now: Nanos, dst: Ipv6Addr, timeout: Nanos) -> bool {
+        if !self.peers.contains_key(&dst) && self.peers.len() >= MAX_PEERS {
+            self.peers.pop_first();
+        }
+        let full = XRLIM_BURST_FACTOR * timeout;
+        let (tokens, last) = self.peers.get(&dst).copied().unwrap_or((full, now));
+        let mut token = (tokens + now.saturating_sub(last)).min(full);
+        let ok = token >= timeout;
+        if ok {
+            token -= timeout;
+        }
+        self.peers.insert(dst, (token, now));
+        ok
+    }
 }
 
 /// `is_ineligible`: no error about an ICMPv6 error or a redirect (RFC 4443 §2.4 (e)).

@@ -20,6 +20,7 @@ pub mod ndisc;
 mod output;
 pub mod pmtu;
 mod reassembly;
+mod redirect;
 pub mod route;
 pub mod router;
 #[cfg(test)]
@@ -143,6 +144,8 @@ pub struct Ipv6State {
     pub frags: reassembly::Frag6Queues,
     /// ICMPv6 error rate limit per destination.
     icmp_limit: icmp::RateLimit6,
+    /// Redirects sent, per destination.
+    redirect_limit: icmp::RateLimit6,
     pub mib: Ipv6Mib,
 }
 
