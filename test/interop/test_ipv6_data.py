@@ -9,6 +9,7 @@ Topologies (the fixture namespace `ns` holds tap0, attached to libos-host):
   router: [ns: Linux A] tap0 <-> [libos eth0 | eth1] <-> tap1 [netns B: Linux B]
 """
 
+import ipaddress
 import subprocess
 import textwrap
 import time
@@ -33,6 +34,7 @@ LINUX6 = "2001:db8:99::1"
 LIBOS6 = "2001:db8:99::2"
 PEER6 = "2001:db8:97::2"
 ROUTER_FAR6 = "2001:db8:97::1"
+LIBOS_LL = "fe80::ff:fe00:9902"
 B6 = "2001:db8:98::1"
 LIBOS_B6 = "2001:db8:98::2"
 
@@ -399,3 +401,97 @@ def test_icmp6_error_rate_limit_as_linux(ns, peer, tmp_path):
     assert abs(libos - linux) <= 2, f"libos sent {libos} port unreachables, Linux {linux}"
     assert snmp6(out).get("Icmp6OutRateLimitHost", 0) >= 20 - libos - 1, out
     print(f"rate limit: Linux {linux}, libos {libos} port unreachables of 20")
+
+
+# MLD queries from a (forged) link-local querier, written with AF_PACKET: a general
+# MLDv2 query (RFC 3810 §5.1), then an MLDv1 one (RFC 2710 §3.6), both hop limit 1
+# behind a Router Alert, maximum response delay 500 ms.
+QUERY = textwrap.dedent("""
+    import socket, struct, time
+    src_mac = open("/sys/class/net/{dev}/address").read().strip()
+    SRC = socket.inet_pton(socket.AF_INET6, "fe80::99")
+    DST = socket.inet_pton(socket.AF_INET6, "ff02::1")
+    ETH = bytes.fromhex("333300000001") + bytes.fromhex(src_mac.replace(":", "")) \\
+        + b"\\x86\\xdd"
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("{dev}", 0))
+
+    def csum(b):
+        if len(b) % 2: b += b"\\0"
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while t >> 16: t = (t & 0xffff) + (t >> 16)
+        return ~t & 0xffff
+
+    def send(msg):
+        ph = SRC + DST + struct.pack("!I3xB", len(msg), 58)
+        msg = msg[:2] + struct.pack("!H", csum(ph + msg)) + msg[4:]
+        hbh = bytes([58, 0, 5, 2, 0, 0, 1, 0])
+        ip = struct.pack("!IHBB", 0x60000000, len(hbh) + len(msg), 0, 1) + SRC + DST
+        s.send(ETH + ip + hbh + msg)
+
+    send(struct.pack("!BBHHH", 130, 0, 0, 500, 0) + bytes(16) + bytes([2, 125, 0, 0]))
+    time.sleep(1.5)
+    send(struct.pack("!BBHHH", 130, 0, 0, 500, 0) + bytes(16))
+    time.sleep(1.5)
+""")
+
+
+def mld_answers(pcap, mac):
+    """Reports from `mac` after the first query: (MLD version, record types, groups)."""
+    rows = sh("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.number", "-e",
+              "eth.src", "-e", "icmpv6.type", "-e", "icmpv6.mldr.mar.record_type", "-e",
+              "icmpv6.mldr.mar.multicast_address", "-e", "icmpv6.mld.multicast_address",
+              "-Y", "icmpv6.type == 130 || icmpv6.type == 131 || icmpv6.type == 143").stdout
+    rows = [r.split("\t") + [""] * 6 for r in rows.splitlines() if r]
+    first_q = min(int(r[0]) for r in rows if r[2] == "130")
+    v1_q = max(int(r[0]) for r in rows if r[2] == "130")
+    # The Current-State answer (MODE_IS_EXCLUDE records), not the retransmitted
+    # State-Change reports of a recent join.
+    v2 = [r for r in rows if r[1] == mac and r[2] == "143" and first_q < int(r[0]) < v1_q
+          and "2" in r[3].split(",")]
+    v1 = [r for r in rows if r[1] == mac and r[2] == "131" and int(r[0]) > v1_q]
+    v2_types = {t for r in v2 for t in r[3].split(",") if t}
+    v2_groups = {g for r in v2 for g in r[4].split(",") if g}
+    v1_groups = {r[5] for r in v1}
+    return v2_types, v2_groups, v1_groups
+
+
+def test_mld_queries_answered_as_linux(ns, peer, tmp_path):
+    """libos and a Linux twin get the same MLDv2 then MLDv1 general query: both answer
+    the v2 query with Current-State records MODE_IS_EXCLUDE (type 2) for the solicited-
+    node groups of their addresses, and the v1 query with one MLDv1 report per group."""
+    sh("ip", "link", "add", "cx", "netns", ns.name, "type", "veth", "peer", "name", "lx",
+       "netns", peer)
+    ns.run("ip", "link", "set", "cx", "up")
+    in_ns(peer, "ip", "-6", "addr", "add", "2001:db8:96::2/64", "dev", "lx", "nodad")
+    in_ns(peer, "ip", "link", "set", "lx", "up")
+    lx_mac = in_ns(peer, "cat", "/sys/class/net/lx/address").stdout.strip()
+    lx_ll = in_ns(peer, "ip", "-6", "-o", "addr", "show", "dev", "lx", "scope", "link")
+    pcap_l = str(tmp_path / "mld-linux.pcap")
+    cap = ns.popen("tcpdump", "-i", "cx", "-U", "-s", "0", "-w", pcap_l)
+    time.sleep(2.5)
+    ns.run("python3", "-c", QUERY.format(dev="cx"))
+    cap.terminate()
+    cap.wait(timeout=10)
+    pcap = str(tmp_path / "mld-libos.pcap")
+    cap = ns.capture(pcap)
+    host = ns.libos("--app", "idle", "--duration", "7", "--addr6", LIBOS6 + "/64")
+    time.sleep(2.5)
+    ns.run("python3", "-c", QUERY.format(dev="tap0"))
+    finish(host)
+    cap.terminate()
+    cap.wait(timeout=10)
+    linux = mld_answers(pcap_l, lx_mac)
+    libos = mld_answers(pcap, LIBOS_MAC)
+    ll = lx_ll.stdout.split()[3].split("/")[0]
+
+    def sol(a):
+        """The solicited-node group of `a` (RFC 4291 §2.7.1)."""
+        low = ipaddress.IPv6Address(a).packed[-3:]
+        return str(ipaddress.IPv6Address(bytes.fromhex("ff02" + "00" * 8 + "0001ff") + low))
+
+    assert linux[0] == libos[0] == {"2"}, (linux, libos)
+    assert linux[1] == {sol("2001:db8:96::2"), sol(ll)}, linux
+    assert libos[1] == {sol(LIBOS6), sol(LIBOS_LL)}, libos
+    assert linux[2] == linux[1] and libos[2] == libos[1], (linux, libos)
+    print("MLD: Linux", linux, "libos", libos)
