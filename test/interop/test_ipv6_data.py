@@ -495,3 +495,64 @@ def test_mld_queries_answered_as_linux(ns, peer, tmp_path):
     assert libos[1] == {sol(LIBOS6), sol(LIBOS_LL)}, libos
     assert linux[2] == linux[1] and libos[2] == libos[1], (linux, libos)
     print("MLD: Linux", linux, "libos", libos)
+
+
+# Forged NDP written with AF_PACKET (RFC 4861 §6.1.2, §7.1.2: hop limit must be 255).
+FORGED_NDP = textwrap.dedent("""
+    import socket, struct
+    src_mac = open("/sys/class/net/tap0/address").read().strip()
+    ETH_SRC = bytes.fromhex(src_mac.replace(":", ""))
+    BOGUS = bytes.fromhex("02deadbeef00")
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("tap0", 0))
+    a = lambda t: socket.inet_pton(socket.AF_INET6, t)
+
+    def csum(b):
+        if len(b) % 2: b += b"\\0"
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while t >> 16: t = (t & 0xffff) + (t >> 16)
+        return ~t & 0xffff
+
+    def send(src, dst, dmac, hlim, msg):
+        ph = a(src) + a(dst) + struct.pack("!I3xB", len(msg), 58)
+        msg = msg[:2] + struct.pack("!H", csum(ph + msg)) + msg[4:]
+        ip = struct.pack("!IHBB", 0x60000000, len(msg), 58, hlim) + a(src) + a(dst)
+        s.send(dmac + ETH_SRC + b"\\x86\\xdd" + ip + msg)
+
+    libos = bytes.fromhex("{libos_mac}".replace(":", ""))
+    for hlim in (64, 254):
+        # An unsolicited override NA: {linux6} is at a bogus MAC.
+        na = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + a("{linux6}") \\
+            + bytes([2, 1]) + BOGUS
+        send("{linux6}", "{libos6}", libos, hlim, na)
+        # An RA with an autonomous prefix and a default router lifetime.
+        ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) \\
+            + bytes([3, 4, 64, 0xc0]) + struct.pack("!III", 86400, 14400, 0) \\
+            + a("2001:db8:bad::")
+        send("fe80::bad", "ff02::1", bytes.fromhex("333300000001"), hlim, ra)
+""")
+
+
+def test_forged_ndp_ignored(ns, tmp_path):
+    """NA and RA with a hop limit below 255 (so not from the link) change nothing: libos
+    keeps Linux's real MAC (its echo replies go there), forms no address from the
+    forged prefix and takes no default router."""
+    ns.run("ip", "-6", "addr", "add", LINUX6 + "/64", "dev", "tap0", "nodad")
+    pcap = str(tmp_path / "ndp.pcap")
+    cap = ns.capture(pcap)
+    host = ns.libos("--app", "idle", "--duration", "7", "--addr6", LIBOS6 + "/64")
+    time.sleep(2.5)
+    r = ns.run("ping", "-6", "-c", "1", "-W", "2", LIBOS6, check=False)
+    assert " 0% packet loss" in r.stdout, r.stdout
+    ns.run("python3", "-c", FORGED_NDP.format(libos_mac=LIBOS_MAC, linux6=LINUX6,
+                                              libos6=LIBOS6))
+    time.sleep(0.5)
+    r = ns.run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", LIBOS6, check=False)
+    assert " 0% packet loss" in r.stdout, r.stdout
+    out = finish(host)
+    cap.terminate()
+    cap.wait(timeout=10)
+    assert "2001:db8:bad" not in out and "ROUTER6" not in out, out
+    linux_mac = ns.run("cat", "/sys/class/net/tap0/address").stdout.strip()
+    replies = tshark_rows(pcap, "eth.dst", filt=f"ipv6.src == {LIBOS6} && icmpv6.type == 129")
+    assert replies and all(r[0] == linux_mac for r in replies), replies
