@@ -162,14 +162,14 @@ def test_pmtu4_frag_needed_through_a_1280_link(ns, peer, tmp_path):
           f"then {len(after)} segments, all <= 1280")
 
 
-def router_setup(ns, peer):
+def router_setup(ns, peer, *extra):
     """libos routes between ns (tap0) and `peer` (tap1, moved there once libos holds it)."""
     ns.run("ip", "tuntap", "add", "mode", "tap", "name", "tap1")
     ns.run("ip", "-6", "addr", "add", LINUX6 + "/64", "dev", "tap0", "nodad")
     host = ns.libos("--app", "idle", "--duration", "14", "--addr6", LIBOS6 + "/64",
                     "--ifname2", "tap1", "--mac2", "02:00:00:00:98:02",
                     "--addr2", LIBOS_B6 + "/64",
-                    "--sysctl", "net.ipv6.conf.all.forwarding=1")
+                    "--sysctl", "net.ipv6.conf.all.forwarding=1", *extra)
     ns.run("ip", "link", "set", "tap1", "netns", peer)
     in_ns(peer, "ip", "-6", "addr", "add", B6 + "/64", "dev", "tap1", "nodad")
     in_ns(peer, "ip", "link", "set", "tap1", "up")
@@ -556,3 +556,26 @@ def test_forged_ndp_ignored(ns, tmp_path):
     linux_mac = ns.run("cat", "/sys/class/net/tap0/address").stdout.strip()
     replies = tshark_rows(pcap, "eth.dst", filt=f"ipv6.src == {LIBOS6} && icmpv6.type == 129")
     assert replies and all(r[0] == linux_mac for r in replies), replies
+
+
+def test_libos_router_sends_packet_too_big(ns, peer, tmp_path):
+    """libos's link toward B has MTU 1280: a 1448-byte echo request from Linux is not
+    fragmented in transit but answered with Packet Too Big (MTU 1280); Linux learns the
+    path MTU (`ip -6 route get` shows it) and its later requests arrive in fragments."""
+    pcap = str(tmp_path / "ptb.pcap")
+    cap = ns.capture(pcap)
+    host = router_setup(ns, peer, "--ip", "link set eth1 mtu 1280")
+    r = ns.run("ping", "-6", "-c", "4", "-i", "0.3", "-W", "2", "-s", "1400", B6, check=False)
+    received = int(r.stdout.split(" received")[0].split()[-1])
+    assert received >= 3, r.stdout
+    route = ns.run("ip", "-6", "route", "get", B6).stdout
+    assert "mtu 1280" in route, route
+    out = finish(host)
+    cap.terminate()
+    cap.wait(timeout=10)
+    ptb = tshark_rows(pcap, "ipv6.src", "ipv6.dst", "icmpv6.mtu", "icmpv6.checksum.status",
+                      filt="icmpv6.type == 2")
+    assert [LIBOS6, LINUX6, "1280", "1"] in ptb, ptb
+    c = snmp6(out)
+    assert c.get("Ip6InTooBigErrors", 0) >= 1 and c.get("Ip6OutForwDatagrams", 0) >= 6, c
+    print(f"router PTB: {received}/4 replies, Linux route: {route.strip()}")
