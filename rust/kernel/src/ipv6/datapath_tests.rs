@@ -540,3 +540,56 @@ fn forwarding_back_out_of_the_arrival_link_sends_a_redirect() {
     let s = crate::wire::checksum::transport(&IpAddr::V6(r.src_addr), &IpAddr::V6(peer), 58, b);
     assert_eq!(s, 0, "checksum verifies");
 }
+
+/// A Redirect from `from` (hop limit `hops`): `target` is the better first hop for
+/// `dst`, at `mac` (target link-layer address option) if given.
+fn redirect_frame(
+    from: Ipv6Addr,
+    hops: u8,
+    target: &str,
+    dst: &str,
+    mac: Option<EthernetAddress>,
+) -> Vec<u8> {
+    let mut b = vec![0u8; 40];
+    b[0] = ty::REDIRECT;
+    b[8..24].copy_from_slice(&a(target).octets());
+    b[24..40].copy_from_slice(&a(dst).octets());
+    if let Some(m) = mac {
+        b.extend_from_slice(&[2, 1]);
+        b.extend_from_slice(&m.0);
+    }
+    let s = crate::wire::checksum::transport(&IpAddr::V6(from), &IpAddr::V6(a(US)), 58, &b);
+    b[2..4].copy_from_slice(&s.to_be_bytes());
+    frame(PEER_MAC, MAC, from, a(US), hops, nexthdr::ICMPV6, &b)
+}
+
+#[test]
+fn a_redirect_from_the_current_router_changes_the_first_hop() {
+    let (mut k, i) = host();
+    let router = a("fe80::1");
+    learn(3 * SEC, &mut k, i, router, a(US), PEER_MAC, MAC);
+    k.run_ip(3 * SEC, "-6 route add default via fe80::1 dev eth0").unwrap();
+    let far: IpAddr = "2001:db8:5::9".parse().unwrap();
+    let hop = |k: &Kernel| k.route_get(far).unwrap().next_hop;
+    assert_eq!(hop(&k), IpAddr::V6(router));
+    // Not from the current router, not at hop limit 255, or to a global target: ignored.
+    let t = 4 * SEC;
+    k.dev_rx(t, i, &redirect_frame(a("fe80::7"), 255, "fe80::99", "2001:db8:5::9", None));
+    k.dev_rx(t, i, &redirect_frame(router, 64, "fe80::99", "2001:db8:5::9", None));
+    k.dev_rx(t, i, &redirect_frame(router, 255, "2001:db8::99", "2001:db8:5::9", None));
+    assert_eq!(hop(&k), IpAddr::V6(router));
+    // accept_redirects 0: ignored too.
+    k.sysctl_set("net.ipv6.conf.eth0.accept_redirects", "0").unwrap();
+    k.dev_rx(t, i, &redirect_frame(router, 255, "fe80::99", "2001:db8:5::9", Some(MAC2)));
+    assert_eq!(hop(&k), IpAddr::V6(router));
+    k.sysctl_set("net.ipv6.conf.eth0.accept_redirects", "1").unwrap();
+    // Valid: the new first hop, its link address learned (no solicitation needed).
+    k.dev_rx(t, i, &redirect_frame(router, 255, "fe80::99", "2001:db8:5::9", Some(MAC2)));
+    assert_eq!(hop(&k), "fe80::99".parse::<IpAddr>().unwrap());
+    let n = k.neighbours().find(|(key, _)| key.1 == "fe80::99".parse::<IpAddr>().unwrap());
+    assert_eq!(n.and_then(|(_, n)| n.lladdr), Some(MAC2));
+    // Other destinations keep the router; the redirect expires (route.gc_timeout 60 s).
+    assert_eq!(k.route_get("2001:db8:6::1".parse().unwrap()).unwrap().next_hop, IpAddr::V6(router));
+    run(&mut k, t, t + 61 * SEC);
+    assert_eq!(hop(&k), IpAddr::V6(router));
+}

@@ -32,6 +32,7 @@ pub(super) fn rcv(now: Nanos, net: &mut Net, rx: &NdRx, msg: &[u8]) {
         | Icmpv6Repr::RouterSolicit { .. }
         | Icmpv6Repr::RouterAdvert { .. } => ndisc::rcv(now, net, rx, &repr),
         Icmpv6Repr::Other { ty: 130, .. } => net.mld_query(now, rx.ifindex, rx.src, msg),
+        Icmpv6Repr::Other { ty: ty::REDIRECT, .. } => super::redirect::rcv(now, net, rx, msg),
         _ => {}
     }
 }

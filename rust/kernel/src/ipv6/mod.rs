@@ -146,6 +146,8 @@ pub struct Ipv6State {
     icmp_limit: icmp::RateLimit6,
     /// Redirects sent, per destination.
     redirect_limit: icmp::RateLimit6,
+    /// First hops learned from redirects received.
+    redirects: redirect::Learned,
     pub mib: Ipv6Mib,
 }
 
@@ -157,7 +159,10 @@ impl Ipv6State {
         let addrs = self.addrs.values().flatten().filter_map(|f| f.valid_until);
         let dad = self.timers.first().map(|t| t.0);
         let mld = self.mld.next_deadline();
-        let own = [self.pmtu.next_deadline(), self.frags.next_deadline()].into_iter().flatten();
+        let own =
+            [self.pmtu.next_deadline(), self.frags.next_deadline(), self.redirects.next_deadline()]
+                .into_iter()
+                .flatten();
         rs.chain(routers).chain(prefixes).chain(addrs).chain(dad).chain(mld).chain(own).min()
     }
 
@@ -227,6 +232,9 @@ impl crate::net::Net {
     /// Fires the data path's IPv6 timers due at `now` (path MTU and reassembly expiry).
     pub(crate) fn ipv6_data_advance(&mut self, now: Nanos) {
         self.ipv6.pmtu.expire(now);
+        if self.ipv6.redirects.expire(now) {
+            self.fib.invalidate();
+        }
         reassembly::expire(now, self);
     }
 }

@@ -26,7 +26,7 @@ pub(super) struct NdRx {
     pub hop_limit: u8,
 }
 
-/// `ndisc_rcv`: dispatches NS, NA and RA (a host ignores RS; redirects not yet).
+/// `ndisc_rcv`: dispatches NS, NA and RA (a host ignores RS; redirects: `redirect.rs`).
 pub(super) fn rcv(now: Nanos, net: &mut Net, rx: &NdRx, msg: &Icmpv6Repr<'_>) {
     if rx.hop_limit != 255 {
         net.ipv6.mib.ndisc_dropped += 1;

@@ -125,6 +125,8 @@ impl Net {
         }
         let (gw, o) = self.nexthop6(r, src, dst)?;
         let o = o.or(oif).ok_or(Errno::ENETUNREACH)?;
+        let first_hop = gw.unwrap_or(dst);
+        let gw = self.ipv6.redirects.first_hop(dst, o, first_hop).or(gw);
         let pref = r.src.and_then(|a| match a {
             IpAddr::V6(a) => Some(a),
             IpAddr::V4(_) => None,
