@@ -11,15 +11,10 @@ use crate::route::RouteKind;
 use crate::wire::icmpv4::{Icmpv4Packet, Icmpv4Repr, exceeded, ty, unreach};
 use crate::wire::ipv4::{HEADER_LEN, Ipv4Packet, proto};
 use crate::{Errno, Nanos};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 const MS: Nanos = 1_000_000;
 const SEC: Nanos = 1_000_000_000;
-/// Linux `XRLIM_BURST_FACTOR`.
-const XRLIM_BURST_FACTOR: Nanos = 6;
-/// Destinations remembered by the per-destination limiter (inet_peer pool bound).
-const MAX_PEERS: usize = 4096;
 /// ICMP errors quote at most this much in total (RFC 1812 §4.3.2.3: 576 bytes).
 const MAX_ERROR_LEN: usize = 576;
 
@@ -78,8 +73,8 @@ impl IcmpMib {
 pub(super) struct RateLimit {
     /// Global credit and the time it was last refilled (None: never, full burst).
     credit: Option<(u32, Nanos)>,
-    /// Per destination: (tokens in ns, last update).
-    peers: BTreeMap<Ipv4Addr, (Nanos, Nanos)>,
+    /// Per destination.
+    peers: super::inetpeer::PeerLimit<Ipv4Addr>,
 }
 
 /// Linux `icmp_err_convert`: the errno and whether it is fatal (hard) for a socket.
@@ -125,50 +120,50 @@ impl RateLimit {
     }
 }
 
+/// `icmp_global_allow`: whether the namespace-wide token bucket (`icmp_msgs_per_sec`,
+/// `icmp_msgs_burst`, refilled at most every 20 ms) has a credit; IPv4 and IPv6 errors
+/// share it. A miss is counted (`OutRateLimitGlobal`); `icmp_global_consume` takes the
+/// credit once the per-destination limit allowed the message too.
+pub(crate) fn icmp_global_allow(now: Nanos, net: &mut Net) -> bool {
+    let (per_sec, burst) = (net.sysctl.ipv4.icmp_msgs_per_sec, net.sysctl.ipv4.icmp_msgs_burst);
+    let rl = &mut net.ipv4.icmp_limit;
+    let (mut credit, mut stamp) = rl.credit.unwrap_or((burst, now));
+    let delta = now.saturating_sub(stamp).min(SEC);
+    let incr = (Nanos::from(per_sec) * delta / SEC) as u32;
+    if credit == 0 && delta >= SEC / 50 && incr > 0 {
+        credit = credit.saturating_add(incr).min(burst);
+        stamp = now;
+    }
+    rl.credit = Some((credit, stamp));
+    if credit == 0 {
+        net.ipv4.icmp_mib.out_rate_limit_global += 1;
+    }
+    credit > 0
+}
+
+/// `icmp_global_consume`.
+pub(crate) fn icmp_global_consume(net: &mut Net) {
+    if let Some((credit, _)) = net.ipv4.icmp_limit.credit.as_mut() {
+        *credit = credit.saturating_sub(1);
+    }
+}
+
 /// `icmp_global_allow` then `icmpv4_xrlim_allow` (loopback destinations skip the
 /// per-destination limit); consumes one global credit when allowed.
 fn rate_allow(now: Nanos, net: &mut Net, t: u8, code: u8, dst: Ipv4Addr, lo: bool) -> bool {
     if RateLimit::exempt(net, t, code) {
         return true;
     }
-    let s = &net.sysctl.ipv4;
-    let (per_sec, burst, timeout) =
-        (s.icmp_msgs_per_sec, s.icmp_msgs_burst, Nanos::from(s.icmp_ratelimit) * MS);
-    let rl = &mut net.ipv4.icmp_limit;
-    let (mut credit, stamp) = rl.credit.unwrap_or((burst, now));
-    let delta = now.saturating_sub(stamp).min(SEC);
-    let incr = (Nanos::from(per_sec) * delta / SEC) as u32;
-    let mut stamp = stamp;
-    if credit == 0 && delta >= SEC / 50 && incr > 0 {
-        credit = credit.saturating_add(incr).min(burst);
-        stamp = now;
-    }
-    if credit == 0 {
-        rl.credit = Some((credit, stamp));
-        net.ipv4.icmp_mib.out_rate_limit_global += 1;
+    if !icmp_global_allow(now, net) {
         return false;
     }
-    let allowed = lo || {
-        if !rl.peers.contains_key(&dst) && rl.peers.len() >= MAX_PEERS {
-            rl.peers.pop_first();
-        }
-        // A new peer starts with a full burst (`rate_last = jiffies - 60*HZ`).
-        let full = XRLIM_BURST_FACTOR * timeout;
-        let (tokens, last) = rl.peers.get(&dst).copied().unwrap_or((full, now));
-        let mut token = (tokens + now.saturating_sub(last)).min(XRLIM_BURST_FACTOR * timeout);
-        let ok = token >= timeout;
-        if ok {
-            token -= timeout;
-        }
-        rl.peers.insert(dst, (token, now));
-        ok
-    };
+    let timeout = Nanos::from(net.sysctl.ipv4.icmp_ratelimit) * MS;
+    let allowed = lo || net.ipv4.icmp_limit.peers.allow(now, dst, timeout);
     if allowed {
-        credit -= 1;
+        icmp_global_consume(net);
     } else {
         net.ipv4.icmp_mib.out_rate_limit_host += 1;
     }
-    rl.credit = Some((credit, stamp));
     allowed
 }
 

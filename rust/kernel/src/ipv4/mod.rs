@@ -11,6 +11,7 @@ mod forward;
 mod fragment;
 mod icmp;
 mod igmp;
+pub(crate) mod inetpeer;
 mod input;
 mod mib;
 pub(crate) mod nh_exception;
@@ -37,6 +38,8 @@ type OutKey = (std::net::Ipv4Addr, Option<std::net::Ipv4Addr>, Option<IfIndex>);
 type FwdKey = (std::net::Ipv4Addr, std::net::Ipv4Addr, IfIndex);
 
 /// IPv4 state of one namespace.
+pub(crate) use icmp::{icmp_global_allow, icmp_global_consume};
+
 #[derive(Default)]
 pub struct Ipv4State {
     pub mib: Ipv4Mib,

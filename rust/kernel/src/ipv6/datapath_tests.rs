@@ -335,6 +335,25 @@ fn errors_are_rate_limited_per_destination() {
     assert_eq!(icmp_errors(&run(&mut k, t + ms, t + ms)).len(), 1);
 }
 
+#[test]
+fn errors_share_the_global_icmp_credit_with_ipv4() {
+    let (mut k, i, _) = router();
+    // `icmp_global_allow` serves both families: a burst of 3 caps ICMPv6 errors below
+    // the per-destination burst of 6.
+    k.sysctl_set("net.ipv4.icmp_msgs_burst", "3").unwrap();
+    let t = 9 * SEC;
+    for _ in 0..20 {
+        k.dev_rx(
+            t,
+            i,
+            &frame(PEER_MAC, MAC, a(PEER), a("2001:db8:9::1"), 64, nexthdr::UDP, &[0; 8]),
+        );
+    }
+    assert_eq!(icmp_errors(&run(&mut k, t, t)).len(), 3);
+    assert_eq!(k.net.ipv4.icmp_mib.out_rate_limit_global, 17);
+    assert_eq!(k.net.ipv6.mib.icmp_out_ratelimit_host, 0);
+}
+
 /// An extension header of type `nh_here` (8 bytes + 8 * `extra`) naming `next`.
 fn ext(next: u8, extra: u8) -> Vec<u8> {
     let mut v = vec![next, extra, 1, 4];

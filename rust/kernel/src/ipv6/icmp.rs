@@ -9,7 +9,6 @@ use crate::pktbuf::PacketBuf;
 use crate::wire::Error;
 use crate::wire::icmpv6::{Icmpv6Repr, ty};
 use crate::wire::ipv6::{HEADER_LEN, Ipv6Packet, nexthdr, walk_extensions};
-use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
 /// `icmpv6_rcv`.
@@ -75,52 +74,31 @@ fn echo_reply(now: Nanos, net: &mut Net, rx: &NdRx, ident: u16, seq: u16, data: 
     let _ = net.ip6_send_kernel(now, src, rx.src, nexthdr::ICMPV6, Some(rx.ifindex), pkt);
 }
 
-/// Linux `XRLIM_BURST_FACTOR`.
-const XRLIM_BURST_FACTOR: Nanos = 6;
-/// Destinations the per-destination limiter remembers (the oldest goes first).
-const MAX_PEERS: usize = 4096;
 /// RFC 4443 §2.4 (c): an error carries as much of the invoking packet as fits in the
 /// minimum MTU.
 const ERR_QUOTE: usize = 1280 - HEADER_LEN - 8;
 
-/// The per-destination limiter (`inet_peer` rate tokens): (tokens in ns, last update).
-#[derive(Default)]
-pub struct RateLimit6 {
-    peers: BTreeMap<Ipv6Addr, (Nanos, Nanos)>,
-}
-
-/// `icmpv6_mask_allow` + `icmpv6_xrlim_allow`: informational messages, Packet Too Big
-/// (outside the default ratemask 0-1,3-127) and loopback destinations are free; else a
-/// token bucket per destination, one message per `net.ipv6.icmp.ratelimit` with a burst
-/// of 6.
+/// `icmpv6_mask_allow`, `icmp_global_allow` (shared with IPv4) and
+/// `icmpv6_xrlim_allow`: informational messages, Packet Too Big (outside the default
+/// ratemask 0-1,3-127) and loopback destinations are free; else the global credit and
+/// a token bucket per destination, one message per `net.ipv6.icmp.ratelimit` with a
+/// burst of 6.
 fn rate_allow(now: Nanos, net: &mut Net, t: u8, dst: Ipv6Addr) -> bool {
-    if t >= 128 || t == ty::PKT_TOOBIG || dst.is_loopback() || net.ipv6.is_local(dst) {
+    if t >= 128 || t == ty::PKT_TOOBIG {
         return true;
     }
+    if !crate::ipv4::icmp_global_allow(now, net) {
+        return false;
+    }
+    let local = dst.is_loopback() || net.ipv6.is_local(dst);
     let timeout = Nanos::from(net.sysctl.ipv6.icmp_ratelimit_ms) * 1_000_000;
-    let ok = net.ipv6.icmp_limit.allow(now, dst, timeout);
-    if !ok {
+    let ok = local || net.ipv6.icmp_limit.allow(now, dst, timeout);
+    if ok {
+        crate::ipv4::icmp_global_consume(net);
+    } else {
         net.ipv6.mib.icmp_out_ratelimit_host += 1;
     }
     ok
-}
-
-impl RateLimit6 {
-    /// `inet_peer_xrlim_allow`: one message per `timeout` to `dst`, bursts of 6.
-    pub fn allow(&mut self, now: Nanos, dst: Ipv6Addr, timeout: Nanos) -> bool {
-        if !self.peers.contains_key(&dst) && self.peers.len() >= MAX_PEERS {
-            self.peers.pop_first();
-        }
-        let full = XRLIM_BURST_FACTOR * timeout;
-        let (tokens, last) = self.peers.get(&dst).copied().unwrap_or((full, now));
-        let mut token = (tokens + now.saturating_sub(last)).min(full);
-        let ok = token >= timeout;
-        if ok {
-            token -= timeout;
-        }
-        self.peers.insert(dst, (token, now));
-        ok
-    }
 }
 
 /// `is_ineligible`: no error about an ICMPv6 error or a redirect (RFC 4443 §2.4 (e)).

@@ -143,9 +143,9 @@ pub struct Ipv6State {
     /// Fragments waiting for their datagram.
     pub frags: reassembly::Frag6Queues,
     /// ICMPv6 error rate limit per destination.
-    icmp_limit: icmp::RateLimit6,
+    icmp_limit: crate::ipv4::inetpeer::PeerLimit<Ipv6Addr>,
     /// Redirects sent, per destination.
-    redirect_limit: icmp::RateLimit6,
+    redirect_limit: crate::ipv4::inetpeer::PeerLimit<Ipv6Addr>,
     /// First hops learned from redirects received.
     redirects: redirect::Learned,
     pub mib: Ipv6Mib,
