@@ -17,11 +17,13 @@
 //!   [lookup T|blackhole|unreachable|prohibit] [proto P]`, `rule [show]`;
 //! - `neigh add|replace|change|del ADDR lladdr MAC dev D [nud permanent|noarp]`,
 //!   `neigh [show] [dev D]`, `neigh flush dev D`;
-//! - with `-6`: `route add|del|change|replace|append|prepend [TYPE] PREFIX|default
+//! - with `-6`: `address add|change|replace|del ADDR[/LEN] dev D [nodad]` (`addr6.rs`);
+//!   `route add|del|change|replace|append|prepend [TYPE] PREFIX|default
 //!   [via GW] [dev D] [metric N] [table T] [proto P] [mtu N] [nexthop via GW dev D
 //!   weight W ...]` and `route [show] [table T|all]` (`route6.rs`).
 
 mod addr;
+mod addr6;
 mod route;
 mod route6;
 mod rule;
@@ -52,8 +54,11 @@ pub fn run(k: &mut Kernel, now: Nanos, cmdline: &str) -> Result<String, String> 
     };
     if six {
         return match *obj {
+            o if is(o, "address") => addr6::addr6(&mut ip, rest),
             o if is(o, "route") => route6::route6(&mut ip, rest),
-            _ => Err("Error: only `ip -6 route` is built in (use rtnetlink for the rest).".into()),
+            _ => Err("Error: only `ip -6 address` and `ip -6 route` are built in (use \
+                      rtnetlink for the rest)."
+                .into()),
         };
     }
     // iproute2's object table order decides abbreviations: `a` address, `r` route...

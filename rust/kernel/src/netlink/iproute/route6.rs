@@ -36,7 +36,7 @@ fn addr6(s: &str) -> Result<Ipv6Addr, String> {
     s.parse().map_err(|_| format!("Error: inet6 address is expected rather than \"{s}\"."))
 }
 
-fn prefix6(s: &str) -> Result<(Ipv6Addr, u8), String> {
+pub(super) fn prefix6(s: &str) -> Result<(Ipv6Addr, u8), String> {
     if matches!(s, "default" | "all" | "any") {
         return Ok((Ipv6Addr::UNSPECIFIED, 0));
     }

@@ -205,3 +205,37 @@ fn ipv6_routes_print_like_iproute2() {
         "{all}"
     );
 }
+
+#[test]
+fn ipv6_addresses_by_command_line() {
+    let mut k = kernel();
+    ok(&mut k, "ip -6 addr add 2001:db8:1::1/64 dev eth0 nodad");
+    ok(&mut k, "-6 a add 2001:db8:2::1/64 dev eth0");
+    let addrs = |k: &Kernel| -> Vec<(String, u8, bool)> {
+        k.addrs6(2)
+            .iter()
+            .map(|f| {
+                (f.addr.to_string(), f.prefix_len, f.state == crate::ipv6::AddrState::Preferred)
+            })
+            .collect()
+    };
+    let v = addrs(&k);
+    assert!(v.contains(&("2001:db8:1::1".into(), 64, true)), "{v:?}");
+    // Without nodad the address is tentative while DAD runs.
+    assert!(v.contains(&("2001:db8:2::1".into(), 64, false)), "{v:?}");
+    assert!(ok(&mut k, "-6 route").contains("2001:db8:1::/64 dev eth0 proto kernel metric 256"));
+    assert_eq!(
+        k.run_ip(0, "-6 addr add 2001:db8:1::1/64 dev eth0"),
+        Err("Error: ipv6: address already assigned.".into())
+    );
+    ok(&mut k, "-6 addr del 2001:db8:1::1/64 dev eth0");
+    assert!(!addrs(&k).iter().any(|a| a.0 == "2001:db8:1::1"));
+    assert_eq!(
+        k.run_ip(0, "-6 addr del 2001:db8:1::1/64 dev eth0"),
+        Err("Error: ipv6: address not found.".into())
+    );
+    assert_eq!(
+        k.run_ip(0, "-6 addr add 2001:db8:3::1/64"),
+        Err("Not enough information: \"dev\" argument is required.".into())
+    );
+}
