@@ -612,3 +612,49 @@ fn a_redirect_from_the_current_router_changes_the_first_hop() {
     run(&mut k, t, t + 61 * SEC);
     assert_eq!(hop(&k), IpAddr::V6(router));
 }
+
+/// The neighbour entry of `addr` on `i`.
+fn nud(k: &Kernel, i: IfIndex, addr: Ipv6Addr) -> Option<crate::neigh::NudState> {
+    k.neighbours().find(|(key, _)| **key == (i, IpAddr::V6(addr))).map(|(_, n)| n.state)
+}
+
+#[test]
+fn unreachability_detection_probes_a_stale_neighbour_by_unicast() {
+    use crate::neigh::NudState;
+    // RFC 4861 §7.3: a STALE entry used for traffic goes DELAY, then PROBE with unicast
+    // solicitations to the cached address; a solicited advertisement makes it REACHABLE,
+    // silence makes it FAILED after ucast_solicit (3) probes.
+    for answer in [true, false] {
+        let (mut k, i) = host();
+        let peer = a(PEER);
+        // The peer's solicitation left a STALE entry; our advertisement back used it.
+        assert_eq!(nud(&k, i, peer), Some(NudState::Delay));
+        let t = 3 * SEC;
+        // delay_first_probe_time (5 s), then a unicast NS to the peer's MAC and address.
+        let probes: Vec<_> = run(&mut k, t, t + 5 * SEC + SEC / 2)
+            .into_iter()
+            .filter(|f| f[..6] == PEER_MAC.0 && ip6(f).1.first() == Some(&ty::NEIGHBOUR_SOLICIT))
+            .collect();
+        assert_eq!(probes.len(), 1, "one probe so far");
+        let (r, b) = ip6(&probes[0]);
+        assert_eq!((r.dst_addr, &b[8..24]), (peer, &peer.octets()[..]));
+        assert_eq!(nud(&k, i, peer), Some(NudState::Probe));
+        let t = t + 5 * SEC + SEC / 2;
+        if answer {
+            let na = Icmpv6Repr::NeighborAdvert {
+                router: false,
+                solicited: true,
+                override_: false,
+                target: peer,
+                lladdr: None,
+            };
+            let mut body = vec![0u8; na.buffer_len()];
+            na.emit(peer, a(US), &mut body);
+            k.dev_rx(t, i, &frame(PEER_MAC, MAC, peer, a(US), 255, nexthdr::ICMPV6, &body));
+            assert_eq!(nud(&k, i, peer), Some(NudState::Reachable));
+        } else {
+            run(&mut k, t, t + 4 * SEC);
+            assert!(matches!(nud(&k, i, peer), Some(NudState::Failed) | None));
+        }
+    }
+}

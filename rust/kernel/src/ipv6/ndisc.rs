@@ -95,8 +95,11 @@ fn recv_na(
         }
         return;
     }
-    let Some(mac) = lladdr else { return };
     let key = (rx.ifindex, IpAddr::V6(target));
+    // Without a target link-layer address option the cached address is confirmed
+    // (§7.2.5); with nothing cached (INCOMPLETE) the advertisement is discarded.
+    let cached = net.neigh.get(key.0, key.1).and_then(|n| n.lladdr);
+    let Some(mac) = lladdr.or(cached) else { return };
     // Without the override flag a different address only makes a valid entry stale
     // (§7.2.5): learn it only where nothing valid is cached.
     if !override_ && net.neigh.get(key.0, key.1).and_then(|n| n.lladdr).is_some_and(|m| m != mac) {
