@@ -20,6 +20,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <sstream>
 
 NS_LOG_COMPONENT_DEFINE ("LibosStackHelper");
 
@@ -35,12 +36,81 @@ struct Assigned
   Ipv4Mask mask;
 };
 
-/* Every address AssignAddresses gave, for PopulateRoutingTables. */
+struct Assigned6
+{
+  Ptr<NetDevice> dev;
+  Ipv6Address addr;
+  Ipv6Prefix prefix;
+};
+
+/* Every address AssignAddresses and AssignAddresses6 gave, for PopulateRoutingTables. */
 std::vector<Assigned> &
 Registry (void)
 {
   static std::vector<Assigned> r;
   return r;
+}
+
+std::vector<Assigned6> &
+Registry6 (void)
+{
+  static std::vector<Assigned6> r;
+  return r;
+}
+
+/* The device a node leaves by toward every node it reaches, and the neighbour's device on
+   that first link: BFS over channels from `src`, only through neighbours with addresses. */
+std::map<uint32_t, std::pair<Ptr<NetDevice>, Ptr<NetDevice> > >
+FirstHops (Ptr<Node> src, Ptr<LibosKernel> k, const std::set<Ptr<NetDevice> > &addressed)
+{
+  std::map<uint32_t, std::pair<Ptr<NetDevice>, Ptr<NetDevice> > > firstHop;
+  std::deque<Ptr<Node> > queue;
+  std::set<uint32_t> seen;
+  seen.insert (src->GetId ());
+  for (uint32_t d = 0; d < src->GetNDevices (); ++d)
+    {
+      Ptr<NetDevice> dev = src->GetDevice (d);
+      Ptr<Channel> ch = dev->GetChannel ();
+      if (ch == nullptr || k->GetIfIndex (dev) == 0)
+        {
+          continue;
+        }
+      for (std::size_t j = 0; j < ch->GetNDevices (); ++j)
+        {
+          Ptr<NetDevice> peer = ch->GetDevice (j);
+          Ptr<Node> m = peer->GetNode ();
+          if (peer == dev || seen.count (m->GetId ()) || !addressed.count (peer))
+            {
+              continue;
+            }
+          seen.insert (m->GetId ());
+          firstHop[m->GetId ()] = std::make_pair (dev, peer);
+          queue.push_back (m);
+        }
+    }
+  while (!queue.empty ())
+    {
+      Ptr<Node> cur = queue.front ();
+      queue.pop_front ();
+      for (uint32_t d = 0; d < cur->GetNDevices (); ++d)
+        {
+          Ptr<Channel> ch = cur->GetDevice (d)->GetChannel ();
+          if (ch == nullptr)
+            {
+              continue;
+            }
+          for (std::size_t j = 0; j < ch->GetNDevices (); ++j)
+            {
+              Ptr<Node> m = ch->GetDevice (j)->GetNode ();
+              if (seen.insert (m->GetId ()).second)
+                {
+                  firstHop[m->GetId ()] = firstHop[cur->GetId ()];
+                  queue.push_back (m);
+                }
+            }
+        }
+    }
+  return firstHop;
 }
 
 Ptr<LibosKernel>
@@ -247,6 +317,7 @@ LibosStackHelper::AssignAddresses6 (NetDeviceContainer devices, Ipv6Address netw
           ipv6->SetMetric (iface, 1);
           ipv6->SetUp (iface);
         }
+      Registry6 ().push_back (Assigned6{dev, addr, prefix});
       out.push_back (addr);
     }
   return out;
@@ -256,10 +327,19 @@ void
 LibosStackHelper::PopulateRoutingTables (void)
 {
   const std::vector<Assigned> &reg = Registry ();
+  const std::vector<Assigned6> &reg6 = Registry6 ();
   std::map<Ptr<NetDevice>, Ipv4Address> addrOf;
+  std::map<Ptr<NetDevice>, Ipv6Address> addrOf6;
+  std::set<Ptr<NetDevice> > addressed;
   for (const Assigned &a : reg)
     {
       addrOf[a.dev] = a.addr;
+      addressed.insert (a.dev);
+    }
+  for (const Assigned6 &a : reg6)
+    {
+      addrOf6.insert (std::make_pair (a.dev, a.addr));
+      addressed.insert (a.dev);
     }
   for (uint32_t n = 0; n < NodeList::GetNNodes (); ++n)
     {
@@ -270,54 +350,9 @@ LibosStackHelper::PopulateRoutingTables (void)
           continue;
         }
       k->SyncDevices ();
-      // BFS over channels; every node reached inherits the first hop that reached it.
-      std::map<uint32_t, std::pair<Ptr<NetDevice>, Ipv4Address> > firstHop;
-      std::deque<Ptr<Node> > queue;
-      std::set<uint32_t> seen;
-      seen.insert (src->GetId ());
-      for (uint32_t d = 0; d < src->GetNDevices (); ++d)
-        {
-          Ptr<NetDevice> dev = src->GetDevice (d);
-          Ptr<Channel> ch = dev->GetChannel ();
-          if (ch == nullptr || k->GetIfIndex (dev) == 0)
-            {
-              continue;
-            }
-          for (std::size_t j = 0; j < ch->GetNDevices (); ++j)
-            {
-              Ptr<NetDevice> peer = ch->GetDevice (j);
-              Ptr<Node> m = peer->GetNode ();
-              if (peer == dev || seen.count (m->GetId ()) || !addrOf.count (peer))
-                {
-                  continue;
-                }
-              seen.insert (m->GetId ());
-              firstHop[m->GetId ()] = std::make_pair (dev, addrOf[peer]);
-              queue.push_back (m);
-            }
-        }
-      while (!queue.empty ())
-        {
-          Ptr<Node> cur = queue.front ();
-          queue.pop_front ();
-          for (uint32_t d = 0; d < cur->GetNDevices (); ++d)
-            {
-              Ptr<Channel> ch = cur->GetDevice (d)->GetChannel ();
-              if (ch == nullptr)
-                {
-                  continue;
-                }
-              for (std::size_t j = 0; j < ch->GetNDevices (); ++j)
-                {
-                  Ptr<Node> m = ch->GetDevice (j)->GetNode ();
-                  if (seen.insert (m->GetId ()).second)
-                    {
-                      firstHop[m->GetId ()] = firstHop[cur->GetId ()];
-                      queue.push_back (m);
-                    }
-                }
-            }
-        }
+      std::map<uint32_t, std::pair<Ptr<NetDevice>, Ptr<NetDevice> > > firstHop =
+          FirstHops (src, k, addressed);
+      // IPv4: one route per subnet not on this node, via the first hop's address there.
       std::set<std::pair<uint32_t, uint16_t> > done;
       for (const Assigned &a : reg)
         {
@@ -332,21 +367,58 @@ LibosStackHelper::PopulateRoutingTables (void)
           uint32_t owner = a.dev->GetNode ()->GetId ();
           std::pair<uint32_t, uint16_t> net (a.addr.CombineMask (a.mask).Get (),
                                              a.mask.GetPrefixLength ());
-          if (owner == src->GetId () || done.count (net) || !firstHop.count (owner))
+          if (owner == src->GetId () || done.count (net) || !firstHop.count (owner) ||
+              !addrOf.count (firstHop[owner].second))
             {
               continue;
             }
           done.insert (net);
-          const std::pair<Ptr<NetDevice>, Ipv4Address> &fh = firstHop[owner];
-          int r = k->Handle ().route_add (net.first, net.second, fh.second.Get (),
-                                          k->GetIfIndex (fh.first));
+          Ptr<NetDevice> out = firstHop[owner].first;
+          Ipv4Address gw = addrOf[firstHop[owner].second];
+          int r = k->Handle ().route_add (net.first, net.second, gw.Get (), k->GetIfIndex (out));
           NS_LOG_INFO ("node " << src->GetId () << " route " << Ipv4Address (net.first) << "/"
-                               << net.second << " via " << fh.second << " dev "
-                               << k->GetIfName (fh.first) << " -> " << r);
+                               << net.second << " via " << gw << " dev " << k->GetIfName (out)
+                               << " -> " << r);
+        }
+      // IPv6: the same through the built-in "ip -6 route add".
+      std::set<std::pair<Ipv6Address, uint8_t> > done6;
+      bool has6 = false;
+      for (const Assigned6 &a : reg6)
+        {
+          if (a.dev->GetNode () == src)
+            {
+              has6 = true;
+              done6.insert (std::make_pair (a.addr.CombinePrefix (a.prefix),
+                                            a.prefix.GetPrefixLength ()));
+            }
+        }
+      for (const Assigned6 &a : reg6)
+        {
+          uint32_t owner = a.dev->GetNode ()->GetId ();
+          std::pair<Ipv6Address, uint8_t> net (a.addr.CombinePrefix (a.prefix),
+                                               a.prefix.GetPrefixLength ());
+          if (owner == src->GetId () || done6.count (net) || !firstHop.count (owner) ||
+              !addrOf6.count (firstHop[owner].second))
+            {
+              continue;
+            }
+          done6.insert (net);
+          Ptr<NetDevice> out = firstHop[owner].first;
+          std::ostringstream cmd;
+          cmd << "-6 route add " << net.first << "/" << unsigned (net.second) << " via "
+              << addrOf6[firstHop[owner].second] << " dev " << k->GetIfName (out);
+          std::string text;
+          int r = k->RunIp (cmd.str (), text);
+          NS_LOG_INFO ("node " << src->GetId () << " ip " << cmd.str () << " -> " << r << " "
+                               << text);
         }
       if (src->GetNDevices () > 1)
         {
           k->SysctlSet ("net.ipv4.ip_forward", "1");
+          if (has6)
+            {
+              k->SysctlSet ("net.ipv6.conf.all.forwarding", "1");
+            }
         }
       k->Service ();
     }

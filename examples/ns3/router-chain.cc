@@ -6,10 +6,12 @@
  *     ns-3's V4Ping needs ns-3's own Ipv4 stack),
  *   - ns-3's stock UdpEchoClient/Server (they ask for ns3::UdpSocketFactory; libos
  *     provides it).
+ * With --populate: addresses from AssignAddresses(6), routes and forwarding from
+ * LibosStackHelper::PopulateRoutingTables instead of command lines.
  * With --ipv6: link i is 2001:db8:<i+1>::/64, routes with "-6 route add", forwarding by
  * .net.ipv6.conf.all.forwarding, ping -6 (raw ICMPv6, the factory's Protocol = 58) and the
  * UDP echo over IPv6.
- *   examples/ns3/run.sh router-chain [--routers=2 --count=5 --ipv6]
+ *   examples/ns3/run.sh router-chain [--routers=2 --count=5 --ipv6 --populate]
  */
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
@@ -183,6 +185,9 @@ main (int argc, char *argv[])
   cmd.AddValue ("count", "pings and UDP echoes", count);
   bool ipv6 = false;
   cmd.AddValue ("ipv6", "IPv6 addresses and routes, UDP echo over IPv6", ipv6);
+  bool populate = false;
+  cmd.AddValue ("populate", "routes and forwarding from LibosStackHelper::PopulateRoutingTables",
+                populate);
   cmd.Parse (argc, argv);
 
   uint32_t n = routers + 2;
@@ -204,10 +209,18 @@ main (int argc, char *argv[])
       std::ostringstream a, b;
       if (ipv6)
         {
-          // The built-in ip's "addr add" takes IPv4 only: AssignAddresses6 gives ::1, ::2.
+          // AssignAddresses6 gives ::1 and ::2 (as "-6 addr add ... nodad" would).
           std::ostringstream net;
           net << "2001:db8:" << (i + 1) << "::";
           stack.AssignAddresses6 (links[i], Ipv6Address (net.str ().c_str ()), Ipv6Prefix (64));
+          continue;
+        }
+      if (populate)
+        {
+          std::ostringstream net;
+          net << "10.0." << i << ".0";
+          stack.AssignAddresses (links[i], Ipv4Address (net.str ().c_str ()),
+                                 Ipv4Mask ("255.255.255.0"));
           continue;
         }
       a << "addr add 10.0." << i << ".1/24 dev eth" << (i == 0 ? 0 : 1);
@@ -215,7 +228,11 @@ main (int argc, char *argv[])
       stack.RunIp (nodes.Get (i), Seconds (0), a.str ());
       stack.RunIp (nodes.Get (i + 1), Seconds (0), b.str ());
     }
-  for (uint32_t i = 0; i < n; ++i)
+  if (populate)
+    {
+      LibosStackHelper::PopulateRoutingTables ();
+    }
+  for (uint32_t i = 0; i < n && !populate; ++i)
     {
       if (i != 0 && i + 1 != n)
         {

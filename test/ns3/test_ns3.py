@@ -68,6 +68,20 @@ def test_router_chain_ipv6_echo(example):
     assert "2001:db8:4::/64 via 2001:db8:1::2 dev eth0 metric 1024 pref medium" in r.out
 
 
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_router_chain_routes_from_populate_routing_tables(example, family):
+    """LibosStackHelper::PopulateRoutingTables computes both families' routes and turns
+    forwarding on: ping and UdpEcho cross three routers with no route written by hand."""
+    args = ["--routers=3", "--count=4", "--populate"] + (["--ipv6"] if family == "ipv6" else [])
+    r = example("router-chain", *args)
+    assert r.rc == 0, r.err
+    assert r.kv["ping_replies"] == "4" and r.kv["udp_echo_replies"] == "4", r.out
+    if family == "ipv6":
+        assert "2001:db8:4::/64 via 2001:db8:1::2 dev eth0 metric 1024 pref medium" in r.out
+    else:
+        assert "10.0.3.0/24 via 10.0.0.2 dev eth0" in r.out
+
+
 def test_mixed_interop_tcp_udp_both_ways(example):
     r = example("mixed", "--bytes=300000")
     assert r.rc == 0, r.err
