@@ -267,6 +267,11 @@ pub(super) fn value<'a>(
     })
 }
 
+/// An argument iproute2 requires (`"dev"`, `"local"`...).
+pub(super) fn required<T>(v: Option<T>, what: &str) -> Result<T, String> {
+    v.ok_or_else(|| format!("Not enough information: \"{what}\" argument is required."))
+}
+
 pub(super) fn garbage(key: &str, w: &str) -> String {
     format!("Error: either \"{key}\" is duplicate, or \"{w}\" is a garbage.")
 }

@@ -43,12 +43,8 @@ fn modify(ip: &mut Ip<'_>, flags: u16, del: bool, w: &[&str]) -> Result<(), Stri
             _ => return Err(garbage("local", k)),
         }
     }
-    let Some(dev) = dev else {
-        return Err("Not enough information: \"dev\" argument is required.".into());
-    };
-    let Some((a, len)) = local else {
-        return Err("Not enough information: \"local\" argument is required.".into());
-    };
+    let dev = required(dev, "dev")?;
+    let (a, len) = required(local, "local")?;
     let index = ip.ifindex(dev)?;
     let plen = len.unwrap_or(32);
     let mut body = MsgWriter::default();
@@ -290,10 +286,7 @@ fn link_set(ip: &mut Ip<'_>, w: &[&str]) -> Result<(), String> {
             _ => return Err(garbage("dev", k)),
         }
     }
-    let Some(dev) = dev else {
-        return Err("Not enough information: \"dev\" argument is required.".into());
-    };
-    let index = ip.ifindex(dev)?;
+    let index = ip.ifindex(required(dev, "dev")?)?;
     let mut body = MsgWriter::default();
     let (flags, change) = match up {
         Some(true) => (DevFlags::UP.0, DevFlags::UP.0),

@@ -6,7 +6,7 @@
 use super::super::addr6::AF_INET6;
 use super::super::wire::*;
 use super::route6::prefix6;
-use super::{Ip, edit_flags, garbage, is, value};
+use super::{Ip, edit_flags, garbage, is, required, value};
 
 /// `IFA_F_NODAD`.
 const IFA_F_NODAD: u32 = 0x02;
@@ -30,12 +30,8 @@ pub fn addr6(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
             _ => return Err(garbage("local", k)),
         }
     }
-    let Some(dev) = dev else {
-        return Err("Not enough information: \"dev\" argument is required.".into());
-    };
-    let Some((a, len)) = local else {
-        return Err("Not enough information: \"local\" argument is required.".into());
-    };
+    let dev = required(dev, "dev")?;
+    let (a, len) = required(local, "local")?;
     let index = ip.ifindex(dev)?;
     let mut body = MsgWriter::default();
     IfAddrMsg { family: AF_INET6, prefix_len: len, flags: ifa_flags as u8, scope: 0, index }
