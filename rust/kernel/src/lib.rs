@@ -61,7 +61,7 @@ pub use wire::EthernetAddress;
 use bytes::Bytes;
 use net::Net;
 use socket::Sockets;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use wire::ethernet::{EthernetFrame, EthernetProtocol};
 
 /// Nanoseconds on the host's clock.
@@ -295,6 +295,21 @@ impl Kernel {
         r
     }
 
+    /// `ip -6 addr add addr/prefix_len dev ifindex [nodad]`: without `nodad` the address
+    /// stays tentative until duplicate address detection ends (about 1-2 s).
+    pub fn addr6_add(
+        &mut self,
+        now: Nanos,
+        ifindex: IfIndex,
+        addr: Ipv6Addr,
+        prefix_len: u8,
+        nodad: bool,
+    ) -> SysResult<()> {
+        let r = self.net.addr6_add_flags(now, ifindex, addr, prefix_len, nodad);
+        self.finish(now);
+        r
+    }
+
     /// Default routers learned from router advertisements (`ip -6 route show default`).
     pub fn default_routers6(&self) -> &[ipv6::router::DefaultRouter] {
         &self.net.ipv6.routers
@@ -320,8 +335,15 @@ impl Kernel {
         r
     }
 
+    /// `ip route add` / `ip -6 route add` (NLM_F_CREATE | NLM_F_EXCL).
     pub fn route_add(&mut self, route: Route) -> SysResult<()> {
-        self.net.route_add(route)
+        match route.dst {
+            IpAddr::V4(_) => self.net.route_add(route),
+            IpAddr::V6(_) => {
+                let flags = netlink::wire::NLM_F_CREATE | netlink::wire::NLM_F_EXCL;
+                netlink::route6::add(&mut self.net, flags, route).map_err(|e| e.errno)
+            }
+        }
     }
 
     pub fn route_del(&mut self, route: &Route) -> SysResult<()> {

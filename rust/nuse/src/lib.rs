@@ -5,13 +5,11 @@
 //! `libos-nuse-shim` in `shim/`) and the launcher binary `libos-nuse`:
 //! - `config`: the NUSECONF file format;
 //! - `device`: TAP, RAW (AF_PACKET) and PIPE virtual interfaces;
-//! - `rtnl`: IPv6 routes of the configuration, through the kernel's rtnetlink;
 //! - `runtime`: the real-time host (kernel mutex, timer/receive thread, parking);
 //! - `sys`: the host libc functions behind the shim's interceptors.
 
 pub mod config;
 pub mod device;
-mod rtnl;
 pub mod runtime;
 pub mod sys;
 

@@ -139,15 +139,6 @@ fn build(
     }
     for r in &cfg.routes {
         let oif = r.dev.as_deref().and_then(|d| k.dev_index(d));
-        if let IpAddr::V6(dst) = r.network {
-            let gw = match r.gateway {
-                Some(IpAddr::V6(g)) => Some(g),
-                _ => None,
-            };
-            crate::rtnl::route6_add(&mut k, dst, r.prefix_len, gw, oif)
-                .map_err(|e| conf_err(r.line, "route", e))?;
-            continue;
-        }
         let route = Route::new(r.network, r.prefix_len, r.gateway, oif);
         k.route_add(route).map_err(|e| conf_err(r.line, "route", e))?;
     }

@@ -6,7 +6,6 @@
 //! - [`stack::Stack`]: the node abstraction (libos `Kernel`, or an adapter).
 //! - [`apps`]: bulk, sink, on-off, ping, UDP echo, request/response.
 //! - [`scenario`]: TOML scenarios and the run driver; [`output`]: tables, CSV, plots.
-//! - [`rtnl`]: IPv6 configuration the `Kernel` API only takes over rtnetlink.
 //!
 //! # Builder API
 //!
@@ -52,6 +51,5 @@ pub use stack::{DevMode, Stack};
 pub mod output;
 pub mod plot;
 pub mod routes;
-pub mod rtnl;
 pub mod run;
 pub mod scenario;

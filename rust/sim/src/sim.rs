@@ -336,13 +336,11 @@ impl Sim {
         let dev = n.dev(ifindex).ok_or_else(|| format!("{}: no device {ifindex}", n.name))?;
         let domain = dev.domain;
         let k = n.stack.as_kernel().ok_or_else(|| format!("{} is not a libos node", n.name))?;
-        let r = if let (IpAddr::V6(a), true) = (addr, nodad) {
-            // IFA_F_NODAD only travels over rtnetlink (`ip -6 addr add ... nodad`).
-            crate::rtnl::addr6_add_nodad(k, now, ifindex, a, len)
-        } else {
-            k.addr_add(now, ifindex, addr, len).map_err(|e| format!("{e:?}"))
+        let r = match addr {
+            IpAddr::V6(a) => k.addr6_add(now, ifindex, a, len, nodad),
+            IpAddr::V4(_) => k.addr_add(now, ifindex, addr, len),
         };
-        r.map_err(|e| format!("{}: adding {addr}/{len}: {e}", n.name))?;
+        r.map_err(|e| format!("{}: adding {addr}/{len}: {e:?}", n.name))?;
         self.addrs.push((domain, Member { node, ifindex, addr }, len));
         self.service(node);
         Ok(())
@@ -390,7 +388,6 @@ impl Sim {
     /// only nodes whose `net.ipv4.ip_forward` (IPv6: `net.ipv6.conf.all.forwarding`) is 1.
     /// Returns how many routes were added.
     pub fn auto_routes(&mut self) -> Result<usize, String> {
-        let now = self.now;
         let mut added = 0;
         for (v6, knob) in [(false, "net.ipv4.ip_forward"), (true, "net.ipv6.conf.all.forwarding")] {
             let forwards: Vec<bool> = (0..self.nodes.len())
@@ -404,8 +401,8 @@ impl Sim {
                 let n = &mut self.nodes[r.node];
                 let Some(k) = n.stack.as_kernel() else { continue };
                 let route = Route::new(r.dst, r.len, Some(r.via), Some(r.oif));
-                crate::rtnl::route_add(k, now, route).map_err(|e| {
-                    format!("{}: route {}/{} via {}: {e}", n.name, r.dst, r.len, r.via)
+                k.route_add(route).map_err(|e| {
+                    format!("{}: route {}/{} via {}: {e:?}", n.name, r.dst, r.len, r.via)
                 })?;
             }
             added += routes.len();
@@ -415,10 +412,9 @@ impl Sim {
 
     /// `ip route add` (IPv4) or `ip -6 route add` (IPv6) on a libos node.
     pub fn route_add(&mut self, node: NodeId, route: Route) -> Result<(), String> {
-        let now = self.now;
         let n = &mut self.nodes[node];
         let k = n.stack.as_kernel().ok_or_else(|| format!("{} is not a libos node", n.name))?;
-        crate::rtnl::route_add(k, now, route)?;
+        k.route_add(route).map_err(|e| format!("{e:?}"))?;
         self.service(node);
         Ok(())
     }

@@ -530,6 +530,22 @@ mod tests {
     }
 
     #[test]
+    fn kernel_api_adds_and_deletes_ipv6_routes() {
+        let (mut k, e0, _) = router();
+        let r = Route::new(ip("2001:db8:5::"), 64, Some(ip("2001:db8:1::9")), None);
+        k.route_add(r.clone()).unwrap();
+        // As `ip -6 route add` (NLM_F_EXCL): metric 1024 when none is given, the device
+        // found from the on-link gateway, the same route twice is EEXIST.
+        assert!(shown(&k).contains(&format!("unicast 2001:db8:5::/64 t254 m1024 dev Some({e0})")));
+        assert_eq!(k.route_add(r.clone()), Err(Errno::EEXIST));
+        let off_link = Route::new(ip("2001:db8:6::"), 64, Some(ip("2001:db8:7::1")), None);
+        assert_eq!(k.route_add(off_link), Err(Errno::EHOSTUNREACH));
+        assert_eq!(k.route_get(ip("2001:db8:5::7")).unwrap().next_hop, ip("2001:db8:1::9"));
+        k.route_del(&r).unwrap();
+        assert!(!shown(&k).iter().any(|l| l.contains("2001:db8:5::")));
+    }
+
+    #[test]
     fn address_removal_and_forwarding_change_the_routes() {
         let (mut k, e0, _) = router();
         k.net.addr6_del(e0, a("2001:db8:1::1"), 64).unwrap();

@@ -189,7 +189,16 @@ fn paths(r: &Route) -> Vec<NextHop> {
 /// of equal prefix, table and metric; REPLACE takes its place (with its siblings);
 /// APPEND (or a plain CREATE) joins an ECMP-capable route as a sibling.
 pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
-    let mut route = parse(payload)?.route;
+    add(net, ctx.flags, parse(payload)?.route)
+}
+
+/// `ip6_route_add` for a route already decoded (rtnetlink, or `Kernel::route_add` with
+/// `NLM_F_CREATE | NLM_F_EXCL`); metric 0 means `IP6_RT_PRIO_USER` as in
+/// `ip6_route_info_create`.
+pub(crate) fn add(net: &mut Net, f: u16, mut route: Route) -> NlResult<()> {
+    if route.metric == 0 {
+        route.metric = IP6_RT_PRIO_USER;
+    }
     if let Some(IpAddr::V6(s)) = route.src
         && !net.ipv6.addrs.values().flatten().any(|f| f.addr == s)
     {
@@ -210,7 +219,6 @@ pub fn new(net: &mut Net, ctx: &mut Ctx<'_>, payload: &[u8]) -> NlResult<()> {
             (route.gateway, route.oif) = (nh.gateway, nh.oif);
         }
     }
-    let f = ctx.flags;
     let existing: Vec<Route> =
         net.fib.routes6().into_iter().filter(|e| same_slot(e, &route)).cloned().collect();
     if let Some(old) = existing.first() {
