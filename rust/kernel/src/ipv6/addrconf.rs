@@ -347,31 +347,12 @@ impl Net {
     }
 }
 
-/// The SHA-1 compression function on one 64-byte block from the initial state, as
-/// Linux's `sha1_init` + `sha1_transform` (no padding, no length: the raw digest words).
+/// The SHA-1 compression function on one 64-byte block from the initial state (FIPS
+/// 180-4 §5.3.1), as Linux's `sha1_init` + `sha1_transform`: no padding, no length, the
+/// raw state words.
 fn sha1_block(block: &[u8; 64]) -> [u32; 5] {
     let mut h: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
-    let mut w = [0u32; 80];
-    for (i, c) in block.chunks_exact(4).enumerate() {
-        w[i] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
-    }
-    for i in 16..80 {
-        w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-    }
-    let [mut a, mut b, mut c, mut d, mut e] = h;
-    for (i, wi) in w.iter().enumerate() {
-        let (f, k) = match i / 20 {
-            0 => ((b & c) | (!b & d), 0x5a82_7999),
-            1 => (b ^ c ^ d, 0x6ed9_eba1),
-            2 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
-            _ => (b ^ c ^ d, 0xca62_c1d6),
-        };
-        let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
-        (e, d, c, b, a) = (d, c, b.rotate_left(30), a, t);
-    }
-    for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-        *x = x.wrapping_add(y);
-    }
+    sha1::compress(&mut h, &[(*block).into()]);
     h
 }
 
