@@ -102,8 +102,10 @@ def test_slaac_and_default_router_from_radvd(ns, tmp_path):
     cap = ns.capture(pcap)
     radvd = ns.popen("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"),
                      "-m", "stderr")
-    host = ns.libos("--app", "idle", "--duration", "10")
-    deadline = time.time() + 8
+    # Link-local DAD, a solicitation, radvd's answer and the SLAAC address's DAD take
+    # 3-6 s (random delays below 1 s at each step); allow for a loaded machine.
+    host = ns.libos("--app", "idle", "--duration", "16")
+    deadline = time.time() + 14
     while time.time() < deadline:
         r = ns.run("ping", "-6", "-c", "1", "-W", "1", "-I", "2001:db8:aa::1", LIBOS_SLAAC,
                    check=False, timeout=10)
