@@ -4,6 +4,10 @@ use super::addr::scope_name;
 use super::*;
 use crate::route::{RT_SCOPE_HOST, RT_SCOPE_LINK, RT_TABLE_LOCAL, RT_TABLE_MAIN};
 use std::fmt::Write;
+use std::net::IpAddr;
+
+/// `RTAX_MTU`, the route metric `mtu` sets.
+pub(super) const RTAX_MTU: u16 = 2;
 
 /// `/etc/iproute2/rt_protos` as Debian ships it.
 const PROTOS: &[(u8, &str)] = &[
@@ -109,51 +113,191 @@ pub fn route(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
     modify(ip, flags, del, rest).map(|()| String::new())
 }
 
-/// A route command line decoded (`iproute_modify`).
-#[derive(Default)]
-struct Spec {
-    kind: Option<u8>,
-    dst: Option<(Ipv4Addr, u8)>,
-    gw: Option<Ipv4Addr>,
-    dev: Option<u32>,
-    src: Option<Ipv4Addr>,
-    metric: Option<u32>,
-    table: Option<u32>,
-    proto: Option<u8>,
-    scope: Option<u8>,
+/// A route command line decoded (`iproute_modify`), either family.
+pub(super) struct Spec<A> {
+    pub kind: Option<u8>,
+    pub dst: Option<(A, u8)>,
+    pub gw: Option<A>,
+    pub dev: Option<u32>,
+    pub src: Option<A>,
+    pub metric: Option<u32>,
+    pub table: Option<u32>,
+    pub proto: Option<u8>,
+    pub scope: Option<u8>,
+    pub mtu: Option<u32>,
     /// `nexthop via GW dev DEV weight W`, repeated.
-    nexthops: Vec<(Option<Ipv4Addr>, Option<u32>, u16)>,
+    pub nexthops: Vec<(Option<A>, Option<u32>, u16)>,
 }
 
-/// The words after `nexthop` up to the next `nexthop`.
-fn parse_nexthop(
-    ip: &mut Ip<'_>,
-    it: &mut std::slice::Iter<'_, &str>,
-    s: &mut Spec,
-) -> Result<(), String> {
-    let mut nh = (None, None, 1u16);
-    while let Some(&k) = it.as_slice().first() {
-        if k == "nexthop" {
-            break;
-        }
-        it.next();
-        match k {
-            "via" => nh.0 = Some(address(value(it, k)?)?),
-            "dev" => nh.1 = Some(ip.ifindex(value(it, k)?)?),
-            "weight" => {
-                let v = value(it, k)?;
-                nh.2 = v.parse().ok().filter(|w| (1..=256).contains(w)).ok_or_else(|| {
-                    format!("Error: argument \"{v}\" is wrong: \"weight\" is invalid\n")
-                })?;
-            }
-            _ => return Err(garbage("nexthop", k)),
+impl<A> Default for Spec<A> {
+    fn default() -> Self {
+        Spec {
+            kind: None,
+            dst: None,
+            gw: None,
+            dev: None,
+            src: None,
+            metric: None,
+            table: None,
+            proto: None,
+            scope: None,
+            mtu: None,
+            nexthops: Vec::new(),
         }
     }
-    s.nexthops.push(nh);
-    Ok(())
 }
 
-fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
+/// A number argument, or iproute2's "value is invalid" error naming `what`.
+pub(super) fn number(v: &str, what: &str) -> Result<u32, String> {
+    v.parse()
+        .map_err(|_| format!("Error: argument \"{v}\" is wrong: \"{what}\" value is invalid\n"))
+}
+
+impl<A: Copy + Into<IpAddr>> Spec<A> {
+    /// The words after `nexthop` up to the next `nexthop`; `addr` parses a gateway.
+    pub(super) fn parse_nexthop(
+        &mut self,
+        ip: &mut Ip<'_>,
+        it: &mut std::slice::Iter<'_, &str>,
+        addr: fn(&str) -> Result<A, String>,
+    ) -> Result<(), String> {
+        let mut nh = (None, None, 1u16);
+        while let Some(&k) = it.as_slice().first() {
+            if k == "nexthop" {
+                break;
+            }
+            it.next();
+            match k {
+                "via" => nh.0 = Some(addr(value(it, k)?)?),
+                "dev" => nh.1 = Some(ip.ifindex(value(it, k)?)?),
+                "weight" => {
+                    let v = value(it, k)?;
+                    nh.2 = v.parse().ok().filter(|w| (1..=256).contains(w)).ok_or_else(|| {
+                        format!("Error: argument \"{v}\" is wrong: \"weight\" is invalid\n")
+                    })?;
+                }
+                _ => return Err(garbage("nexthop", k)),
+            }
+        }
+        self.nexthops.push(nh);
+        Ok(())
+    }
+
+    /// `[TYPE] [to] PREFIX`, the word `k` not being a keyword; `types` are the family's
+    /// route types, `prefix` parses its prefixes.
+    pub(super) fn parse_dst(
+        &mut self,
+        k: &str,
+        it: &mut std::slice::Iter<'_, &str>,
+        types: &[(u8, &str)],
+        prefix: impl Fn(&str) -> Result<(A, u8), String>,
+    ) -> Result<(), String> {
+        let mut d = k;
+        if self.kind.is_none()
+            && self.dst.is_none()
+            && let Some(t) = types.iter().find(|(_, n)| *n == d)
+        {
+            self.kind = Some(t.0);
+            d = value(it, k)?;
+        }
+        if d == "to" {
+            d = value(it, k)?;
+        }
+        if self.dst.is_some() {
+            return Err(garbage("to", d));
+        }
+        self.dst = Some(prefix(d)?);
+        Ok(())
+    }
+
+    /// Sends the RTM_NEWROUTE (RTM_DELROUTE if `del`) request with iproute2's defaults:
+    /// type unicast (any for deletes), table local for local routes else main, protocol
+    /// boot (any for deletes), the scope from `scope` given the type.
+    pub(super) fn exec(
+        &self,
+        ip: &mut Ip<'_>,
+        flags: u16,
+        del: bool,
+        family: u8,
+        scope: impl FnOnce(u8) -> u8,
+    ) -> Result<(), String> {
+        if self.dst.is_none() {
+            return Err("Error: a destination prefix is required.".into());
+        }
+        let kind = self.kind.unwrap_or(if del { RTN_UNSPEC } else { RTN_UNICAST });
+        let local = kind == RTN_LOCAL;
+        let table = self.table.unwrap_or(if local { RT_TABLE_LOCAL } else { RT_TABLE_MAIN });
+        let rtm = RtMsg {
+            family,
+            protocol: self.proto.unwrap_or(if del { 0 } else { 3 }),
+            scope: self.scope.unwrap_or_else(|| scope(kind)),
+            kind,
+            ..Default::default()
+        };
+        ip.exec(if del { RTM_DELROUTE } else { RTM_NEWROUTE }, flags, &self.request(rtm, table))
+    }
+
+    /// The RTM_NEWROUTE/RTM_DELROUTE body iproute2 sends: `rtm` (family, protocol,
+    /// scope, type) with the destination length and table filled in, then the
+    /// attributes in `iproute_modify`'s order.
+    fn request(&self, mut rtm: RtMsg, table: u32) -> Vec<u8> {
+        let mut body = MsgWriter::default();
+        let (dst, len) = match self.dst {
+            Some((d, l)) => (Some(d), l),
+            None => (None, 0),
+        };
+        rtm.dst_len = len;
+        rtm.table = if table < 256 { table as u8 } else { RT_TABLE_UNSPEC };
+        rtm.emit(&mut body);
+        if table >= 256 {
+            body.attr_u32(RTA_TABLE, table);
+        }
+        if let Some(d) = dst.filter(|_| len > 0) {
+            attr_ip(&mut body, RTA_DST, d.into());
+        }
+        if let Some(m) = self.metric {
+            body.attr_u32(RTA_PRIORITY, m);
+        }
+        if let Some(g) = self.gw {
+            attr_ip(&mut body, RTA_GATEWAY, g.into());
+        }
+        if let Some(p) = self.src {
+            attr_ip(&mut body, RTA_PREFSRC, p.into());
+        }
+        if let Some(d) = self.dev {
+            body.attr_u32(RTA_OIF, d);
+        }
+        if let Some(m) = self.mtu {
+            let mut mx = MsgWriter::default();
+            mx.attr_u32(RTAX_MTU, m);
+            body.attr(RTA_METRICS, &mx.buf);
+        }
+        if !self.nexthops.is_empty() {
+            let mut mp = MsgWriter::default();
+            for &(gw, dev, weight) in &self.nexthops {
+                let at = mp.buf.len();
+                mp.put_bytes(&[0, 0, 0, (weight - 1) as u8]);
+                mp.put_bytes(&dev.unwrap_or(0).to_ne_bytes());
+                if let Some(g) = gw {
+                    attr_ip(&mut mp, RTA_GATEWAY, g.into());
+                }
+                let len = (mp.buf.len() - at) as u16;
+                mp.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+            }
+            body.attr(RTA_MULTIPATH, &mp.buf);
+        }
+        body.buf
+    }
+}
+
+fn attr_ip(w: &mut MsgWriter, ty: u16, a: IpAddr) {
+    match a {
+        IpAddr::V4(a) => w.attr(ty, &a.octets()),
+        IpAddr::V6(a) => w.attr(ty, &a.octets()),
+    }
+}
+
+fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec<Ipv4Addr>, String> {
     let mut s = Spec::default();
     let mut it = w.iter();
     while let Some(&k) = it.next() {
@@ -167,48 +311,26 @@ fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
             }
             "src" => s.src = Some(address(value(&mut it, k)?)?),
             "metric" | "priority" | "preference" => {
-                let v = value(&mut it, k)?;
-                s.metric = Some(v.parse().map_err(|_| {
-                    format!("Error: argument \"{v}\" is wrong: \"metric\" value is invalid\n")
-                })?);
+                s.metric = Some(number(value(&mut it, k)?, "metric")?)
             }
             "table" => s.table = Some(table_id(value(&mut it, k)?)?),
             "dev" | "oif" => s.dev = Some(ip.ifindex(value(&mut it, k)?)?),
-            "proto" | "protocol" => {
-                let v = value(&mut it, k)?;
-                s.proto = Some(by_name(PROTOS, v).ok_or_else(|| {
-                    format!("Error: argument \"{v}\" is wrong: \"protocol\" value is invalid\n")
-                })?);
-            }
+            "proto" | "protocol" => s.proto = Some(proto_id(value(&mut it, k)?)?),
             "scope" => s.scope = Some(scope_id(value(&mut it, k)?)?),
-            "nexthop" => parse_nexthop(ip, &mut it, &mut s)?,
+            "nexthop" => s.parse_nexthop(ip, &mut it, address)?,
             "onlink" | "mtu" | "advmss" | "from" | "tos" | "dsfield" | "realm" | "realms"
             | "encap" | "nhid" | "initcwnd" | "expires" => {
                 return Err(format!("Error: \"{k}\" is not supported by libos."));
             }
-            _ => {
-                let mut d = k;
-                if s.kind.is_none()
-                    && s.dst.is_none()
-                    && let Some(t) = TYPES.iter().find(|(_, n)| *n == d)
-                {
-                    s.kind = Some(t.0);
-                    d = value(&mut it, k)?;
-                }
-                if d == "to" {
-                    d = value(&mut it, k)?;
-                }
-                if s.dst.is_some() {
-                    return Err(garbage("to", d));
-                }
-                s.dst = Some(match d {
+            _ => s.parse_dst(k, &mut it, TYPES, |d| {
+                Ok(match d {
                     "default" | "all" | "any" => (Ipv4Addr::UNSPECIFIED, 0),
                     d => {
                         let (a, l) = prefix(d, "inet")?;
                         (a, l.unwrap_or(32))
                     }
-                });
-            }
+                })
+            })?,
         }
     }
     Ok(s)
@@ -216,69 +338,16 @@ fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
 
 fn modify(ip: &mut Ip<'_>, flags: u16, del: bool, w: &[&str]) -> Result<(), String> {
     let s = parse_spec(ip, w)?;
-    let Some((dst, len)) = s.dst else {
-        return Err("Error: a destination prefix is required.".into());
-    };
-    let kind = s.kind.unwrap_or(if del { RTN_UNSPEC } else { RTN_UNICAST });
-    let mut table = s.table.unwrap_or(RT_TABLE_MAIN);
-    if s.table.is_none() && kind == RTN_LOCAL {
-        table = RT_TABLE_LOCAL;
-    }
     // iproute2's default scopes: host for local, link for broadcast and for device
     // routes without a gateway, nowhere (= any) for deletes.
-    let scope = s.scope.unwrap_or(match kind {
+    let device_route = s.gw.is_none() && s.nexthops.is_empty();
+    s.exec(ip, flags, del, AF_INET, |kind| match kind {
         RTN_LOCAL => RT_SCOPE_HOST,
         RTN_BROADCAST => RT_SCOPE_LINK,
         RTN_UNICAST | RTN_UNSPEC if del => RT_SCOPE_NOWHERE,
-        RTN_UNICAST | RTN_UNSPEC if s.gw.is_none() && s.nexthops.is_empty() => RT_SCOPE_LINK,
+        RTN_UNICAST | RTN_UNSPEC if device_route => RT_SCOPE_LINK,
         _ => 0,
-    });
-    let proto = s.proto.unwrap_or(if del { 0 } else { 3 });
-    let mut body = MsgWriter::default();
-    RtMsg {
-        family: AF_INET,
-        dst_len: len,
-        table: if table < 256 { table as u8 } else { RT_TABLE_UNSPEC },
-        protocol: proto,
-        scope,
-        kind,
-        ..Default::default()
-    }
-    .emit(&mut body);
-    if table >= 256 {
-        body.attr_u32(RTA_TABLE, table);
-    }
-    if len > 0 {
-        body.attr(RTA_DST, &dst.octets());
-    }
-    if let Some(m) = s.metric {
-        body.attr_u32(RTA_PRIORITY, m);
-    }
-    if let Some(g) = s.gw {
-        body.attr(RTA_GATEWAY, &g.octets());
-    }
-    if let Some(p) = s.src {
-        body.attr(RTA_PREFSRC, &p.octets());
-    }
-    if let Some(d) = s.dev {
-        body.attr_u32(RTA_OIF, d);
-    }
-    if !s.nexthops.is_empty() {
-        let mut mp = MsgWriter::default();
-        for &(gw, dev, weight) in &s.nexthops {
-            let at = mp.buf.len();
-            mp.put_bytes(&[0, 0, 0, (weight - 1) as u8]);
-            mp.put_bytes(&dev.unwrap_or(0).to_ne_bytes());
-            if let Some(g) = gw {
-                mp.attr(RTA_GATEWAY, &g.octets());
-            }
-            let len = (mp.buf.len() - at) as u16;
-            mp.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
-        }
-        body.attr(RTA_MULTIPATH, &mp.buf);
-    }
-    let ty = if del { RTM_DELROUTE } else { RTM_NEWROUTE };
-    ip.exec(ty, flags, &body.buf)
+    })
 }
 
 /// A route reply decoded for printing and filtering.
@@ -440,13 +509,13 @@ fn show(ip: &mut Ip<'_>, w: &[&str]) -> Result<String, String> {
 }
 
 /// Selectors of `ip route show` and `ip route flush`.
-fn show_filter(ip: &mut Ip<'_>, w: &[&str]) -> Result<(Spec, u32), String> {
+fn show_filter(ip: &mut Ip<'_>, w: &[&str]) -> Result<(Spec<Ipv4Addr>, u32), String> {
     let spec = parse_spec(ip, w)?;
     let table = spec.table.unwrap_or(RT_TABLE_MAIN);
     Ok((spec, table))
 }
 
-impl Spec {
+impl Spec<Ipv4Addr> {
     fn keep(&self, r: &Shown, table: u32) -> bool {
         (table == 0 || r.table == table)
             && self.dev.is_none_or(|d| r.oif == Some(d))

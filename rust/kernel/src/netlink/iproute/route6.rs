@@ -5,13 +5,12 @@
 
 use super::super::addr6::AF_INET6;
 use super::super::wire::*;
-use super::route::{proto_id, proto_name, table_id, table_name};
-use super::{Ip, edit_flags, garbage, is, is_show, value};
-use crate::route::{RT_TABLE_LOCAL, RT_TABLE_MAIN};
+use super::route::{RTAX_MTU, Spec, number, proto_id, proto_name, table_id, table_name};
+use super::{Ip, edit_flags, is, is_show, value};
+use crate::route::RT_TABLE_MAIN;
 use std::fmt::Write;
 use std::net::Ipv6Addr;
 
-const RTAX_MTU: u16 = 2;
 const RTAX_HOPLIMIT: u16 = 10;
 const TYPES: [(u8, &str); 7] = [
     (RTN_UNICAST, "unicast"),
@@ -48,25 +47,7 @@ pub(super) fn prefix6(s: &str) -> Result<(Ipv6Addr, u8), String> {
     Ok((a.parse().map_err(|_| bad())?, l))
 }
 
-#[derive(Default)]
-struct Spec {
-    kind: Option<u8>,
-    dst: Option<(Ipv6Addr, u8)>,
-    gw: Option<Ipv6Addr>,
-    dev: Option<u32>,
-    metric: Option<u32>,
-    table: Option<u32>,
-    proto: Option<u8>,
-    mtu: Option<u32>,
-    nexthops: Vec<(Option<Ipv6Addr>, Option<u32>, u16)>,
-}
-
-fn number(v: &str, what: &str) -> Result<u32, String> {
-    v.parse()
-        .map_err(|_| format!("Error: argument \"{v}\" is wrong: \"{what}\" value is invalid\n"))
-}
-
-fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
+fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec<Ipv6Addr>, String> {
     let mut s = Spec::default();
     let mut it = w.iter();
     while let Some(&k) = it.next() {
@@ -79,45 +60,8 @@ fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
             "table" => s.table = Some(table_id(value(&mut it, k)?)?),
             "proto" | "protocol" => s.proto = Some(proto_id(value(&mut it, k)?)?),
             "mtu" => s.mtu = Some(number(value(&mut it, k)?, "mtu")?),
-            "nexthop" => {
-                let mut nh = (None, None, 1u16);
-                while let Some(&n) = it.as_slice().first().filter(|n| **n != "nexthop") {
-                    it.next();
-                    match n {
-                        "via" => nh.0 = Some(addr6(value(&mut it, n)?)?),
-                        "dev" => nh.1 = Some(ip.ifindex(value(&mut it, n)?)?),
-                        "weight" => {
-                            let v = value(&mut it, n)?;
-                            nh.2 = v.parse().ok().filter(|w| (1..=256).contains(w)).ok_or_else(
-                                || {
-                                    format!(
-                                        "Error: argument \"{v}\" is wrong: \"weight\" is invalid\n"
-                                    )
-                                },
-                            )?;
-                        }
-                        _ => return Err(garbage("nexthop", n)),
-                    }
-                }
-                s.nexthops.push(nh);
-            }
-            _ => {
-                let mut d = k;
-                if s.kind.is_none()
-                    && s.dst.is_none()
-                    && let Some(t) = TYPES.iter().find(|(_, n)| *n == d)
-                {
-                    s.kind = Some(t.0);
-                    d = value(&mut it, k)?;
-                }
-                if d == "to" {
-                    d = value(&mut it, k)?;
-                }
-                if s.dst.is_some() {
-                    return Err(garbage("to", d));
-                }
-                s.dst = Some(prefix6(d)?);
-            }
+            "nexthop" => s.parse_nexthop(ip, &mut it, addr6)?,
+            _ => s.parse_dst(k, &mut it, &TYPES, prefix6)?,
         }
     }
     Ok(s)
@@ -125,57 +69,7 @@ fn parse_spec(ip: &mut Ip<'_>, w: &[&str]) -> Result<Spec, String> {
 
 fn modify(ip: &mut Ip<'_>, flags: u16, del: bool, w: &[&str]) -> Result<(), String> {
     let s = parse_spec(ip, w)?;
-    let Some((dst, len)) = s.dst else {
-        return Err("Error: a destination prefix is required.".into());
-    };
-    let kind = s.kind.unwrap_or(if del { RTN_UNSPEC } else { RTN_UNICAST });
-    let table = s.table.unwrap_or(if kind == RTN_LOCAL { RT_TABLE_LOCAL } else { RT_TABLE_MAIN });
-    let mut body = MsgWriter::default();
-    RtMsg {
-        family: AF_INET6,
-        dst_len: len,
-        table: if table < 256 { table as u8 } else { RT_TABLE_UNSPEC },
-        protocol: s.proto.unwrap_or(if del { 0 } else { 3 }),
-        scope: if del { RT_SCOPE_NOWHERE } else { 0 },
-        kind,
-        ..Default::default()
-    }
-    .emit(&mut body);
-    if table >= 256 {
-        body.attr_u32(RTA_TABLE, table);
-    }
-    if len > 0 {
-        body.attr(RTA_DST, &dst.octets());
-    }
-    if let Some(m) = s.metric {
-        body.attr_u32(RTA_PRIORITY, m);
-    }
-    if let Some(g) = s.gw {
-        body.attr(RTA_GATEWAY, &g.octets());
-    }
-    if let Some(d) = s.dev {
-        body.attr_u32(RTA_OIF, d);
-    }
-    if let Some(m) = s.mtu {
-        let mut mx = MsgWriter::default();
-        mx.attr_u32(RTAX_MTU, m);
-        body.attr(RTA_METRICS, &mx.buf);
-    }
-    if !s.nexthops.is_empty() {
-        let mut mp = MsgWriter::default();
-        for &(gw, dev, weight) in &s.nexthops {
-            let at = mp.buf.len();
-            mp.put_bytes(&[0, 0, 0, (weight - 1) as u8]);
-            mp.put_bytes(&dev.unwrap_or(0).to_ne_bytes());
-            if let Some(g) = gw {
-                mp.attr(RTA_GATEWAY, &g.octets());
-            }
-            let l = (mp.buf.len() - at) as u16;
-            mp.buf[at..at + 2].copy_from_slice(&l.to_ne_bytes());
-        }
-        body.attr(RTA_MULTIPATH, &mp.buf);
-    }
-    ip.exec(if del { RTM_DELROUTE } else { RTM_NEWROUTE }, flags, &body.buf)
+    s.exec(ip, flags, del, AF_INET6, |_| if del { RT_SCOPE_NOWHERE } else { 0 })
 }
 
 fn in6(b: Option<&[u8]>) -> Option<Ipv6Addr> {
