@@ -11,6 +11,7 @@ mod forward;
 mod fragment;
 mod icmp;
 mod igmp;
+pub(crate) mod inet_fragment;
 pub(crate) mod inetpeer;
 mod input;
 mod mib;

@@ -11,56 +11,19 @@
 //! fragment had come.
 
 use crate::Nanos;
+use crate::ipv4::inet_fragment::{self, Frag};
 use crate::net::Net;
 use crate::wire::icmpv6::ty;
 use crate::wire::ipv6::{HEADER_LEN, nexthdr};
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 
 type FragKey = (Ipv6Addr, Ipv6Addr, u32);
 
-/// Bytes charged per fragment on top of its data (stand-in for skb truesize).
-const FRAG_OVERHEAD: usize = 256;
 /// Largest payload an IPv6 datagram without a jumbogram can carry.
 const MAX_PAYLOAD: usize = 65535;
 
-struct FragQueue {
-    /// offset -> fragmentable bytes; never overlapping.
-    frags: BTreeMap<usize, Vec<u8>>,
-    /// The first fragment's IPv6 header and unfragmentable extension headers, with the
-    /// next-header field that named the Fragment header already rewritten.
-    head: Option<Vec<u8>>,
-    len: usize,
-    last_in: bool,
-    meat: usize,
-    mem: usize,
-    deadline: Nanos,
-}
-
-#[derive(Default)]
-pub struct Frag6Queues {
-    queues: BTreeMap<FragKey, FragQueue>,
-    timers: BTreeSet<(Nanos, FragKey)>,
-    mem: usize,
-}
-
-impl Frag6Queues {
-    pub fn next_deadline(&self) -> Option<Nanos> {
-        self.timers.first().map(|t| t.0)
-    }
-
-    /// Memory held by all queues (bounded by `ip6frag_high_thresh`).
-    pub fn mem(&self) -> usize {
-        self.mem
-    }
-
-    fn kill(&mut self, key: FragKey) -> Option<FragQueue> {
-        let q = self.queues.remove(&key)?;
-        self.timers.remove(&(q.deadline, key));
-        self.mem -= q.mem;
-        Some(q)
-    }
-}
+/// The IPv6 queues, keyed by (src, dst, identification).
+pub type Frag6Queues = inet_fragment::FragQueues<FragKey>;
 
 /// What `defrag` made of a fragment.
 pub enum Defrag {
@@ -122,25 +85,12 @@ pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
         return Defrag::Problem(3, 0);
     }
     let fq = &mut net.ipv6.frags;
-    if fq.mem > net.sysctl.ipv6.ip6frag_high_thresh as usize {
+    let key = (src_of(packet), dst_of(packet), id);
+    let frag_time = Nanos::from(net.sysctl.ipv6.ip6frag_time) * 1_000_000_000;
+    if !fq.find(now, key, net.sysctl.ipv6.ip6frag_high_thresh as usize, frag_time) {
         mib.reasm_fails += 1;
         return Defrag::Held;
     }
-    let key = (src_of(packet), dst_of(packet), id);
-    let frag_time = Nanos::from(net.sysctl.ipv6.ip6frag_time) * 1_000_000_000;
-    let q = fq.queues.entry(key).or_insert_with(|| {
-        let deadline = now + frag_time;
-        fq.timers.insert((deadline, key));
-        FragQueue {
-            frags: BTreeMap::new(),
-            head: None,
-            len: 0,
-            last_in: false,
-            meat: 0,
-            mem: 0,
-            deadline,
-        }
-    });
     // `ip6_frag_queue`: past 65535 bytes, or a non-final fragment not ending on an
     // 8-byte boundary, is a Parameter Problem; the queue (maybe just created) stays and
     // expires as Linux's does.
@@ -152,54 +102,23 @@ pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
         mib.in_hdr_errors += 1;
         return Defrag::Problem(0, 4);
     }
-    let end = offset + data.len();
-    let corrupt = if !more {
-        let bad = end < q.len || (q.last_in && end != q.len);
-        q.last_in = true;
-        q.len = end;
-        bad
-    } else {
-        let bad = end > q.len && q.last_in;
-        q.len = q.len.max(end);
-        bad
-    };
-    if corrupt || data.is_empty() {
-        fq.kill(key);
-        mib.reasm_fails += 1;
-        return Defrag::Held;
-    }
-    match insert(q, offset, data) {
-        Insert::Ok => {}
-        Insert::Dup => return Defrag::Held,
-        Insert::Overlap => {
-            fq.kill(key);
-            mib.reasm_overlaps += 1;
-            mib.reasm_fails += 1;
-            return Defrag::Held;
-        }
-    }
-    if offset == 0 {
+    let frag = Frag { offset, data, more, max_len: MAX_PAYLOAD };
+    let head = || {
         let mut head = packet[..fh].to_vec();
         head[nh_at] = h[0];
-        q.head = Some(head);
-    }
-    q.meat += data.len();
-    let charge = data.len() + FRAG_OVERHEAD;
-    q.mem += charge;
-    fq.mem += charge;
-    if !(q.last_in && q.head.is_some() && q.meat == q.len) {
-        return Defrag::Held;
-    }
-    let Some(q) = fq.kill(key) else { return Defrag::Held };
-    let Some(head) = q.head else { return Defrag::Held };
-    if head.len() - HEADER_LEN + q.len > MAX_PAYLOAD {
+        head
+    };
+    let mut out = match fq.queue(key, frag, head) {
+        Ok(Some(out)) => out,
+        Ok(None) => return Defrag::Held,
+        Err(e) => {
+            e.count(&mut mib.reasm_fails, &mut mib.reasm_overlaps);
+            return Defrag::Held;
+        }
+    };
+    if out.len() - HEADER_LEN > MAX_PAYLOAD {
         mib.reasm_fails += 1;
         return Defrag::Held;
-    }
-    let mut out = head;
-    out.reserve(q.len);
-    for d in q.frags.values() {
-        out.extend_from_slice(d);
     }
     set_payload_len(&mut out);
     mib.reasm_oks += 1;
@@ -247,58 +166,20 @@ fn strip(packet: &[u8], fh: usize, nh_at: usize, next: u8, data: &[u8]) -> Vec<u
     out
 }
 
-enum Insert {
-    Ok,
-    Dup,
-    Overlap,
-}
-
-/// `inet_frag_queue_insert`: a duplicate lies wholly within held data, anything else
-/// touching held data overlaps.
-fn insert(q: &mut FragQueue, offset: usize, data: &[u8]) -> Insert {
-    let end = offset + data.len();
-    let mut hits: Vec<(usize, usize)> = q
-        .frags
-        .range(..end)
-        .rev()
-        .take_while(|(o, d)| *o + d.len() > offset)
-        .map(|(o, d)| (*o, *o + d.len()))
-        .collect();
-    if hits.is_empty() {
-        q.frags.insert(offset, data.to_vec());
-        return Insert::Ok;
-    }
-    hits.reverse();
-    let mut covered = hits[0].0 <= offset;
-    for w in hits.windows(2) {
-        covered &= w[1].0 == w[0].1;
-    }
-    let reach = hits[hits.len() - 1].1;
-    if covered && reach >= end { Insert::Dup } else { Insert::Overlap }
-}
-
 /// `ip6_frag_expire` for every queue whose time is up; also trims memory down to
 /// `ip6frag_low_thresh` once above the high mark (`inet_frag_worker` eviction), oldest
 /// first.
 pub fn expire(now: Nanos, net: &mut Net) {
-    let evict = net.ipv6.frags.mem > net.sysctl.ipv6.ip6frag_high_thresh as usize;
-    while let Some(&(at, key)) = net.ipv6.frags.timers.first() {
-        let over = evict && net.ipv6.frags.mem > net.sysctl.ipv6.ip6frag_low_thresh as usize;
-        if at > now && !over {
-            break;
-        }
-        let Some(q) = net.ipv6.frags.kill(key) else {
-            net.ipv6.frags.timers.remove(&(at, key));
-            continue;
-        };
+    let high = net.sysctl.ipv6.ip6frag_high_thresh as usize;
+    let evict_to = (net.ipv6.frags.mem() > high).then_some(net.sysctl.ipv6.ip6frag_low_thresh);
+    while let Some(q) = net.ipv6.frags.pop_expired(now, evict_to.map(|l| l as usize)) {
         net.ipv6.mib.reasm_fails += 1;
-        if at > now {
+        if !q.timed_out {
             continue;
         }
         net.ipv6.mib.reasm_timeout += 1;
         // RFC 8200 §4.5: Time Exceeded code 1 only if the first fragment arrived.
-        if let (Some(mut head), Some(first)) = (q.head, q.frags.get(&0)) {
-            head.extend_from_slice(first);
+        if let Some(mut head) = q.first {
             set_payload_len(&mut head);
             super::icmp::send_error(now, net, &head, ty::TIME_EXCEED, 1, 0, None);
         }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ipv4::inet_fragment::FRAG_OVERHEAD;
 use crate::wire::ipv4::{HEADER_LEN, Ipv4Repr, proto};
 
 const SEC: Nanos = 1_000_000_000;
@@ -49,7 +50,7 @@ fn in_order() {
     assert_eq!(defrag(0, &mut net, &f[2]).unwrap(), d);
     assert_eq!(net.ipv4.mib.reasm_oks, 1);
     assert_eq!(net.ipv4.mib.reasm_reqds, 3);
-    assert_eq!(net.ipv4.frags.mem, 0);
+    assert_eq!(net.ipv4.frags.mem(), 0);
     assert!(net.ipv4.frags.next_deadline().is_none());
 }
 
@@ -78,7 +79,7 @@ fn overlap_drops_the_datagram() {
     assert_eq!(defrag(0, &mut net, &piece(&d, 1472, 1528, false)), None);
     assert_eq!(net.ipv4.mib.reasm_overlaps, 1);
     assert_eq!(net.ipv4.mib.reasm_fails, 1);
-    assert_eq!(net.ipv4.frags.mem, 0);
+    assert_eq!(net.ipv4.frags.mem(), 0);
     // The rest of the datagram now starts a new queue that cannot complete.
     assert_eq!(defrag(0, &mut net, &piece(&d, 1480, 1520, false)), None);
 }
@@ -110,7 +111,7 @@ fn timeout_sends_time_exceeded_only_with_first_fragment() {
     expire(70 * SEC, &mut net);
     assert_eq!(net.ipv4.mib.reasm_timeout, 2);
     assert_eq!(net.ipv4.mib.reasm_fails, 2);
-    assert!(net.ipv4.frags.queues.is_empty());
+    assert!(net.ipv4.frags.is_empty());
 }
 
 #[test]
@@ -121,7 +122,7 @@ fn memory_is_bounded_by_high_thresh() {
         let d = datagram(3000, id);
         defrag(0, &mut net, &frags(&d, 1500)[0]);
     }
-    assert!(net.ipv4.frags.mem <= 20_000 + 1480 + FRAG_OVERHEAD);
+    assert!(net.ipv4.frags.mem() <= 20_000 + 1480 + FRAG_OVERHEAD);
     assert!(net.ipv4.mib.reasm_fails > 80);
 }
 
@@ -182,6 +183,6 @@ fn random_fragments_never_panic_and_memory_drains() {
         }
     }
     expire(1000 * SEC, &mut net);
-    assert_eq!(net.ipv4.frags.mem, 0);
-    assert!(net.ipv4.frags.queues.is_empty() && net.ipv4.frags.timers.is_empty());
+    assert_eq!(net.ipv4.frags.mem(), 0);
+    assert!(net.ipv4.frags.is_empty());
 }
