@@ -62,6 +62,23 @@ fn sref(id: u32) -> SockRef {
     SockRef { proto: Proto::Raw, id }
 }
 
+impl RawSock {
+    /// The receive buffer: SO_RCVBUF if set, else `net.core.rmem_default`.
+    fn rcvbuf(&self, net: &Net) -> usize {
+        let c = &self.common;
+        (if c.rcvbuf_locked { c.rcvbuf } else { net.sysctl.core.rmem_default }) as usize
+    }
+
+    /// `raw_err` / `rawv6_err` once the error is to be reported: it becomes the
+    /// pending error and, with IP(V6)_RECVERR, goes on the error queue quoting the packet.
+    fn report(&mut self, net: &mut Net, id: u32, err: &IcmpError<'_>, recverr: bool) {
+        self.common.error = Some(err.errno);
+        let rcvbuf = self.rcvbuf(net);
+        dgram::queue_icmp_error(&mut self.rxq, recverr, rcvbuf, err, err.quoted, 0);
+        net.wake(sref(id));
+    }
+}
+
 fn v4(addr: SocketAddr) -> SysResult<SocketAddrV4> {
     match addr {
         SocketAddr::V4(a) => Ok(a),
@@ -155,16 +172,8 @@ impl RawTable {
         rows
     }
 
-    fn get(&self, id: u32) -> Option<&RawSock> {
-        self.socks.get(id)
-    }
-
-    fn get_mut(&mut self, id: u32) -> Option<&mut RawSock> {
-        self.socks.get_mut(id)
-    }
-
     fn sock(&mut self, id: u32) -> SysResult<&mut RawSock> {
-        self.get_mut(id).ok_or(Errno::EBADF)
+        self.socks.get_mut(id).ok_or(Errno::EBADF)
     }
 
     /// Does `s` want this packet (`raw_v4_match` + `icmp_filter`)?
@@ -198,22 +207,31 @@ impl RawTable {
             (IpAddr::V6(s), IpAddr::V6(d)) => return self.deliver6(net, rx, s, d),
             _ => return false,
         };
+        let from = SocketAddr::V4(SocketAddrV4::new(src, 0));
+        self.fan_out(net, rx, from, rx.packet, |s| Self::wants(s, rx, src, dst))
+    }
+
+    /// A copy of `data` from `from` to every socket of the packet's protocol that
+    /// `wants` it; true if any did (even if its queue was full).
+    fn fan_out(
+        &mut self,
+        net: &mut Net,
+        rx: &IpRx<'_>,
+        from: SocketAddr,
+        data: &[u8],
+        wants: impl Fn(&RawSock) -> bool,
+    ) -> bool {
         let Some(ids) = self.by_proto.get(&rx.protocol) else { return false };
-        let ids: Vec<u32> = ids
-            .iter()
-            .copied()
-            .filter(|&id| self.get(id).is_some_and(|s| Self::wants(s, rx, src, dst)))
-            .collect();
+        let ids: Vec<u32> =
+            ids.iter().copied().filter(|&id| self.socks.get(id).is_some_and(&wants)).collect();
         if ids.is_empty() {
             return false;
         }
-        let data = Bytes::copy_from_slice(rx.packet);
-        let from = SocketAddr::V4(SocketAddrV4::new(src, 0));
-        let rmem_default = net.sysctl.core.rmem_default;
+        let data = Bytes::copy_from_slice(data);
         for id in ids {
-            let Some(s) = self.get_mut(id) else { continue };
-            let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
-            if s.rxq.push(from, data.clone(), RxInfo::of(rx), rcvbuf as usize) {
+            let Some(s) = self.socks.get_mut(id) else { continue };
+            let rcvbuf = s.rcvbuf(net);
+            if s.rxq.push(from, data.clone(), RxInfo::of(rx), rcvbuf) {
                 net.wake(sref(id));
             } else {
                 s.drops += 1;
@@ -233,7 +251,7 @@ impl RawTable {
         };
         let Some(ids) = self.by_proto.get(&err.protocol).cloned() else { return };
         for id in ids {
-            let Some(s) = self.get_mut(id) else { continue };
+            let Some(s) = self.socks.get_mut(id) else { continue };
             if s.v6.is_some()
                 || s.peer.is_some_and(|p| p != dst)
                 || (!s.laddr.is_unspecified() && s.laddr != src)
@@ -241,15 +259,8 @@ impl RawTable {
                 continue;
             }
             if dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
-                s.common.error = Some(err.errno);
-                let rcvbuf = if s.common.rcvbuf_locked {
-                    s.common.rcvbuf
-                } else {
-                    net.sysctl.core.rmem_default
-                };
                 let recverr = s.inet.recverr;
-                dgram::queue_icmp_error(&mut s.rxq, recverr, rcvbuf as usize, err, err.quoted, 0);
-                net.wake(sref(id));
+                s.report(net, id, err, recverr);
             }
         }
     }
@@ -281,7 +292,7 @@ impl RawTable {
             None => s.peer.ok_or(Errno::EDESTADDRREQ)?,
         };
         dgram::send_ready(&mut s.common, s.shutdown)?;
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         let (rt, oif) = match ctl.oif {
             // IP_PKTINFO's device replaces the bound and multicast ones for this packet.
             Some(o) => {
@@ -491,7 +502,7 @@ impl ProtoOps for RawTable {
     }
 
     fn close(&mut self, now: Nanos, net: &mut Net, id: u32) {
-        let Some(s) = self.get_mut(id) else { return };
+        let Some(s) = self.socks.get_mut(id) else { return };
         s.groups.drop_all(now, net);
         if let Some(r) = s.v6.as_deref_mut() {
             r.groups.drop_all(now, net);
@@ -547,14 +558,14 @@ impl ProtoOps for RawTable {
         name: i32,
         out: &mut [u8],
     ) -> SysResult<usize> {
-        if let Some(s) = self.get(id)
+        if let Some(s) = self.socks.get(id)
             && s.v6.is_some()
             && level != SOL_SOCKET
             && level != SOL_IP
         {
             return self.getsockopt6(net, s, level, name, out);
         }
-        let s = self.get_mut(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get_mut(id).ok_or(Errno::EBADF)?;
         match level {
             SOL_SOCKET => dgram::sol_socket_getsockopt(&mut s.common, net, name, out),
             SOL_IP if name == IP_MTU => dgram::ip_mtu(net, s.peer, s.common.bound_dev, out),
@@ -573,7 +584,7 @@ impl ProtoOps for RawTable {
 
     /// getsockname on a raw socket reports the protocol as the port (`inet_sport`).
     fn local_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         if let Some(r) = s.v6.as_deref() {
             let a = SocketAddr::V6(SocketAddrV6::new(r.laddr, u16::from(s.protocol), 0, 0));
             return Ok(v6::user_from(a, s.common.bound_dev));
@@ -582,7 +593,7 @@ impl ProtoOps for RawTable {
     }
 
     fn peer_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         if let Some(r) = s.v6.as_deref() {
             let p = r.peer.ok_or(Errno::ENOTCONN)?;
             return Ok(v6::user_from(
@@ -594,13 +605,13 @@ impl ProtoOps for RawTable {
     }
 
     fn poll(&self, id: u32) -> u16 {
-        let Some(s) = self.get(id) else { return POLLNVAL };
+        let Some(s) = self.socks.get(id) else { return POLLNVAL };
         datagram_poll(s.common.error.is_some(), s.shutdown, &s.rxq)
     }
 
     /// SIOCINQ on a raw socket is the length of the first packet (`raw_ioctl`).
     fn queued(&self, id: u32) -> (usize, usize) {
-        (self.get(id).map_or(0, |s| s.rxq.first_len()), 0)
+        (self.socks.get(id).map_or(0, |s| s.rxq.first_len()), 0)
     }
 
     fn next_deadline(&self) -> Option<Nanos> {

@@ -18,22 +18,27 @@ fn icmp_packet(src: Ipv4Addr, dst: Ipv4Addr, icmp_type: u8) -> Vec<u8> {
     p
 }
 
-fn deliver(t: &mut RawTable, net: &mut Net, src: Ipv4Addr, dst: Ipv4Addr, ty: u8) -> bool {
-    let p = icmp_packet(src, dst, ty);
-    let rx = IpRx {
-        src: IpAddr::V4(src),
-        dst: IpAddr::V4(dst),
-        protocol: 1,
-        ttl: 64,
-        tos: 0,
-        ifindex: 1,
-        multicast_or_broadcast: false,
-        packet: &p,
-    };
-    t.deliver(0, net, &rx)
+/// The IP layer's view of a received unicast `packet` (TTL 64).
+pub(super) fn ip_rx(
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    ifindex: u32,
+    packet: &[u8],
+) -> IpRx<'_> {
+    IpRx { src, dst, protocol, ttl: 64, tos: 0, ifindex, multicast_or_broadcast: false, packet }
 }
 
-fn recv(t: &mut RawTable, net: &mut Net, id: u32) -> SysResult<(Vec<u8>, Option<SocketAddr>)> {
+fn deliver(t: &mut RawTable, net: &mut Net, src: Ipv4Addr, dst: Ipv4Addr, ty: u8) -> bool {
+    let p = icmp_packet(src, dst, ty);
+    t.deliver(0, net, &ip_rx(IpAddr::V4(src), IpAddr::V4(dst), 1, 1, &p))
+}
+
+pub(super) fn recv(
+    t: &mut RawTable,
+    net: &mut Net,
+    id: u32,
+) -> SysResult<(Vec<u8>, Option<SocketAddr>)> {
     let mut buf = [0u8; 256];
     let (n, from) = t.recvfrom(0, net, id, &mut buf, 0)?;
     Ok((buf[..n].to_vec(), from))
@@ -84,11 +89,11 @@ fn bind_and_peer_filter() {
     t.bind(&mut net, id, SocketAddr::V4(SocketAddrV4::new(A, 0))).unwrap();
     let other = Ipv4Addr::new(127, 0, 0, 9);
     assert!(!deliver(&mut t, &mut net, PEER, other, 0), "to another local address");
-    t.get_mut(id).unwrap().peer = Some(PEER);
+    t.socks.get_mut(id).unwrap().peer = Some(PEER);
     assert!(!deliver(&mut t, &mut net, other, A, 0), "from a non-peer");
     assert!(deliver(&mut t, &mut net, PEER, A, 0));
     let bad = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 0));
-    t.get_mut(id).unwrap().peer = None;
+    t.socks.get_mut(id).unwrap().peer = None;
     assert_eq!(t.bind(&mut net, id, bad), Err(Errno::EADDRNOTAVAIL));
 }
 
@@ -129,7 +134,7 @@ fn icmp_error_needs_connect_or_recverr() {
     };
     t.icmp_error(0, &mut net, &err);
     assert_eq!(t.poll(id) & POLLERR, 0);
-    t.get_mut(id).unwrap().peer = Some(PEER);
+    t.socks.get_mut(id).unwrap().peer = Some(PEER);
     t.icmp_error(0, &mut net, &err);
     assert_eq!(t.poll(id) & POLLERR, POLLERR);
     assert_eq!(recv(&mut t, &mut net, id), Err(Errno::EHOSTUNREACH));
@@ -144,7 +149,7 @@ fn full_queue_drops_but_counts_as_delivered() {
     for _ in 0..10 {
         assert!(deliver(&mut t, &mut net, PEER, A, 0));
     }
-    let s = t.get(id).unwrap();
+    let s = t.socks.get(id).unwrap();
     assert!(s.rxq.len() <= 4 && s.drops >= 6, "{} {}", s.rxq.len(), s.drops);
 }
 

@@ -2,6 +2,7 @@
 //! ICMP6_FILTER, checksum verification, IPV6_CHECKSUM rules (RFC 3542 §3.1), and
 //! isolation from IPv4 raw sockets.
 
+use super::tests::{ip_rx, recv};
 use super::*;
 use crate::socket::inet6::*;
 use crate::wire::ipv6::Ipv6Repr;
@@ -36,23 +37,8 @@ fn packet(ty: u8, good: bool) -> Vec<u8> {
 }
 
 fn deliver(t: &mut RawTable, net: &mut Net, pkt: &[u8]) -> bool {
-    let rx = IpRx {
-        src: IpAddr::V6(p()),
-        dst: IpAddr::V6(a()),
-        protocol: 58,
-        ttl: 255,
-        tos: 0,
-        ifindex: 2,
-        multicast_or_broadcast: false,
-        packet: pkt,
-    };
+    let rx = IpRx { ttl: 255, ..ip_rx(IpAddr::V6(p()), IpAddr::V6(a()), 58, 2, pkt) };
     t.deliver(0, net, &rx)
-}
-
-fn recv(t: &mut RawTable, net: &mut Net, id: u32) -> SysResult<(Vec<u8>, Option<SocketAddr>)> {
-    let mut buf = [0u8; 256];
-    let (n, from) = t.recvfrom(0, net, id, &mut buf, 0)?;
-    Ok((buf[..n].to_vec(), from))
 }
 
 #[test]

@@ -5,18 +5,17 @@
 //! IPV6_CHECKSUM at SOL_RAW) the kernel verifies received checksums and fills sent
 //! ones (`rawv6_push_pending_frames`). This is what ping as root uses.
 
-use super::{RawSock, RawTable, cmsg, sref};
+use super::{RawSock, RawTable, cmsg};
 use crate::dev::IfIndex;
 use crate::net::{IcmpError, IpRx, IpTx, Net};
 use crate::pktbuf::PacketBuf;
-use crate::socket::dgram::{self, RxInfo};
+use crate::socket::dgram;
 use crate::socket::inet6::{self, Icmp6Filter, Inet6Opts, Mcast6Groups};
 use crate::socket::options::{get_int, put_int};
 use crate::uapi::*;
 use crate::wire::checksum;
 use crate::wire::ipv6::{Ipv6Packet, walk_extensions};
 use crate::{Errno, Nanos, SysResult};
-use bytes::Bytes;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 /// What an AF_INET6 raw socket adds (`struct raw6_sock`, `ipv6_pinfo`).
@@ -86,28 +85,8 @@ impl RawTable {
         dst: Ipv6Addr,
     ) -> bool {
         let Some(msg) = upper(rx.packet) else { return false };
-        let Some(ids) = self.by_proto.get(&rx.protocol) else { return false };
-        let ids: Vec<u32> = ids
-            .iter()
-            .copied()
-            .filter(|&id| self.get(id).is_some_and(|s| Self::wants6(s, rx, src, dst, msg)))
-            .collect();
-        if ids.is_empty() {
-            return false;
-        }
-        let data = Bytes::copy_from_slice(msg);
         let from = SocketAddr::V6(SocketAddrV6::new(src, 0, 0, 0));
-        let rmem_default = net.sysctl.core.rmem_default;
-        for id in ids {
-            let Some(s) = self.get_mut(id) else { continue };
-            let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
-            if s.rxq.push(from, data.clone(), RxInfo::of(rx), rcvbuf as usize) {
-                net.wake(sref(id));
-            } else {
-                s.drops += 1;
-            }
-        }
-        true
+        self.fan_out(net, rx, from, msg, |s| Self::wants6(s, rx, src, dst, msg))
     }
 
     /// `rawv6_err`: AF_INET6 raw sockets of the quoted protocol whose addresses match
@@ -120,9 +99,8 @@ impl RawTable {
         dst: Ipv6Addr,
     ) {
         let Some(ids) = self.by_proto.get(&err.protocol).cloned() else { return };
-        let rmem_default = net.sysctl.core.rmem_default;
         for id in ids {
-            let Some(s) = self.get_mut(id) else { continue };
+            let Some(s) = self.socks.get_mut(id) else { continue };
             let Some(r) = s.v6.as_deref() else { continue };
             if r.peer.is_some_and(|p| p != dst) || (!r.laddr.is_unspecified() && r.laddr != src) {
                 continue;
@@ -134,10 +112,7 @@ impl RawTable {
             };
             let recverr = r.opts.recverr;
             if recverr || (hard && r.peer.is_some()) {
-                s.common.error = Some(err.errno);
-                let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
-                dgram::queue_icmp_error(&mut s.rxq, recverr, rcvbuf as usize, err, err.quoted, 0);
-                net.wake(sref(id));
+                s.report(net, id, err, recverr);
             }
         }
     }
@@ -181,7 +156,7 @@ impl RawTable {
             oif = Some(r.opts.mc_oif);
         }
         dgram::send_ready(&mut s.common, s.shutdown)?;
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         let Some(r) = s.v6.as_deref() else { return Err(Errno::EAFNOSUPPORT) };
         if ctl.src6.is_some_and(|a| !inet6::is_local6(net, a, None)) {
             return Err(Errno::EINVAL);

@@ -209,16 +209,8 @@ impl UdpTable {
         rows
     }
 
-    fn get(&self, id: u32) -> Option<&UdpSock> {
-        self.socks.get(id)
-    }
-
-    fn get_mut(&mut self, id: u32) -> Option<&mut UdpSock> {
-        self.socks.get_mut(id)
-    }
-
     fn sock(&mut self, id: u32) -> SysResult<&mut UdpSock> {
-        self.get_mut(id).ok_or(Errno::EBADF)
+        self.socks.get_mut(id).ok_or(Errno::EBADF)
     }
 
     /// Number of open sockets.
@@ -316,19 +308,6 @@ impl UdpTable {
         Ok(Dest { dst: IpAddr::V6(dst), src, mtu, oif: oif.or(Some(rt.oif)) })
     }
 
-    /// Sends one datagram gathered from `iov` (`udp_sendmsg`).
-    pub fn sendmsg(
-        &mut self,
-        now: Nanos,
-        net: &mut Net,
-        id: u32,
-        iov: &[&[u8]],
-        flags: i32,
-        to: Option<SocketAddr>,
-    ) -> SysResult<usize> {
-        self.send(now, net, id, iov, flags, to, &Default::default())
-    }
-
     /// `udpv6_sendmsg` / `udp_sendmsg` with the control messages' overrides.
     #[allow(clippy::too_many_arguments)]
     pub fn send(
@@ -360,7 +339,7 @@ impl UdpTable {
         };
         dgram::send_ready(&mut s.common, s.shutdown)?;
         self.autobind(net, id)?;
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         // IP_PKTINFO / IPV6_PKTINFO: the device and source of this one datagram.
         let d = match ctl.oif {
             Some(o) => {
@@ -531,7 +510,7 @@ impl UdpTable {
         info: RxInfo,
     ) -> bool {
         let rmem_default = net.sysctl.core.rmem_default;
-        let Some(s) = self.get_mut(id) else { return false };
+        let Some(s) = self.socks.get_mut(id) else { return false };
         let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
         if !s.rxq.push(from, data, info, rcvbuf as usize) {
             s.drops += 1;
@@ -558,7 +537,7 @@ impl UdpTable {
         };
         let Some(id) = self.lookup(&t) else { return };
         let rmem_default = net.sysctl.core.rmem_default;
-        let Some(s) = self.get_mut(id) else { return };
+        let Some(s) = self.socks.get_mut(id) else { return };
         let reported = if err.dst.is_ipv6() {
             // `__udp6_lib_err`: PTB is hard unless IPV6_PMTUDISC_DONT.
             let hard = if err.errno == Errno::EMSGSIZE {
@@ -649,7 +628,7 @@ impl ProtoOps for UdpTable {
     fn connect(&mut self, _now: Nanos, net: &mut Net, id: u32, addr: SocketAddr) -> SysResult<()> {
         let (a, oif) = self.sock(id)?.dest(addr)?;
         self.autobind(net, id)?;
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         let d = self.route(net, s, a.ip(), oif, false)?;
         let s = self.sock(id)?;
         if s.laddr.is_unspecified() || (s.laddr.is_ipv6() && d.src.is_ipv4()) {
@@ -690,7 +669,8 @@ impl ProtoOps for UdpTable {
         flags: i32,
         to: Option<SocketAddr>,
     ) -> SysResult<usize> {
-        UdpTable::sendmsg(self, now, net, id, iov, flags, to)
+        // `udp_sendmsg` without control messages.
+        self.send(now, net, id, iov, flags, to, &Default::default())
     }
 
     fn sendmsg_ctl(
@@ -734,7 +714,7 @@ impl ProtoOps for UdpTable {
     }
 
     fn close(&mut self, now: Nanos, net: &mut Net, id: u32) {
-        let Some(s) = self.get_mut(id) else { return };
+        let Some(s) = self.socks.get_mut(id) else { return };
         s.groups.drop_all(now, net);
         s.groups6.drop_all(now, net);
         self.put_port(id);
@@ -775,7 +755,7 @@ impl ProtoOps for UdpTable {
         name: i32,
         out: &mut [u8],
     ) -> SysResult<usize> {
-        let s = self.get_mut(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get_mut(id).ok_or(Errno::EBADF)?;
         match level {
             SOL_SOCKET => dgram::sol_socket_getsockopt(&mut s.common, net, name, out),
             SOL_IP if name == IP_MTU => {
@@ -799,24 +779,24 @@ impl ProtoOps for UdpTable {
     }
 
     fn local_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        Ok(ports::local(self.get(id).ok_or(Errno::EBADF)?))
+        Ok(ports::local(self.socks.get(id).ok_or(Errno::EBADF)?))
     }
 
     fn peer_addr(&self, id: u32) -> SysResult<SocketAddr> {
-        let s = self.get(id).ok_or(Errno::EBADF)?;
+        let s = self.socks.get(id).ok_or(Errno::EBADF)?;
         s.peer.map(|p| s.user(p, s.common.bound_dev)).ok_or(Errno::ENOTCONN)
     }
 
     /// `udp_poll` / `datagram_poll`.
     fn poll(&self, id: u32) -> u16 {
-        let Some(s) = self.get(id) else { return POLLNVAL };
+        let Some(s) = self.socks.get(id) else { return POLLNVAL };
         datagram_poll(s.common.error.is_some(), s.shutdown, &s.rxq)
     }
 
     /// SIOCINQ is the length of the first datagram (`udp_ioctl`); nothing is ever
     /// waiting to be sent.
     fn queued(&self, id: u32) -> (usize, usize) {
-        (self.get(id).map_or(0, |s| s.rxq.first_len()), 0)
+        (self.socks.get(id).map_or(0, |s| s.rxq.first_len()), 0)
     }
 
     fn next_deadline(&self) -> Option<Nanos> {

@@ -82,9 +82,12 @@ fn flow_hash(t: &Tuple) -> u32 {
 impl UdpTable {
     /// True if `id` could take `port` now.
     fn port_free_for(&self, id: u32, port: u16) -> bool {
-        let Some(me) = self.get(id) else { return false };
+        let Some(me) = self.socks.get(id) else { return false };
         let Some(ids) = self.ports.get(&port) else { return true };
-        ids.iter().filter(|&&o| o != id).filter_map(|&o| self.get(o)).all(|o| !conflicts(me, o))
+        ids.iter()
+            .filter(|&&o| o != id)
+            .filter_map(|&o| self.socks.get(o))
+            .all(|o| !conflicts(me, o))
     }
 
     /// Binds `id` (whose `laddr` is already set) to `port`, or to an ephemeral port
@@ -106,7 +109,7 @@ impl UdpTable {
                 .find(|&p| self.port_free_for(id, p))
                 .ok_or(Errno::EADDRINUSE)?
         };
-        if let Some(s) = self.get_mut(id) {
+        if let Some(s) = self.socks.get_mut(id) {
             s.lport = port;
         }
         self.ports.entry(port).or_default().push(id);
@@ -115,7 +118,7 @@ impl UdpTable {
 
     /// Removes `id` from the port table (close, or disconnect of an autobound socket).
     pub(super) fn put_port(&mut self, id: u32) {
-        let Some(s) = self.get_mut(id) else { return };
+        let Some(s) = self.socks.get_mut(id) else { return };
         let port = std::mem::take(&mut s.lport);
         if port == 0 {
             return;
@@ -135,13 +138,13 @@ impl UdpTable {
         let ids = self.ports.get(&t.dport)?;
         let mut best: Option<(u32, u32)> = None;
         for &id in ids.iter().rev() {
-            let Some(sc) = self.get(id).and_then(|s| score(s, t)) else { continue };
+            let Some(sc) = self.socks.get(id).and_then(|s| score(s, t)) else { continue };
             if best.is_none_or(|(b, _)| sc > b) {
                 best = Some((sc, id));
             }
         }
         let (sc, id) = best?;
-        let winner = self.get(id)?;
+        let winner = self.socks.get(id)?;
         if !winner.common.reuseport {
             return Some(id);
         }
@@ -151,7 +154,7 @@ impl UdpTable {
             .iter()
             .copied()
             .filter(|&o| {
-                self.get(o).is_some_and(|s| {
+                self.socks.get(o).is_some_and(|s| {
                     s.common.reuseport && s.laddr == winner.laddr && score(s, t) == Some(sc)
                 })
             })
@@ -167,7 +170,7 @@ impl UdpTable {
         ids.iter()
             .copied()
             .filter(|&id| {
-                self.get(id).is_some_and(|s| {
+                self.socks.get(id).is_some_and(|s| {
                     match_local(&s.inet6, s.laddr, t.daddr).is_some()
                         && s.peer.is_none_or(|p| p.ip() == t.saddr && p.port() == t.sport)
                         && s.common.bound_dev.is_none_or(|d| t.ifindex.is_none_or(|i| i == d))

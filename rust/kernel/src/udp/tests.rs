@@ -124,7 +124,7 @@ fn reuseport_group_spreads_flows_deterministically() {
     for port in 1000..1060 {
         rx(&mut t, &mut net, SocketAddrV4::new(PEER, port), SocketAddrV4::new(A, 4000), b"x");
     }
-    let counts: Vec<usize> = ids.iter().map(|&id| t.get(id).unwrap().rxq.len()).collect();
+    let counts: Vec<usize> = ids.iter().map(|&id| t.socks.get(id).unwrap().rxq.len()).collect();
     assert_eq!(counts.iter().sum::<usize>(), 60);
     assert!(counts.iter().all(|&c| c > 5), "{counts:?}");
 }
@@ -171,7 +171,7 @@ fn connected_socket_preferred_over_wildcard() {
     t.bind(&mut net, conn, sa(Ipv4Addr::UNSPECIFIED, 7000)).unwrap();
     t.bind(&mut net, wild, sa(Ipv4Addr::UNSPECIFIED, 7000)).unwrap();
     // Connect by hand: the placeholder IP layer has no routes in unit tests.
-    t.get_mut(conn).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
+    t.socks.get_mut(conn).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
     let to = SocketAddrV4::new(A, 7000);
     rx(&mut t, &mut net, SocketAddrV4::new(PEER, 9), to, b"conn");
     rx(&mut t, &mut net, SocketAddrV4::new(PEER, 10), to, b"wild");
@@ -218,9 +218,9 @@ fn receive_buffer_overflow_is_counted() {
     }
     // 2304 bytes of buffer: the first message always fits, the second because the
     // charge was still under the limit, then everything drops (Linux's rule).
-    assert_eq!(t.get(id).unwrap().rxq.len(), 2);
+    assert_eq!(t.socks.get(id).unwrap().rxq.len(), 2);
     assert_eq!(t.mib.rcvbuf_errors, 3);
-    assert_eq!(t.get(id).unwrap().drops, 3);
+    assert_eq!(t.socks.get(id).unwrap().drops, 3);
     let mut out = [0u8; 4];
     assert_eq!(t.getsockopt(&net, id, SOL_SOCKET, SO_RCVBUF, &mut out), Ok(4));
     assert_eq!(i32::from_ne_bytes(out), 2304);
@@ -293,13 +293,13 @@ fn icmp_errors_only_reach_connected_sockets() {
     let quoted = datagram(SocketAddrV4::new(A, 5555), SocketAddrV4::new(PEER, 9), b"");
     t.icmp_error(0, &mut net, &port_unreachable(&quoted));
     assert_eq!(t.poll(id) & POLLERR, 0, "unconnected: ignored");
-    t.get_mut(id).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
+    t.socks.get_mut(id).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
     t.icmp_error(0, &mut net, &port_unreachable(&quoted));
     assert_eq!(t.poll(id) & POLLERR, POLLERR);
     assert_eq!(recv(&mut t, id), Err(Errno::ECONNREFUSED));
     assert_eq!(recv(&mut t, id), Err(Errno::EAGAIN), "reported once");
     // With IP_RECVERR an unconnected socket hears of it too; SO_ERROR reads it.
-    t.get_mut(id).unwrap().peer = None;
+    t.socks.get_mut(id).unwrap().peer = None;
     t.setsockopt(0, &mut net, id, SOL_IP, IP_RECVERR, &1i32.to_ne_bytes()).unwrap();
     t.icmp_error(0, &mut net, &port_unreachable(&quoted));
     let mut out = [0u8; 4];
@@ -348,7 +348,7 @@ fn shutdown_and_disconnect() {
     assert_eq!(t.sendmsg(0, &mut net, id, &[b"x"], 0, Some(sa(PEER, 9))), Err(Errno::EPIPE));
     assert_eq!(t.poll(id) & POLLHUP, POLLHUP);
     // A bind(port 0) is not a port lock: disconnect releases the autobound port.
-    t.get_mut(id).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
+    t.socks.get_mut(id).unwrap().peer = Some(SocketAddr::V4(SocketAddrV4::new(PEER, 9)));
     t.disconnect(0, &mut net, id).unwrap();
     assert_eq!(t.peer_addr(id), Err(Errno::ENOTCONN));
     assert_eq!(t.local_addr(id).unwrap().port(), 0);

@@ -204,7 +204,7 @@ fn icmpv6_port_unreachable_refuses_a_connected_socket() {
     let mut t = UdpTable::default();
     let s = t.open(&mut net, AF_INET6, 0).unwrap();
     t.bind(&mut net, s, s6(a6(), 5000)).unwrap();
-    t.get_mut(s).unwrap().peer = Some(s6(p6(), 9));
+    t.socks.get_mut(s).unwrap().peer = Some(s6(p6(), 9));
     let quoted = datagram(s6(a6(), 5000), s6(p6(), 9), b"q");
     let err = IcmpError {
         errno: Errno::ECONNREFUSED,
