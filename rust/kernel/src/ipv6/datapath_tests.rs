@@ -4,6 +4,7 @@
 //! errors (RFC 4443 §3), the error rate limit, and random extension-header chains and
 //! fragments (drops with counters, bounded memory).
 
+use super::tests::{a, frame, run};
 use crate::wire::icmpv6::{Icmpv6Repr, ty};
 use crate::wire::ipv6::{Ipv6Packet, Ipv6Repr, nexthdr, solicited_node};
 use crate::wire::{EthernetAddress, EthernetFrame, EthernetProtocol};
@@ -16,10 +17,6 @@ const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
 const MAC2: EthernetAddress = EthernetAddress([2, 0, 0, 0, 1, 2]);
 const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
 const PEER2_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 1, 1]);
-
-fn a(s: &str) -> Ipv6Addr {
-    s.parse().unwrap()
-}
 
 const US: &str = "2001:db8::2";
 const PEER: &str = "2001:db8::1";
@@ -50,51 +47,6 @@ fn learn(
     let mut body = vec![0u8; ns.buffer_len()];
     ns.emit(peer, solicited_node(us), &mut body);
     k.dev_rx(now, i, &frame(mac, our_mac, peer, solicited_node(us), 255, nexthdr::ICMPV6, &body));
-}
-
-fn run(k: &mut Kernel, from: u64, until: u64) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut now = from;
-    loop {
-        while let Some(t) = k.poll_transmit() {
-            out.push(t.frame.to_vec());
-        }
-        match k.next_deadline() {
-            Some(d) if d <= until => {
-                now = d.max(now);
-                k.advance(now);
-            }
-            _ => return out,
-        }
-    }
-}
-
-/// An Ethernet frame with an IPv6 header and `payload`.
-fn frame(
-    from: EthernetAddress,
-    to: EthernetAddress,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    hop_limit: u8,
-    next_header: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut f = vec![0u8; 14 + 40];
-    f[..6].copy_from_slice(&to.0);
-    f[6..12].copy_from_slice(&from.0);
-    f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
-    Ipv6Repr {
-        src_addr: src,
-        dst_addr: dst,
-        next_header,
-        payload_len: payload.len(),
-        hop_limit,
-        traffic_class: 0,
-        flow_label: 0,
-    }
-    .emit(&mut f[14..]);
-    f.extend_from_slice(payload);
-    f
 }
 
 fn echo_bytes(src: Ipv6Addr, dst: Ipv6Addr, seq: u16, data: &[u8]) -> Vec<u8> {

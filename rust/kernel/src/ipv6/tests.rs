@@ -13,7 +13,7 @@ const SEC: u64 = 1_000_000_000;
 const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
 const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
 
-fn a(s: &str) -> Ipv6Addr {
+pub(super) fn a(s: &str) -> Ipv6Addr {
     s.parse().unwrap()
 }
 
@@ -26,7 +26,7 @@ fn host() -> (Kernel, IfIndex) {
 }
 
 /// Runs the kernel's timers up to `until`, returning every frame it sent.
-fn run(k: &mut Kernel, from: u64, until: u64) -> Vec<Vec<u8>> {
+pub(super) fn run(k: &mut Kernel, from: u64, until: u64) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut now = from;
     loop {
@@ -63,21 +63,34 @@ fn frame_in(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, msg: &Icmpv6Repr<'_>) -
 
 /// An Ethernet + IPv6 frame from the peer carrying the ICMPv6 bytes `body`.
 fn icmp_frame(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, body: Vec<u8>) -> Vec<u8> {
+    frame(PEER_MAC, MAC, src, dst, hop_limit, nexthdr::ICMPV6, &body)
+}
+
+/// An Ethernet frame with an IPv6 header and `payload`.
+pub(super) fn frame(
+    from: EthernetAddress,
+    to: EthernetAddress,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    next_header: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut f = vec![0u8; 14 + 40];
-    f[..6].copy_from_slice(&MAC.0);
-    f[6..12].copy_from_slice(&PEER_MAC.0);
+    f[..6].copy_from_slice(&to.0);
+    f[6..12].copy_from_slice(&from.0);
     f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
     Ipv6Repr {
         src_addr: src,
         dst_addr: dst,
-        next_header: nexthdr::ICMPV6,
-        payload_len: body.len(),
+        next_header,
+        payload_len: payload.len(),
         hop_limit,
         traffic_class: 0,
         flow_label: 0,
     }
     .emit(&mut f[14..]);
-    f.extend(body);
+    f.extend_from_slice(payload);
     f
 }
 
