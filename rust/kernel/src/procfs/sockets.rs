@@ -196,39 +196,31 @@ pub(super) fn udp6(rows: &[SockRow]) -> String {
 pub(super) fn raw6(rows: &[SockRow]) -> String {
     let mut out = format!("{HEADER6} ref pointer drops\n");
     for r in rows {
-        let _ = writeln!(
-            out,
-            "{:5}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
-            r.local.port(),
-            ends(r),
-            r.state,
-            r.tx_queue as u32,
-            r.rx_queue as u32,
-            0,
-            0,
-            r.inode,
-            r.drops
-        );
+        let _ = writeln!(out, "{}", dgram_line(r, r.local.port(), 5));
     }
     out
 }
 
 fn udp_rows(out: &mut String, rows: &[SockRow], width: Option<usize>) {
     for r in rows {
-        let line = format!(
-            "{:5}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
-            r.local.port() & 0x3fff,
-            ends(r),
-            r.state,
-            r.tx_queue as u32,
-            r.rx_queue as u32,
-            0,
-            0,
-            r.inode,
-            r.drops
-        );
-        line_out(out, &line, width);
+        line_out(out, &dgram_line(r, r.local.port() & 0x3fff, 5), width);
     }
+}
+
+/// One datagram socket's line (`ip4_datagram`/`ip6_dgram_sock_seq_show`) after its
+/// slot, printed `slot_width` wide.
+fn dgram_line(r: &SockRow, slot: u16, slot_width: usize) -> String {
+    format!(
+        "{slot:slot_width$}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
+        ends(r),
+        r.state,
+        r.tx_queue as u32,
+        r.rx_queue as u32,
+        0,
+        0,
+        r.inode,
+        r.drops
+    )
 }
 
 /// `raw_sock_seq_show`: the slot and the local "port" are the protocol (its hash
@@ -238,19 +230,28 @@ pub(super) fn raw(rows: &[SockRow]) -> String {
         "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n",
     );
     for r in rows {
-        let _ = writeln!(
-            out,
-            "{:4}: {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:5} {:8} {} 2 {NULL_PTR} {}",
-            r.local.port(),
-            ends(r),
-            r.state,
-            r.tx_queue as u32,
-            r.rx_queue as u32,
-            0,
-            0,
-            r.inode,
-            r.drops
-        );
+        let _ = writeln!(out, "{}", dgram_line(r, r.local.port(), 4));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// An ICMP raw socket's and a UDP socket's lines in Linux's format
+    /// (`raw_sock_seq_show` pads the slot to 4, `udp4_format_sock` to 5).
+    #[test]
+    fn datagram_lines_as_linux() {
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let row = |port| SockRow::datagram(SocketAddr::new(lo, port), None, 768, 42, 3);
+        let tail = "00000000:0000 07 00000000:00000300 00:00000000 00000000     0        0 42 2 \
+                    0000000000000000 3";
+        let raw = raw(&[row(1)]);
+        assert_eq!(raw.lines().nth(1), Some(format!("   1: 0100007F:0001 {tail}").as_str()));
+        let mut out = String::new();
+        udp_rows(&mut out, &[row(53)], None);
+        assert_eq!(out, format!("   53: 0100007F:0035 {tail}\n"));
+    }
 }
