@@ -3,7 +3,7 @@
 
 use super::{Entry, Kind, Sysctl};
 use crate::Errno;
-use crate::dev::{DevConf4, DevTable};
+use crate::dev::{DevConf4, DevTable, Device};
 use crate::sysctl_int;
 
 #[derive(Debug, Clone)]
@@ -188,13 +188,15 @@ pub fn conf_set(
             }
         }
         "default" => conf_put(&mut sys.ipv4.conf_default, knob, v)?,
-        name => {
-            let ifindex = devs.by_name(name).ok_or(Errno::ENOENT)?.ifindex;
-            let d = devs.get_mut(ifindex).ok_or(Errno::ENOENT)?;
-            conf_put(&mut d.conf4, knob, v)?;
-        }
+        name => conf_put(&mut named_dev(devs, name)?.conf4, knob, v)?,
     }
     Ok(())
+}
+
+/// The device a `net.ipv{4,6}.conf.<dev>.` path names.
+pub(super) fn named_dev<'a>(devs: &'a mut DevTable, name: &str) -> Result<&'a mut Device, Errno> {
+    let ifindex = devs.by_name(name).ok_or(Errno::ENOENT)?.ifindex;
+    devs.get_mut(ifindex).ok_or(Errno::ENOENT)
 }
 
 /// Linux `inet_forward_change`: all, default and every device follow ip_forward.

@@ -3,6 +3,7 @@
 //! knobs are one small array of i32 indexed by `Knob`, with Linux's defaults, bounds and
 //! the `all` propagation of `addrconf_fixup_forwarding`.
 
+use super::ipv4::named_dev;
 use super::{Entry, Kind, Sysctl};
 use crate::Errno;
 use crate::dev::{DevConf6, DevTable};
@@ -355,10 +356,7 @@ pub fn conf_set(
             }
         }
         "default" => sys.ipv6.conf_default.set_raw(i, v),
-        name => {
-            let ifindex = devs.by_name(name).ok_or(Errno::ENOENT)?.ifindex;
-            devs.get_mut(ifindex).ok_or(Errno::ENOENT)?.conf6.set_raw(i, v);
-        }
+        name => named_dev(devs, name)?.conf6.set_raw(i, v),
     }
     Ok(())
 }
@@ -377,8 +375,7 @@ fn set_secret(sys: &mut Sysctl, devs: &mut DevTable, dev: &str, value: &str) -> 
             }
         }
         name => {
-            let ifindex = devs.by_name(name).ok_or(Errno::ENOENT)?.ifindex;
-            let d = devs.get_mut(ifindex).ok_or(Errno::ENOENT)?;
+            let d = named_dev(devs, name)?;
             d.conf6.stable_secret = Some(secret);
             d.conf6.set_raw(mode, 2);
         }
