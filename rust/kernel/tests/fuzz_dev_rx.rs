@@ -3,6 +3,9 @@
 //! with an address, a listening TCP socket and a bound UDP socket. Nothing may panic,
 //! and every queue must stay bounded.
 
+mod fuzz_bounds;
+
+use fuzz_bounds::rx_bounded;
 use libos_kernel::uapi::*;
 use libos_kernel::wire::checksum;
 use libos_kernel::{DeviceConfig, EthernetAddress, Kernel, KernelConfig};
@@ -15,8 +18,6 @@ const US_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const THEM_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
 const TCP_PORT: u16 = 80;
 const UDP_PORT: u16 = 53;
-/// Frames one input may cause (replies, ARP, ICMP errors, queued packets released).
-const MAX_TX_PER_FRAME: usize = 64;
 
 fn kernel() -> (Kernel, u32, i32) {
     let mut k = Kernel::new(KernelConfig { seed: 9 });
@@ -133,34 +134,7 @@ proptest! {
         let (mut k, eth, udp) = kernel();
         let mut now = 0u64;
         for i in &inputs {
-            now += 1_000_000;
-            k.dev_rx(now, eth, &frame(&t, i));
-            let mut n = 0;
-            while k.poll_transmit().is_some() {
-                n += 1;
-                prop_assert!(n <= MAX_TX_PER_FRAME, "unbounded output");
-            }
-            let mut e = 0;
-            while k.poll_event().is_some() {
-                e += 1;
-                prop_assert!(e <= 64, "unbounded events");
-            }
-            // Fire whatever timers the input armed, a bounded number of times.
-            for _ in 0..8 {
-                match k.next_deadline() {
-                    Some(d) if d <= now + 10_000_000_000 => {
-                        now = now.max(d);
-                        k.advance(now);
-                        let mut n = 0;
-                        while k.poll_transmit().is_some() {
-                            n += 1;
-                            prop_assert!(n <= MAX_TX_PER_FRAME, "unbounded output on timer");
-                        }
-                        while k.poll_event().is_some() {}
-                    }
-                    _ => break,
-                }
-            }
+            rx_bounded(&mut k, &mut now, eth, &frame(&t, i))?;
         }
         // The UDP receive queue is bounded by SO_RCVBUF: drain it.
         let mut buf = [0u8; 2048];

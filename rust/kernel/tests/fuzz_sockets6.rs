@@ -4,6 +4,9 @@
 //! socket and a raw ICMPv6 socket. Nothing may panic; output, events and queues stay
 //! bounded; the counters see the drops.
 
+mod fuzz_bounds;
+
+use fuzz_bounds::rx_bounded;
 use libos_kernel::uapi::*;
 use libos_kernel::wire::checksum;
 use libos_kernel::{DeviceConfig, EthernetAddress, Kernel, KernelConfig};
@@ -12,7 +15,6 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 const US_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const THEM_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
-const MAX_TX_PER_FRAME: usize = 64;
 
 fn us() -> Ipv6Addr {
     "2001:db8::1".parse().unwrap()
@@ -153,29 +155,7 @@ proptest! {
         let (mut k, eth, udp, raw) = kernel();
         let mut now = 10_000_000_000u64;
         for m in &msgs {
-            now += 1_000_000;
-            k.dev_rx(now, eth, &build(m));
-            let mut n = 0;
-            while k.poll_transmit().is_some() {
-                n += 1;
-                prop_assert!(n <= MAX_TX_PER_FRAME, "unbounded output");
-            }
-            let mut e = 0;
-            while k.poll_event().is_some() {
-                e += 1;
-                prop_assert!(e <= 64, "unbounded events");
-            }
-            for _ in 0..8 {
-                match k.next_deadline() {
-                    Some(d) if d <= now + 10_000_000_000 => {
-                        now = now.max(d);
-                        k.advance(now);
-                        while k.poll_transmit().is_some() {}
-                        while k.poll_event().is_some() {}
-                    }
-                    _ => break,
-                }
-            }
+            rx_bounded(&mut k, &mut now, eth, &build(m))?;
         }
         // UDP holds at most one datagram per input; the raw ICMPv6 socket also hears the
         // errors the kernel sends itself (address unreachable after failed neighbour
