@@ -244,6 +244,12 @@ impl Kernel {
         })
     }
 
+    /// The latest `now` an entry point has run at. A host that stamps input with an
+    /// earlier time (a frame's arrival) clamps it to this: time never goes back.
+    pub fn clock(&self) -> Nanos {
+        self.net.notify.last_now()
+    }
+
     /// When the kernel next needs `advance` (None: only input can change anything).
     pub fn next_deadline(&self) -> Option<Nanos> {
         match (self.net.ip_next_deadline(), self.socks.next_deadline()) {

@@ -295,18 +295,20 @@ impl Nuse {
     ) -> Option<u64> {
         let mut st = self.lock();
         let now = self.now();
+        let realtime = sys::realtime_ns();
         for (p, &(ifindex, _)) in pfds.iter().zip(devs) {
             if p.revents & libc::POLLIN == 0 {
                 continue;
             }
             // A bounded batch per device, so timers and callers get the lock.
             for _ in 0..256 {
-                let Some(len) =
+                let Some(rx) =
                     st.devs.iter().find(|(i, _)| *i == ifindex).and_then(|(_, d)| d.recv(frame))
                 else {
                     break;
                 };
-                st.k.dev_rx(now, ifindex, &frame[..len]);
+                let at = arrival(now, realtime, rx.stamp, st.k.clock());
+                st.k.dev_rx(at, ifindex, &frame[..rx.len]);
             }
         }
         if st.k.next_deadline().is_some_and(|d| d <= now) {
@@ -325,6 +327,16 @@ impl Nuse {
         let st = self.lock();
         st.devs.iter().map(|(_, d)| d.fd()).chain([self.wake_fd]).collect()
     }
+}
+
+/// The instance time at which a frame reached the host: its receive timestamp
+/// (`stamp`, CLOCK_REALTIME) carried back by its age at `realtime`, never before the
+/// kernel's clock `floor` nor after `now`. Linux runs TCP in the softirq of the
+/// arrival; a receive thread that runs late would otherwise squeeze the ACK spacing
+/// that HyStart's ACK train and BBR's delivery rate measure.
+fn arrival(now: u64, realtime: u64, stamp: Option<u64>, floor: u64) -> u64 {
+    let age = stamp.map_or(0, |s| realtime.saturating_sub(s));
+    now.saturating_sub(age).max(floor).min(now.max(floor))
 }
 
 /// Makes an eventfd readable.

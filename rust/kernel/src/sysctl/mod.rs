@@ -34,14 +34,15 @@ pub struct CoreSysctl {
 }
 
 impl Default for CoreSysctl {
-    /// Linux 6.x defaults (`net/core/sysctl_net_core.c`, `SK_RMEM_MAX` = 212992).
+    /// Linux 6.18 defaults (`net/core/sysctl_net_core.c`: `SK_RMEM_DEFAULT` = 212992;
+    /// the maxima are 4 MiB since Linux 6.16).
     fn default() -> Self {
         CoreSysctl {
             somaxconn: 4096,
             rmem_default: 212_992,
-            rmem_max: 212_992,
+            rmem_max: 4 << 20,
             wmem_default: 212_992,
-            wmem_max: 212_992,
+            wmem_max: 4 << 20,
         }
     }
 }

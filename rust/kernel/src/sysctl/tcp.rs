@@ -50,10 +50,11 @@ pub struct TcpSysctl {
 }
 
 impl Default for TcpSysctl {
-    /// Linux 6.x defaults (`tcp_sk_init`, `tcp_init`).
+    /// Linux 6.18 defaults (`tcp_sk_init`, `tcp_init`: `tcp_rmem[2]` is 32 MiB since
+    /// Linux 6.16, on any host with more than 4 GiB of memory).
     fn default() -> Self {
         TcpSysctl {
-            tcp_rmem: [4096, 131_072, 6_291_456],
+            tcp_rmem: [4096, 131_072, 32 << 20],
             tcp_wmem: [4096, 16_384, 4_194_304],
             tcp_congestion_control: "cubic",
             // reno, cubic and bbr all carry TCP_CONG_NON_RESTRICTED in Linux.

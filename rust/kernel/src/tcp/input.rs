@@ -838,6 +838,19 @@ impl TcpSock {
             self.quickack = self.quickack.max(1);
             return;
         }
+        // Linux `tcp_try_rmem_schedule`: the offered window is rounded up to the scale
+        // unit and never shrunk, so it can run past the buffer; what would overfill
+        // the buffer is dropped (TCPRcvQDrop / TCPOFODrop), never queued.
+        if self.rcvq.len() + self.ooo.bytes() + data.len() > self.rcvbuf as usize {
+            if seq == self.rcv_nxt {
+                cx.stats.mib.rcvq_drop += 1;
+            } else {
+                cx.stats.mib.ofo_drop += 1;
+            }
+            self.ack_pending = true;
+            self.quickack = self.quickack.max(1);
+            return;
+        }
         if seq == self.rcv_nxt {
             let had_ooo = !self.ooo.is_empty();
             self.ack_pending = true;

@@ -97,8 +97,10 @@ pub struct TcpMib {
     pub loss_probes: u64,
     pub loss_probe_recovery: u64,
     pub dsack_undo: u64,
-    /// TCPOFOQueue.
+    /// TCPOFOQueue; TCPOFODrop and TCPRcvQDrop (data past the receive buffer).
     pub ofo_queue: u64,
+    pub ofo_drop: u64,
+    pub rcvq_drop: u64,
     /// TCPAbortOnData / TCPAbortOnClose / TCPAbortOnLinger.
     pub abort_on_data: u64,
     pub abort_on_close: u64,
@@ -135,7 +137,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 26] {
+    pub fn netstat(&self) -> [(&'static str, u64); 28] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -161,8 +163,10 @@ impl TcpMib {
             ("TCPLossProbeRecovery", self.loss_probe_recovery),
             ("TCPSpuriousRTOs", self.spurious_rtos),
             ("TCPOFOQueue", self.ofo_queue),
+            ("TCPOFODrop", self.ofo_drop),
             ("TCPChallengeACK", self.challenge_acks),
             ("TCPSYNChallenge", self.syn_challenge),
+            ("TCPRcvQDrop", self.rcvq_drop),
         ]
     }
 }

@@ -78,3 +78,16 @@ fn missing_device_is_reported_with_its_line() {
     let e = Nuse::start(&cfg).map(|_| ()).unwrap_err().to_string();
     assert!(e.starts_with("line 1: cannot open device nosuchif0"), "{e}");
 }
+
+#[test]
+fn frames_are_stamped_with_their_arrival_not_the_read() {
+    // Read at now = 10 ms; the frame reached the host 3 ms before (realtime 5 s).
+    assert_eq!(arrival(10_000_000, 5_000_000_000, Some(4_997_000_000), 0), 7_000_000);
+    // Never before what the kernel has already seen, never after now.
+    assert_eq!(arrival(10_000_000, 5_000_000_000, Some(4_997_000_000), 8_000_000), 8_000_000);
+    assert_eq!(arrival(10_000_000, 5_000_000_000, Some(5_001_000_000), 0), 10_000_000);
+    // A stamp older than the instance (a realtime step) is clamped, not wrapped.
+    assert_eq!(arrival(10_000_000, 5_000_000_000, Some(1), 2_000_000), 2_000_000);
+    // No stamp (TAP, PIPE): the read time.
+    assert_eq!(arrival(10_000_000, 5_000_000_000, None, 0), 10_000_000);
+}
