@@ -17,21 +17,46 @@ fn fonts() {
     });
 }
 
-type Series = (String, Vec<(f64, f64)>);
+/// One line of a chart: its legend and its (x, y) points.
+pub type Series = (String, Vec<(f64, f64)>);
 
-fn draw(path: &Path, title: &str, ylabel: &str, series: &[Series]) -> Result<(), String> {
+/// How a chart looks.
+pub struct Look<'a> {
+    /// Image size in pixels.
+    pub size: (u32, u32),
+    pub caption_font: u32,
+    pub margin: u32,
+    /// Heights of the x and y label areas.
+    pub label_areas: (u32, u32),
+    /// Line colours in turn; empty: plotters' Palette99.
+    pub colors: &'a [(u8, u8, u8)],
+}
+
+/// The simulator's trace plots.
+pub const TRACES: Look<'static> =
+    Look { size: (1000, 600), caption_font: 24, margin: 15, label_areas: (45, 70), colors: &[] };
+
+/// Draws `series` against time (seconds) into the PNG `path`, axes from 0, the legend
+/// upper right.
+pub fn draw(
+    path: &Path,
+    title: &str,
+    ylabel: &str,
+    series: &[Series],
+    look: &Look<'_>,
+) -> Result<(), String> {
     fonts();
     let xmax = series.iter().flat_map(|s| s.1.iter().map(|p| p.0)).fold(0.0f64, f64::max).max(1e-3);
     let ymax =
         series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1e-3) * 1.1;
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    let root = BitMapBackend::new(path, look.size).into_drawing_area();
     let e = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 24))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
+        .caption(title, ("sans-serif", look.caption_font))
+        .margin(look.margin)
+        .x_label_area_size(look.label_areas.0)
+        .y_label_area_size(look.label_areas.1)
         .build_cartesian_2d(0.0..xmax, 0.0..ymax)
         .map_err(|x| e(&x))?;
     chart
@@ -42,7 +67,13 @@ fn draw(path: &Path, title: &str, ylabel: &str, series: &[Series]) -> Result<(),
         .draw()
         .map_err(|x| e(&x))?;
     for (i, (name, pts)) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = match look.colors {
+            [] => Palette99::pick(i).to_rgba(),
+            c => {
+                let (r, g, b) = c[i % c.len()];
+                RGBColor(r, g, b).to_rgba()
+            }
+        };
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
             .map_err(|x| e(&x))?
@@ -103,7 +134,7 @@ pub fn plot_traces(
             continue;
         }
         let path = dir.join(file);
-        draw(&path, title, ylabel, series)?;
+        draw(&path, title, ylabel, series, &TRACES)?;
         files.push(path);
     }
     Ok(files)
