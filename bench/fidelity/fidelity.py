@@ -33,6 +33,10 @@ BIN = os.environ.get("FID_BIN", os.path.join(
 SND_IP, RCV_IP, LIBOS_IP = "10.50.0.1", "10.50.0.2", "10.50.0.3"
 LIBOS_MAC = "02:00:00:00:50:03"
 PORT = 5001
+# The relay, the receiver and both senders run SCHED_FIFO: Linux's TCP runs in softirq,
+# ahead of any process, so libos (NUSE's receive/timer thread) and the path itself must
+# not queue behind other jobs on the machine either (`--no-rt` turns this off).
+RT = ["chrt", "-f", "50"]
 
 RATES = (10, 100)
 RTTS = (10, 50, 100)
@@ -103,11 +107,11 @@ class Path:
         self.ns(self.snd, "ip", "addr", "add", SND_IP + "/24", "dev", "s0")
         self.ns(self.rcv, "ip", "addr", "add", RCV_IP + "/24", "dev", "v0")
         c = self.cell
-        self.relay = self.popen(self.rly, b("libos-pathemu"), "--a", "r0", "--b", "r1",
+        self.relay = self.popen(self.rly, *RT, b("libos-pathemu"), "--a", "r0", "--b", "r1",
                                 "--rate", f"{c.rate}Mbit", "--rtt", f"{c.rtt}ms",
                                 "--loss", str(c.loss), "--seed", str(self.seed),
                                 "--queue", str(queue_bytes(c.rate, c.rtt)))
-        self.sink = self.popen(self.rcv, b("tcp-probe"), "--listen", str(PORT))
+        self.sink = self.popen(self.rcv, *RT, b("tcp-probe"), "--listen", str(PORT))
         time.sleep(0.3)
         return self
 
@@ -161,7 +165,7 @@ seed {self.seed}
         else:
             conf = self.nuse_conf(os.path.join(tmp, "nuse.conf"))
             cmd = [b("libos-nuse"), "--config", conf, "--", *probe]
-        r = self.ns(self.snd, *cmd, check=False, timeout=secs + 30)
+        r = self.ns(self.snd, *RT, *cmd, check=False, timeout=secs + 30)
         m = re.search(r"cc=.*", r.stdout)
         if r.returncode != 0 or not m:
             raise RuntimeError(f"{stack} sender failed ({r.returncode}): {r.stdout} {r.stderr}")
@@ -380,7 +384,11 @@ def main():
     ap.add_argument("--no-sim", action="store_true")
     ap.add_argument("--sim-only", action="store_true",
                     help="rerun only libos-sim on the cells of OUT/results.json, re-plot")
+    ap.add_argument("--no-rt", action="store_true",
+                    help="run relay, receiver and senders at normal priority")
     a = ap.parse_args()
+    if a.no_rt:
+        RT.clear()
     if a.sim_only:
         return sim_only(a.out)
     if a.cells:
