@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod onoff;
 pub mod pattern;
 pub mod ping;
+pub mod probes;
 pub mod reqresp;
 pub mod sink;
 pub mod udp_echo;

@@ -3,7 +3,8 @@
 //! To an IPv6 address it is ping -6: a raw IPPROTO_ICMPV6 socket, echo types 128/129
 //! (RFC 4443 §4), the checksum left to the kernel (RFC 3542 §3.1).
 
-use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv};
+use super::probes::Probes;
+use super::{App, AppCx, FlowReport};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
 use std::collections::BTreeMap;
@@ -31,19 +32,12 @@ pub fn inet_checksum(data: &[u8]) -> u16 {
 pub struct Ping {
     pub name: String,
     pub dst: IpAddr,
-    pub interval: u64,
-    pub count: Option<u64>,
     /// ICMP payload bytes (ping -s), at least 8 (the send timestamp).
     pub size: usize,
     ident: u16,
-    fd: Option<i32>,
-    seq: u64,
+    probes: Probes,
     outstanding: BTreeMap<u16, u64>,
-    received: u64,
     dups: u64,
-    rtt: RttStats,
-    replies: Vec<Measured>,
-    error: Option<String>,
 }
 
 impl Ping {
@@ -52,23 +46,16 @@ impl Ping {
         Ping {
             name: name.to_string(),
             dst,
-            interval: interval.max(1),
-            count,
             size: size.max(8),
             ident,
-            fd: None,
-            seq: 0,
+            probes: Probes::new(interval, count),
             outstanding: BTreeMap::new(),
-            received: 0,
             dups: 0,
-            rtt: RttStats::default(),
-            replies: Vec::new(),
-            error: None,
         }
     }
 
     fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
-        let seq = (self.seq & 0xffff) as u16;
+        let seq = (self.probes.seq & 0xffff) as u16;
         let mut m = vec![0u8; 8 + self.size];
         m[0] = if self.dst.is_ipv6() { ICMPV6_ECHO_REQUEST } else { ICMP_ECHO_REQUEST };
         m[4..6].copy_from_slice(&self.ident.to_be_bytes());
@@ -86,10 +73,10 @@ impl Ping {
             Ok(_) => {}
             // Like ping, a send error (no route, no ARP reply yet) counts as a loss.
             Err(Errno::EAGAIN | Errno::EHOSTUNREACH | Errno::ENETUNREACH) => {}
-            Err(e) => self.error = Some(format!("sendto: {}", e.name())),
+            Err(e) => self.probes.error = Some(format!("sendto: {}", e.name())),
         }
         self.outstanding.insert(seq, now);
-        self.seq += 1;
+        self.probes.seq += 1;
     }
 
     fn read(&mut self, cx: &mut AppCx<'_>, fd: i32) {
@@ -124,11 +111,7 @@ impl Ping {
             }
             let seq = u16::from_be_bytes([icmp[6], icmp[7]]);
             match self.outstanding.remove(&seq) {
-                Some(sent) => {
-                    self.received += 1;
-                    self.rtt.add((now - sent) as f64 / 1e3);
-                    self.replies.push((u64::from(seq), sent, now - sent));
-                }
+                Some(sent) => self.probes.reply(u64::from(seq), sent, now),
                 None => self.dups += 1,
             }
         }
@@ -139,59 +122,50 @@ impl App for Ping {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let (domain, proto) =
             if self.dst.is_ipv6() { (AF_INET6, IPPROTO_ICMPV6) } else { (AF_INET, IPPROTO_ICMP) };
-        match cx.k().socket(domain, SOCK_RAW | SOCK_NONBLOCK, proto) {
-            Ok(fd) => {
-                cx.own(fd);
-                self.fd = Some(fd);
-                self.send_one(cx, fd);
-                cx.set_timer(cx.now + self.interval);
-            }
-            Err(e) => self.error = Some(format!("socket: {}", e.name())),
+        if let Some(fd) = self.probes.open(cx, domain, SOCK_RAW | SOCK_NONBLOCK, proto) {
+            self.send_one(cx, fd);
+            self.probes.next(cx);
         }
     }
 
     fn timer(&mut self, cx: &mut AppCx<'_>) {
-        let Some(fd) = self.fd else { return };
-        if self.count.is_none_or(|c| self.seq < c) {
+        if let Some(fd) = self.probes.due() {
             self.send_one(cx, fd);
-            cx.set_timer(cx.now + self.interval);
+            self.probes.next(cx);
         }
     }
 
     fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {
-        if Some(fd) == self.fd && revents & POLLIN != 0 {
+        if Some(fd) == self.probes.fd && revents & POLLIN != 0 {
             self.read(cx, fd);
         }
     }
 
     fn stop(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.fd.take() {
-            cx.close(fd);
-        }
+        self.probes.close(cx);
     }
 
     fn events_csv(&self) -> Option<String> {
-        Some(measured_csv(&self.replies))
+        Some(self.probes.csv())
     }
 
     fn report(&self) -> FlowReport {
-        let sent = self.seq;
-        let loss = if sent > 0 { 100.0 * (sent - self.received) as f64 / sent as f64 } else { 0.0 };
-        let mut note = format!("{sent} sent, {} received, {loss:.0}% loss", self.received);
+        let p = &self.probes;
+        let sent = p.seq;
+        let loss = if sent > 0 { 100.0 * (sent - p.received) as f64 / sent as f64 } else { 0.0 };
+        let mut note = format!("{sent} sent, {} received, {loss:.0}% loss", p.received);
         if self.dups > 0 {
             note.push_str(&format!(", {} dup", self.dups));
         }
-        if let Some(e) = &self.error {
-            note.push_str(&format!(", {e}"));
-        }
+        p.note_error(&mut note);
         FlowReport {
             name: self.name.clone(),
             kind: "ping",
-            bytes: self.received * self.size as u64,
+            bytes: p.received * self.size as u64,
             active_ns: 0,
             retrans: None,
-            rtt_us: self.rtt.summary(),
-            errors: u64::from(self.error.is_some()),
+            rtt_us: p.rtt.summary(),
+            errors: u64::from(p.error.is_some()),
             note,
         }
     }

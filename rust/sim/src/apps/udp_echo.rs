@@ -1,7 +1,8 @@
 //! UDP echo server (RFC 862) and client: the client sends a datagram every interval
 //! carrying its sequence number and send time, and measures the RTT of each echo.
 
-use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv, pattern};
+use super::probes::Probes;
+use super::{App, AppCx, FlowReport, pattern};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
 use std::collections::BTreeSet;
@@ -84,16 +85,9 @@ impl App for UdpEchoServer {
 pub struct UdpEchoClient {
     pub name: String,
     pub dst: SocketAddr,
-    pub interval: u64,
-    pub count: Option<u64>,
     pub size: usize,
-    fd: Option<i32>,
-    seq: u64,
+    probes: Probes,
     pending: BTreeSet<u64>,
-    received: u64,
-    rtt: RttStats,
-    replies: Vec<Measured>,
-    error: Option<String>,
 }
 
 impl UdpEchoClient {
@@ -107,57 +101,45 @@ impl UdpEchoClient {
         UdpEchoClient {
             name: name.to_string(),
             dst,
-            interval: interval.max(1),
-            count,
             size: size.max(16),
-            fd: None,
-            seq: 0,
+            probes: Probes::new(interval, count),
             pending: BTreeSet::new(),
-            received: 0,
-            rtt: RttStats::default(),
-            replies: Vec::new(),
-            error: None,
         }
     }
 
     fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
         let now = cx.now;
         let mut m = Vec::with_capacity(self.size);
-        m.extend_from_slice(&self.seq.to_be_bytes());
+        m.extend_from_slice(&self.probes.seq.to_be_bytes());
         m.extend_from_slice(&now.to_be_bytes());
         m.extend_from_slice(pattern::slice(0, self.size - 16));
         match cx.k().sendto(now, fd, &m, 0, Some(self.dst)) {
             Ok(_) | Err(Errno::EAGAIN | Errno::EHOSTUNREACH | Errno::ENETUNREACH) => {}
-            Err(e) => self.error = Some(format!("sendto: {}", e.name())),
+            Err(e) => self.probes.error = Some(format!("sendto: {}", e.name())),
         }
-        self.pending.insert(self.seq);
-        self.seq += 1;
+        self.pending.insert(self.probes.seq);
+        self.probes.seq += 1;
     }
 }
 
 impl App for UdpEchoClient {
     fn start(&mut self, cx: &mut AppCx<'_>) {
-        match cx.k().socket(super::family(&self.dst), SOCK_DGRAM | SOCK_NONBLOCK, 0) {
-            Ok(fd) => {
-                cx.own(fd);
-                self.fd = Some(fd);
-                self.send_one(cx, fd);
-                cx.set_timer(cx.now + self.interval);
-            }
-            Err(e) => self.error = Some(format!("socket: {}", e.name())),
+        let domain = super::family(&self.dst);
+        if let Some(fd) = self.probes.open(cx, domain, SOCK_DGRAM | SOCK_NONBLOCK, 0) {
+            self.send_one(cx, fd);
+            self.probes.next(cx);
         }
     }
 
     fn timer(&mut self, cx: &mut AppCx<'_>) {
-        let Some(fd) = self.fd else { return };
-        if self.count.is_none_or(|c| self.seq < c) {
+        if let Some(fd) = self.probes.due() {
             self.send_one(cx, fd);
-            cx.set_timer(cx.now + self.interval);
+            self.probes.next(cx);
         }
     }
 
     fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {
-        if Some(fd) != self.fd || revents & POLLIN == 0 {
+        if Some(fd) != self.probes.fd || revents & POLLIN == 0 {
             return;
         }
         let now = cx.now;
@@ -169,34 +151,29 @@ impl App for UdpEchoClient {
             let seq = u64::from_be_bytes(buf[0..8].try_into().expect("8 bytes"));
             let sent = u64::from_be_bytes(buf[8..16].try_into().expect("8 bytes"));
             if self.pending.remove(&seq) {
-                self.received += 1;
-                self.rtt.add(now.saturating_sub(sent) as f64 / 1e3);
-                self.replies.push((seq, sent, now.saturating_sub(sent)));
+                self.probes.reply(seq, sent, now);
             }
         }
     }
 
     fn stop(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.fd.take() {
-            cx.close(fd);
-        }
+        self.probes.close(cx);
     }
 
     fn events_csv(&self) -> Option<String> {
-        Some(measured_csv(&self.replies))
+        Some(self.probes.csv())
     }
 
     fn report(&self) -> FlowReport {
-        let mut note = format!("{} sent, {} echoed", self.seq, self.received);
-        if let Some(e) = &self.error {
-            note.push_str(&format!(", {e}"));
-        }
+        let p = &self.probes;
+        let mut note = format!("{} sent, {} echoed", p.seq, p.received);
+        p.note_error(&mut note);
         FlowReport {
             name: self.name.clone(),
             kind: "udp-echo",
-            bytes: self.received * self.size as u64,
-            rtt_us: self.rtt.summary(),
-            errors: u64::from(self.error.is_some()),
+            bytes: p.received * self.size as u64,
+            rtt_us: p.rtt.summary(),
+            errors: u64::from(p.error.is_some()),
             note,
             ..Default::default()
         }
