@@ -549,7 +549,7 @@ impl TcpSock {
             delivered += 1;
         }
         if self.sack_ok && self.rack_enabled(cx) {
-            self.rack_detect_loss(cx);
+            self.rack_mark_lost(cx);
         }
         match self.ca_state {
             CaState::Recovery if self.snd_una >= self.high_seq => {
@@ -589,8 +589,11 @@ impl TcpSock {
                     self.enter_recovery(cx);
                 } else {
                     // `tcp_try_to_open`: a finished CWR episode ends with cwnd = ssthresh;
-                    // an ECN echo starts one; during one cwnd follows PRR.
-                    if self.ca_state == CaState::Cwr && self.snd_una >= self.high_seq {
+                    // an ECN echo starts one; during one cwnd follows PRR. CWR ends only
+                    // once something above high_seq is acked, so that the CWR flag (on
+                    // the segment at high_seq) has reached the receiver and the echoes
+                    // sent before it cannot start a second episode (`tcp_fastretrans_alert`).
+                    if self.ca_state == CaState::Cwr && self.snd_una > self.high_seq {
                         if !self.cc.has_cong_control() {
                             self.cwnd = self.ssthresh.max(1);
                         }
@@ -929,12 +932,14 @@ impl TcpSock {
     }
 
     /// Linux `tcp_grow_window`: open the window by two segments per segment received
-    /// while there is room.
+    /// while there is room, and ACK the next segment at once (`icsk_ack.quick |= 1`):
+    /// while the window grows, as in slow start, every segment is ACKed.
     fn grow_window(&mut self) {
         let space = self.rcv_space() as u32;
         let clamp = if self.window_clamp > 0 { self.window_clamp.min(space) } else { space };
         if self.rcv_ssthresh < clamp && (self.rcv_ssthresh as usize) < self.rcv_free() {
             self.rcv_ssthresh = (self.rcv_ssthresh + 2 * self.advmss).min(clamp);
+            self.quickack |= 1;
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Rack {
     pub xmit_order: u64,
     /// Its round-trip time (RACK.rtt).
     pub rtt: Nanos,
+    /// Moved since the last detection (Linux `rack.advanced`).
+    pub advanced: bool,
 }
 
 /// What one ACK's SACK blocks did.
@@ -40,6 +42,20 @@ pub struct SackTag {
     pub newly_sacked: u32,
     /// The first block reported a duplicate (RFC 2883).
     pub dsack: bool,
+}
+
+/// The kernel tick (CONFIG_HZ=1000) the reordering timer runs on.
+const JIFFY: Nanos = 1_000_000;
+/// Linux `TCP_TIMEOUT_MIN`: 2 jiffies.
+const TIMEOUT_MIN_JIFFIES: Nanos = 2;
+
+/// When a reordering timer armed at `now` for `wait` fires: Linux
+/// `inet_csk_reset_xmit_timer(.., usecs_to_jiffies(wait) + TCP_TIMEOUT_MIN)` expires
+/// at that many ticks after the current jiffy.
+pub(crate) fn reo_timer_deadline(now: Nanos, wait: Nanos) -> Nanos {
+    let wait_us = wait.div_ceil(1000);
+    let ticks = wait_us.div_ceil(JIFFY / 1000) + TIMEOUT_MIN_JIFFIES;
+    (now / JIFFY + ticks) * JIFFY
 }
 
 impl TcpSock {
@@ -125,7 +141,7 @@ impl TcpSock {
             return;
         }
         if order > self.rack.xmit_order {
-            self.rack = Rack { xmit_ts: sent, xmit_order: order, rtt };
+            self.rack = Rack { xmit_ts: sent, xmit_order: order, rtt, advanced: true };
         }
     }
 
@@ -151,8 +167,8 @@ impl TcpSock {
 
     /// RFC 8985 §6.2 step 5 (Linux `tcp_rack_detect_loss`): a segment sent before the
     /// latest delivered one is lost once RACK.rtt + reo_wnd has passed since it was
-    /// sent; for the others the reordering timer is armed.
-    pub(crate) fn rack_detect_loss(&mut self, cx: &mut Cx<'_>) {
+    /// sent. Returns the longest wait of the others (Linux records the maximum).
+    fn rack_detect_loss(&mut self, cx: &mut Cx<'_>) -> Option<Nanos> {
         let reo_wnd = self.rack_reo_wnd(cx);
         let rack = self.rack;
         let mut wait: Option<Nanos> = None;
@@ -169,11 +185,25 @@ impl TcpSock {
                 self.mark_lost(cx, idx);
             } else {
                 let left = deadline - cx.now;
-                wait = Some(wait.map_or(left, |w| w.min(left)));
+                wait = Some(wait.map_or(left, |w| w.max(left)));
             }
         }
-        match wait {
-            Some(w) => self.set_timer(Timer::Reorder, cx.now + w),
+        wait
+    }
+
+    /// Linux `tcp_rack_mark_lost`: detection runs only when RACK moved; the segments
+    /// still inside the window arm the reordering timer for the longest wait, in
+    /// jiffies, plus TCP_TIMEOUT_MIN (2 jiffies). The extra 2 ms lets the duplicate
+    /// ACKs that usually follow start the recovery on an ACK instead of the timer,
+    /// so the retransmission takes the place of a new segment rather than going out
+    /// on top of the ones that ACK just clocked out.
+    pub(crate) fn rack_mark_lost(&mut self, cx: &mut Cx<'_>) {
+        if !self.rack.advanced {
+            return;
+        }
+        self.rack.advanced = false;
+        match self.rack_detect_loss(cx) {
+            Some(w) => self.set_timer(Timer::Reorder, reo_timer_deadline(cx.now, w)),
             None => self.clear_timer(Timer::Reorder),
         }
     }
@@ -213,7 +243,8 @@ impl TcpSock {
     /// recovery if that found a loss, and retransmit.
     pub(crate) fn rack_reo_timeout(&mut self, cx: &mut Cx<'_>) {
         let lost_before = self.lost_out;
-        self.rack_detect_loss(cx);
+        // Linux re-runs the detection and does not re-arm the timer.
+        let _ = self.rack_detect_loss(cx);
         if self.lost_out > lost_before {
             if !matches!(self.ca_state, CaState::Recovery | CaState::Loss) {
                 self.enter_recovery(cx);

@@ -345,3 +345,79 @@ fn ecn_is_not_used_unless_both_sides_agree() {
     });
     assert!(!p.sock(true, c).ecn_ok && !p.sock(false, child).ecn_ok, "0 refuses");
 }
+
+/// Linux `tcp_rack_mark_lost`: the reordering timer runs in jiffies and adds
+/// TCP_TIMEOUT_MIN (2 jiffies) to the longest wait.
+#[test]
+fn reo_timer_is_jiffies_plus_timeout_min() {
+    use super::sack::reo_timer_deadline;
+    // 0.4 ms left at 859.918 ms: the tick after next-but-one past 1 ms, 862 ms.
+    assert_eq!(reo_timer_deadline(859_918_000, 407_000), 862 * MS);
+    // On a tick: 1 µs left still takes a whole jiffy, then 2 more.
+    assert_eq!(reo_timer_deadline(10 * MS, 1_000), 13 * MS);
+    assert_eq!(reo_timer_deadline(10 * MS, 1), 13 * MS);
+    assert_eq!(reo_timer_deadline(10 * MS, 2_500_000), 15 * MS);
+}
+
+/// One lost segment while a sends a full segment every `gap`: b's duplicate ACKs come
+/// `gap` apart. Returns (arrival times at a of b's duplicate ACKs, when the lost segment
+/// was retransmitted).
+fn paced_single_loss(gap: Nanos) -> (Vec<Nanos>, Nanos) {
+    let (mut p, c, _l, child) = established();
+    let mss = p.sock(true, c).mss as usize;
+    // Grow cwnd and leave quick-ACK mode with a bulk transfer first.
+    let bulk = pattern(70 * mss);
+    assert!(transfer(&mut p, true, c, child, &bulk, 10 * SEC) == bulk);
+    p.run_for(SEC);
+    let lost_seq = p.sock(true, c).snd_nxt.0.wrapping_add(4 * mss as u32);
+    let mut dropped = false;
+    p.filter = Some(Box::new(move |w| {
+        let drop = !dropped && w.from_a && w.len > 0 && w.seq == lost_seq;
+        dropped |= drop;
+        drop
+    }));
+    let seg = pattern(mss);
+    for _ in 0..30 {
+        assert_eq!(p.send(true, c, &seg), Ok(mss));
+        p.run_for(gap);
+        while p.recv(false, child, 1 << 20).is_ok_and(|v| !v.is_empty()) {}
+    }
+    p.filter = None;
+    p.run_for(SEC);
+    let delay = p.delay;
+    let dupacks: Vec<Nanos> =
+        p.log.iter().filter(|w| !w.from_a && w.ack == lost_seq).map(|w| w.at + delay).collect();
+    let sends: Vec<Nanos> =
+        p.log.iter().filter(|w| w.from_a && w.len > 0 && w.seq == lost_seq).map(|w| w.at).collect();
+    assert_eq!(sends.len(), 2, "sent, lost, retransmitted once");
+    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
+    (dupacks, sends[1])
+}
+
+/// The bug behind the fidelity grid's double losses (10M-10ms-0pct-cubic): libos's
+/// reordering timer fired RACK.rtt + reo_wnd after the send, 0.4 ms after the first
+/// SACK there, and the retransmission went out on top of the segments that SACK had
+/// just clocked out into a full queue. Linux's timer waits 2 more jiffies, so the third
+/// duplicate ACK (reo_wnd 0 at the duplicate threshold) starts the recovery and the
+/// retransmission is sent in answer to an ACK.
+#[test]
+fn rack_waits_for_the_third_dupack_when_they_come_fast() {
+    // 2 ms apart: after the first SACK 3 ms of reo_wnd (5 ms) are left.
+    let (dupacks, rexmit) = paced_single_loss(2 * MS);
+    assert!(dupacks.len() >= 4, "{dupacks:?}");
+    // dupacks[0] is the last ACK below the hole; [1..] carry the SACKs.
+    assert_eq!(rexmit, dupacks[3], "on the third duplicate ACK: {dupacks:?} {rexmit}");
+}
+
+/// With duplicate ACKs far apart the timer still does it: one jiffy-rounded wait plus
+/// TCP_TIMEOUT_MIN after the SACK that armed it.
+#[test]
+fn rack_timer_fires_between_slow_dupacks() {
+    let (dupacks, rexmit) = paced_single_loss(8 * MS);
+    // After the first SACK 20 + 5 - 28 < 0 ms: already late, lost at once.
+    assert_eq!(rexmit, dupacks[1], "{dupacks:?} {rexmit}");
+    let (dupacks, rexmit) = paced_single_loss(4 * MS);
+    // 20 + 5 - 24 = 1 ms left: the timer, 1 + 2 jiffies later (before the next ACK at +4).
+    assert!(rexmit > dupacks[1] && rexmit < dupacks[2], "{dupacks:?} {rexmit}");
+    assert!(rexmit - dupacks[1] >= 3 * MS && rexmit - dupacks[1] <= 4 * MS);
+}

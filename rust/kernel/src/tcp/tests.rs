@@ -918,6 +918,38 @@ fn delayed_ack_every_second_segment() {
     assert!(p.b.tcp.stats.mib.delayed_acks >= 1);
 }
 
+/// Linux `tcp_grow_window` sets `icsk_ack.quick |= 1` whenever it opens the window:
+/// while the window grows (slow start, after autotuning raised the buffer) every
+/// segment is ACKed, not only the 16 quick ACKs of the connection's start. The
+/// sender's HyStart ACK-train detection depends on that ACK spacing.
+#[test]
+fn every_segment_acked_while_the_window_grows() {
+    let (mut p, c, _l, child) = established();
+    let mss = p.sock(true, c).mss as usize;
+    let seg = pattern(mss);
+    let start = p.sock(true, c).snd_nxt.0;
+    let mut grew = Vec::new();
+    for _ in 0..40 {
+        let before = p.sock(false, child).rcv_ssthresh;
+        assert_eq!(p.send(true, c, &seg), Ok(mss));
+        p.run_for(2 * MS);
+        while p.recv(false, child, 1 << 20).is_ok_and(|v| !v.is_empty()) {}
+        grew.push(p.sock(false, child).rcv_ssthresh > before);
+    }
+    p.run_for(SEC);
+    // From the 27th segment on (seen 5 sends later: 10 ms one way) they arrive after
+    // autotuning raised the buffer: the window grows on each, and each is ACKed alone.
+    assert!(grew[30..].iter().all(|&g| g), "{grew:?}");
+    let acked: Vec<u32> = p
+        .log
+        .iter()
+        .filter(|w| !w.from_a && w.len == 0)
+        .map(|w| w.ack.wrapping_sub(start) / mss as u32)
+        .filter(|&n| n > 26)
+        .collect();
+    assert_eq!(acked, (27..=40).collect::<Vec<u32>>());
+}
+
 #[test]
 fn icmp_errors_soft_and_hard() {
     use crate::net::IcmpError;
