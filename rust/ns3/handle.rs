@@ -53,10 +53,12 @@ fn sa(a: u32, port: u16) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a), port))
 }
 
-fn to_addr4(s: SocketAddr) -> Addr4 {
-    match s {
-        SocketAddr::V4(v) => Addr4 { addr: u32::from(*v.ip()), port: v.port() },
-        SocketAddr::V6(v) => Addr4 { addr: 0, port: v.port() },
+impl From<SocketAddr> for Addr4 {
+    fn from(s: SocketAddr) -> Addr4 {
+        match s {
+            SocketAddr::V4(v) => Addr4 { addr: u32::from(*v.ip()), port: v.port() },
+            SocketAddr::V6(v) => Addr4 { addr: 0, port: v.port() },
+        }
     }
 }
 
@@ -64,15 +66,27 @@ fn sa6(a: Addr6) -> SocketAddr {
     SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(a.addr), a.port, 0, a.scope_id))
 }
 
-fn to_addr6(s: SocketAddr) -> Addr6 {
-    match s {
-        SocketAddr::V6(v) => {
-            Addr6 { addr: v.ip().octets(), port: v.port(), scope_id: v.scope_id() }
-        }
-        SocketAddr::V4(v) => {
-            Addr6 { addr: v.ip().to_ipv6_mapped().octets(), port: v.port(), scope_id: 0 }
-        }
+impl From<SocketAddr> for Addr6 {
+    fn from(s: SocketAddr) -> Addr6 {
+        let (addr, scope_id) = match s {
+            SocketAddr::V6(v) => (v.ip().octets(), v.scope_id()),
+            SocketAddr::V4(v) => (v.ip().to_ipv6_mapped().octets(), 0),
+        };
+        Addr6 { addr, port: s.port(), scope_id }
     }
+}
+
+/// Bytes moved or `-errno`.
+fn len_or_err(r: Result<usize, Errno>) -> i64 {
+    r.map_or_else(|e| i64::from(err(e)), |n| n as i64)
+}
+
+/// The address written to `out` in the caller's form: 0 or `-errno`.
+fn put_addr<A: From<SocketAddr>>(r: Result<SocketAddr, Errno>, out: &mut A) -> i32 {
+    r.map_or_else(err, |a| {
+        *out = a.into();
+        0
+    })
 }
 
 impl Handle {
@@ -190,20 +204,11 @@ impl Handle {
     }
 
     pub fn accept6(&mut self, now: u64, fd: i32, peer: &mut Addr6) -> i32 {
-        match self.k.accept(now, fd, 0) {
-            Ok((nfd, a)) => {
-                *peer = to_addr6(a);
-                nfd
-            }
-            Err(e) => err(e),
-        }
+        self.accept_as(now, fd, peer)
     }
 
     pub fn sendto6(&mut self, now: u64, fd: i32, data: &[u8], flags: i32, to: Addr6) -> i64 {
-        match self.k.sendto(now, fd, data, flags, Some(sa6(to))) {
-            Ok(n) => n as i64,
-            Err(e) => err(e) as i64,
-        }
+        len_or_err(self.k.sendto(now, fd, data, flags, Some(sa6(to))))
     }
 
     pub fn recvfrom6(
@@ -214,29 +219,15 @@ impl Handle {
         flags: i32,
         from: &mut Addr6,
     ) -> i64 {
-        match self.k.recvfrom(now, fd, buf, flags) {
-            Ok((n, a)) => {
-                if let Some(a) = a {
-                    *from = to_addr6(a);
-                }
-                n as i64
-            }
-            Err(e) => err(e) as i64,
-        }
+        self.recvfrom_as(now, fd, buf, flags, from)
     }
 
     pub fn getsockname6(&self, fd: i32, out: &mut Addr6) -> i32 {
-        self.k.getsockname(fd).map_or_else(err, |a| {
-            *out = to_addr6(a);
-            0
-        })
+        put_addr(self.k.getsockname(fd), out)
     }
 
     pub fn getpeername6(&self, fd: i32, out: &mut Addr6) -> i32 {
-        self.k.getpeername(fd).map_or_else(err, |a| {
-            *out = to_addr6(a);
-            0
-        })
+        put_addr(self.k.getpeername(fd), out)
     }
 
     pub fn socket(&mut self, domain: i32, ty: i32, protocol: i32) -> i32 {
@@ -256,9 +247,14 @@ impl Handle {
     }
 
     pub fn accept(&mut self, now: u64, fd: i32, peer: &mut Addr4) -> i32 {
+        self.accept_as(now, fd, peer)
+    }
+
+    /// accept(2), the peer written in the caller's form: the new fd or `-errno`.
+    fn accept_as<A: From<SocketAddr>>(&mut self, now: u64, fd: i32, peer: &mut A) -> i32 {
         match self.k.accept(now, fd, 0) {
             Ok((nfd, a)) => {
-                *peer = to_addr4(a);
+                *peer = a.into();
                 nfd
             }
             Err(e) => err(e),
@@ -268,10 +264,7 @@ impl Handle {
     /// `sendto`; `to == None` for a connected socket. Bytes taken or `-errno`.
     pub fn sendto(&mut self, now: u64, fd: i32, data: &[u8], flags: i32, to: Option<Addr4>) -> i64 {
         let to = to.map(|a| sa(a.addr, a.port));
-        match self.k.sendto(now, fd, data, flags, to) {
-            Ok(n) => n as i64,
-            Err(e) => err(e) as i64,
-        }
+        len_or_err(self.k.sendto(now, fd, data, flags, to))
     }
 
     pub fn recvfrom(
@@ -282,15 +275,24 @@ impl Handle {
         flags: i32,
         from: &mut Addr4,
     ) -> i64 {
-        match self.k.recvfrom(now, fd, buf, flags) {
-            Ok((n, a)) => {
-                if let Some(a) = a {
-                    *from = to_addr4(a);
-                }
-                n as i64
-            }
-            Err(e) => err(e) as i64,
+        self.recvfrom_as(now, fd, buf, flags, from)
+    }
+
+    /// recvfrom(2), the sender written in the caller's form (left alone if none): bytes
+    /// read or `-errno`.
+    fn recvfrom_as<A: From<SocketAddr>>(
+        &mut self,
+        now: u64,
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+        from: &mut A,
+    ) -> i64 {
+        let r = self.k.recvfrom(now, fd, buf, flags);
+        if let Ok((_, Some(a))) = r {
+            *from = a.into();
         }
+        len_or_err(r.map(|(n, _)| n))
     }
 
     pub fn shutdown(&mut self, now: u64, fd: i32, how: i32) -> i32 {
@@ -320,17 +322,11 @@ impl Handle {
     }
 
     pub fn getsockname(&self, fd: i32, out: &mut Addr4) -> i32 {
-        self.k.getsockname(fd).map_or_else(err, |a| {
-            *out = to_addr4(a);
-            0
-        })
+        put_addr(self.k.getsockname(fd), out)
     }
 
     pub fn getpeername(&self, fd: i32, out: &mut Addr4) -> i32 {
-        self.k.getpeername(fd).map_or_else(err, |a| {
-            *out = to_addr4(a);
-            0
-        })
+        put_addr(self.k.getpeername(fd), out)
     }
 
     pub fn tcp_info(&self, fd: i32, out: &mut TcpSample) -> i32 {
