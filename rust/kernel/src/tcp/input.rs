@@ -869,10 +869,12 @@ impl TcpSock {
                 self.quickack = self.quickack.max(1);
             }
         } else {
+            // No quick ACK: `ack_snd_check` sends or holds it (SACK compression).
+            let off = self.rcv_off + seq.dist(self.rcv_nxt) as u64;
+            self.flush_compressed_before_new_block(cx, off, data.len());
             self.insert_ooo(seq, data, fin);
             cx.stats.mib.ofo_queue += 1;
             self.ack_pending = true;
-            self.quickack = self.quickack.max(1);
         }
         cx.net.wake(self.sock_ref());
     }
@@ -1009,14 +1011,66 @@ impl TcpSock {
             return;
         }
         let unacked = self.rcv_nxt.dist(self.rcv_wup) as u32;
-        let now_ack = (unacked > self.rcv_mss && self.compute_window() >= self.rcv_wnd)
-            || self.quickack > 0
-            || !self.ooo.is_empty();
-        if now_ack && self.state != State::CloseWait {
+        let now_ack =
+            (unacked > self.rcv_mss && self.compute_window() >= self.rcv_wnd) || self.quickack > 0;
+        if self.state == State::CloseWait || (!now_ack && self.ooo.is_empty()) {
+            if self.timer(Timer::DelayedAck).is_none() {
+                let ato = self.ato.clamp(super::sock::ATO_MIN, DELACK_MAX);
+                self.set_timer(Timer::DelayedAck, cx.now + ato);
+            }
+            return;
+        }
+        if now_ack || !self.compress_sack(cx) {
             self.send_ack(cx);
-        } else if self.timer(Timer::DelayedAck).is_none() {
-            let ato = self.ato.clamp(super::sock::ATO_MIN, DELACK_MAX);
-            self.set_timer(Timer::DelayedAck, cx.now + ato);
+        }
+    }
+
+    /// Linux SACK compression (`__tcp_ack_snd_check` with data out of order): the first
+    /// three duplicate ACKs at one RCV.NXT go at once, for the sender's fast retransmit;
+    /// later ones are held back for 5 % of the RTT, at most `tcp_comp_sack_delay_ns`
+    /// (1 ms), or until `tcp_comp_sack_nr` (44) are held. True if this one is held.
+    fn compress_sack(&mut self, cx: &Cx<'_>) -> bool {
+        if !self.sack_ok || self.compressed_ack >= COMP_SACK_NR {
+            return false;
+        }
+        if self.compressed_ack_rcv_nxt != self.rcv_nxt {
+            self.compressed_ack_rcv_nxt = self.rcv_nxt;
+            self.dup_ack_counter = 0;
+        }
+        if self.dup_ack_counter < FASTRETRANS_THRESH {
+            self.dup_ack_counter += 1;
+            return false;
+        }
+        self.compressed_ack += 1;
+        if self.timer(Timer::CompressedAck).is_some() {
+            return true;
+        }
+        // min(receiver RTT estimate, SRTT); no estimate yet gives no delay, as Linux.
+        let mut rtt = u64::from(self.rcv_rtt_us8 >> 3) * 1000;
+        if let Some(srtt) = self.rtt.srtt.filter(|&s| s > 0 && s < rtt) {
+            rtt = srtt;
+        }
+        self.set_timer(Timer::CompressedAck, cx.now + (rtt / 20).min(COMP_SACK_DELAY));
+        true
+    }
+
+    /// Linux `tcp_sack_new_ofo_skb`: a segment that opens a new SACK block while the
+    /// four-block table is full pushes out the oldest; held-back ACKs go first, so what
+    /// they would report is not lost.
+    fn flush_compressed_before_new_block(&mut self, cx: &mut Cx<'_>, off: u64, len: usize) {
+        if self.compressed_ack > u32::from(FASTRETRANS_THRESH)
+            && self.ooo.opens_block(off, off + len as u64)
+            && self.ooo.block_count() >= MAX_SACK_BLOCKS
+        {
+            self.send_ack(cx);
         }
     }
 }
+
+/// Linux defaults of `tcp_comp_sack_nr` and `tcp_comp_sack_delay_ns`.
+const COMP_SACK_NR: u32 = 44;
+const COMP_SACK_DELAY: Nanos = 1_000_000;
+/// Linux `TCP_FASTRETRANS_THRESH`.
+const FASTRETRANS_THRESH: u8 = 3;
+/// Linux `TCP_NUM_SACKS`: the receiver's SACK block table.
+const MAX_SACK_BLOCKS: usize = 4;

@@ -92,6 +92,30 @@ impl OfoQueue {
         Some((k, v))
     }
 
+    /// Whether `[off, end)` would stand alone: neither overlapping nor touching held data.
+    pub fn opens_block(&self, off: u64, end: u64) -> bool {
+        let before = self
+            .map
+            .range(..=off)
+            .next_back()
+            .is_some_and(|(&k, v)| k + v.data.len() as u64 + u64::from(v.fin) >= off);
+        let after = self.map.range(off..).next().is_some_and(|(&k, _)| k <= end);
+        !before && !after
+    }
+
+    /// The number of contiguous ranges held (SACK blocks, before the limit).
+    pub fn block_count(&self) -> usize {
+        let mut n = 0;
+        let mut last_end = None;
+        for (&k, v) in self.map.iter() {
+            if last_end != Some(k) {
+                n += 1;
+            }
+            last_end = Some(k + v.data.len() as u64 + u64::from(v.fin));
+        }
+        n
+    }
+
     /// Contiguous ranges held as SACK blocks (at most `max`): the one holding offset
     /// `recent` (the latest arrival, RFC 2018 §4) first, then the others highest first.
     pub fn sack_blocks(&self, max: usize, recent: u64) -> Vec<(SeqNumber, SeqNumber)> {

@@ -243,6 +243,8 @@ impl TcpSock {
             self.ack_pending = false;
             self.quickack = self.quickack.saturating_sub(1);
             self.clear_timer(Timer::DelayedAck);
+            self.compressed_ack = 0;
+            self.clear_timer(Timer::CompressedAck);
         }
     }
 

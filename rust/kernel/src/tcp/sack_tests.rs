@@ -421,3 +421,37 @@ fn rack_timer_fires_between_slow_dupacks() {
     assert!(rexmit > dupacks[1] && rexmit < dupacks[2], "{dupacks:?} {rexmit}");
     assert!(rexmit - dupacks[1] >= 3 * MS && rexmit - dupacks[1] <= 4 * MS);
 }
+
+/// Linux SACK compression: behind a hole, the first three duplicate ACKs go at once
+/// (the sender's fast retransmit needs them), the rest are held back for 5 % of the
+/// RTT, at most 1 ms, and go as one ACK.
+#[test]
+fn sack_compression_holds_dupacks_after_the_third() {
+    let (mut p, c, _l, child) = established();
+    let mss = p.sock(true, c).mss as usize;
+    // A fixed receive buffer, so that the window stops growing (while it grows every
+    // segment is ACKed at once, `tcp_grow_window`).
+    let rcvbuf = 256 * 1024i32;
+    p.setopt(false, child, crate::uapi::SOL_SOCKET, crate::uapi::SO_RCVBUF, &rcvbuf.to_ne_bytes())
+        .unwrap();
+    let bulk = pattern(200 * mss);
+    assert!(transfer(&mut p, true, c, child, &bulk, 10 * SEC) == bulk);
+    // No idle gap: one longer than the RTO would restart quick ACKs.
+    let lost = p.sock(true, c).snd_nxt.0.wrapping_add(9 * mss as u32);
+    let mut dropped = false;
+    p.filter = Some(Box::new(move |w| {
+        let drop = !dropped && w.from_a && w.len > 0 && w.seq == lost;
+        dropped |= drop;
+        drop
+    }));
+    let data = pattern(60 * mss);
+    assert!(transfer(&mut p, true, c, child, &data, 10 * SEC) == data);
+    let dupacks: Vec<Nanos> =
+        p.log.iter().filter(|w| !w.from_a && w.len == 0 && w.ack == lost).map(|w| w.at).collect();
+    // The flight arrives at once: the ACK up to the hole, 3 duplicate ACKs, and one
+    // for all the others 1 ms later (RTT 20 ms / 20).
+    assert_eq!(dupacks.len(), 5, "{dupacks:?}");
+    assert!(dupacks[..4].iter().all(|&t| t == dupacks[0]), "{dupacks:?}");
+    assert_eq!(dupacks[4] - dupacks[0], MS);
+    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
+}

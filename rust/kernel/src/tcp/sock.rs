@@ -280,6 +280,12 @@ pub struct TcpSock {
     /// An ACK is owed (Linux `ICSK_ACK_SCHED`).
     pub ack_pending: bool,
     pub quickack: u32,
+    /// SACK compression (Linux `compressed_ack`, `compressed_ack_rcv_nxt`,
+    /// `dup_ack_counter`): out-of-order ACKs held back, the RCV.NXT they count for, and
+    /// the immediate duplicate ACKs sent at that RCV.NXT.
+    pub compressed_ack: u32,
+    pub compressed_ack_rcv_nxt: SeqNumber,
+    pub dup_ack_counter: u8,
     pub ato: Nanos,
     /// Last data arrival (Linux `icsk_ack.lrcvtime`).
     pub lrcvtime: Nanos,
@@ -457,6 +463,9 @@ impl TcpSock {
             rcv_off: 0,
             ack_pending: false,
             quickack: 0,
+            compressed_ack: 0,
+            compressed_ack_rcv_nxt: SeqNumber(0),
+            dup_ack_counter: 0,
             ato: ATO_MIN,
             lrcvtime: 0,
             rcv_mss: MSS_DEFAULT,

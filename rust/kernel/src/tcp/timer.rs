@@ -27,9 +27,11 @@ pub enum Timer {
     LossProbe = 6,
     /// Internal pacing (`tcp_pace_kick`, the `pacing_timer` hrtimer).
     Pacing = 7,
+    /// The held-back SACK (`tcp_compressed_ack_kick`, the `compressed_ack_timer`).
+    CompressedAck = 8,
 }
 
-pub const TIMER_COUNT: usize = 8;
+pub const TIMER_COUNT: usize = 9;
 
 impl Timer {
     pub const VALUES: [Timer; TIMER_COUNT] = [
@@ -41,6 +43,7 @@ impl Timer {
         Timer::Reorder,
         Timer::LossProbe,
         Timer::Pacing,
+        Timer::CompressedAck,
     ];
 }
 
@@ -64,6 +67,13 @@ impl TcpSock {
             Timer::LossProbe => self.send_loss_probe(cx),
             // `tcp_tsq_write`: retransmissions, then new data.
             Timer::Pacing => self.write_xmit(cx),
+            Timer::CompressedAck => {
+                // The ACK sent now stands for one of the held-back ones.
+                if self.compressed_ack > 0 && self.state != State::Closed {
+                    self.compressed_ack -= 1;
+                    self.send_ack(cx);
+                }
+            }
             Timer::Keepalive => self.keepalive_timer(cx),
             Timer::TimeWait => {
                 if matches!(self.state, State::TimeWait | State::FinWait2) {
