@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import LIBOS_IP, LIBOS_MAC, pattern, sh, sha256
+from sink import sink_script
 from test_linux import finish
 
 
@@ -113,18 +114,7 @@ def test_pmtu6_ping_through_a_1280_link(ns, peer, tmp_path):
     print(f"PMTU6: {received}/5 replies, PTB mtu 1280, {len(frags)} fragments from libos")
 
 
-PEER_SINK = textwrap.dedent("""
-    import hashlib, socket
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("10.97.0.2", 5001)); s.listen(1)
-    print("LISTENING", flush=True)
-    c, _ = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b); n += len(b)
-    c.close(); print(n, h.hexdigest(), flush=True)
-""")
+PEER_SINK = sink_script("10.97.0.2", 5001)
 
 
 def test_pmtu4_frag_needed_through_a_1280_link(ns, peer, tmp_path):
@@ -181,18 +171,7 @@ def router_setup(ns, peer, *extra):
     return host
 
 
-B_SINK = textwrap.dedent(f"""
-    import hashlib, socket
-    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("{B6}", 5002)); s.listen(1)
-    print("LISTENING", flush=True)
-    c, _ = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b); n += len(b)
-    c.close(); print(n, h.hexdigest(), flush=True)
-""")
+B_SINK = sink_script(B6, 5002)
 
 
 def test_libos_routes_ipv6_between_linux_namespaces(ns, peer, tmp_path):

@@ -1,11 +1,11 @@
 """libos against the Linux kernel: ping, TCP both ways with the data verified, a clean
 close as seen in a capture decoded by tshark with checksum validation, and curl."""
 
-import os
 import subprocess
 import textwrap
 
 from conftest import HOST_BIN, LIBOS_IP, LIBOS_MAC, LINUX_IP, pattern, sha256, sh
+from sink import sink_script
 
 SIZE = 4 << 20
 
@@ -61,18 +61,7 @@ def assert_clean_tcp(path, port):
     return len(rows)
 
 
-LINUX_SINK = textwrap.dedent(f"""
-    import hashlib, socket
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("{LINUX_IP}", 5001)); s.listen(1)
-    print("LISTENING", flush=True)
-    c, _ = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b); n += len(b)
-    c.close(); print(n, h.hexdigest(), flush=True)
-""")
+LINUX_SINK = sink_script(LINUX_IP, 5001)
 
 
 def test_linux_pings_libos(ns):

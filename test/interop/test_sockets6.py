@@ -8,6 +8,7 @@ import textwrap
 import time
 
 from conftest import LIBOS_IP, LINUX_IP, pattern, sha256
+from sink import sink_script
 from test_linux import finish, result, tshark_rows
 
 LINUX6 = "2001:db8:99::1"
@@ -63,19 +64,7 @@ def linux_client(host, port, size, family="AF_INET6"):
     """)
 
 
-LINUX_SINK6 = textwrap.dedent(f"""
-    import hashlib, socket
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("{LINUX6}", 5011)); s.listen(1)
-    print("LISTENING", flush=True)
-    c, peer = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b); n += len(b)
-    c.close(); print(n, h.hexdigest(), peer[0], flush=True)
-""")
+LINUX_SINK6 = sink_script(LINUX6, 5011, with_peer=True)
 
 
 def test_linux_client_to_libos_server_over_ipv6(ns, tmp_path):
