@@ -9,7 +9,6 @@ through the shim showing a connection Linux sees from the other end.
 Topology: [Linux: tap0 10.99.0.1/24, 2001:db8:99::1/64] <-TAP-> [libos: 10.99.0.2/24,
 2001:db8:99::2/64, default routes through Linux] (conftest `ns6`)."""
 
-import json
 import os
 import re
 import socket
@@ -18,6 +17,7 @@ import textwrap
 
 import pytest
 
+import iperf
 from conftest import (LIBOS_IP, LIBOS_IP6, LIBOS_LL6, LINUX_IP, LINUX_IP6, NUSE_BIN, PY,
                       report, retry, sha256, stop)
 
@@ -141,37 +141,19 @@ def test_linux_curl6_fetches_from_a_dual_stack_server_over_libos(ns6):
 
 # ---- iperf3 -6 -------------------------------------------------------------------------
 
-def iperf_json(text):
-    return json.loads(text[text.index("{"):])
-
-
 def run_iperf6(ns, capsys, libos_client, reverse):
     """iperf3 -6 TCP for 2 s; compares the bytes the sender sent and the receiver got, as
     each end's own JSON reports them."""
     port = "5201"
     opts = ["-6", "-t", "2", "-J"] + (["-R"] if reverse else [])
     server = ["iperf3", "-s", "-1", "-J", "-p", port]
-
-    def attempt(run, server_ip):
-        # iperf3 -J exits 0 even when it could not connect: look at the JSON.
-        res = iperf_json(run("iperf3", "-c", server_ip, "-p", port, *opts, timeout=60).stdout)
-        assert "error" not in res, res.get("error")
-        return res
-
     if libos_client:
         srv = ns.popen(*server, "-B", LINUX_IP6)
-        res = retry(lambda: attempt(ns.libos, LINUX_IP6))
+        res = iperf.client(ns.libos, LINUX_IP6, port, opts)
     else:
         srv = ns.libos_popen(*server, "-B", LIBOS_IP6)
-        res = retry(lambda: attempt(ns.run, LIBOS_IP6))
-    try:
-        out, err = srv.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        srv.kill()
-        out, err = srv.communicate()
-        raise AssertionError(f"iperf3 server did not finish:\n{out}\n{err}")
-    assert srv.returncode == 0, err
-    theirs = iperf_json(out)["end"]
+        res = iperf.client(ns.run, LIBOS_IP6, port, opts)
+    theirs = iperf.iperf_json(iperf.wait_server(srv, "iperf3 server"))["end"]
     ours = res["end"]
     # Each end's own count: the sender's bytes written, the receiver's bytes read. The
     # client's JSON repeats the server's figures: they agree exactly.
@@ -197,18 +179,12 @@ def run_iperf6_udp(ns, capsys, libos_client):
     the rate is met and the loss small."""
     port = "5202"
     opts = ["-6", "-u", "-b", "100M", "-t", "2", "-J"]
-
-    def attempt(run, server_ip):
-        res = iperf_json(run("iperf3", "-c", server_ip, "-p", port, *opts, timeout=60).stdout)
-        assert "error" not in res, res.get("error")
-        return res
-
     if libos_client:
         ns.popen("iperf3", "-s", "-1", "-p", port, "-B", LINUX_IP6)
-        res = retry(lambda: attempt(ns.libos, LINUX_IP6))
+        res = iperf.client(ns.libos, LINUX_IP6, port, opts)
     else:
         ns.libos_popen("iperf3", "-s", "-1", "-p", port, "-B", LIBOS_IP6)
-        res = retry(lambda: attempt(ns.run, LIBOS_IP6))
+        res = iperf.client(ns.run, LIBOS_IP6, port, opts)
     s = res["end"]["sum"]
     bps, lost = s["bits_per_second"], s.get("lost_percent", 0.0)
     way = "libos client -> Linux server" if libos_client else "Linux client -> libos server"

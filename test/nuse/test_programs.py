@@ -2,11 +2,10 @@
 from a Linux HTTP server, Linux curl fetches from python3 http.server over libos, iperf3
 both ways over TCP and UDP, ping both ways."""
 
-import json
 import os
 import re
-import subprocess
 
+import iperf
 from conftest import LIBOS_IP, LINUX_IP, PY, report, retry, sha256
 
 SIZE = 3 << 20
@@ -55,33 +54,16 @@ def test_linux_curl_fetches_from_http_server_over_libos(ns):
     assert srv.poll() is None, "the server over libos died"
 
 
-def iperf_json(text):
-    return json.loads(text[text.index("{"):])
-
-
 def run_iperf(ns, capsys, libos_client, udp):
     port = "5201"
     opts = ["-t", "2", "-J"] + (["-u", "-b", "200M"] if udp else [])
-
-    def attempt(run, server_ip):
-        # iperf3 -J exits 0 even when it could not connect: look at the JSON.
-        res = iperf_json(run("iperf3", "-c", server_ip, "-p", port, *opts, timeout=60).stdout)
-        assert "error" not in res, res.get("error")
-        return res
-
     if libos_client:
         ns.popen("iperf3", "-s", "-1", "-B", LINUX_IP, "-p", port)
-        res = retry(lambda: attempt(ns.libos, LINUX_IP))
+        res = iperf.client(ns.libos, LINUX_IP, port, opts)
     else:
         srv = ns.libos_popen("iperf3", "-s", "-1", "-B", LIBOS_IP, "-p", port)
-        res = retry(lambda: attempt(ns.run, LIBOS_IP))
-        try:
-            out, err = srv.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            out, err = srv.communicate()
-            raise AssertionError(f"iperf3 server over libos did not finish:\n{out}\n{err}")
-        assert srv.returncode == 0, err
+        res = iperf.client(ns.run, LIBOS_IP, port, opts)
+        iperf.wait_server(srv, "iperf3 server over libos")
     end = res["end"]
     if udp:
         s = end["sum"]
