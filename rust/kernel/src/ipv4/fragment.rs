@@ -41,11 +41,12 @@ pub(super) fn fragment(packet: &[u8], mtu: usize) -> Option<Vec<PacketBuf>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::wire::ipv4::{Ipv4Repr, proto};
     use std::net::Ipv4Addr;
 
+    /// A UDP datagram 10.0.0.1 -> 10.0.1.2 with `payload_len` patterned bytes.
     pub(crate) fn datagram(payload_len: usize, ident: u16) -> Vec<u8> {
         let repr = Ipv4Repr {
             src_addr: Ipv4Addr::new(10, 0, 0, 1),

@@ -1,29 +1,9 @@
 use super::*;
+use crate::ipv4::fragment::tests::datagram;
 use crate::ipv4::inet_fragment::FRAG_OVERHEAD;
-use crate::wire::ipv4::{HEADER_LEN, Ipv4Repr, proto};
+use crate::wire::ipv4::HEADER_LEN;
 
 const SEC: Nanos = 1_000_000_000;
-
-fn datagram(payload_len: usize, ident: u16) -> Vec<u8> {
-    let repr = Ipv4Repr {
-        src_addr: Ipv4Addr::new(10, 0, 0, 1),
-        dst_addr: Ipv4Addr::new(10, 0, 1, 2),
-        protocol: proto::UDP,
-        payload_len,
-        ttl: 64,
-        tos: 0,
-        ident,
-        dont_frag: false,
-        more_frags: false,
-        frag_offset: 0,
-    };
-    let mut v = vec![0u8; HEADER_LEN + payload_len];
-    for (i, b) in v[HEADER_LEN..].iter_mut().enumerate() {
-        *b = (i * 13 + 1) as u8;
-    }
-    repr.emit(&mut Ipv4Packet::new_unchecked(&mut v[..]));
-    v
-}
 
 fn frags(d: &[u8], mtu: usize) -> Vec<Vec<u8>> {
     crate::ipv4::fragment::fragment(d, mtu).unwrap().iter().map(|f| f.data().to_vec()).collect()
