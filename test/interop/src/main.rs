@@ -292,8 +292,8 @@ fn run(
         let wait_ns = k.next_deadline().map_or(100_000_000, |d| d.saturating_sub(now()));
         wait_any(links, (wait_ns.div_ceil(1_000_000)).min(100) as i32);
         for (dev, ifindex) in links {
-            while let Some(n) = dev.recv(&mut frame) {
-                k.dev_rx(now(), *ifindex, &frame[..n]);
+            while let Some(rx) = dev.recv(&mut frame) {
+                k.dev_rx(now(), *ifindex, &frame[..rx.len]);
             }
         }
         let t = now();
