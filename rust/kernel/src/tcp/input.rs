@@ -23,6 +23,9 @@ struct AckFlags {
     /// An ECN echo (ECE on an ECN connection).
     ece: bool,
     newly_sacked: u32,
+    /// Segments newly delivered, cumulatively or by SACK, each counted once (Linux
+    /// `tcp_newly_delivered`, the `acked_sacked` of `tcp_cong_control`).
+    delivered: u32,
     /// A duplicate ACK (RFC 5681 §2).
     is_dup: bool,
     prior_in_flight: u32,
@@ -414,6 +417,7 @@ impl TcpSock {
             acked: acked_pkts,
             ece: self.ecn_echo(seg),
             newly_sacked: tag.newly_sacked,
+            delivered: (self.rate.delivered - delivered_before) as u32,
             is_dup,
             prior_in_flight,
         };
@@ -535,7 +539,8 @@ impl TcpSock {
     fn fastretrans(&mut self, cx: &mut Cx<'_>, a: AckFlags) {
         let now = cx.now;
         let una_advanced = a.acked > 0;
-        let mut delivered = a.acked + a.newly_sacked;
+        // Segments SACKed earlier and now cumulatively acked are not delivered again.
+        let mut delivered = a.delivered;
         // `tcp_ack_is_dubious`: an in-order ACK in the Open state needs no loss work.
         let dubious = a.is_dup || a.newly_sacked > 0 || a.ece || self.ca_state != CaState::Open;
         if !dubious {
@@ -563,6 +568,11 @@ impl TcpSock {
                     self.sacked_out = 0;
                 }
                 self.set_ca_state(now, CaState::Open);
+                // Then `tcp_cong_control`: out of the reduction, the same ACK already
+                // counts towards growth.
+                if a.acked > 0 {
+                    self.cong_avoid(now, delivered, a.prior_in_flight);
+                }
                 return;
             }
             CaState::Recovery => {
@@ -576,8 +586,10 @@ impl TcpSock {
                 if self.process_loss(cx, a) {
                     return;
                 }
+                // `tcp_cong_control`: cwnd grows by what was delivered (acked and
+                // newly SACKed) when the ACK moved SND.UNA (`tcp_may_raise_cwnd`).
                 if a.acked > 0 {
-                    self.cong_avoid(now, a.acked, a.prior_in_flight);
+                    self.cong_avoid(now, delivered, a.prior_in_flight);
                 }
                 return;
             }
@@ -609,7 +621,7 @@ impl TcpSock {
                     let st = if self.sacked_out > 0 { CaState::Disorder } else { CaState::Open };
                     self.set_ca_state(now, st);
                     if a.acked > 0 {
-                        self.cong_avoid(now, a.acked, a.prior_in_flight);
+                        self.cong_avoid(now, delivered, a.prior_in_flight);
                     }
                     return;
                 }

@@ -133,8 +133,12 @@ fn prr_brings_cwnd_down_to_ssthresh_gradually() {
     // RFC 6937: cwnd falls toward ssthresh as ACKs arrive, not to ssthresh/2 or 1 ...
     assert!(lowest * 2 > ssthresh, "cwnd {lowest} collapsed below half of ssthresh {ssthresh}");
     assert!(ssthresh < prior_cwnd, "Reno halves: {ssthresh} vs {prior_cwnd}");
-    // ... and recovery ends with cwnd = ssthresh.
+    // ... and recovery ends with cwnd = ssthresh. The ACK that ends it counts towards
+    // growth (Linux `tcp_cong_control` after `tcp_fastretrans_alert`) with what it
+    // newly delivered, the retransmission, not the segments SACKed before: counted
+    // again they would already lift cwnd above ssthresh.
     assert_eq!(p.sock(true, c).cwnd, ssthresh);
+    assert!(p.sock(true, c).cwnd_cnt > 0);
 }
 
 #[test]
