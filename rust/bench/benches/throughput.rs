@@ -3,8 +3,21 @@
 //! one run. The figure is simulated packets per wall-clock second; the ratio is
 //! libos / smoltcp (higher is better for libos).
 //!
-//! `cargo bench -p libos-bench --bench throughput [-- --mbytes N --queue P --repeat R --only libos|smoltcp]`
-
+//! Like for like: smoltcp keeps its default Nagle ON, so both stacks send full 1448-byte
+//! segments (with Nagle off smoltcp sends the 100 MB as ~112,000 frames of ~889 bytes, since
+//! every partial write leaves at once; `--smol-nodelay` restores that mode).
+//!
+//! Wall time (best of R, interleaved):
+//! `cargo bench -p libos-bench --bench throughput -- --repeat 7 [--mbytes N --queue P --only libos|smoltcp --smol-nodelay]`
+//!
+//! Instructions (deterministic, unlike wall time on a shared machine): `--instructions`
+//! re-runs this binary once per stack under
+//! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*run_libos*'`
+//! (resp. `'*run_smoltcp*'`) `-- <this binary> --only libos --repeat 1`, so only the
+//! transfer itself is counted, with `GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=2000000000`
+//! (valgrind counts a `rep movsb` copy once per byte), and prints instructions per
+//! simulated frame and the ratio:
+//! `cargo bench -p libos-bench --bench throughput -- --instructions`
 mod common;
 
 use common::smol::SmolNode;
@@ -29,6 +42,8 @@ struct Params {
     bytes: u64,
     queue: usize,
     repeat: usize,
+    /// smoltcp with Nagle off (its old configuration in this bench).
+    smol_nodelay: bool,
 }
 
 struct Outcome {
@@ -61,6 +76,7 @@ fn data_packets(sim: &Sim) -> u64 {
     sim.chans.iter().max_by_key(|c| c.stats.tx_bytes).map_or(0, |c| c.stats.tx_frames)
 }
 
+#[inline(never)]
 fn run_libos(p: &Params) -> Outcome {
     let mut sim = Sim::new(1);
     let a = sim.add_kernel_node("sender");
@@ -118,6 +134,7 @@ fn smol(sim: &mut Sim, n: usize) -> &mut SmolNode {
     sim.nodes[n].stack.as_any_mut().downcast_mut::<SmolNode>().expect("smoltcp node")
 }
 
+#[inline(never)]
 fn run_smoltcp(p: &Params) -> Outcome {
     let mut sim = Sim::new(1);
     let (ipa, ipb) = ([10, 0, 0, 1], [10, 0, 0, 2]);
@@ -125,6 +142,8 @@ fn run_smoltcp(p: &Params) -> Outcome {
     // already known when the engine schedules them.
     let mut sa = SmolNode::new(11, [2, 0, 0, 0, 0, 1], ipa, 24, 0);
     let mut sb = SmolNode::new(12, [2, 0, 0, 0, 0, 2], ipb, 24, 0);
+    sa.nagle = !p.smol_nodelay;
+    sb.nagle = !p.smol_nodelay;
     sb.listen(5001, BUF_BYTES);
     sa.connect(ipb, 5001, p.bytes, BUF_BYTES);
     let a = sim.add_node("sender", Box::new(sa));
@@ -142,7 +161,11 @@ fn run_smoltcp(p: &Params) -> Outcome {
     };
     let wall_s = t0.elapsed().as_secs_f64();
     Outcome {
-        stack: "smoltcp 0.14 (cubic)",
+        stack: if p.smol_nodelay {
+            "smoltcp 0.14 (cubic, nodelay)"
+        } else {
+            "smoltcp 0.14 (cubic)"
+        },
         sim_ns: t,
         packets: packets(&sim),
         data_packets: data_packets(&sim),
@@ -162,13 +185,20 @@ fn arg<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+const STACKS: [&str; 2] = ["libos", "smoltcp"];
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let p = Params {
         bytes: arg(&args, "--mbytes", 100u64) * 1_000_000,
         queue: arg(&args, "--queue", 1000usize),
         repeat: arg(&args, "--repeat", 3usize).max(1),
+        smol_nodelay: args.iter().any(|a| a == "--smol-nodelay"),
     };
+    if args.iter().any(|a| a == "--instructions") {
+        instructions(&p);
+        return;
+    }
     // `--only libos|smoltcp` runs one stack (for profiling).
     let only =
         args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|s| s.as_str());
@@ -183,7 +213,7 @@ fn main() {
     let mut best: [Option<Outcome>; 2] = [None, None];
     for _ in 0..p.repeat {
         for (i, run) in [run_libos as fn(&Params) -> Outcome, run_smoltcp].iter().enumerate() {
-            if only.is_some_and(|o| o != ["libos", "smoltcp"][i]) {
+            if only.is_some_and(|o| o != STACKS[i]) {
                 continue;
             }
             let o = run(&p);
@@ -192,13 +222,28 @@ fn main() {
             }
         }
     }
-    let [Some(l), Some(s)] = best else {
-        println!(
-            "(one stack only: {best:?})",
-            best = best.iter().flatten().map(|o| o.wall_s).collect::<Vec<_>>()
-        );
-        return;
-    };
+    print!("{}", table(best.iter().flatten()).render());
+    for o in best.iter().flatten() {
+        // Machine-readable, for `--instructions`.
+        println!("frames {} {}", o.stack, o.packets);
+        if o.delivered < p.bytes {
+            println!("WARNING: {} delivered {} of {} bytes", o.stack, o.delivered, p.bytes);
+        }
+        if !o.note.is_empty() {
+            println!("note ({}): {}", o.stack, o.note);
+        }
+    }
+    let [Some(l), Some(s)] = best else { return };
+    let pps = |o: &Outcome| o.packets as f64 / o.wall_s;
+    let ratio = pps(&l) / pps(&s);
+    println!("\nratio libos/smoltcp packets per wall-second: {ratio:.2} (target >= 1.00)");
+    let dps = |o: &Outcome| o.data_packets as f64 / o.wall_s;
+    println!("ratio libos/smoltcp data packets per wall-second: {:.2}", dps(&l) / dps(&s));
+    let bps = |o: &Outcome| o.delivered as f64 / o.wall_s;
+    println!("ratio libos/smoltcp delivered bytes per wall-second: {:.2}", bps(&l) / bps(&s));
+}
+
+fn table<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Table {
     let mut t = Table::new(&[
         "stack",
         "simulated s",
@@ -213,7 +258,7 @@ fn main() {
         "delivered MB",
         "bad bytes",
     ]);
-    for o in [&l, &s] {
+    for o in outcomes {
         let sim_s = o.sim_ns as f64 / 1e9;
         t.row(vec![
             o.stack.into(),
@@ -230,23 +275,69 @@ fn main() {
             o.bad.to_string(),
         ]);
     }
-    print!("{}", t.render());
-    let pps = |o: &Outcome| o.packets as f64 / o.wall_s;
-    let ratio = pps(&l) / pps(&s);
-    println!("\nratio libos/smoltcp packets per wall-second: {ratio:.2} (target >= 1.00)");
-    // The same transfer costs a different number of packets: libos delays ACKs (one per
-    // two segments, as Linux), smoltcp ACKs more often. Bytes per wall-second compares
-    // the cost of the same work.
-    let dps = |o: &Outcome| o.data_packets as f64 / o.wall_s;
-    println!("ratio libos/smoltcp data packets per wall-second: {:.2}", dps(&l) / dps(&s));
-    let bps = |o: &Outcome| o.delivered as f64 / o.wall_s;
-    println!("ratio libos/smoltcp delivered bytes per wall-second: {:.2}", bps(&l) / bps(&s));
-    for o in [&l, &s] {
-        if o.delivered < p.bytes {
-            println!("WARNING: {} delivered {} of {} bytes", o.stack, o.delivered, p.bytes);
+    t
+}
+
+/// Instructions per frame of each stack, counted by callgrind over `run_<stack>` only.
+fn instructions(p: &Params) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut rows = Vec::new();
+    for stack in STACKS {
+        let out = std::env::temp_dir().join(format!("libos-tp-{}-{stack}.out", std::process::id()));
+        let mut cmd = std::process::Command::new("valgrind");
+        // Large copies in glibc's memcpy use `rep movsb`, which valgrind counts once per
+        // byte; a threshold above any copy here keeps the vector loop, whose count
+        // reflects the cost.
+        cmd.env("GLIBC_TUNABLES", "glibc.cpu.x86_rep_movsb_threshold=2000000000");
+        cmd.arg("--tool=callgrind")
+            .arg("--collect-atstart=no")
+            .arg(format!("--toggle-collect=*run_{stack}*"))
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(&exe)
+            .args(["--only", stack, "--repeat", "1"])
+            .args(["--mbytes", &(p.bytes / 1_000_000).to_string()])
+            .args(["--queue", &p.queue.to_string()]);
+        if p.smol_nodelay {
+            cmd.arg("--smol-nodelay");
         }
-        if !o.note.is_empty() {
-            println!("note ({}): {}", o.stack, o.note);
-        }
+        let res = match cmd.output() {
+            Ok(r) => r,
+            Err(e) => {
+                println!("valgrind: {e} (install valgrind)");
+                return;
+            }
+        };
+        let stdout = String::from_utf8_lossy(&res.stdout);
+        let frames = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("frames ")?.rsplit(' ').next()?.parse::<u64>().ok());
+        let ir = std::fs::read_to_string(&out).ok().and_then(|t| {
+            t.lines().find_map(|l| l.strip_prefix("totals: ")?.trim().parse::<u64>().ok())
+        });
+        let _ = std::fs::remove_file(&out);
+        let (Some(frames), Some(ir)) = (frames, ir) else {
+            println!("{stack}: no result\n{}", String::from_utf8_lossy(&res.stderr));
+            return;
+        };
+        rows.push((stack, frames, ir));
     }
+    println!(
+        "## Instructions (callgrind), bulk TCP {} MB, one run per stack\n",
+        p.bytes / 1_000_000
+    );
+    let mut t = Table::new(&["stack", "frames", "instructions", "instructions/frame"]);
+    for (stack, frames, ir) in &rows {
+        t.row(vec![
+            stack.to_string(),
+            frames.to_string(),
+            ir.to_string(),
+            format!("{:.0}", *ir as f64 / *frames as f64),
+        ]);
+    }
+    print!("{}", t.render());
+    let per = |r: &(&str, u64, u64)| r.2 as f64 / r.1 as f64;
+    println!(
+        "\nratio smoltcp/libos instructions per frame: {:.2} (libos at least as fast: >= 1.00)",
+        per(&rows[1]) / per(&rows[0])
+    );
 }

@@ -92,6 +92,8 @@ pub struct SmolNode {
     pub deadline: Option<u64>,
     /// Set when the sink saw the sender's FIN.
     pub done_at: Option<u64>,
+    /// Nagle's algorithm on the node's socket (smoltcp's default: on).
+    pub nagle: bool,
 }
 
 pub fn instant(now_ns: u64) -> Instant {
@@ -116,21 +118,22 @@ impl SmolNode {
             app: SmolApp::None,
             deadline: None,
             done_at: None,
+            nagle: true,
         }
     }
 
-    fn tcp_socket(buf: usize) -> tcp::Socket<'static> {
+    fn tcp_socket(&self, buf: usize) -> tcp::Socket<'static> {
         let rx = tcp::SocketBuffer::new(vec![0u8; buf]);
         let tx = tcp::SocketBuffer::new(vec![0u8; buf]);
         let mut s = tcp::Socket::new(rx, tx);
         s.set_congestion_control(tcp::CongestionControl::Cubic);
-        s.set_nagle_enabled(false);
+        s.set_nagle_enabled(self.nagle);
         s
     }
 
     /// A sink listening on `port` with `buf` bytes of buffer each way.
     pub fn listen(&mut self, port: u16, buf: usize) {
-        let mut s = Self::tcp_socket(buf);
+        let mut s = self.tcp_socket(buf);
         s.listen(port).expect("listen");
         self.tcp = Some(self.sockets.add(s));
         self.app = SmolApp::Sink { received: 0, bad: 0 };
@@ -140,7 +143,7 @@ impl SmolNode {
 
     /// A bulk sender of `bytes` to `dst:port`.
     pub fn connect(&mut self, dst: [u8; 4], port: u16, bytes: u64, buf: usize) {
-        let mut s = Self::tcp_socket(buf);
+        let mut s = self.tcp_socket(buf);
         let cx = self.iface.context();
         s.connect(cx, (Ipv4Address::from(dst), port), 49152).expect("connect");
         self.tcp = Some(self.sockets.add(s));
