@@ -6,50 +6,56 @@ use std::net::IpAddr;
 /// One's-complement sum of `data` folded to 16 bits, not yet inverted.
 pub fn sum(data: &[u8]) -> u16 {
     // RFC 1071 §2(B): the sum is byte-order independent and may be taken over any word
-    // size, so add native-order 32-bit halves of 64-bit words into four u64 lanes (32
-    // bytes per step, no lane can overflow below 2^31 steps) and swap once at the end.
-    let mut lanes = [0u64; 4];
+    // size, so add native-order 64-bit words, each carry going into the upper half of a
+    // u128 (an add and an add-with-carry per word; the upper half cannot overflow below
+    // 2^64 words), and swap once at the end.
+    let mut acc: u128 = 0;
     let mut wide = data.chunks_exact(32);
     for c in &mut wide {
-        for (lane, w) in lanes.iter_mut().zip(c.chunks_exact(8)) {
-            let x = w.try_into().map_or(0, u64::from_ne_bytes);
-            *lane += (x & 0xffff_ffff) + (x >> 32);
-        }
+        acc += words32(c);
     }
-    let mut acc: u64 = lanes.iter().map(|&l| u64::from(fold(l))).sum();
-    let mut chunks = wide.remainder().chunks_exact(4);
-    for c in &mut chunks {
-        acc += u64::from(c.try_into().map_or(0, u32::from_ne_bytes));
+    let rest = wide.remainder();
+    let mut words = rest.chunks_exact(8);
+    for w in &mut words {
+        acc += u128::from(u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])));
     }
-    let mut rest = chunks.remainder();
-    while rest.len() >= 2 {
-        acc += u64::from(u16::from_ne_bytes([rest[0], rest[1]]));
-        rest = &rest[2..];
-    }
-    if let [b] = rest {
-        acc += u64::from(u16::from_ne_bytes([*b, 0]));
-    }
-    u16::from_be_bytes(fold(acc).to_ne_bytes())
+    let mut tail = [0u8; 8];
+    let t = words.remainder();
+    tail[..t.len()].copy_from_slice(t);
+    acc += u128::from(u64::from_ne_bytes(tail));
+    finish(acc)
+}
+
+/// The four native-order 64-bit words of a 32-byte chunk, summed.
+#[inline(always)]
+fn words32(c: &[u8]) -> u128 {
+    let w = |i: usize| u128::from(u64::from_ne_bytes(c[i..i + 8].try_into().unwrap_or([0; 8])));
+    w(0) + w(8) + w(16) + w(24)
+}
+
+/// Folds a u128 sum of native-order words to the 16-bit sum in network order.
+fn finish(acc: u128) -> u16 {
+    let hi = (acc >> 64) as u64;
+    let (lo, carry) = (acc as u64).overflowing_add(hi);
+    let x = lo + u64::from(carry);
+    let x = (x & 0xffff_ffff) + (x >> 32);
+    u16::from_be_bytes(fold(x).to_ne_bytes())
 }
 
 /// Copies `src` into `dst` (same length) and returns the sum of the bytes copied, in
 /// one pass over the data (Linux `csum_partial_copy_nocheck`).
 pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
-    let mut lanes = [0u64; 4];
+    let mut acc: u128 = 0;
     let mut from = src.chunks_exact(32);
     let mut to = dst.chunks_exact_mut(32);
     for (s, d) in (&mut from).zip(&mut to) {
         d.copy_from_slice(s);
-        for (lane, w) in lanes.iter_mut().zip(s.chunks_exact(8)) {
-            let x = w.try_into().map_or(0, u64::from_ne_bytes);
-            *lane += (x & 0xffff_ffff) + (x >> 32);
-        }
+        acc += words32(s);
     }
     let (s, d) = (from.remainder(), to.into_remainder());
     d.copy_from_slice(s);
     let tail = u64::from(u16::from_ne_bytes(sum(s).to_be_bytes()));
-    let acc: u64 = lanes.iter().map(|&l| u64::from(fold(l))).sum::<u64>() + tail;
-    u16::from_be_bytes(fold(acc).to_ne_bytes())
+    finish(acc + u128::from(tail))
 }
 
 /// Folds a wide one's-complement accumulator to 16 bits.
@@ -142,6 +148,12 @@ mod tests {
             let mut dst = vec![0u8; len];
             assert_eq!(copy_and_sum(&mut dst, &src), sum(&src), "len {len}");
             assert_eq!(dst, src);
+        }
+        // All ones: every add carries.
+        for len in 0..100 {
+            let src = vec![0xffu8; len];
+            let mut dst = vec![0u8; len];
+            assert_eq!(copy_and_sum(&mut dst, &src), sum_reference(&src), "len {len}");
         }
     }
 
