@@ -199,8 +199,14 @@ pub struct TcpTable {
     conns: BTreeMap<(SocketAddr, SocketAddr), u32>,
     /// Sockets holding each local port (Linux bind hash buckets).
     ports: BTreeMap<u16, Vec<u32>>,
-    /// Every armed per-socket timer, ordered by deadline then socket then kind.
+    /// Per-socket timer expiries, ordered by deadline then socket then kind. Lazy, as
+    /// Linux `sk_reset_timer` only moves an expiry: an entry may be earlier than the
+    /// socket's current deadline (re-armed later, e.g. the RTO on every ACK) or stale
+    /// (cancelled); `advance` re-queues or skips those. At most one entry per (socket,
+    /// kind), at or before the socket's deadline: `queued` mirrors it.
     timers: BTreeSet<(Nanos, u32, Timer)>,
+    /// Per socket id, the time of its entry in `timers` for each kind.
+    queued: Vec<[Option<Nanos>; timer::TIMER_COUNT]>,
     pub stats: TcpStats,
     #[cfg(test)]
     pub(crate) tap: Option<tests::Tap>,
@@ -246,25 +252,35 @@ impl TcpTable {
         let id = s.id as usize;
         let timers = s.timers;
         self.socks[id] = Some(s);
-        self.sync_timers(id as u32, [None; timer::TIMER_COUNT], timers);
+        self.sync_timers(id as u32, timers);
     }
 
-    fn sync_timers(
-        &mut self,
-        id: u32,
-        old: [Option<Nanos>; timer::TIMER_COUNT],
-        new: [Option<Nanos>; timer::TIMER_COUNT],
-    ) {
+    /// Queues an entry for every timer of `id` set earlier than its queued entry (or
+    /// with none). Later or cancelled deadlines keep their entry (see `timers`).
+    fn sync_timers(&mut self, id: u32, new: [Option<Nanos>; timer::TIMER_COUNT]) {
+        let i = id as usize;
+        if self.queued.len() <= i {
+            self.queued.resize(i + 1, [None; timer::TIMER_COUNT]);
+        }
         for t in Timer::VALUES {
-            let (o, n) = (old[t as usize], new[t as usize]);
-            if o == n {
+            let Some(n) = new[t as usize] else { continue };
+            let q = &mut self.queued[i][t as usize];
+            if q.is_some_and(|q| q <= n) {
                 continue;
             }
-            if let Some(o) = o {
+            if let Some(o) = q.replace(n) {
                 self.timers.remove(&(o, id, t));
             }
-            if let Some(n) = n {
-                self.timers.insert((n, id, t));
+            self.timers.insert((n, id, t));
+        }
+    }
+
+    /// Drops every queued entry of `id` (the socket is freed; its id may be reused).
+    fn drop_timers(&mut self, id: u32) {
+        let Some(q) = self.queued.get_mut(id as usize) else { return };
+        for t in Timer::VALUES {
+            if let Some(o) = q[t as usize].take() {
+                self.timers.remove(&(o, id, t));
             }
         }
     }
@@ -285,7 +301,9 @@ impl TcpTable {
             let mut cx = self.cx(now, net);
             f(&mut s, &mut cx)
         };
-        self.sync_timers(id, old, s.timers);
+        if s.timers != old {
+            self.sync_timers(id, s.timers);
+        }
         self.put_back(s, net);
         Some(r)
     }
@@ -319,8 +337,7 @@ impl TcpTable {
             s.bound = false;
         }
         if free {
-            let timers = s.timers;
-            self.sync_timers(id, timers, [None; timer::TIMER_COUNT]);
+            self.drop_timers(id);
             self.free_ids.push(id);
             net.wake(s.sock_ref());
         } else {
@@ -457,12 +474,15 @@ impl TcpTable {
         Ok(s.tcp_info(s.seen))
     }
 
+    /// The earliest queued entry: at or before every socket's real deadline (early
+    /// after a re-arm; `advance` at that time only re-queues).
     pub fn next_deadline(&self) -> Option<Nanos> {
         self.timers.first().map(|t| t.0)
     }
 
     /// Fires every timer due at `now`, earliest first; same-instant timers of one
-    /// socket in `Timer` order.
+    /// socket in `Timer` order. An early entry is queued again at the socket's
+    /// deadline, a cancelled one is dropped.
     pub fn advance(&mut self, now: Nanos, net: &mut Net) {
         let mut budget = 1usize << 20;
         while let Some(&(at, id, t)) = self.timers.first() {
@@ -471,11 +491,22 @@ impl TcpTable {
             }
             budget -= 1;
             self.timers.pop_first();
-            let Some(s) = self.sock_mut(id) else { continue };
-            if s.timer(t) != Some(at) {
-                continue;
+            if let Some(q) = self.queued.get_mut(id as usize) {
+                q[t as usize] = None;
             }
-            // The entry is gone from the set already; keep the socket's view in step.
+            let Some(s) = self.sock_mut(id) else { continue };
+            match s.timer(t) {
+                Some(d) if d == at => {}
+                Some(d) => {
+                    // Re-armed later since the entry was queued.
+                    let mut new = [None; timer::TIMER_COUNT];
+                    new[t as usize] = Some(d);
+                    self.sync_timers(id, new);
+                    continue;
+                }
+                None => continue,
+            }
+            // Keep the socket's view in step with the popped entry.
             s.clear_timer(t);
             self.with_sock(now, net, id, |s, cx| {
                 s.set_timer(t, at);
