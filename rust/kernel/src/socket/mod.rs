@@ -180,7 +180,7 @@ struct FdEntry {
     domain: i32,
     ty: i32,
     protocol: i32,
-    /// Mask last reported through an `Event`.
+    /// Mask as of the last `Event` or the last drop in readiness since.
     reported: u16,
 }
 
@@ -577,7 +577,10 @@ impl Sockets {
         self.fds.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| FIRST_FD + i as Fd)
     }
 
-    /// Turns `net.wakeups` into `Event`s for sockets whose mask changed.
+    /// Turns `net.wakeups` into `Event`s for sockets whose mask gained a bit (became
+    /// readable, writable, hung up, failed). A mask that only lost bits (the reader
+    /// drained the queue) is recorded without an event: nothing blocked on the fd can
+    /// proceed because of it (as epoll wakes waiters only on new readiness).
     pub fn collect_events(&mut self, net: &mut Net) {
         for s in net.wakeups.drain(..) {
             let Some(&fd) = self.by_sock.get(&s) else { continue };
@@ -589,8 +592,11 @@ impl Sockets {
             if let Some(Some(e)) = self.fds.get_mut((fd - FIRST_FD) as usize)
                 && e.reported != mask
             {
+                let gained = mask & !e.reported;
                 e.reported = mask;
-                self.events.push_back(Event { fd, revents: mask });
+                if gained != 0 {
+                    self.events.push_back(Event { fd, revents: mask });
+                }
             }
         }
     }
