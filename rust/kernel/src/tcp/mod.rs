@@ -197,6 +197,9 @@ pub struct TcpTable {
     /// Connected sockets (including embryonic children and TIME_WAIT) by
     /// (local, remote).
     conns: BTreeMap<(SocketAddr, SocketAddr), u32>,
+    /// The last `conns` hit (a one-entry demux cache, as Linux's early demux keeps the
+    /// socket on the flow): cleared whenever an entry leaves or a key is re-bound.
+    last_conn: Option<((SocketAddr, SocketAddr), u32)>,
     /// Sockets holding each local port (Linux bind hash buckets).
     ports: BTreeMap<u16, Vec<u32>>,
     /// Per-socket timer expiries, ordered by deadline then socket then kind. Lazy, as
@@ -322,6 +325,7 @@ impl TcpTable {
         let key = (s.local, s.remote);
         if self.conns.get(&key) == Some(&id) {
             self.conns.remove(&key);
+            self.last_conn = None;
         }
         let in_accept_queue = s.parent.is_some() && !s.in_syn_queue;
         if s.in_syn_queue {
@@ -398,7 +402,7 @@ impl TcpTable {
         }
         let local = SocketAddr::new(rx.dst, seg.dst_port);
         let remote = SocketAddr::new(rx.src, seg.src_port);
-        if let Some(&id) = self.conns.get(&(local, remote))
+        if let Some(id) = self.lookup_conn((local, remote))
             && !self.timewait_reuse(now, net, id, &seg)
         {
             self.conn_input(now, net, id, &seg, rx.tos & 3);
@@ -411,6 +415,18 @@ impl TcpTable {
         let mut cx = self.cx(now, net);
         output::send_reset_for(&mut cx, local, remote, &seg);
         Delivery::Consumed
+    }
+
+    /// The connection on `key` (`__inet_lookup_established`).
+    fn lookup_conn(&mut self, key: (SocketAddr, SocketAddr)) -> Option<u32> {
+        if let Some((k, id)) = self.last_conn
+            && k == key
+        {
+            return Some(id);
+        }
+        let id = *self.conns.get(&key)?;
+        self.last_conn = Some((key, id));
+        Some(id)
     }
 
     /// A SYN for a TIME_WAIT pair with a higher sequence number may start a new

@@ -207,6 +207,7 @@ impl TcpTable {
             self.sock_mut(id).ok_or(Errno::EBADF)?.bound = true;
         }
         self.conns.insert((local, addr), id);
+        self.last_conn = None;
         self.stats.mib.active_opens += 1;
         self.call(now, net, id, |s, cx| {
             s.local = local;
