@@ -3,7 +3,7 @@
 //! To an IPv6 address it is ping -6: a raw IPPROTO_ICMPV6 socket, echo types 128/129
 //! (RFC 4443 §4), the checksum left to the kernel (RFC 3542 §3.1).
 
-use super::probes::Probes;
+use super::probes::{Prober, Probes};
 use super::{App, AppCx, FlowReport};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
@@ -54,31 +54,6 @@ impl Ping {
         }
     }
 
-    fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
-        let seq = (self.probes.seq & 0xffff) as u16;
-        let mut m = vec![0u8; 8 + self.size];
-        m[0] = if self.dst.is_ipv6() { ICMPV6_ECHO_REQUEST } else { ICMP_ECHO_REQUEST };
-        m[4..6].copy_from_slice(&self.ident.to_be_bytes());
-        m[6..8].copy_from_slice(&seq.to_be_bytes());
-        m[8..16].copy_from_slice(&cx.now.to_be_bytes());
-        for (i, b) in m[16..].iter_mut().enumerate() {
-            *b = (i & 0xff) as u8;
-        }
-        if self.dst.is_ipv4() {
-            let c = inet_checksum(&m);
-            m[2..4].copy_from_slice(&c.to_be_bytes());
-        }
-        let now = cx.now;
-        match cx.k().sendto(now, fd, &m, 0, Some(SocketAddr::new(self.dst, 0))) {
-            Ok(_) => {}
-            // Like ping, a send error (no route, no ARP reply yet) counts as a loss.
-            Err(Errno::EAGAIN | Errno::EHOSTUNREACH | Errno::ENETUNREACH) => {}
-            Err(e) => self.probes.error = Some(format!("sendto: {}", e.name())),
-        }
-        self.outstanding.insert(seq, now);
-        self.probes.seq += 1;
-    }
-
     fn read(&mut self, cx: &mut AppCx<'_>, fd: i32) {
         let now = cx.now;
         let mut buf = [0u8; 2048];
@@ -118,21 +93,46 @@ impl Ping {
     }
 }
 
+impl Prober for Ping {
+    fn probes(&mut self) -> &mut Probes {
+        &mut self.probes
+    }
+
+    fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
+        let seq = (self.probes.seq & 0xffff) as u16;
+        let mut m = vec![0u8; 8 + self.size];
+        m[0] = if self.dst.is_ipv6() { ICMPV6_ECHO_REQUEST } else { ICMP_ECHO_REQUEST };
+        m[4..6].copy_from_slice(&self.ident.to_be_bytes());
+        m[6..8].copy_from_slice(&seq.to_be_bytes());
+        m[8..16].copy_from_slice(&cx.now.to_be_bytes());
+        for (i, b) in m[16..].iter_mut().enumerate() {
+            *b = (i & 0xff) as u8;
+        }
+        if self.dst.is_ipv4() {
+            let c = inet_checksum(&m);
+            m[2..4].copy_from_slice(&c.to_be_bytes());
+        }
+        let now = cx.now;
+        match cx.k().sendto(now, fd, &m, 0, Some(SocketAddr::new(self.dst, 0))) {
+            Ok(_) => {}
+            // Like ping, a send error (no route, no ARP reply yet) counts as a loss.
+            Err(Errno::EAGAIN | Errno::EHOSTUNREACH | Errno::ENETUNREACH) => {}
+            Err(e) => self.probes.error = Some(format!("sendto: {}", e.name())),
+        }
+        self.outstanding.insert(seq, now);
+        self.probes.seq += 1;
+    }
+}
+
 impl App for Ping {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let (domain, proto) =
             if self.dst.is_ipv6() { (AF_INET6, IPPROTO_ICMPV6) } else { (AF_INET, IPPROTO_ICMP) };
-        if let Some(fd) = self.probes.open(cx, domain, SOCK_RAW | SOCK_NONBLOCK, proto) {
-            self.send_one(cx, fd);
-            self.probes.next(cx);
-        }
+        self.start_probing(cx, domain, SOCK_RAW | SOCK_NONBLOCK, proto);
     }
 
     fn timer(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.probes.due() {
-            self.send_one(cx, fd);
-            self.probes.next(cx);
-        }
+        self.probe_timer(cx);
     }
 
     fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {

@@ -83,3 +83,27 @@ impl Probes {
         }
     }
 }
+
+/// A probing client: its probes and how it sends one.
+pub trait Prober {
+    fn probes(&mut self) -> &mut Probes;
+
+    /// Sends probe number `probes().seq` on `fd` (and counts it).
+    fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32);
+
+    /// `App::start`: opens the socket and sends the first probe.
+    fn start_probing(&mut self, cx: &mut AppCx<'_>, domain: i32, ty: i32, proto: i32) {
+        if let Some(fd) = self.probes().open(cx, domain, ty, proto) {
+            self.send_one(cx, fd);
+            self.probes().next(cx);
+        }
+    }
+
+    /// `App::timer`: the next probe, if `count` allows.
+    fn probe_timer(&mut self, cx: &mut AppCx<'_>) {
+        if let Some(fd) = self.probes().due() {
+            self.send_one(cx, fd);
+            self.probes().next(cx);
+        }
+    }
+}

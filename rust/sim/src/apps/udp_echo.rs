@@ -1,7 +1,7 @@
 //! UDP echo server (RFC 862) and client: the client sends a datagram every interval
 //! carrying its sequence number and send time, and measures the RTT of each echo.
 
-use super::probes::Probes;
+use super::probes::{Prober, Probes};
 use super::{App, AppCx, FlowReport, pattern};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
@@ -106,6 +106,12 @@ impl UdpEchoClient {
             pending: BTreeSet::new(),
         }
     }
+}
+
+impl Prober for UdpEchoClient {
+    fn probes(&mut self) -> &mut Probes {
+        &mut self.probes
+    }
 
     fn send_one(&mut self, cx: &mut AppCx<'_>, fd: i32) {
         let now = cx.now;
@@ -125,17 +131,11 @@ impl UdpEchoClient {
 impl App for UdpEchoClient {
     fn start(&mut self, cx: &mut AppCx<'_>) {
         let domain = super::family(&self.dst);
-        if let Some(fd) = self.probes.open(cx, domain, SOCK_DGRAM | SOCK_NONBLOCK, 0) {
-            self.send_one(cx, fd);
-            self.probes.next(cx);
-        }
+        self.start_probing(cx, domain, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     }
 
     fn timer(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.probes.due() {
-            self.send_one(cx, fd);
-            self.probes.next(cx);
-        }
+        self.probe_timer(cx);
     }
 
     fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {
