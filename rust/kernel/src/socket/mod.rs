@@ -434,7 +434,10 @@ impl Sockets {
     ) -> SysResult<(usize, Option<SocketAddr>)> {
         let s = self.sock(fd)?;
         let r = self.ops(s.proto).recvmsg(now, net, s.id, iov, flags);
-        net.wake(s);
+        // EAGAIN took nothing and changed nothing: no mask to recheck.
+        if r != Err(Errno::EAGAIN) {
+            net.wake(s);
+        }
         r
     }
 
@@ -639,5 +642,33 @@ impl Transport for Sockets {
             _ => {}
         }
         self.raw.icmp_error(now, net, err);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::uapi::*;
+    use crate::{Errno, Kernel, KernelConfig};
+    use std::net::SocketAddr;
+
+    #[test]
+    fn events_only_for_new_readiness() {
+        let mut k = Kernel::new(KernelConfig { seed: 1 });
+        let fd = k.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0).unwrap();
+        let me: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        k.bind(fd, me).unwrap();
+        while k.poll_event().is_some() {}
+        k.sendto(0, fd, b"one", 0, Some(me)).unwrap();
+        let e = k.poll_event().expect("readable");
+        assert_eq!((e.fd, e.revents & POLLIN), (fd, POLLIN));
+        assert_eq!(k.poll_event(), None);
+        let mut buf = [0u8; 16];
+        assert_eq!(k.recv(0, fd, &mut buf, 0), Ok(3));
+        assert_eq!(k.poll_event(), None, "draining the queue only loses readiness");
+        assert_eq!(k.recv(0, fd, &mut buf, 0), Err(Errno::EAGAIN));
+        assert_eq!(k.poll_event(), None);
+        k.sendto(0, fd, b"two", 0, Some(me)).unwrap();
+        let e = k.poll_event().expect("readable again");
+        assert_eq!(e.revents & POLLIN, POLLIN, "the loss was recorded, so the gain is seen");
     }
 }

@@ -134,7 +134,10 @@ impl TcpTable {
     ) -> SysResult<R> {
         self.with_sock(now, net, id, |s, cx| {
             let r = f(s, cx);
-            cx.net.wake(s.sock_ref());
+            // EAGAIN (nothing to read, no room to write) leaves the mask as it was.
+            if r.as_ref().err() != Some(&Errno::EAGAIN) {
+                cx.net.wake(s.sock_ref());
+            }
             r
         })
         .unwrap_or(Err(Errno::EBADF))
