@@ -2,6 +2,10 @@
 //! each byte against the pattern stream (a memcmp per chunk). The simulator's `Sink`
 //! also hashes every byte (FNV-1a, a byte-serial multiply chain), which would dominate
 //! a per-packet cost comparison; this one does exactly what the smoltcp side does.
+//! Like the smoltcp side, which reads while `can_recv()`, it does not make a last
+//! `recv` only to be told EAGAIN: a read shorter than the buffer drained the queue
+//! (nginx's `ngx_unix_recv` does the same), unless the peer hung up or the socket
+//! failed, when it reads on to the end of file or the error.
 
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
@@ -42,11 +46,12 @@ impl VerifySink {
         while let Ok((fd, _)) = cx.k().accept(now, lfd, SOCK_NONBLOCK) {
             cx.own(fd);
             self.conns.insert(fd, 0);
-            self.read(cx, fd);
+            self.read(cx, fd, u16::MAX);
         }
     }
 
-    fn read(&mut self, cx: &mut AppCx<'_>, fd: i32) {
+    fn read(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {
+        let drained_if_short = revents & (POLLRDHUP | POLLHUP | POLLERR) == 0;
         let now = cx.now;
         loop {
             let Some(&off) = self.conns.get(&fd) else { return };
@@ -63,6 +68,9 @@ impl VerifySink {
                     self.bytes += n as u64;
                     self.first_at.get_or_insert(now);
                     self.last_at = now;
+                    if drained_if_short && n < self.buf.len() {
+                        return;
+                    }
                 }
                 Err(Errno::EAGAIN) => return,
                 Err(_) => {
@@ -87,11 +95,11 @@ impl App for VerifySink {
         self.listen_fd = Some(fd);
     }
 
-    fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, _revents: u16) {
+    fn event(&mut self, cx: &mut AppCx<'_>, fd: i32, revents: u16) {
         if Some(fd) == self.listen_fd {
             self.accept_all(cx, fd);
         } else {
-            self.read(cx, fd);
+            self.read(cx, fd, revents);
         }
     }
 
