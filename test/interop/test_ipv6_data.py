@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import LIBOS_IP, LIBOS_MAC, pattern, sh, sha256
-from sink import sink_script
+from stream import sink_script, source_script
 from test_linux import finish
 
 
@@ -203,13 +203,7 @@ def test_libos_routes_ipv6_between_linux_namespaces(ns, peer, tmp_path):
     ns.procs.append(srv)
     assert srv.stdout.readline().strip() == "LISTENING"
     size = 1 << 20
-    client = textwrap.dedent(f"""
-        import socket
-        data = bytes(((i * 7) + (i >> 8)) & 0xff for i in range({size}))
-        c = socket.create_connection(("{B6}", 5002), timeout=20)
-        c.sendall(data); c.shutdown(socket.SHUT_WR)
-        assert c.recv(1) == b""
-    """)
+    client = source_script(B6, 5002, size, timeout=20)
     ns.run("python3", "-c", client, timeout=60)
     srv_out, _ = srv.communicate(timeout=30)
     n, digest = srv_out.split()

@@ -2,10 +2,9 @@
 close as seen in a capture decoded by tshark with checksum validation, and curl."""
 
 import subprocess
-import textwrap
 
 from conftest import HOST_BIN, LIBOS_IP, LIBOS_MAC, LINUX_IP, pattern, sha256, sh
-from sink import sink_script
+from stream import sink_script, source_script
 
 SIZE = 4 << 20
 
@@ -127,13 +126,7 @@ def test_libos_receiver_recovers_from_loss_against_linux(ns):
     drop_tcp(ns, 2)
     size = 2 << 20
     host = ns.libos("--app", "tcp-sink", "--port", "5004", "--duration", "120")
-    client = textwrap.dedent(f"""
-        import socket
-        data = bytes(((i * 7) + (i >> 8)) & 0xff for i in range({size}))
-        c = socket.create_connection(("{LIBOS_IP}", 5004), timeout=60)
-        c.sendall(data); c.shutdown(socket.SHUT_WR)
-        assert c.recv(1) == b""
-    """)
+    client = source_script(LIBOS_IP, 5004, size, timeout=60)
     ns.run("python3", "-c", client, timeout=150)
     out = finish(host, timeout=150)
     assert int(result(out, "bytes")) == size, out
@@ -141,15 +134,7 @@ def test_libos_receiver_recovers_from_loss_against_linux(ns):
 
 
 def test_linux_client_to_libos_server(ns, tmp_path):
-    client = textwrap.dedent(f"""
-        import socket
-        n = {SIZE}
-        data = bytes(((i * 7) + (i >> 8)) & 0xff for i in range(n))
-        c = socket.create_connection(("{LIBOS_IP}", 5002), timeout=30)
-        c.sendall(data); c.shutdown(socket.SHUT_WR)
-        assert c.recv(1) == b""
-        c.close()
-    """)
+    client = source_script(LIBOS_IP, 5002, SIZE)
     pcap = str(tmp_path / "server.pcap")
     cap = ns.capture(pcap)
     host = ns.libos("--app", "tcp-sink", "--port", "5002", "--duration", "60")
@@ -195,13 +180,7 @@ def test_af_packet_on_veth(ns, tmp_path):
         r = ns.run("ping", "-c", "3", "-i", "0.2", "-W", "2", "10.98.0.2")
         assert " 0% packet loss" in r.stdout, r.stdout
         size = 1 << 20
-        client = textwrap.dedent(f"""
-            import socket
-            data = bytes(((i * 7) + (i >> 8)) & 0xff for i in range({size}))
-            c = socket.create_connection(("10.98.0.2", 5003), timeout=20)
-            c.sendall(data); c.shutdown(socket.SHUT_WR)
-            assert c.recv(1) == b""
-        """)
+        client = source_script("10.98.0.2", 5003, size, timeout=20)
         ns.run("python3", "-c", client)
         out = finish(host)
         assert int(result(out, "bytes")) == size, out

@@ -4,11 +4,10 @@ libos server and a libos client to a Linux server, data verified by sha256, a cl
 checked; libos's dual-stack listener (`[::]`, IPV6_V6ONLY off) taking Linux's IPv4 and
 IPv6 clients with Linux's peer names; curl -6 fetching from libos."""
 
-import textwrap
 import time
 
 from conftest import LIBOS_IP, LINUX_IP, pattern, sha256
-from sink import sink_script
+from stream import sink_script, source_script
 from test_linux import finish, result, tshark_rows
 
 LINUX6 = "2001:db8:99::1"
@@ -51,19 +50,6 @@ def assert_clean_tcp6(path, port):
     return len(rows)
 
 
-def linux_client(host, port, size, family="AF_INET6"):
-    return textwrap.dedent(f"""
-        import socket
-        data = bytes(((i * 7) + (i >> 8)) & 0xff for i in range({size}))
-        c = socket.socket(socket.{family}, socket.SOCK_STREAM)
-        c.settimeout(30); c.connect(("{host}", {port}))
-        print("LOCAL", c.getsockname()[1], flush=True)
-        c.sendall(data); c.shutdown(socket.SHUT_WR)
-        assert c.recv(1) == b""
-        c.close()
-    """)
-
-
 LINUX_SINK6 = sink_script(LINUX6, 5011, with_peer=True)
 
 
@@ -71,7 +57,7 @@ def test_linux_client_to_libos_server_over_ipv6(ns, tmp_path):
     pcap = str(tmp_path / "srv6.pcap")
     cap = ns.capture(pcap)
     host = up6(ns, "--app", "tcp-sink", "--port", "5010", "--duration", "60")
-    cl = ns.popen("python3", "-c", linux_client(LIBOS6, 5010, SIZE))
+    cl = ns.popen("python3", "-c", source_script(LIBOS6, 5010, SIZE))
     cl_out, cl_err = cl.communicate(timeout=60)
     assert cl.returncode == 0, cl_err
     out = finish(host)
@@ -114,7 +100,7 @@ def test_dual_stack_listener_takes_v4_and_v6(ns):
             host = ns.libos("--app", "tcp-sink", "--port", "5012", "--duration", "30")
         else:
             host = up6(ns, "--app", "tcp-sink", "--port", "5012", "--duration", "30")
-        r = ns.run("python3", "-c", linux_client(target, 5012, size, family), timeout=60)
+        r = ns.run("python3", "-c", source_script(target, 5012, size), timeout=60)
         port = r.stdout.split()[1]
         out = finish(host)
         assert int(result(out, "bytes")) == size, out
