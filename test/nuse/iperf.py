@@ -33,3 +33,19 @@ def wait_server(srv, what):
         raise AssertionError(f"{what} did not finish:\n{out}\n{err}")
     assert srv.returncode == 0, err
     return out
+
+
+def pair(ns, libos_client, linux_ip, libos_ip, port, opts, server_opts=()):
+    """A one-shot server on one side and `client` on the other: libos_client runs the
+    client over libos against a Linux server at linux_ip, else Linux's client against a
+    server over libos at libos_ip. (server process, client report)."""
+    server = ["iperf3", "-s", "-1", *server_opts, "-p", port]
+    if libos_client:
+        srv = ns.popen(*server, "-B", linux_ip)
+        return srv, client(ns.libos, linux_ip, port, opts)
+    srv = ns.libos_popen(*server, "-B", libos_ip)
+    return srv, client(ns.run, libos_ip, port, opts)
+
+
+def way(libos_client):
+    return "libos client -> Linux server" if libos_client else "Linux client -> libos server"

@@ -146,13 +146,7 @@ def run_iperf6(ns, capsys, libos_client, reverse):
     each end's own JSON reports them."""
     port = "5201"
     opts = ["-6", "-t", "2", "-J"] + (["-R"] if reverse else [])
-    server = ["iperf3", "-s", "-1", "-J", "-p", port]
-    if libos_client:
-        srv = ns.popen(*server, "-B", LINUX_IP6)
-        res = iperf.client(ns.libos, LINUX_IP6, port, opts)
-    else:
-        srv = ns.libos_popen(*server, "-B", LIBOS_IP6)
-        res = iperf.client(ns.run, LIBOS_IP6, port, opts)
+    srv, res = iperf.pair(ns, libos_client, LINUX_IP6, LIBOS_IP6, port, opts, ["-J"])
     theirs = iperf.iperf_json(iperf.wait_server(srv, "iperf3 server"))["end"]
     ours = res["end"]
     # Each end's own count: the sender's bytes written, the receiver's bytes read. The
@@ -179,15 +173,10 @@ def run_iperf6_udp(ns, capsys, libos_client):
     the rate is met and the loss small."""
     port = "5202"
     opts = ["-6", "-u", "-b", "100M", "-t", "2", "-J"]
-    if libos_client:
-        ns.popen("iperf3", "-s", "-1", "-p", port, "-B", LINUX_IP6)
-        res = iperf.client(ns.libos, LINUX_IP6, port, opts)
-    else:
-        ns.libos_popen("iperf3", "-s", "-1", "-p", port, "-B", LIBOS_IP6)
-        res = iperf.client(ns.run, LIBOS_IP6, port, opts)
+    _, res = iperf.pair(ns, libos_client, LINUX_IP6, LIBOS_IP6, port, opts)
     s = res["end"]["sum"]
     bps, lost = s["bits_per_second"], s.get("lost_percent", 0.0)
-    way = "libos client -> Linux server" if libos_client else "Linux client -> libos server"
+    way = iperf.way(libos_client)
     report(capsys, f"iperf3 -6 UDP {way}: {bps / 1e6:.0f} Mbit/s loss {lost:.2f}%")
     assert bps > 75e6 and lost < 5.0, (bps, lost)
 

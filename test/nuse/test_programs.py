@@ -57,12 +57,8 @@ def test_linux_curl_fetches_from_http_server_over_libos(ns):
 def run_iperf(ns, capsys, libos_client, udp):
     port = "5201"
     opts = ["-t", "2", "-J"] + (["-u", "-b", "200M"] if udp else [])
-    if libos_client:
-        ns.popen("iperf3", "-s", "-1", "-B", LINUX_IP, "-p", port)
-        res = iperf.client(ns.libos, LINUX_IP, port, opts)
-    else:
-        srv = ns.libos_popen("iperf3", "-s", "-1", "-B", LIBOS_IP, "-p", port)
-        res = iperf.client(ns.run, LIBOS_IP, port, opts)
+    srv, res = iperf.pair(ns, libos_client, LINUX_IP, LIBOS_IP, port, opts)
+    if not libos_client:
         iperf.wait_server(srv, "iperf3 server over libos")
     end = res["end"]
     if udp:
@@ -75,7 +71,7 @@ def run_iperf(ns, capsys, libos_client, udp):
         bps = end["sum_received"]["bits_per_second"]
         assert bps > 50e6, f"TCP {bps / 1e6:.1f} Mbit/s"
         extra = ""
-    way = "libos client -> Linux server" if libos_client else "Linux client -> libos server"
+    way = iperf.way(libos_client)
     report(capsys, f"iperf3 {'UDP' if udp else 'TCP'} {way}: {bps / 1e9:.2f} Gbit/s{extra}")
 
 
