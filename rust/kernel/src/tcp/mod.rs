@@ -197,9 +197,10 @@ pub struct TcpTable {
     /// Connected sockets (including embryonic children and TIME_WAIT) by
     /// (local, remote).
     conns: BTreeMap<(SocketAddr, SocketAddr), u32>,
-    /// The last `conns` hit (a one-entry demux cache, as Linux's early demux keeps the
-    /// socket on the flow): cleared whenever an entry leaves or a key is re-bound.
-    last_conn: Option<((SocketAddr, SocketAddr), u32)>,
+    /// The socket of the last `conns` hit (a one-entry demux cache, as Linux's early
+    /// demux keeps the socket on the flow), valid while its (local, remote) match:
+    /// cleared whenever an entry leaves or a key is re-bound.
+    last_conn: Option<u32>,
     /// Sockets holding each local port (Linux bind hash buckets).
     ports: BTreeMap<u16, Vec<u32>>,
     /// Per-socket timer expiries, ordered by deadline then socket then kind. Lazy, as
@@ -419,13 +420,13 @@ impl TcpTable {
 
     /// The connection on `key` (`__inet_lookup_established`).
     fn lookup_conn(&mut self, key: (SocketAddr, SocketAddr)) -> Option<u32> {
-        if let Some((k, id)) = self.last_conn
-            && k == key
+        if let Some(id) = self.last_conn
+            && self.sock(id).is_some_and(|s| (s.local, s.remote) == key)
         {
             return Some(id);
         }
         let id = *self.conns.get(&key)?;
-        self.last_conn = Some((key, id));
+        self.last_conn = Some(id);
         Some(id)
     }
 
