@@ -2,7 +2,7 @@
 //! socket takes it (N bytes, or until the stop time), then shuts down its write side
 //! and waits for the sink to close.
 
-use super::{App, AppCx, FlowReport, RttStats, Sample, pattern};
+use super::{App, AppCx, FlowReport, RttStats, Sample, close_tcp, pattern};
 use libos_kernel::Errno;
 use libos_kernel::tcp::TcpInfo;
 use libos_kernel::uapi::*;
@@ -54,11 +54,8 @@ impl BulkSend {
 
     /// Takes a last TCP_INFO and closes the socket.
     fn finish(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.fd.take() {
-            if let Ok(i) = cx.k().tcp_info(fd) {
-                self.info = Some((cx.now, i));
-            }
-            cx.close(fd);
+        if let Some(i) = close_tcp(cx, &mut self.fd) {
+            self.info = Some((cx.now, i));
         }
     }
 
@@ -155,17 +152,7 @@ impl App for BulkSend {
         let fd = self.fd?;
         let i = cx.k().tcp_info(fd).ok()?;
         self.info = Some((cx.now, i));
-        if i.rtt > 0 {
-            self.rtt.add(f64::from(i.rtt));
-        }
-        Some(Sample {
-            cwnd: i.snd_cwnd,
-            ssthresh: i.snd_ssthresh,
-            rtt_us: i.rtt,
-            bytes: i.bytes_acked,
-            retrans: u64::from(i.total_retrans),
-            delivery_rate: i.delivery_rate,
-        })
+        Some(Sample::of_tcp(&i, &mut self.rtt))
     }
 
     fn report(&self) -> FlowReport {

@@ -120,6 +120,31 @@ pub fn measured_csv(rows: &[Measured]) -> String {
     s
 }
 
+impl Sample {
+    /// A TCP sender's sample from its TCP_INFO; the RTT, when known, also goes into `rtt`.
+    pub fn of_tcp(i: &libos_kernel::tcp::TcpInfo, rtt: &mut RttStats) -> Sample {
+        if i.rtt > 0 {
+            rtt.add(f64::from(i.rtt));
+        }
+        Sample {
+            cwnd: i.snd_cwnd,
+            ssthresh: i.snd_ssthresh,
+            rtt_us: i.rtt,
+            bytes: i.bytes_acked,
+            retrans: u64::from(i.total_retrans),
+            delivery_rate: i.delivery_rate,
+        }
+    }
+}
+
+/// Closes the TCP socket in `fd` (if any) after a last TCP_INFO, which is returned.
+pub fn close_tcp(cx: &mut AppCx<'_>, fd: &mut Option<i32>) -> Option<libos_kernel::tcp::TcpInfo> {
+    let fd = fd.take()?;
+    let info = cx.k().tcp_info(fd).ok();
+    cx.close(fd);
+    info
+}
+
 impl RttStats {
     pub fn add(&mut self, us: f64) {
         if self.n == 0 || us < self.min {

@@ -3,7 +3,7 @@
 //! every datagram starts with its sequence number; over TCP the bytes are the pattern.
 
 use super::sink::Proto;
-use super::{App, AppCx, FlowReport, RttStats, Sample, pattern};
+use super::{App, AppCx, FlowReport, RttStats, Sample, close_tcp, pattern};
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
 use std::net::SocketAddr;
@@ -155,11 +155,8 @@ impl App for OnOff {
     }
 
     fn stop(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.fd.take() {
-            if let Ok(i) = cx.k().tcp_info(fd) {
-                self.retrans = u64::from(i.total_retrans);
-            }
-            cx.close(fd);
+        if let Some(i) = close_tcp(cx, &mut self.fd) {
+            self.retrans = u64::from(i.total_retrans);
         }
     }
 
@@ -169,18 +166,9 @@ impl App for OnOff {
             return Some(Sample { bytes: self.sent_bytes, ..Default::default() });
         }
         let i = cx.k().tcp_info(fd).ok()?;
-        self.retrans = u64::from(i.total_retrans);
-        if i.rtt > 0 {
-            self.rtt.add(f64::from(i.rtt));
-        }
-        Some(Sample {
-            cwnd: i.snd_cwnd,
-            ssthresh: i.snd_ssthresh,
-            rtt_us: i.rtt,
-            bytes: i.bytes_acked,
-            retrans: self.retrans,
-            delivery_rate: i.delivery_rate,
-        })
+        let s = Sample::of_tcp(&i, &mut self.rtt);
+        self.retrans = s.retrans;
+        Some(s)
     }
 
     fn report(&self) -> FlowReport {

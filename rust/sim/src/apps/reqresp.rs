@@ -2,7 +2,7 @@
 //! answers with `resp` bytes, repeated on one connection; the client records the
 //! latency of each exchange (first request byte written to last response byte read).
 
-use super::{App, AppCx, FlowReport, Measured, RttStats, measured_csv};
+use super::{App, AppCx, FlowReport, Measured, RttStats, close_tcp, measured_csv};
 use crate::apps::pattern;
 use libos_kernel::Errno;
 use libos_kernel::uapi::*;
@@ -230,11 +230,8 @@ impl RrClient {
     }
 
     fn finish(&mut self, cx: &mut AppCx<'_>) {
-        if let Some(fd) = self.fd.take() {
-            if let Ok(i) = cx.k().tcp_info(fd) {
-                self.retrans = u64::from(i.total_retrans);
-            }
-            cx.close(fd);
+        if let Some(i) = close_tcp(cx, &mut self.fd) {
+            self.retrans = u64::from(i.total_retrans);
         }
     }
 }
