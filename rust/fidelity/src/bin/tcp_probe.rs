@@ -49,6 +49,25 @@ fn congestion(fd: i32) -> String {
     String::from_utf8_lossy(s.split(|c| *c == 0).next().unwrap_or(s)).into_owned()
 }
 
+/// `TCP_CC_INFO` (linux/tcp.h) when the socket runs BBR: `struct tcp_bbr_info`'s bw
+/// (bytes/s), pacing and cwnd gains (<< 8). The CSV's last three columns; empty for the
+/// other algorithms (their `tcp_cc_info` has no such fields).
+fn bbr_info(fd: i32) -> String {
+    const TCP_CC_INFO: libc::c_int = 26;
+    let mut b = [0u8; 20];
+    let mut len = b.len() as libc::socklen_t;
+    // SAFETY: b and len are valid out-pointers of the given size.
+    let r = unsafe {
+        libc::getsockopt(fd, libc::IPPROTO_TCP, TCP_CC_INFO, b.as_mut_ptr().cast(), &mut len)
+    };
+    if r < 0 || len < 20 {
+        return ",,".into();
+    }
+    let u = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let bw = u64::from(u(0)) | u64::from(u(4)) << 32;
+    format!("{},{},{}", bw.saturating_mul(8), u(12), u(16))
+}
+
 fn mono() -> f64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid out-pointer.
@@ -91,6 +110,7 @@ struct Summary {
 
 fn send_loop(fd: i32, secs: f64, interval: f64, csv: &mut dyn Write) -> Result<(), String> {
     let buf = vec![0x5au8; 65536];
+    let bbr = congestion(fd) == "bbr";
     let t0 = mono();
     let mut next = 0.0;
     let mut sum = Summary { first_retrans: None, cwnd_sum: 0.0, samples: 0 };
@@ -99,7 +119,8 @@ fn send_loop(fd: i32, secs: f64, interval: f64, csv: &mut dyn Write) -> Result<(
         let t = mono() - t0;
         if t >= next {
             last = tcp_info(fd)?;
-            writeln!(csv, "{}", last.csv_row(t)).map_err(|e| e.to_string())?;
+            let cc = if bbr { bbr_info(fd) } else { ",,".into() };
+            writeln!(csv, "{},{cc}", last.csv_row(t)).map_err(|e| e.to_string())?;
             if last.total_retrans > 0 && sum.first_retrans.is_none() {
                 sum.first_retrans = Some(t);
             }
@@ -153,7 +174,8 @@ fn sender(o: &std::collections::BTreeMap<String, String>) -> Result<(), String> 
         )),
         None => Box::new(std::io::sink()),
     };
-    writeln!(csv, "{}", TcpInfo::CSV_HEADER).map_err(|e| e.to_string())?;
+    writeln!(csv, "{},bbr_bw_bps,bbr_pacing_gain,bbr_cwnd_gain", TcpInfo::CSV_HEADER)
+        .map_err(|e| e.to_string())?;
     let r = send_loop(fd, secs, interval.max(0.001), &mut *csv);
     csv.flush().map_err(|e| e.to_string())?;
     // SAFETY: fd is ours.
