@@ -220,8 +220,10 @@ def test_libos_routes_ipv6_between_linux_namespaces(ns, peer, tmp_path):
     print(f"router: forwarded {c['Ip6OutForwDatagrams']} packets, errors {errs}")
 
 
-# Fragments crafted on the Linux side and written to tap0 with AF_PACKET.
-CRAFT = textwrap.dedent("""
+# The start of every script writing crafted IPv6 frames on {dev} with AF_PACKET: the
+# socket, the Ethernet header from our MAC to {dmac}, SRC and DST, and the Internet
+# checksum (RFC 1071).
+AF_PACKET_HEAD = textwrap.dedent("""
     import socket, struct, sys, time
     src_mac = open("/sys/class/net/{dev}/address").read().strip()
     SRC = socket.inet_pton(socket.AF_INET6, "{src}")
@@ -230,13 +232,17 @@ CRAFT = textwrap.dedent("""
         + b"\\x86\\xdd"
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind(("{dev}", 0))
+    a = lambda t: socket.inet_pton(socket.AF_INET6, t)
 
     def csum(b):
         if len(b) % 2: b += b"\\0"
         t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
         while t >> 16: t = (t & 0xffff) + (t >> 16)
         return ~t & 0xffff
+""")
 
+# Fragments crafted on the Linux side and written to tap0 with AF_PACKET.
+CRAFT = AF_PACKET_HEAD + textwrap.dedent("""
     def echo(ident, n):
         body = bytes((i * 7) & 0xff for i in range(n))
         msg = struct.pack("!BBHHH", 128, 0, 0, ident, 1) + body
@@ -379,22 +385,7 @@ def test_icmp6_error_rate_limit_as_linux(ns, peer, tmp_path):
 # MLD queries from a (forged) link-local querier, written with AF_PACKET: a general
 # MLDv2 query (RFC 3810 §5.1), then an MLDv1 one (RFC 2710 §3.6), both hop limit 1
 # behind a Router Alert, maximum response delay 500 ms.
-QUERY = textwrap.dedent("""
-    import socket, struct, time
-    src_mac = open("/sys/class/net/{dev}/address").read().strip()
-    SRC = socket.inet_pton(socket.AF_INET6, "fe80::99")
-    DST = socket.inet_pton(socket.AF_INET6, "ff02::1")
-    ETH = bytes.fromhex("333300000001") + bytes.fromhex(src_mac.replace(":", "")) \\
-        + b"\\x86\\xdd"
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind(("{dev}", 0))
-
-    def csum(b):
-        if len(b) % 2: b += b"\\0"
-        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-        while t >> 16: t = (t & 0xffff) + (t >> 16)
-        return ~t & 0xffff
-
+QUERY = AF_PACKET_HEAD + textwrap.dedent("""
     def send(msg):
         ph = SRC + DST + struct.pack("!I3xB", len(msg), 58)
         msg = msg[:2] + struct.pack("!H", csum(ph + msg)) + msg[4:]
@@ -443,14 +434,14 @@ def test_mld_queries_answered_as_linux(ns, peer, tmp_path):
     pcap_l = str(tmp_path / "mld-linux.pcap")
     cap = ns.popen("tcpdump", "-i", "cx", "-U", "-s", "0", "-w", pcap_l)
     time.sleep(2.5)
-    ns.run("python3", "-c", QUERY.format(dev="cx"))
+    ns.run("python3", "-c", QUERY.format(dev="cx", src="fe80::99", dst="ff02::1", dmac="33:33:00:00:00:01"))
     cap.terminate()
     cap.wait(timeout=10)
     pcap = str(tmp_path / "mld-libos.pcap")
     cap = ns.capture(pcap)
     host = ns.libos("--app", "idle", "--duration", "7", "--addr6", LIBOS6 + "/64")
     time.sleep(2.5)
-    ns.run("python3", "-c", QUERY.format(dev="tap0"))
+    ns.run("python3", "-c", QUERY.format(dev="tap0", src="fe80::99", dst="ff02::1", dmac="33:33:00:00:00:01"))
     finish(host)
     cap.terminate()
     cap.wait(timeout=10)
@@ -471,20 +462,9 @@ def test_mld_queries_answered_as_linux(ns, peer, tmp_path):
 
 
 # Forged NDP written with AF_PACKET (RFC 4861 §6.1.2, §7.1.2: hop limit must be 255).
-FORGED_NDP = textwrap.dedent("""
-    import socket, struct
-    src_mac = open("/sys/class/net/tap0/address").read().strip()
+FORGED_NDP = AF_PACKET_HEAD + textwrap.dedent("""
     ETH_SRC = bytes.fromhex(src_mac.replace(":", ""))
     BOGUS = bytes.fromhex("02deadbeef00")
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind(("tap0", 0))
-    a = lambda t: socket.inet_pton(socket.AF_INET6, t)
-
-    def csum(b):
-        if len(b) % 2: b += b"\\0"
-        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-        while t >> 16: t = (t & 0xffff) + (t >> 16)
-        return ~t & 0xffff
 
     def send(src, dst, dmac, hlim, msg):
         ph = a(src) + a(dst) + struct.pack("!I3xB", len(msg), 58)
@@ -518,7 +498,8 @@ def test_forged_ndp_ignored(ns, tmp_path):
     r = ns.run("ping", "-6", "-c", "1", "-W", "2", LIBOS6, check=False)
     assert " 0% packet loss" in r.stdout, r.stdout
     ns.run("python3", "-c", FORGED_NDP.format(libos_mac=LIBOS_MAC, linux6=LINUX6,
-                                              libos6=LIBOS6))
+                                              libos6=LIBOS6, dev="tap0", src="::",
+                                              dst="::", dmac="00:00:00:00:00:00"))
     time.sleep(0.5)
     r = ns.run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", LIBOS6, check=False)
     assert " 0% packet loss" in r.stdout, r.stdout
