@@ -584,3 +584,39 @@ impl TcpSock {
         }
     }
 }
+
+#[cfg(test)]
+mod lazy_timer_tests {
+    use super::*;
+
+    fn only(t: Timer, at: Nanos) -> [Option<Nanos>; timer::TIMER_COUNT] {
+        let mut a = [None; timer::TIMER_COUNT];
+        a[t as usize] = Some(at);
+        a
+    }
+
+    fn entries(tb: &TcpTable) -> Vec<(Nanos, u32, Timer)> {
+        tb.timers.iter().copied().collect()
+    }
+
+    #[test]
+    fn one_entry_at_or_before_the_deadline() {
+        let mut tb = TcpTable::default();
+        tb.sync_timers(3, only(Timer::Retransmit, 100));
+        // Re-armed later (every ACK moves the RTO): the early entry stays, nothing else.
+        tb.sync_timers(3, only(Timer::Retransmit, 200));
+        assert_eq!(entries(&tb), [(100, 3, Timer::Retransmit)]);
+        // Moved earlier: the entry moves with it.
+        tb.sync_timers(3, only(Timer::Retransmit, 50));
+        assert_eq!(entries(&tb), [(50, 3, Timer::Retransmit)]);
+        // Cancelled: the entry stays until `advance` finds it stale.
+        tb.sync_timers(3, [None; timer::TIMER_COUNT]);
+        assert_eq!(tb.next_deadline(), Some(50));
+        tb.sync_timers(4, only(Timer::DelayedAck, 70));
+        // A freed socket takes its entries with it (its id may be reused).
+        tb.drop_timers(3);
+        assert_eq!(entries(&tb), [(70, 4, Timer::DelayedAck)]);
+        tb.sync_timers(3, only(Timer::Retransmit, 300));
+        assert_eq!(entries(&tb), [(70, 4, Timer::DelayedAck), (300, 3, Timer::Retransmit)]);
+    }
+}
