@@ -47,6 +47,10 @@ pub struct TcpSysctl {
     pub tcp_orphan_retries: u8,
     pub tcp_moderate_rcvbuf: bool,
     pub tcp_syncookies: u8,
+    /// SACK compression: the longest hold of a duplicate ACK and how many may be held
+    /// (`tcp_comp_sack_delay_ns`, `tcp_comp_sack_nr`; 0 turns compression off).
+    pub tcp_comp_sack_delay_ns: u64,
+    pub tcp_comp_sack_nr: u8,
 }
 
 impl Default for TcpSysctl {
@@ -88,6 +92,8 @@ impl Default for TcpSysctl {
             tcp_orphan_retries: 0,
             tcp_moderate_rcvbuf: true,
             tcp_syncookies: 1,
+            tcp_comp_sack_delay_ns: 1_000_000,
+            tcp_comp_sack_nr: 44,
         }
     }
 }
@@ -137,6 +143,8 @@ pub static ENTRIES: &[Entry] = &[
         },
     },
     sysctl_int!("net.ipv4.tcp_pacing_ss_ratio", tcp.tcp_pacing_ss_ratio, 0, 1000),
+    sysctl_int!("net.ipv4.tcp_comp_sack_delay_ns", tcp.tcp_comp_sack_delay_ns, 0, i64::MAX),
+    sysctl_int!("net.ipv4.tcp_comp_sack_nr", tcp.tcp_comp_sack_nr, 0, 255),
     sysctl_int!("net.ipv4.tcp_pacing_ca_ratio", tcp.tcp_pacing_ca_ratio, 0, 1000),
     sysctl_int!("net.ipv4.tcp_timestamps", tcp.tcp_timestamps, 0, 2),
     sysctl_int!("net.ipv4.tcp_window_scaling", tcp.tcp_window_scaling, 0, 1),

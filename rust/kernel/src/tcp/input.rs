@@ -1042,7 +1042,8 @@ impl TcpSock {
     /// later ones are held back for 5 % of the RTT, at most `tcp_comp_sack_delay_ns`
     /// (1 ms), or until `tcp_comp_sack_nr` (44) are held. True if this one is held.
     fn compress_sack(&mut self, cx: &Cx<'_>) -> bool {
-        if !self.sack_ok || self.compressed_ack >= COMP_SACK_NR {
+        let t = &cx.net.sysctl.tcp;
+        if !self.sack_ok || self.compressed_ack >= u32::from(t.tcp_comp_sack_nr) {
             return false;
         }
         if self.compressed_ack_rcv_nxt != self.rcv_nxt {
@@ -1062,7 +1063,8 @@ impl TcpSock {
         if let Some(srtt) = self.rtt.srtt.filter(|&s| s > 0 && s < rtt) {
             rtt = srtt;
         }
-        self.set_timer(Timer::CompressedAck, cx.now + (rtt / 20).min(COMP_SACK_DELAY));
+        let delay = (rtt / 20).min(cx.net.sysctl.tcp.tcp_comp_sack_delay_ns);
+        self.set_timer(Timer::CompressedAck, cx.now + delay);
         true
     }
 
@@ -1079,9 +1081,6 @@ impl TcpSock {
     }
 }
 
-/// Linux defaults of `tcp_comp_sack_nr` and `tcp_comp_sack_delay_ns`.
-const COMP_SACK_NR: u32 = 44;
-const COMP_SACK_DELAY: Nanos = 1_000_000;
 /// Linux `TCP_FASTRETRANS_THRESH`.
 const FASTRETRANS_THRESH: u8 = 3;
 /// Linux `TCP_NUM_SACKS`: the receiver's SACK block table.

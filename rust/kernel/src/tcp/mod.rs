@@ -101,6 +101,8 @@ pub struct TcpMib {
     pub ofo_queue: u64,
     pub ofo_drop: u64,
     pub rcvq_drop: u64,
+    /// TCPAckCompressed: duplicate ACKs held back and sent as one (SACK compression).
+    pub ack_compressed: u64,
     /// TCPAbortOnData / TCPAbortOnClose / TCPAbortOnLinger.
     pub abort_on_data: u64,
     pub abort_on_close: u64,
@@ -137,7 +139,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 28] {
+    pub fn netstat(&self) -> [(&'static str, u64); 29] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -166,6 +168,7 @@ impl TcpMib {
             ("TCPOFODrop", self.ofo_drop),
             ("TCPChallengeACK", self.challenge_acks),
             ("TCPSYNChallenge", self.syn_challenge),
+            ("TCPAckCompressed", self.ack_compressed),
             ("TCPRcvQDrop", self.rcvq_drop),
         ]
     }

@@ -243,6 +243,7 @@ impl TcpSock {
             self.ack_pending = false;
             self.quickack = self.quickack.saturating_sub(1);
             self.clear_timer(Timer::DelayedAck);
+            cx.stats.mib.ack_compressed += u64::from(self.compressed_ack);
             self.compressed_ack = 0;
             self.clear_timer(Timer::CompressedAck);
         }

@@ -431,7 +431,25 @@ fn rack_timer_fires_between_slow_dupacks() {
 /// RTT, at most 1 ms, and go as one ACK.
 #[test]
 fn sack_compression_holds_dupacks_after_the_third() {
+    let (dupacks, p) = dupacks_behind_a_hole(44);
+    // The flight arrives at once: the ACK up to the hole, 3 duplicate ACKs, and one
+    // for all the others 1 ms later (RTT 20 ms / 20).
+    assert_eq!(dupacks.len(), 5, "{dupacks:?}");
+    assert!(dupacks[..4].iter().all(|&t| t == dupacks[0]), "{dupacks:?}");
+    assert_eq!(dupacks[4] - dupacks[0], MS);
+    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
+    assert!(p.b.tcp.stats.mib.ack_compressed > 0);
+    // `tcp_comp_sack_nr = 0`: no compression, one duplicate ACK per segment.
+    let (dupacks, p) = dupacks_behind_a_hole(0);
+    assert!(dupacks.len() > 40, "{dupacks:?}");
+    assert_eq!(p.b.tcp.stats.mib.ack_compressed, 0);
+}
+
+/// The receiver's ACKs for the hole left by one segment lost in a 60-segment flight,
+/// with `tcp_comp_sack_nr` = `nr` on the receiver.
+fn dupacks_behind_a_hole(nr: u8) -> (Vec<Nanos>, Pair) {
     let (mut p, c, _l, child) = established();
+    p.b.net.sysctl.tcp.tcp_comp_sack_nr = nr;
     let mss = p.sock(true, c).mss as usize;
     // A fixed receive buffer, so that the window stops growing (while it grows every
     // segment is ACKed at once, `tcp_grow_window`).
@@ -450,12 +468,7 @@ fn sack_compression_holds_dupacks_after_the_third() {
     }));
     let data = pattern(60 * mss);
     assert!(transfer(&mut p, true, c, child, &data, 10 * SEC) == data);
-    let dupacks: Vec<Nanos> =
+    let dupacks =
         p.log.iter().filter(|w| !w.from_a && w.len == 0 && w.ack == lost).map(|w| w.at).collect();
-    // The flight arrives at once: the ACK up to the hole, 3 duplicate ACKs, and one
-    // for all the others 1 ms later (RTT 20 ms / 20).
-    assert_eq!(dupacks.len(), 5, "{dupacks:?}");
-    assert!(dupacks[..4].iter().all(|&t| t == dupacks[0]), "{dupacks:?}");
-    assert_eq!(dupacks[4] - dupacks[0], MS);
-    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
+    (dupacks, p)
 }
