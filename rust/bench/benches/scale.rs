@@ -10,7 +10,9 @@
 //! With `--active K` only the first K pairs run an app and the other nodes are idle
 //! (addressed, linked, no timers): the work per event is then the same at every N, so
 //! the per-event cost shows what N itself costs the engine — it should stay flat, since
-//! idle nodes hold no queue entries and no event sweeps them.
+//! idle nodes hold no queue entries and no event sweeps them. The nodes are IPv4-only
+//! (`disable_ipv6`): a Linux host's IPv6 start-up (DAD, router solicitations with their
+//! backoff, MLD reports) would otherwise give every idle node events of its own.
 //!
 //! `cargo bench -p libos-bench --bench scale [-- --sizes 10,100,1000,10000 --secs S --app bulk|ping --active K]`
 
@@ -54,6 +56,10 @@ fn run(nodes: usize, sim_ns: u64, ping: bool, active: usize) -> Row {
     for i in 0..pairs {
         let a = sim.add_kernel_node(&format!("a{i}"));
         let b = sim.add_kernel_node(&format!("b{i}"));
+        for n in [a, b] {
+            let k = sim.kernel(n).unwrap();
+            k.sysctl_set("net.ipv6.conf.default.disable_ipv6", "1").expect("sysctl");
+        }
         let (ia, ib) = sim.add_p2p(a, b, &p).expect("link");
         let (ipa, ipb) = pair_addrs(i);
         sim.kernel(a).unwrap().addr_add(0, ia, IpAddr::V4(ipa), 30).expect("addr");
