@@ -63,17 +63,11 @@ fn sref(id: u32) -> SockRef {
 }
 
 impl RawSock {
-    /// The receive buffer: SO_RCVBUF if set, else `net.core.rmem_default`.
-    fn rcvbuf(&self, net: &Net) -> usize {
-        let c = &self.common;
-        (if c.rcvbuf_locked { c.rcvbuf } else { net.sysctl.core.rmem_default }) as usize
-    }
-
     /// `raw_err` / `rawv6_err` once the error is to be reported: it becomes the
     /// pending error and, with IP(V6)_RECVERR, goes on the error queue quoting the packet.
     fn report(&mut self, net: &mut Net, id: u32, err: &IcmpError<'_>, recverr: bool) {
         self.common.error = Some(err.errno);
-        let rcvbuf = self.rcvbuf(net);
+        let rcvbuf = self.common.dgram_rcvbuf(net) as usize;
         dgram::queue_icmp_error(&mut self.rxq, recverr, rcvbuf, err, err.quoted, 0);
         net.wake(sref(id));
     }
@@ -230,7 +224,7 @@ impl RawTable {
         let data = Bytes::copy_from_slice(data);
         for id in ids {
             let Some(s) = self.socks.get_mut(id) else { continue };
-            let rcvbuf = s.rcvbuf(net);
+            let rcvbuf = s.common.dgram_rcvbuf(net) as usize;
             if s.rxq.push(from, data.clone(), RxInfo::of(rx), rcvbuf) {
                 net.wake(sref(id));
             } else {
@@ -258,7 +252,8 @@ impl RawTable {
             {
                 continue;
             }
-            if dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err) {
+            let dont = s.inet.pmtudisc == IP_PMTUDISC_DONT;
+            if dgram::icmp_error_reported(s.inet.recverr, dont, s.peer.is_some(), err) {
                 let recverr = s.inet.recverr;
                 s.report(net, id, err, recverr);
             }

@@ -105,13 +105,9 @@ impl RawTable {
             if r.peer.is_some_and(|p| p != dst) || (!r.laddr.is_unspecified() && r.laddr != src) {
                 continue;
             }
-            let hard = if err.errno == Errno::EMSGSIZE {
-                r.opts.pmtudisc != inet6::IPV6_PMTUDISC_DONT
-            } else {
-                err.fatal
-            };
             let recverr = r.opts.recverr;
-            if recverr || (hard && r.peer.is_some()) {
+            let dont = r.opts.pmtudisc == inet6::IPV6_PMTUDISC_DONT;
+            if dgram::icmp_error_reported(recverr, dont, r.peer.is_some(), err) {
                 s.report(net, id, err, recverr);
             }
         }

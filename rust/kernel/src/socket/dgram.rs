@@ -277,12 +277,17 @@ pub fn shutdown(shutdown: &mut u8, connected: bool, how: i32) -> SysResult<()> {
 }
 
 /// Whether an ICMP error becomes the pending socket error (Linux `udp_err`,
-/// `raw_err`): always with IP_RECVERR, else only a hard error on a connected socket
-/// (RFC 1122 §4.1.3.3). "Fragmentation needed" is hard unless IP_PMTUDISC_DONT.
-pub fn icmp_error_reported(inet: &InetOpts, connected: bool, err: &IcmpError<'_>) -> bool {
-    let hard =
-        if err.errno == Errno::EMSGSIZE { inet.pmtudisc != IP_PMTUDISC_DONT } else { err.fatal };
-    inet.recverr || (hard && connected)
+/// `raw_err`, `__udp6_lib_err`, `rawv6_err`): always with IP(V6)_RECVERR, else only a
+/// hard error on a connected socket (RFC 1122 §4.1.3.3). "Fragmentation needed" and
+/// "Packet Too Big" are hard unless IP(V6)_PMTUDISC_DONT (`pmtudisc_dont`).
+pub fn icmp_error_reported(
+    recverr: bool,
+    pmtudisc_dont: bool,
+    connected: bool,
+    err: &IcmpError<'_>,
+) -> bool {
+    let hard = if err.errno == Errno::EMSGSIZE { !pmtudisc_dont } else { err.fatal };
+    recverr || (hard && connected)
 }
 
 /// `ip_icmp_error` / `ipv6_icmp_error`: with IP_RECVERR (IPV6_RECVERR) the error also
@@ -362,9 +367,7 @@ pub fn sol_socket_getsockopt(
     name: i32,
     out: &mut [u8],
 ) -> SysResult<usize> {
-    let core = &net.sysctl.core;
-    let sndbuf = if common.sndbuf_locked { common.sndbuf } else { core.wmem_default };
-    let rcvbuf = if common.rcvbuf_locked { common.rcvbuf } else { core.rmem_default };
+    let (sndbuf, rcvbuf) = (common.dgram_sndbuf(net), common.dgram_rcvbuf(net));
     if name == SO_ACCEPTCONN {
         return put_int(out, 0);
     }

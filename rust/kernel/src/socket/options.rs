@@ -70,6 +70,16 @@ pub const SOCK_MIN_SNDBUF: u32 = 4608;
 pub const SOCK_MIN_RCVBUF: u32 = 2304;
 
 impl SockCommon {
+    /// A datagram socket's buffers: SO_SNDBUF/SO_RCVBUF if set, else `net.core`'s
+    /// `wmem_default`/`rmem_default` (`sk->sk_sndbuf`/`sk_rcvbuf` from `sock_init_data`).
+    pub fn dgram_sndbuf(&self, net: &Net) -> u32 {
+        if self.sndbuf_locked { self.sndbuf } else { net.sysctl.core.wmem_default }
+    }
+
+    pub fn dgram_rcvbuf(&self, net: &Net) -> u32 {
+        if self.rcvbuf_locked { self.rcvbuf } else { net.sysctl.core.rmem_default }
+    }
+
     /// Handles a SOL_SOCKET option. Returns `Ok(false)` for names the protocol must
     /// handle itself (e.g. SO_KEEPALIVE side effects are the protocol's).
     pub fn setsockopt(&mut self, net: &Net, name: i32, val: &[u8]) -> SysResult<bool> {

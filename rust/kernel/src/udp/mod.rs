@@ -509,9 +509,8 @@ impl UdpTable {
         data: Bytes,
         info: RxInfo,
     ) -> bool {
-        let rmem_default = net.sysctl.core.rmem_default;
         let Some(s) = self.socks.get_mut(id) else { return false };
-        let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
+        let rcvbuf = s.common.dgram_rcvbuf(net);
         if !s.rxq.push(from, data, info, rcvbuf as usize) {
             s.drops += 1;
             self.mib.rcvbuf_errors += 1;
@@ -536,26 +535,18 @@ impl UdpTable {
             ifindex: None,
         };
         let Some(id) = self.lookup(&t) else { return };
-        let rmem_default = net.sysctl.core.rmem_default;
         let Some(s) = self.socks.get_mut(id) else { return };
-        let reported = if err.dst.is_ipv6() {
-            // `__udp6_lib_err`: PTB is hard unless IPV6_PMTUDISC_DONT.
-            let hard = if err.errno == Errno::EMSGSIZE {
-                s.inet6.pmtudisc != inet6::IPV6_PMTUDISC_DONT
-            } else {
-                err.fatal
-            };
-            s.inet6.recverr || (hard && s.peer.is_some())
+        let (recverr, dont) = if err.dst.is_ipv6() {
+            (s.inet6.recverr, s.inet6.pmtudisc == inet6::IPV6_PMTUDISC_DONT)
         } else {
-            dgram::icmp_error_reported(&s.inet, s.peer.is_some(), err)
+            (s.inet.recverr, s.inet.pmtudisc == IP_PMTUDISC_DONT)
         };
-        if !reported {
+        if !dgram::icmp_error_reported(recverr, dont, s.peer.is_some(), err) {
             return;
         }
         s.common.error = Some(err.errno);
-        let rcvbuf = if s.common.rcvbuf_locked { s.common.rcvbuf } else { rmem_default };
+        let rcvbuf = s.common.dgram_rcvbuf(net);
         let payload = err.quoted.get(8..).unwrap_or(&[]);
-        let recverr = if err.dst.is_ipv6() { s.inet6.recverr } else { s.inet.recverr };
         dgram::queue_icmp_error(&mut s.rxq, recverr, rcvbuf as usize, err, payload, t.sport);
         net.wake(sref(id));
     }
