@@ -13,6 +13,7 @@ probability. Offloads are off on every veth end, so segments are MSS-sized and c
 full. Usage:
 
     python3 bench/fidelity/fidelity.py [--time 8] [--cells 10:50:0:cubic,...] [--out DIR]
+        [--repeat N]   # N runs per stack and cell: medians, ranges, Linux's own spread
 
 Binaries: $FID_BIN (default $CARGO_TARGET_DIR or target/, release) must hold
 libos-pathemu, tcp-probe, fid-plot, libos-nuse, libnuse.so, libos-sim.
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -276,31 +278,65 @@ stop = "{secs + cell.rtt / 1000:g}s"
     }, trace
 
 
-def run_cell(cell, secs, outdir, sim=True, capture=False):
+def run_stack(cell, stack, secs, csv, outdir, seed, capture):
+    """One sender run on a fresh path; returns its summary (an error dict if it failed)."""
+    try:
+        with Path(cell, seed) as p:
+            cap = p.capture(os.path.join(outdir, f"{stack}-syn.pcap")) if capture else None
+            res = p.run_sender(stack, secs, csv, outdir)
+            res["relay"] = p.relay_counters()
+            if cap:
+                try:
+                    cap.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    cap.terminate()
+                res["syn"] = syn_options(os.path.join(outdir, f"{stack}-syn.pcap"))
+        res["csv"] = csv
+        return res
+    except Exception as e:  # a failed run is reported in the table, not fatal
+        return {"error": str(e)[:300]}
+
+
+METRICS = ("goodput", "retrans", "mean_cwnd", "first_loss")
+
+
+def median_of(runs):
+    """The per-metric medians of repeated runs, the runs themselves, and as `csv` the
+    trace of the run whose retransmission count is the median (the one plotted)."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[0]
+    out = {"runs": runs}
+    for k in METRICS:
+        vals = [r[k] for r in ok if r.get(k) is not None]
+        m = statistics.median(vals) if vals else None
+        # A count stays a count unless the median falls between two runs.
+        out[k] = int(m) if all(isinstance(v, int) for v in vals) and m == int(m or 0) else m
+    out["csv"] = min(ok, key=lambda r: abs(r["retrans"] - out["retrans"]))["csv"]
+    return out
+
+
+def run_cell(cell, secs, outdir, sim=True, capture=False, repeat=1):
     """Linux, libos, and (optionally) libos-sim on one cell; writes CSVs, a plot and
-    result.json into outdir and returns the result dict."""
+    result.json into outdir and returns the result dict. With `repeat` > 1 each stack runs
+    that many times, alternating Linux and libos, repetition k with relay seed k (the same
+    loss sequence for both stacks); the result holds the medians and every run."""
     os.makedirs(outdir, exist_ok=True)
     os.chmod(outdir, 0o777)
     # Real-time runs depend on the CPU being free: record the 1-minute load average.
     res = {"cell": cell.name, "rate": cell.rate, "rtt": cell.rtt, "loss": cell.loss,
            "cc": cell.cc, "secs": secs, "load": round(os.getloadavg()[0], 2)}
+    runs = {"linux": [], "libos": []}
+    for k in range(repeat):
+        for stack in runs:
+            csv = os.path.join(outdir, f"{stack}.csv" if k == 0 else f"{stack}-{k + 1}.csv")
+            runs[stack].append(run_stack(cell, stack, secs, csv, outdir, k + 1,
+                                         capture and k == 0))
     series = []
-    for stack in ("linux", "libos"):
-        csv = os.path.join(outdir, f"{stack}.csv")
-        try:
-            with Path(cell) as p:
-                cap = p.capture(os.path.join(outdir, f"{stack}-syn.pcap")) if capture else None
-                res[stack] = p.run_sender(stack, secs, csv, outdir)
-                res[stack]["relay"] = p.relay_counters()
-                if cap:
-                    try:
-                        cap.wait(timeout=3)
-                    except subprocess.TimeoutExpired:
-                        cap.terminate()
-                    res[stack]["syn"] = syn_options(os.path.join(outdir, f"{stack}-syn.pcap"))
-            series.append(f"{stack}={csv}")
-        except Exception as e:  # a failed run is reported in the table, not fatal
-            res[stack] = {"error": str(e)[:300]}
+    for stack, rs in runs.items():
+        res[stack] = rs[0] if repeat == 1 else median_of(rs)
+        if "error" not in res[stack]:
+            series.append(f"{stack}={res[stack]['csv']}")
     if sim:
         try:
             res["sim"], trace = run_sim(cell, secs, os.path.join(outdir, "sim"))
@@ -321,6 +357,14 @@ def fmt(v, unit=""):
     return f"{v:.2f}{unit}" if isinstance(v, float) else f"{v}{unit}"
 
 
+def fmt_runs(d, k):
+    """A metric, with the range over repeated runs after it: `12 [8-27]`."""
+    vals = [r[k] for r in d.get("runs", []) if "error" not in r and r.get(k) is not None]
+    if len(vals) < 2:
+        return fmt(d.get(k))
+    return f"{fmt(d.get(k))} [{fmt(min(vals))}-{fmt(max(vals))}]"
+
+
 def ratio(a, b):
     if a is None or b is None:
         return "-"
@@ -330,7 +374,8 @@ def ratio(a, b):
 
 
 def table(results):
-    """One markdown row per cell and metric family: Linux, libos, libos/Linux, sim."""
+    """One markdown row per cell and metric family: Linux, libos, libos/Linux, sim (with
+    repeated runs: medians, each stack's range in brackets)."""
     out = ["| cell | goodput Mbit/s Linux / libos (ratio) / sim | retrans segs Linux / libos "
            "(ratio) / sim | mean cwnd Linux / libos (ratio) / sim | first loss s Linux / "
            "libos / sim |",
@@ -343,12 +388,42 @@ def table(results):
             continue
         cells = []
         for k in ("goodput", "retrans", "mean_cwnd"):
-            cells.append(f"{fmt(lx.get(k))} / {fmt(lo.get(k))} ({ratio(lx.get(k), lo.get(k))})"
-                         f" / {fmt(sm.get(k))}")
-        cells.append(f"{fmt(lx.get('first_loss'))} / {fmt(lo.get('first_loss'))} / "
+            cells.append(f"{fmt_runs(lx, k)} / {fmt_runs(lo, k)} "
+                         f"({ratio(lx.get(k), lo.get(k))}) / {fmt(sm.get(k))}")
+        cells.append(f"{fmt_runs(lx, 'first_loss')} / {fmt_runs(lo, 'first_loss')} / "
                      f"{fmt(sm.get('first_loss'))}")
         out.append(f"| {r['cell']} | " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def within_linux_spread(lx, lo, k):
+    """libos's median inside the range of Linux's own runs (None: fewer than two runs)."""
+    vals = [r[k] for r in lx.get("runs", []) if "error" not in r and r.get(k) is not None]
+    if len(vals) < 2 or lo.get(k) is None:
+        return None
+    return min(vals) <= lo[k] <= max(vals)
+
+
+def retrans_ok(lx, lo):
+    return abs(lo - lx) <= 2 or (lx > 0 and abs(lo / lx - 1) <= 0.25)
+
+
+def verdict(results):
+    """Issue 7's targets counted over the cells: goodput within +-10 % of Linux's,
+    retransmissions within +-25 % (or +-2 segments); with repeated runs also how many
+    libos medians fall inside Linux's own run-to-run range."""
+    ok = [r for r in results if "error" not in r.get("linux", {"error": 1})
+          and "error" not in r.get("libos", {"error": 1})]
+    gp = sum(abs(r["libos"]["goodput"] / r["linux"]["goodput"] - 1) <= 0.10 for r in ok
+             if r["linux"]["goodput"])
+    rt = sum(retrans_ok(r["linux"]["retrans"], r["libos"]["retrans"]) for r in ok)
+    line = (f"goodput within 10 %: {gp}/{len(ok)} cells; retransmissions within 25 % "
+            f"or 2 segments: {rt}/{len(ok)}")
+    spread = [within_linux_spread(r["linux"], r["libos"], "retrans") for r in ok]
+    if any(x is not None for x in spread):
+        n = sum(1 for x in spread if x)
+        line += f"; libos median retransmissions inside Linux's run range: {n}/{len(ok)}"
+    return line
 
 
 def sim_only(out):
@@ -372,8 +447,9 @@ def sim_only(out):
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     with open(os.path.join(out, "table.md"), "w") as f:
-        f.write(table(results) + "\n")
+        f.write(table(results) + "\n\n" + verdict(results) + "\n")
     print(table(results))
+    print(verdict(results))
 
 
 def main():
@@ -384,6 +460,8 @@ def main():
     ap.add_argument("--no-sim", action="store_true")
     ap.add_argument("--sim-only", action="store_true",
                     help="rerun only libos-sim on the cells of OUT/results.json, re-plot")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per stack and cell (alternating; the table shows medians)")
     ap.add_argument("--no-rt", action="store_true",
                     help="run relay, receiver and senders at normal priority")
     a = ap.parse_args()
@@ -399,15 +477,16 @@ def main():
     t0 = time.time()
     for i, c in enumerate(cells):
         res = run_cell(c, a.time, os.path.join(a.out, "cells", c.name), sim=not a.no_sim,
-                       capture=(i == 0))
+                       capture=(i == 0), repeat=a.repeat)
         results.append(res)
         print(f"[{time.time() - t0:6.0f}s load {res['load']}] {table([res]).splitlines()[-1]}",
               flush=True)
         with open(os.path.join(a.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
     with open(os.path.join(a.out, "table.md"), "w") as f:
-        f.write(table(results) + "\n")
+        f.write(table(results) + "\n\n" + verdict(results) + "\n")
     print(table(results))
+    print(verdict(results))
 
 
 if __name__ == "__main__":
