@@ -161,7 +161,7 @@ impl TcpSock {
         // The SYN-ACK window is never scaled (RFC 7323 §2.2).
         self.snd_wnd = u32::from(seg.window_len);
         self.max_window = self.snd_wnd;
-        self.clean_rtx_queue(cx, ack, seg);
+        self.clean_rtx_queue(cx, ack, seg, &SackTag::default());
         self.finish_connect(cx);
         self.send_ack(cx);
     }
@@ -405,7 +405,7 @@ impl TcpSock {
             }
             tag = self.sacktag(cx, &blocks[..n], ack);
         }
-        let acked_pkts = self.clean_rtx_queue(cx, ack, seg);
+        let acked_pkts = self.clean_rtx_queue(cx, ack, seg, &tag);
         self.rate_gen(cx.now, self.rate.delivered > delivered_before);
         let is_dup = ack == prior_una
             && seg.payload.is_empty()
@@ -443,9 +443,15 @@ impl TcpSock {
         true
     }
 
-    /// Removes acknowledged segments (Linux `tcp_clean_rtx_queue`), samples the RTT
-    /// (Karn's rule, RFC 6298 (3); or the echoed timestamp, RFC 7323 §4.1).
-    fn clean_rtx_queue(&mut self, cx: &mut Cx<'_>, ack: SeqNumber, seg: &TcpRepr<'_>) -> u32 {
+    /// Removes acknowledged segments (Linux `tcp_clean_rtx_queue`) and samples the RTT
+    /// (`tcp_ack_update_rtt`).
+    fn clean_rtx_queue(
+        &mut self,
+        cx: &mut Cx<'_>,
+        ack: SeqNumber,
+        seg: &TcpRepr<'_>,
+        tag: &SackTag,
+    ) -> u32 {
         let mut pkts = 0;
         let mut first_sent: Option<Nanos> = None;
         let mut last_sent: Option<Nanos> = None;
@@ -471,8 +477,8 @@ impl TcpSock {
                 }
                 if s.ever_retrans {
                     any_retrans = true;
-                } else {
-                    self.orig_delivered |= !s.sacked;
+                } else if !s.sacked {
+                    self.orig_delivered = true;
                     first_sent = first_sent.or(Some(s.sent));
                     last_sent = Some(s.sent);
                 }
@@ -490,44 +496,52 @@ impl TcpSock {
                 break;
             }
         }
-        if acked_bytes == 0 {
-            return 0;
+        // Linux `tcp_ack_update_rtt`: the oldest newly acked segment never retransmitted
+        // nor SACKed, and none if retransmitted data is acked (Karn, RFC 6298 (3)); else
+        // the oldest newly SACKed one; else the echoed timestamp if data was acked (RFC
+        // 7323 §4.1). `ca_rtt` (the newest such segment) feeds min_rtt and the CC hooks.
+        let age = |t: Nanos| cx.now.saturating_sub(t);
+        let seq_rtt = first_sent.filter(|_| !any_retrans).map(age);
+        let mut ca_rtt = last_sent.filter(|_| !any_retrans).map(age);
+        if let Some(t) = tag.last_sackt {
+            ca_rtt = Some(age(t));
         }
-        self.snd_una = ack;
-        self.bytes_acked += acked_bytes as u64;
-        let mut rtt = first_sent.map(|t| cx.now.saturating_sub(t));
+        let mut rtt = seq_rtt.or(tag.first_sackt.map(age));
         if rtt.is_none()
+            && pkts > 0
             && self.ts_ok
             && let Some((_, tsecr)) = seg.options.timestamp.filter(|t| t.1 != 0)
         {
             let ms = self.tsval(cx.now).wrapping_sub(tsecr);
             if (ms as i32) >= 0 {
                 rtt = Some(u64::from(ms) * MS);
+                ca_rtt = rtt;
             }
         }
-        if let Some(r) = rtt {
-            self.rtt.sample(r);
+        if let (Some(r), Some(ca)) = (rtt, ca_rtt) {
+            self.rtt.sample(r, ca);
             // RFC 6298 (5.7)/Linux: a valid sample ends the backoff.
             self.backoff = 0;
         }
-        if !any_retrans || self.retrans_out == 0 {
-            self.retransmits = 0;
-            // `tcp_try_to_open`: the stamp of the first retransmission goes once none
-            // is outstanding, but not during Loss, whose undo check needs it.
-            if self.ca_state != CaState::Loss {
-                self.retrans_stamp = None;
+        if acked_bytes > 0 {
+            self.snd_una = ack;
+            self.bytes_acked += acked_bytes as u64;
+            if !any_retrans || self.retrans_out == 0 {
+                self.retransmits = 0;
+                // `tcp_try_to_open`: the stamp of the first retransmission goes once none
+                // is outstanding, but not during Loss, whose undo check needs it.
+                if self.ca_state != CaState::Loss {
+                    self.retrans_stamp = None;
+                }
             }
         }
-        if pkts > 0 {
-            // Linux `ca_rtt_us`: the RTT of the newest segment acked.
-            let ca_rtt = last_sent.map_or(rtt, |t| Some(cx.now.saturating_sub(t)));
-            let rtt_us = ca_rtt.map(|r| (r / 1000) as u32);
-            self.rate.rs.rtt_us = rtt_us;
-            let sample = AckSample { pkts_acked: pkts, rtt_us, in_flight: self.in_flight() };
-            let v = self.cc_view();
-            if let Some(ssthresh) = self.cc.pkts_acked_view(cx.now, &v, &sample) {
-                self.ssthresh = ssthresh;
-            }
+        // Every ACK, SACK-only ones included, hands the CC its sample.
+        let rtt_us = ca_rtt.map(|r| (r / 1000) as u32);
+        self.rate.rs.rtt_us = rtt_us;
+        let sample = AckSample { pkts_acked: pkts, rtt_us, in_flight: self.in_flight() };
+        let v = self.cc_view();
+        if let Some(ssthresh) = self.cc.pkts_acked_view(cx.now, &v, &sample) {
+            self.ssthresh = ssthresh;
         }
         pkts
     }

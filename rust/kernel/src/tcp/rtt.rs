@@ -31,10 +31,12 @@ impl Default for RttEstimator {
 }
 
 impl RttEstimator {
-    /// Takes one RTT measurement (RFC 6298 (2.2), (2.3)).
-    pub fn sample(&mut self, rtt: Nanos) {
+    /// Takes one RTT measurement (RFC 6298 (2.2), (2.3)); min_rtt follows `ca_rtt`,
+    /// the RTT of the newest segment the ACK covers (Linux `tcp_update_rtt_min`).
+    pub fn sample(&mut self, rtt: Nanos, ca_rtt: Nanos) {
         let rtt = rtt.max(1_000);
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        let ca_rtt = ca_rtt.max(1_000);
+        self.min_rtt = Some(self.min_rtt.map_or(ca_rtt, |m| m.min(ca_rtt)));
         match self.srtt {
             None => {
                 self.srtt = Some(rtt);
@@ -80,11 +82,11 @@ mod tests {
     fn first_sample_rfc6298() {
         let mut r = RttEstimator::default();
         assert_eq!(r.rto, RTO_INIT);
-        r.sample(100 * MS);
+        r.sample(100 * MS, 100 * MS);
         assert_eq!(r.srtt, Some(100 * MS));
         assert_eq!(r.rttvar, 50 * MS);
         assert_eq!(r.rto, 300 * MS);
-        r.sample(10 * MS);
+        r.sample(10 * MS, 10 * MS);
         // Floor: SRTT + TCP_RTO_MIN.
         assert!(r.rto >= r.srtt.unwrap() + RTO_MIN);
     }

@@ -42,6 +42,10 @@ pub struct SackTag {
     pub newly_sacked: u32,
     /// The first block reported a duplicate (RFC 2883).
     pub dsack: bool,
+    /// Send times of the oldest and newest newly SACKed segments never retransmitted
+    /// (Linux `first_sackt`/`last_sackt`): an RTT sample when no cumulative one exists.
+    pub first_sackt: Option<Nanos>,
+    pub last_sackt: Option<Nanos>,
 }
 
 /// The kernel tick (CONFIG_HZ=1000) the reordering timer runs on.
@@ -97,7 +101,10 @@ impl TcpSock {
                     break;
                 }
                 if !s.sacked && s.seq >= start && s.end() <= end {
-                    self.mark_sacked(cx, idx);
+                    if let Some(sent) = self.mark_sacked(cx, idx) {
+                        tag.first_sackt = Some(tag.first_sackt.map_or(sent, |t| t.min(sent)));
+                        tag.last_sackt = Some(tag.last_sackt.map_or(sent, |t| t.max(sent)));
+                    }
                     tag.newly_sacked += 1;
                 }
             }
@@ -105,7 +112,8 @@ impl TcpSock {
         tag
     }
 
-    fn mark_sacked(&mut self, cx: &mut Cx<'_>, idx: usize) {
+    /// Marks one segment SACKed; returns its send time if it was never retransmitted.
+    fn mark_sacked(&mut self, cx: &mut Cx<'_>, idx: usize) -> Option<Nanos> {
         let highest = self.highest_sack;
         let s = &mut self.rtx[idx];
         s.sacked = true;
@@ -130,6 +138,7 @@ impl TcpSock {
             self.highest_sack = Some(end);
         }
         self.rack_advance(cx.now, sent, order, ever_retrans);
+        (!ever_retrans).then_some(sent)
     }
 
     /// RFC 8985 §6.2 step 2 (Linux `tcp_rack_advance`): a delivered segment moves RACK

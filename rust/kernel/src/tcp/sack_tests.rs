@@ -472,3 +472,35 @@ fn dupacks_behind_a_hole(nr: u8) -> (Vec<Nanos>, Pair) {
         p.log.iter().filter(|w| !w.from_a && w.len == 0 && w.ack == lost).map(|w| w.at).collect();
     (dupacks, p)
 }
+
+#[test]
+fn rtt_is_never_sampled_from_sacked_or_retransmitted_segments() {
+    // Linux `tcp_clean_rtx_queue`: the ACK that fills a hole also acks segments SACKed a
+    // round trip earlier; timing them (or the retransmission, Karn) would read about two
+    // round trips. SACK-only ACKs time the newly SACKed segments instead.
+    let (mut p, c, _l, child) = established();
+    lose_data_segments(&mut p, &[60]);
+    let data = pattern(1_000_000);
+    let (mut sent, mut max_srtt, mut recovered) = (0, 0, false);
+    for _ in 0..3000 {
+        if sent < data.len()
+            && let Ok(k) = p.send(true, c, &data[sent..])
+        {
+            sent += k;
+        }
+        p.run_for(MS);
+        while let Ok(v) = p.recv(false, child, 1 << 20) {
+            if v.is_empty() {
+                break;
+            }
+        }
+        let s = p.sock(true, c);
+        max_srtt = max_srtt.max(s.rtt.srtt.unwrap_or(0));
+        recovered |= s.ca_state == CaState::Recovery;
+    }
+    assert!(recovered, "the loss was repaired by SACK recovery");
+    assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
+    let rtt = 2 * p.delay;
+    assert!(max_srtt <= rtt + MS, "srtt reached {max_srtt} ns on a {rtt} ns path");
+    assert!(p.sock(true, c).rtt.min_rtt.is_some_and(|m| m >= rtt && m <= rtt + MS));
+}
