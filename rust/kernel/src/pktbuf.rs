@@ -24,6 +24,15 @@ impl PacketBuf {
         PacketBuf { buf: vec![0; headroom + len], head: headroom }
     }
 
+    /// A packet of `head` zeroed bytes followed by a copy of `tail`, with full headroom;
+    /// the tail is not zeroed first (a segment's payload is most of its bytes).
+    pub fn with_tail(head: usize, tail: &[u8]) -> PacketBuf {
+        let mut buf = Vec::with_capacity(MAX_HEADER_LEN + head + tail.len());
+        buf.resize(MAX_HEADER_LEN + head, 0);
+        buf.extend_from_slice(tail);
+        PacketBuf { buf, head: MAX_HEADER_LEN }
+    }
+
     /// A packet holding a copy of `data`, with full headroom.
     pub fn from_slice(data: &[u8]) -> PacketBuf {
         let mut p = PacketBuf::new(data.len());

@@ -78,17 +78,15 @@ pub fn arp_input(now: Nanos, net: &mut Net, ifindex: IfIndex, packet: &[u8]) {
 impl Net {
     /// Earliest deadline of IP-layer timers (neighbours, reassembly).
     pub fn ip_next_deadline(&self) -> Option<Nanos> {
-        [
-            self.neigh.next_deadline(),
-            self.ipv4.frags.next_deadline(),
-            self.ipv4.pmtu.next_deadline(),
-            self.ipv4.redirects.next_deadline(),
-            self.ipv4.igmp.next_deadline(),
-            self.ipv6.next_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // Called after every entry point: a plain min over "never" = Nanos::MAX.
+        let at = |d: Option<Nanos>| d.unwrap_or(Nanos::MAX);
+        let d = at(self.neigh.next_deadline())
+            .min(at(self.ipv4.frags.next_deadline()))
+            .min(at(self.ipv4.pmtu.next_deadline()))
+            .min(at(self.ipv4.redirects.next_deadline()))
+            .min(at(self.ipv4.igmp.next_deadline()))
+            .min(at(self.ipv6.next_deadline()));
+        (d != Nanos::MAX).then_some(d)
     }
 
     /// Fires IP-layer timers due at `now`.

@@ -155,23 +155,26 @@ impl Ipv6State {
     /// Plain loops with a running minimum: called after every entry point (via
     /// `Kernel::next_deadline`), where chained iterator adapters cost ~4x as much.
     pub fn next_deadline(&self) -> Option<Nanos> {
-        let mut d = earliest(self.timers.first().map(|t| t.0), self.mld.next_deadline());
-        d = earliest(d, self.pmtu.next_deadline());
-        d = earliest(d, self.frags.next_deadline());
-        d = earliest(d, self.redirects.next_deadline());
+        // Called after every entry point: a plain min over "never" = Nanos::MAX.
+        let at = |d: Option<Nanos>| d.unwrap_or(Nanos::MAX);
+        let mut d = at(self.timers.first().map(|t| t.0))
+            .min(at(self.mld.next_deadline()))
+            .min(at(self.pmtu.next_deadline()))
+            .min(at(self.frags.next_deadline()))
+            .min(at(self.redirects.next_deadline()));
         for s in self.rs.values() {
-            d = earliest(d, s.next);
+            d = d.min(at(s.next));
         }
         for r in &self.routers {
-            d = earliest(d, Some(r.expires));
+            d = d.min(r.expires);
         }
         for p in &self.prefixes {
-            d = earliest(d, p.expires);
+            d = d.min(at(p.expires));
         }
         for f in self.addrs.values().flatten() {
-            d = earliest(d, f.valid_until);
+            d = d.min(at(f.valid_until));
         }
-        d
+        (d != Nanos::MAX).then_some(d)
     }
 
     /// Forgets what `ifindex` learned and configured (`addrconf_ifdown`).
@@ -244,14 +247,5 @@ impl crate::net::Net {
             self.fib.invalidate();
         }
         reassembly::expire(now, self);
-    }
-}
-
-/// The earlier of two optional deadlines.
-#[inline]
-fn earliest(a: Option<Nanos>, b: Option<Nanos>) -> Option<Nanos> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
     }
 }

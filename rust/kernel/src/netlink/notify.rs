@@ -479,6 +479,9 @@ fn dump_rule6(net: &mut Net, ctx: &mut Ctx<'_>) {
 /// every entry point; a no-op without subscribers or changes.
 pub fn collect(net: &mut Net, now: Nanos) {
     net.notify.last_now = net.notify.last_now.max(now);
+    if net.notify.snap.is_none() {
+        return;
+    }
     let Some(mut snap) = net.notify.snap.take() else { return };
     let groups = net.notify.union();
     let genid = net.fib.genid();

@@ -12,6 +12,7 @@ use super::timer::Timer;
 use crate::net::{IpTx, RouteOut};
 use crate::pktbuf::PacketBuf;
 use crate::socket::{Proto, SockRef};
+use crate::wire::checksum;
 use crate::wire::tcp::{Control, TcpOptions, TcpPacket, TcpRepr};
 use crate::{Errno, SysResult};
 use bytes::Bytes;
@@ -28,8 +29,10 @@ pub(crate) fn route(cx: &Cx<'_>, dst: IpAddr, oif: Option<u32>) -> SysResult<Rou
 
 /// Builds one segment into a fresh packet with IP+Ethernet headroom and hands it to IP.
 pub(crate) fn emit(cx: &mut Cx<'_>, tx: &IpTx, repr: &TcpRepr<'_>) {
-    let mut pkt = PacketBuf::new(repr.buffer_len());
-    repr.emit(&mut TcpPacket::new_unchecked(pkt.data_mut()), &tx.src, &tx.dst);
+    let hl = repr.header_len();
+    let mut pkt = PacketBuf::with_tail(hl, repr.payload);
+    let payload_sum = checksum::sum(&pkt.data()[hl..]);
+    repr.emit_header(&mut TcpPacket::new_unchecked(pkt.data_mut()), &tx.src, &tx.dst, payload_sum);
     cx.stats.mib.out_segs += 1;
     if repr.control == Control::Rst {
         cx.stats.mib.out_rsts += 1;
@@ -166,7 +169,7 @@ impl TcpSock {
         if self.ts_ok {
             o.timestamp = Some((self.tsval(cx.now), self.ts_recent));
         }
-        if self.sack_ok {
+        if self.sack_ok && (self.dsack.is_some() || !self.ooo.is_empty()) {
             let max = if self.ts_ok { 3 } else { 4 };
             // RFC 2883 §4: a duplicate is reported first; RFC 2018 §4: then the block
             // holding the most recently received segment, then the others.

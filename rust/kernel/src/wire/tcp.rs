@@ -203,10 +203,24 @@ pub struct TcpOptions {
     pub sack: [Option<(SeqNumber, SeqNumber)>; 4],
 }
 
+/// TSval and TSecr from the 8 value bytes of a timestamps option (RFC 7323 §3).
+fn ts_values(d: &[u8]) -> (u32, u32) {
+    let v = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+    let e = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
+    (v, e)
+}
+
 impl TcpOptions {
     /// Parses an option list; never fails (Linux `tcp_parse_options` semantics).
     pub fn parse(mut b: &[u8], syn: bool) -> TcpOptions {
         let mut o = TcpOptions::default();
+        // Linux `tcp_parse_aligned_timestamp`: NOP, NOP, TS alone is the common case.
+        if let [opt::NOP, opt::NOP, opt::TS, 10, ts @ ..] = b
+            && ts.len() == 8
+        {
+            o.timestamp = Some(ts_values(ts));
+            return o;
+        }
         while let Some(&kind) = b.first() {
             match kind {
                 opt::EOL => break,
@@ -227,11 +241,7 @@ impl TcpOptions {
                 // RFC 7323 §2.3: shifts above 14 are used as 14.
                 (opt::WS, 3) if syn => o.window_scale = Some(data[0].min(14)),
                 (opt::SACK_PERM, 2) if syn => o.sack_permitted = true,
-                (opt::TS, 10) => {
-                    let v = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
-                    let e = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
-                    o.timestamp = Some((v, e));
-                }
+                (opt::TS, 10) => o.timestamp = Some(ts_values(data)),
                 (opt::SACK, _) if !syn && (len - 2) % 8 == 0 => {
                     for (slot, c) in o.sack.iter_mut().zip(data.chunks_exact(8)) {
                         let l = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
@@ -400,6 +410,23 @@ impl<'a> TcpRepr<'a> {
         src: &IpAddr,
         dst: &IpAddr,
     ) {
+        let hl = self.header_len();
+        let payload = checksum::copy_and_sum(
+            &mut p.buffer.as_mut()[hl..hl + self.payload.len()],
+            self.payload,
+        );
+        self.emit_header(p, src, dst, payload);
+    }
+
+    /// Writes the header and the checksum of a segment whose payload is already in place
+    /// after it, given the payload's sum (`checksum::sum`).
+    pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        p: &mut TcpPacket<T>,
+        src: &IpAddr,
+        dst: &IpAddr,
+        payload_sum: u16,
+    ) {
         p.set_src_port(self.src_port);
         p.set_dst_port(self.dst_port);
         p.set_seq_number(self.seq_number);
@@ -411,12 +438,10 @@ impl<'a> TcpRepr<'a> {
         p.set_checksum(0);
         let hl = p.header_len();
         let len = hl + self.payload.len();
-        let buf = &mut p.buffer.as_mut()[..len];
         // The payload starts at an even offset, so the sums concatenate (RFC 1071 §2(A)).
-        let payload = checksum::copy_and_sum(&mut buf[hl..], self.payload);
-        let header = checksum::sum(&buf[..hl]);
+        let header = checksum::sum(&p.buffer.as_ref()[..hl]);
         let pseudo = checksum::pseudo_header(src, dst, 6, len as u32);
-        p.set_checksum(!checksum::combine(&[pseudo, header, payload]));
+        p.set_checksum(!checksum::combine(&[pseudo, header, payload_sum]));
     }
 }
 
@@ -539,5 +564,39 @@ mod tests {
         }
         let o = TcpOptions::parse(&[1, 1, 3, 3, 20], true);
         assert_eq!(o.window_scale, Some(14));
+    }
+
+    #[test]
+    fn aligned_timestamp_fast_path_matches_the_generic_parse() {
+        let ts = [1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9];
+        assert_eq!(TcpOptions::parse(&ts, false).timestamp, Some((7, 9)));
+        // The same option after a SACK block goes through the generic loop.
+        let mut both = vec![1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2];
+        both.extend_from_slice(&ts);
+        let o = TcpOptions::parse(&both, false);
+        assert_eq!(o.timestamp, Some((7, 9)));
+        assert_eq!(o.sack[0], Some((SeqNumber(1), SeqNumber(2))));
+        // Truncated: no timestamp.
+        assert_eq!(TcpOptions::parse(&ts[..11], false).timestamp, None);
+    }
+
+    #[test]
+    fn emit_header_over_a_payload_in_place_equals_emit() {
+        let payload: Vec<u8> = (0..1001u32).map(|i| (i * 7) as u8).collect();
+        let repr = TcpRepr {
+            control: Control::None,
+            ack_number: Some(SeqNumber(5)),
+            options: TcpOptions { timestamp: Some((3, 4)), ..TcpOptions::default() },
+            payload: &payload,
+            ..syn_repr()
+        };
+        let mut a = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut TcpPacket::new_unchecked(&mut a[..]), &SRC, &DST);
+        let hl = repr.header_len();
+        let mut b = crate::pktbuf::PacketBuf::with_tail(hl, &payload);
+        let sum = checksum::sum(&b.data()[hl..]);
+        repr.emit_header(&mut TcpPacket::new_unchecked(b.data_mut()), &SRC, &DST, sum);
+        assert_eq!(a, b.data());
+        assert!(TcpPacket::new_checked(&a[..]).unwrap().verify_checksum(&SRC, &DST));
     }
 }
