@@ -152,10 +152,9 @@ pub struct Ipv6State {
 }
 
 impl Ipv6State {
-    /// Plain loops with a running minimum: called after every entry point (via
-    /// `Kernel::next_deadline`), where chained iterator adapters cost ~4x as much.
+    /// Plain loops with a running minimum over "never" = Nanos::MAX: called after every
+    /// entry point (via `Kernel::next_deadline`), where iterator adapters cost more.
     pub fn next_deadline(&self) -> Option<Nanos> {
-        // Called after every entry point: a plain min over "never" = Nanos::MAX.
         let at = |d: Option<Nanos>| d.unwrap_or(Nanos::MAX);
         let mut d = at(self.timers.first().map(|t| t.0))
             .min(at(self.mld.next_deadline()))

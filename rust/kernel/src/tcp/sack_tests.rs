@@ -19,6 +19,37 @@ fn lose_data_segments(p: &mut Pair, lose: &'static [u32]) {
     }));
 }
 
+/// Sends `len` pattern bytes from a's socket `c` to b's `child` in steps of 1 ms of
+/// virtual time (b reads everything each step), calling `each` with a's socket after every
+/// step until it returns false or `steps` have passed.
+fn bulk_by_millisecond(
+    p: &mut Pair,
+    c: u32,
+    child: u32,
+    len: usize,
+    steps: usize,
+    mut each: impl FnMut(&super::sock::TcpSock) -> bool,
+) {
+    let data = pattern(len);
+    let mut sent = 0;
+    for _ in 0..steps {
+        if sent < data.len()
+            && let Ok(k) = p.send(true, c, &data[sent..])
+        {
+            sent += k;
+        }
+        p.run_for(MS);
+        while let Ok(v) = p.recv(false, child, 1 << 20) {
+            if v.is_empty() {
+                break;
+            }
+        }
+        if !each(p.sock(true, c)) {
+            break;
+        }
+    }
+}
+
 /// Runs a 300 kB transfer from a to b losing `lose`; returns the pair, a's socket and
 /// the virtual time the transfer took.
 fn lossy_transfer(sack: bool, lose: &'static [u32]) -> (Pair, u32, Nanos) {
@@ -103,30 +134,17 @@ fn prr_brings_cwnd_down_to_ssthresh_gradually() {
     let (mut p, c, _l, child) =
         established_with(|p| p.a.net.sysctl.tcp.tcp_congestion_control = "reno");
     lose_data_segments(&mut p, &[60]);
-    let data = pattern(2_000_000);
-    let mut sent = 0;
     let mut seen_recovery = Vec::new();
     let mut prior_cwnd = 0;
-    for _ in 0..4000 {
-        if sent < data.len()
-            && let Ok(k) = p.send(true, c, &data[sent..])
-        {
-            sent += k;
-        }
-        p.run_for(MS);
-        while let Ok(v) = p.recv(false, child, 1 << 20) {
-            if v.is_empty() {
-                break;
-            }
-        }
-        let s = p.sock(true, c);
+    bulk_by_millisecond(&mut p, c, child, 2_000_000, 4000, |s| {
         if s.ca_state == CaState::Recovery {
             seen_recovery.push((s.cwnd, s.ssthresh));
             prior_cwnd = s.prior_cwnd;
         } else if !seen_recovery.is_empty() {
-            break;
+            return false;
         }
-    }
+        true
+    });
     assert!(!seen_recovery.is_empty(), "recovery was entered");
     let ssthresh = seen_recovery[0].1;
     let lowest = seen_recovery.iter().map(|x| x.0).min().unwrap();
@@ -480,24 +498,12 @@ fn rtt_is_never_sampled_from_sacked_or_retransmitted_segments() {
     // round trips. SACK-only ACKs time the newly SACKed segments instead.
     let (mut p, c, _l, child) = established();
     lose_data_segments(&mut p, &[60]);
-    let data = pattern(1_000_000);
-    let (mut sent, mut max_srtt, mut recovered) = (0, 0, false);
-    for _ in 0..3000 {
-        if sent < data.len()
-            && let Ok(k) = p.send(true, c, &data[sent..])
-        {
-            sent += k;
-        }
-        p.run_for(MS);
-        while let Ok(v) = p.recv(false, child, 1 << 20) {
-            if v.is_empty() {
-                break;
-            }
-        }
-        let s = p.sock(true, c);
+    let (mut max_srtt, mut recovered) = (0, false);
+    bulk_by_millisecond(&mut p, c, child, 1_000_000, 3000, |s| {
         max_srtt = max_srtt.max(s.rtt.srtt.unwrap_or(0));
         recovered |= s.ca_state == CaState::Recovery;
-    }
+        true
+    });
     assert!(recovered, "the loss was repaired by SACK recovery");
     assert_eq!(p.a.tcp.stats.mib.retrans_segs, 1);
     let rtt = 2 * p.delay;
