@@ -33,6 +33,7 @@
 //!   `sysctl_set`, ...;
 //! - sockets: `socket` ... `ioctl`, with Linux semantics.
 
+pub mod deadline;
 pub mod dev;
 pub mod errno;
 pub mod ipv4;

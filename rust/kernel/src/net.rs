@@ -17,7 +17,8 @@ pub struct Net {
     pub fib: crate::route::Fib,
     pub neigh: crate::neigh::NeighTable,
     pub ipv4: crate::ipv4::Ipv4State,
-    pub ipv6: crate::ipv6::Ipv6State,
+    /// Its deadline is remembered: IPv6 lifetimes are walked only after a change.
+    pub ipv6: crate::deadline::DeadlineCached<crate::ipv6::Ipv6State>,
     pub sysctl: Sysctl,
     pub rng: Rng,
     /// Frames for host devices, in the order they were sent.

@@ -59,13 +59,15 @@ pub struct Igmp {
     pub in_errors: u64,
 }
 
-impl Igmp {
-    pub fn next_deadline(&self) -> Option<Nanos> {
+impl crate::deadline::Timers for Igmp {
+    fn next_deadline(&self) -> Option<Nanos> {
         let t = self.timers.first().map(|t| t.0);
         let q = self.older_querier.values().min().copied();
         [t, q].into_iter().flatten().min()
     }
+}
 
+impl Igmp {
     fn v2_mode(&self, ifindex: IfIndex) -> bool {
         self.older_querier.contains_key(&ifindex)
     }

@@ -51,7 +51,7 @@ pub struct Ipv4State {
     icmp_limit: icmp::RateLimit,
     pmtu: pmtu::PmtuCache,
     redirects: redirect::Redirects,
-    pub igmp: igmp::Igmp,
+    pub igmp: crate::deadline::DeadlineCached<igmp::Igmp>,
     out_routes: dst_cache::DstCache<OutKey, crate::net::RouteOut>,
     fwd_routes: dst_cache::DstCache<FwdKey, crate::net::RouteOut>,
     in_routes:

@@ -151,10 +151,8 @@ pub struct Ipv6State {
     pub mib: Ipv6Mib,
 }
 
-impl Ipv6State {
-    /// Plain loops with a running minimum over "never" = Nanos::MAX: called after every
-    /// entry point (via `Kernel::next_deadline`), where iterator adapters cost more.
-    pub fn next_deadline(&self) -> Option<Nanos> {
+impl crate::deadline::Timers for Ipv6State {
+    fn next_deadline(&self) -> Option<Nanos> {
         let at = |d: Option<Nanos>| d.unwrap_or(Nanos::MAX);
         let mut d = at(self.timers.first().map(|t| t.0))
             .min(at(self.mld.next_deadline()))
@@ -175,7 +173,9 @@ impl Ipv6State {
         }
         (d != Nanos::MAX).then_some(d)
     }
+}
 
+impl Ipv6State {
     /// Forgets what `ifindex` learned and configured (`addrconf_ifdown`).
     fn forget_dev(&mut self, ifindex: IfIndex) {
         self.addrs.remove(&ifindex);

@@ -58,7 +58,8 @@ fn find_frag_header(packet: &[u8]) -> Option<(usize, usize)> {
 
 /// `ipv6_frag_rcv`: one fragment (a whole, length-trimmed IPv6 packet).
 pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
-    let mib = &mut net.ipv6.mib;
+    let v6 = &mut *net.ipv6;
+    let mib = &mut v6.mib;
     mib.reasm_reqds += 1;
     let Some((fh, nh_at)) = find_frag_header(packet) else {
         mib.reasm_fails += 1;
@@ -84,7 +85,7 @@ pub fn defrag(now: Nanos, net: &mut Net, packet: &[u8]) -> Defrag {
         mib.in_hdr_errors += 1;
         return Defrag::Problem(3, 0);
     }
-    let fq = &mut net.ipv6.frags;
+    let fq = &mut v6.frags;
     let key = (src_of(packet), dst_of(packet), id);
     let frag_time = Nanos::from(net.sysctl.ipv6.ip6frag_time) * 1_000_000_000;
     if !fq.find(now, key, net.sysctl.ipv6.ip6frag_high_thresh as usize, frag_time) {
