@@ -53,6 +53,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use timer::Timer;
 
+/// A `sync_timers` mask covering every timer of a socket.
+const ALL_TIMERS: u16 = (1 << timer::TIMER_COUNT) - 1;
+
 /// TCP MIB counters with Linux names (`/proc/net/snmp` Tcp: and `netstat` TcpExt:).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TcpMib {
@@ -255,21 +258,25 @@ impl TcpTable {
         (self.socks.len() - 1) as u32
     }
 
-    pub(crate) fn install(&mut self, s: Box<TcpSock>) {
-        let id = s.id as usize;
-        let timers = s.timers;
-        self.socks[id] = Some(s);
-        self.sync_timers(id as u32, timers);
+    pub(crate) fn install(&mut self, mut s: Box<TcpSock>) {
+        let id = s.id;
+        s.timers_armed = 0;
+        self.sync_timers(id, &s.timers, ALL_TIMERS);
+        self.socks[id as usize] = Some(s);
     }
 
-    /// Queues an entry for every timer of `id` set earlier than its queued entry (or
-    /// with none). Later or cancelled deadlines keep their entry (see `timers`).
-    fn sync_timers(&mut self, id: u32, new: [Option<Nanos>; timer::TIMER_COUNT]) {
+    /// Queues an entry for every timer of `id` in `mask` set earlier than its queued
+    /// entry (or with none). Later or cancelled deadlines keep their entry (see
+    /// `timers`).
+    fn sync_timers(&mut self, id: u32, new: &[Option<Nanos>; timer::TIMER_COUNT], mask: u16) {
         let i = id as usize;
         if self.queued.len() <= i {
             self.queued.resize(i + 1, [None; timer::TIMER_COUNT]);
         }
         for t in Timer::VALUES {
+            if mask & (1 << t as u16) == 0 {
+                continue;
+            }
             let Some(n) = new[t as usize] else { continue };
             let q = &mut self.queued[i][t as usize];
             if q.is_some_and(|q| q <= n) {
@@ -302,14 +309,14 @@ impl TcpTable {
         f: impl FnOnce(&mut TcpSock, &mut Cx<'_>) -> R,
     ) -> Option<R> {
         let mut s = self.socks.get_mut(id as usize)?.take()?;
-        let old = s.timers;
         s.seen = s.seen.max(now);
         let r = {
             let mut cx = self.cx(now, net);
             f(&mut s, &mut cx)
         };
-        if s.timers != old {
-            self.sync_timers(id, s.timers);
+        let armed = std::mem::take(&mut s.timers_armed);
+        if armed != 0 {
+            self.sync_timers(id, &s.timers, armed);
         }
         self.put_back(s, net);
         Some(r)
@@ -517,11 +524,10 @@ impl TcpTable {
             let Some(s) = self.sock_mut(id) else { continue };
             match s.timer(t) {
                 Some(d) if d == at => {}
-                Some(d) => {
+                Some(_) => {
                     // Re-armed later since the entry was queued.
-                    let mut new = [None; timer::TIMER_COUNT];
-                    new[t as usize] = Some(d);
-                    self.sync_timers(id, new);
+                    let timers = s.timers;
+                    self.sync_timers(id, &timers, 1 << t as u16);
                     continue;
                 }
                 None => continue,
@@ -605,21 +611,26 @@ mod lazy_timer_tests {
     #[test]
     fn one_entry_at_or_before_the_deadline() {
         let mut tb = TcpTable::default();
-        tb.sync_timers(3, only(Timer::Retransmit, 100));
+        tb.sync_timers(3, &only(Timer::Retransmit, 100), ALL_TIMERS);
         // Re-armed later (every ACK moves the RTO): the early entry stays, nothing else.
-        tb.sync_timers(3, only(Timer::Retransmit, 200));
+        tb.sync_timers(3, &only(Timer::Retransmit, 200), ALL_TIMERS);
         assert_eq!(entries(&tb), [(100, 3, Timer::Retransmit)]);
         // Moved earlier: the entry moves with it.
-        tb.sync_timers(3, only(Timer::Retransmit, 50));
+        tb.sync_timers(3, &only(Timer::Retransmit, 50), ALL_TIMERS);
         assert_eq!(entries(&tb), [(50, 3, Timer::Retransmit)]);
         // Cancelled: the entry stays until `advance` finds it stale.
-        tb.sync_timers(3, [None; timer::TIMER_COUNT]);
+        tb.sync_timers(3, &[None; timer::TIMER_COUNT], ALL_TIMERS);
         assert_eq!(tb.next_deadline(), Some(50));
-        tb.sync_timers(4, only(Timer::DelayedAck, 70));
+        tb.sync_timers(4, &only(Timer::DelayedAck, 70), ALL_TIMERS);
         // A freed socket takes its entries with it (its id may be reused).
         tb.drop_timers(3);
         assert_eq!(entries(&tb), [(70, 4, Timer::DelayedAck)]);
-        tb.sync_timers(3, only(Timer::Retransmit, 300));
+        tb.sync_timers(3, &only(Timer::Retransmit, 300), ALL_TIMERS);
         assert_eq!(entries(&tb), [(70, 4, Timer::DelayedAck), (300, 3, Timer::Retransmit)]);
+        // Only the timers in the mask (those armed since the last sync) are looked at.
+        tb.sync_timers(4, &only(Timer::DelayedAck, 10), 1 << Timer::Retransmit as u16);
+        assert_eq!(tb.next_deadline(), Some(70));
+        tb.sync_timers(4, &only(Timer::DelayedAck, 10), 1 << Timer::DelayedAck as u16);
+        assert_eq!(tb.next_deadline(), Some(10));
     }
 }

@@ -310,6 +310,9 @@ pub struct TcpSock {
     pub notsent_lowat: u32,
 
     pub timers: [Option<Nanos>; TIMER_COUNT],
+    /// Bit `t` set: timer `t` was armed since the table last mirrored this socket's
+    /// timers (only an earlier deadline needs a new entry there; see `timer.rs`).
+    pub timers_armed: u16,
 
     // --- statistics (TCP_INFO) ---
     pub total_retrans: u32,
@@ -482,6 +485,7 @@ impl TcpSock {
             user_timeout_ms: 0,
             notsent_lowat: 0,
             timers: [None; TIMER_COUNT],
+            timers_armed: 0,
             total_retrans: 0,
             bytes_acked: 0,
             bytes_received: 0,
@@ -501,6 +505,7 @@ impl TcpSock {
 
     pub fn set_timer(&mut self, t: Timer, at: Nanos) {
         self.timers[t as usize] = Some(at);
+        self.timers_armed |= 1 << t as u16;
     }
 
     pub fn clear_timer(&mut self, t: Timer) {
