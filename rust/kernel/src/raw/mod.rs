@@ -196,6 +196,9 @@ impl RawTable {
     /// any socket matched (even if its queue was full), so the IP layer does not
     /// answer "protocol unreachable".
     pub fn deliver(&mut self, _now: Nanos, net: &mut Net, rx: &IpRx<'_>) -> bool {
+        if self.by_proto.is_empty() {
+            return false;
+        }
         let (src, dst) = match (rx.src, rx.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => (s, d),
             (IpAddr::V6(s), IpAddr::V6(d)) => return self.deliver6(net, rx, s, d),
