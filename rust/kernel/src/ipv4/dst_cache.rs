@@ -6,6 +6,8 @@
 //! dropped its unbounded route cache), and allocated on first use so idle instances
 //! stay small.
 
+use super::OutKey;
+use crate::net::RouteOut;
 use std::cell::{Cell, OnceCell};
 
 const SLOTS: usize = 8;
@@ -50,6 +52,29 @@ impl<K: Copy + Eq, V: Copy> DstCache<K, V> {
     }
 }
 
+/// A socket's cached output route (Linux `sk_dst_cache`, checked as `__sk_dst_check`
+/// does): reused while the FIB generation and the flow it was looked up for are
+/// unchanged, so a connection skips the shared cache's hashing for every segment.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SkDst(Option<SkDstEntry>);
+
+#[derive(Debug, Clone, Copy)]
+struct SkDstEntry {
+    genid: u64,
+    flow: OutKey,
+    rt: RouteOut,
+}
+
+impl SkDst {
+    pub(super) fn get(&self, genid: u64, flow: OutKey) -> Option<RouteOut> {
+        self.0.filter(|e| e.genid == genid && e.flow == flow).map(|e| e.rt)
+    }
+
+    pub(super) fn set(&mut self, genid: u64, flow: OutKey, rt: RouteOut) {
+        self.0 = Some(SkDstEntry { genid, flow, rt });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +96,25 @@ mod tests {
         assert_eq!(calls.get(), 3);
         let r: Result<u32, &str> = c.get_or(2, 9, 9, || Err("no route"));
         assert_eq!(r, Err("no route"), "errors are not cached");
+    }
+
+    #[test]
+    fn socket_route_is_checked_against_generation_and_flow() {
+        use std::net::{IpAddr, Ipv4Addr};
+        let a = Ipv4Addr::new(10, 0, 0, 2);
+        let rt = RouteOut {
+            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            oif: 2,
+            next_hop: IpAddr::V4(a),
+            mtu: 1500,
+            broadcast: false,
+            local: false,
+        };
+        let mut d = SkDst::default();
+        assert_eq!(d.get(1, (a, None, None)), None);
+        d.set(1, (a, None, None), rt);
+        assert_eq!(d.get(1, (a, None, None)), Some(rt));
+        assert_eq!(d.get(2, (a, None, None)), None, "the FIB changed");
+        assert_eq!(d.get(1, (a, None, Some(3))), None, "bound to another device since");
     }
 }

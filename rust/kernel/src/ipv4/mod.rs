@@ -22,6 +22,7 @@ mod reassembly;
 mod redirect;
 mod route;
 
+pub use dst_cache::SkDst;
 pub use icmp::{IcmpMib, icmp_err_convert};
 pub use mib::Ipv4Mib;
 pub(crate) use route::InputKind;

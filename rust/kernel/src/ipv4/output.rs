@@ -1,7 +1,7 @@
 //! IPv4 output (Linux `ip_output.c`): header build, fragmentation, next-hop
 //! resolution and the Ethernet header.
 
-use super::fragment;
+use super::{SkDst, fragment};
 use crate::dev::IfIndex;
 use crate::neigh::NeighParams;
 use crate::net::{IpTx, Net, RouteOut};
@@ -22,7 +22,18 @@ impl Net {
     /// Sends a locally generated packet (`ip_queue_xmit`/`ip_push_pending_frames`):
     /// prepends the IP header, fragments if allowed, resolves the next hop and transmits.
     /// `pkt` holds the transport header and payload with its checksum filled in.
-    pub fn ip_output(&mut self, now: Nanos, tx: &IpTx, mut pkt: PacketBuf) -> SysResult<()> {
+    pub fn ip_output(&mut self, now: Nanos, tx: &IpTx, pkt: PacketBuf) -> SysResult<()> {
+        self.ip_queue_xmit(now, tx, &mut SkDst::default(), pkt)
+    }
+
+    /// `ip_output` for a socket that keeps its route in `sk_dst` (`ip_queue_xmit`).
+    pub fn ip_queue_xmit(
+        &mut self,
+        now: Nanos,
+        tx: &IpTx,
+        sk_dst: &mut SkDst,
+        mut pkt: PacketBuf,
+    ) -> SysResult<()> {
         if tx.dst.is_ipv6() {
             return self.ip6_output_transport(now, tx, pkt);
         }
@@ -31,7 +42,7 @@ impl Net {
             IpAddr::V4(s) => Some(s),
             IpAddr::V6(_) => None,
         };
-        let rt = match self.route_output_from(tx.dst, from, tx.oif) {
+        let rt = match self.route_output_sk(dst, from, tx.oif, sk_dst) {
             Ok(rt) => rt,
             Err(e) => {
                 self.ipv4.mib.out_no_routes += 1;

@@ -48,6 +48,23 @@ impl Net {
             .get_or(self.fib.genid(), (d, src, oif), hash, || self.route_output_slow(d, src, oif))
     }
 
+    /// `route_output_from` through a socket's own cached route (`sk_dst_check`).
+    pub(crate) fn route_output_sk(
+        &self,
+        dst: Ipv4Addr,
+        src: Option<Ipv4Addr>,
+        oif: Option<IfIndex>,
+        sk_dst: &mut super::SkDst,
+    ) -> SysResult<RouteOut> {
+        let flow = (dst, src.filter(|s| !s.is_unspecified()), oif);
+        if let Some(rt) = sk_dst.get(self.fib.genid(), flow) {
+            return Ok(rt);
+        }
+        let rt = self.route_output_from(IpAddr::V4(dst), src, oif)?;
+        sk_dst.set(self.fib.genid(), flow, rt);
+        Ok(rt)
+    }
+
     fn route_output_slow(
         &self,
         d: Ipv4Addr,

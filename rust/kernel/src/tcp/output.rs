@@ -9,6 +9,7 @@ use super::rtt::{RTO_MAX, RTO_MIN};
 use super::seq::SeqNumber;
 use super::sock::{State, TS_OPT_LEN, TcpSock, TxSeg};
 use super::timer::Timer;
+use crate::ipv4::SkDst;
 use crate::net::{IpTx, RouteOut};
 use crate::pktbuf::PacketBuf;
 use crate::socket::{Proto, SockRef};
@@ -28,7 +29,7 @@ pub(crate) fn route(cx: &Cx<'_>, dst: IpAddr, oif: Option<u32>) -> SysResult<Rou
 }
 
 /// Builds one segment into a fresh packet with IP+Ethernet headroom and hands it to IP.
-pub(crate) fn emit(cx: &mut Cx<'_>, tx: &IpTx, repr: &TcpRepr<'_>) {
+pub(crate) fn emit(cx: &mut Cx<'_>, tx: &IpTx, sk_dst: &mut SkDst, repr: &TcpRepr<'_>) {
     let hl = repr.header_len();
     let mut pkt = PacketBuf::with_tail(hl, repr.payload);
     let payload_sum = checksum::sum(&pkt.data()[hl..]);
@@ -43,7 +44,7 @@ pub(crate) fn emit(cx: &mut Cx<'_>, tx: &IpTx, repr: &TcpRepr<'_>) {
         return;
     }
     // A failed send is recovered by the retransmit timer, as Linux's soft errors.
-    let _ = cx.net.ip_output(cx.now, tx, pkt);
+    let _ = cx.net.ip_queue_xmit(cx.now, tx, sk_dst, pkt);
 }
 
 /// Bare IpTx for a segment between two addresses (resets without a socket).
@@ -90,7 +91,7 @@ pub(crate) fn send_reset_for(
         _ => (cx.net.sysctl.ipv4.ip_default_ttl, None),
     };
     let tx = IpTx { oif, ..ip_tx(local.ip(), remote.ip(), ttl) };
-    emit(cx, &tx, &repr);
+    emit(cx, &tx, &mut SkDst::default(), &repr);
 }
 
 impl TcpSock {
@@ -233,7 +234,7 @@ impl TcpSock {
         if ect {
             tx.tos = (tx.tos & !3) | 2;
         }
-        emit(cx, &tx, &repr);
+        emit(cx, &tx, &mut self.sk_dst, &repr);
         self.segs_out += 1;
         if !payload.is_empty() {
             self.data_segs_out += 1;

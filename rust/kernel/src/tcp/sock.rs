@@ -309,6 +309,9 @@ pub struct TcpSock {
     pub user_timeout_ms: u32,
     pub notsent_lowat: u32,
 
+    /// The output route, looked up again only when the FIB changes (`sk_dst_cache`).
+    pub sk_dst: crate::ipv4::SkDst,
+
     pub timers: [Option<Nanos>; TIMER_COUNT],
     /// Bit `t` set: timer `t` was armed since the table last mirrored this socket's
     /// timers (only an earlier deadline needs a new entry there; see `timer.rs`).
@@ -484,6 +487,7 @@ impl TcpSock {
             linger2: None,
             user_timeout_ms: 0,
             notsent_lowat: 0,
+            sk_dst: Default::default(),
             timers: [None; TIMER_COUNT],
             timers_armed: 0,
             total_retrans: 0,
