@@ -16,7 +16,7 @@ use crate::wire::tcp::{Control, TcpRepr};
 use crate::{Errno, Nanos};
 
 /// What one ACK did, for `fastretrans`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct AckFlags {
     /// Segments cumulatively acknowledged.
     acked: u32,
@@ -404,6 +404,18 @@ impl TcpSock {
                 n += 1;
             }
             tag = self.sacktag(cx, &blocks[..n], ack);
+        }
+        if self.packets_out == 0 {
+            // Linux `tcp_ack`, `goto no_queue`: with nothing in flight there is nothing
+            // to clean, time or hand to the congestion control (a receiver's ACKs of
+            // its peer's data end here); a DSACK may still undo a reduction.
+            if tag.dsack {
+                let flags =
+                    AckFlags { ece: self.ecn_echo(seg), prior_in_flight, ..Default::default() };
+                self.fastretrans(cx, flags);
+            }
+            self.process_tlp_ack(cx, ack, tag.dsack, false);
+            return true;
         }
         let acked_pkts = self.clean_rtx_queue(cx, ack, seg, &tag);
         self.rate_gen(cx.now, self.rate.delivered > delivered_before);
