@@ -92,26 +92,35 @@ pub fn combine(parts: &[u16]) -> u16 {
 }
 
 /// The pseudo-header sum for a transport checksum over `length` bytes of `protocol`.
+/// Addresses are added as big-endian integers: a 32- or 64-bit word folds to the sum of
+/// its 16-bit words (2^16 = 1 mod 2^16 - 1), so one fold covers the whole header.
 pub fn pseudo_header(src: &IpAddr, dst: &IpAddr, protocol: u8, length: u32) -> u16 {
     let mut acc: u64 = u64::from(protocol);
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            acc += u64::from(sum(&s.octets())) + u64::from(sum(&d.octets()));
+            acc += u64::from(u32::from(*s)) + u64::from(u32::from(*d));
             acc += u64::from(length);
         }
         _ => {
-            acc += u64::from(sum(&ip_octets16(src))) + u64::from(sum(&ip_octets16(dst)));
-            acc += u64::from(length >> 16) + u64::from(length & 0xffff);
+            let halves = |a: &IpAddr| {
+                let w = match a {
+                    IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+                    IpAddr::V6(v6) => u128::from(*v6),
+                };
+                u128::from(w as u64) + (w >> 64)
+            };
+            // Each address contributes below 2^65: the u128 total cannot overflow.
+            let addrs = halves(src) + halves(dst);
+            acc += u64::from(fold128(addrs)) + u64::from(length >> 16) + u64::from(length & 0xffff);
         }
     }
     fold(acc)
 }
 
-fn ip_octets16(a: &IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
-    }
+/// `fold` for a sum wider than 64 bits.
+fn fold128(acc: u128) -> u16 {
+    let x = (acc & u128::from(u64::MAX)) + (acc >> 64); // below 2^65
+    fold(((x & 0xffff_ffff) + (x >> 32)) as u64) // below 2^34
 }
 
 /// The checksum field value for a transport segment: the inverted sum of pseudo-header
@@ -142,6 +151,22 @@ mod tests {
             acc += u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
         }
         fold(acc)
+    }
+
+    #[test]
+    fn pseudo_header_matches_its_byte_layout() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        // RFC 9293 §3.1: src, dst, zero, protocol, TCP length (16 bits).
+        let (s4, d4) = (Ipv4Addr::new(192, 0, 2, 255), Ipv4Addr::new(255, 254, 0, 1));
+        let mut b = [s4.octets(), d4.octets()].concat();
+        b.extend_from_slice(&[0, 6, 0xff, 0xfe]);
+        assert_eq!(pseudo_header(&s4.into(), &d4.into(), 6, 0xfffe), sum(&b));
+        // RFC 8200 §8.1: src, dst, upper-layer length (32 bits), 3 zero bytes, next header.
+        let s6: Ipv6Addr = "2001:db8:ffff::ffff:1".parse().unwrap();
+        let d6: Ipv6Addr = "fe80::ffff:ffff:ffff:fffe".parse().unwrap();
+        let mut b = [s6.octets(), d6.octets()].concat();
+        b.extend_from_slice(&[0, 1, 0xff, 0xf0, 0, 0, 0, 17]);
+        assert_eq!(pseudo_header(&s6.into(), &d6.into(), 17, 0x1fff0), sum(&b));
     }
 
     #[test]
