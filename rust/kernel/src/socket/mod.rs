@@ -13,7 +13,7 @@ pub mod slab;
 use crate::net::{Delivery, IcmpError, IpRx, Net, Transport};
 use crate::uapi::*;
 use crate::{Errno, Nanos, SysResult};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
 /// `sk_shutdown` bits (Linux `include/net/sock.h`).
@@ -192,8 +192,33 @@ pub struct Sockets {
     fds: Vec<Option<FdEntry>>,
     /// Free slots below `fds.len()`, so the lowest free fd is found in O(log n).
     free: BTreeSet<usize>,
-    by_sock: BTreeMap<SockRef, Fd>,
+    by_sock: FdIndex,
     events: VecDeque<Event>,
+}
+
+/// The fd of each socket that has one, indexed by protocol and then socket id (ids are
+/// slab indices, so small): `collect_events` maps every wake-up through it.
+#[derive(Default)]
+struct FdIndex([Vec<Option<Fd>>; 3]);
+
+impl FdIndex {
+    fn get(&self, s: SockRef) -> Option<Fd> {
+        *self.0[s.proto as usize].get(s.id as usize)?
+    }
+
+    fn insert(&mut self, s: SockRef, fd: Fd) {
+        let v = &mut self.0[s.proto as usize];
+        if v.len() <= s.id as usize {
+            v.resize(s.id as usize + 1, None);
+        }
+        v[s.id as usize] = Some(fd);
+    }
+
+    fn remove(&mut self, s: SockRef) {
+        if let Some(slot) = self.0[s.proto as usize].get_mut(s.id as usize) {
+            *slot = None;
+        }
+    }
 }
 
 impl Sockets {
@@ -465,7 +490,7 @@ impl Sockets {
         let s = self.sock(fd)?;
         self.fds[(fd - FIRST_FD) as usize] = None;
         self.free.insert((fd - FIRST_FD) as usize);
-        self.by_sock.remove(&s);
+        self.by_sock.remove(s);
         self.events.retain(|e| e.fd != fd);
         self.ops(s.proto).close(now, net, s.id);
         Ok(())
@@ -586,7 +611,7 @@ impl Sockets {
     /// proceed because of it (as epoll wakes waiters only on new readiness).
     pub fn collect_events(&mut self, net: &mut Net) {
         for s in net.wakeups.drain(..) {
-            let Some(&fd) = self.by_sock.get(&s) else { continue };
+            let Some(fd) = self.by_sock.get(s) else { continue };
             let mask = match s.proto {
                 Proto::Tcp => self.tcp.poll(s.id),
                 Proto::Udp => self.udp.poll(s.id),
