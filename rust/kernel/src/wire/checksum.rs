@@ -23,6 +23,22 @@ pub fn sum(data: &[u8]) -> u16 {
     finish(acc)
 }
 
+/// `sum` of a buffer of whole 32-bit words, such as an IPv4 header (IHL counts 32-bit
+/// words): big-endian words added to a u64 and folded once, without `sum`'s set-up for
+/// long buffers (Linux `ip_fast_csum`).
+pub fn sum_words(data: &[u8]) -> u16 {
+    let mut acc = 0u64;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        return combine(&[fold(acc), sum(rest)]);
+    }
+    fold(acc)
+}
+
 /// The native-order sum of the last 0-7 bytes (starting at an even offset), read in
 /// 4-, 2- and 1-byte pieces rather than copied into a padded word: a variable-length
 /// copy costs a `memcpy` call, which dominates the sum of a 20-byte IP header. Where a
@@ -167,6 +183,15 @@ mod tests {
         let mut b = [s6.octets(), d6.octets()].concat();
         b.extend_from_slice(&[0, 1, 0xff, 0xf0, 0, 0, 0, 17]);
         assert_eq!(pseudo_header(&s6.into(), &d6.into(), 17, 0x1fff0), sum(&b));
+    }
+
+    #[test]
+    fn sum_words_matches_sum() {
+        for len in 0..64 {
+            let b: Vec<u8> = (0..len).map(|i| (i * 73 + 0xa5) as u8).collect();
+            assert_eq!(sum_words(&b), sum(&b), "len {len}");
+            assert_eq!(sum_words(&vec![0xff; len]), sum(&vec![0xff; len]), "len {len}");
+        }
     }
 
     #[test]

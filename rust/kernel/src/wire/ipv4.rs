@@ -137,7 +137,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// True if the header checksum verifies (RFC 1071).
     pub fn verify_checksum(&self) -> bool {
-        checksum::sum(&self.buffer.as_ref()[..self.header_len()]) == 0xffff
+        checksum::sum_words(&self.buffer.as_ref()[..self.header_len()]) == 0xffff
     }
 
     /// The header including options.
@@ -209,7 +209,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let hl = self.header_len();
-        let c = !checksum::sum(&self.buffer.as_ref()[..hl]);
+        let c = !checksum::sum_words(&self.buffer.as_ref()[..hl]);
         self.set_checksum(c);
     }
 
