@@ -124,11 +124,12 @@ impl Net {
             IpAddr::V4(a) if a.is_broadcast() => EthernetAddress::BROADCAST,
             IpAddr::V4(a) if a.is_multicast() => multicast_mac(a),
             hop => {
-                let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
                 let key = (rt.oif, hop);
-                match self.neigh.output_addr(now, key, &p) {
+                let delay = NeighParams::delay_first_probe(&self.sysctl.ipv4);
+                match self.neigh.output_addr(now, key, delay) {
                     Some(mac) => mac,
                     None => {
+                        let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
                         let mut actions = Vec::new();
                         let r = self.neigh.enqueue(now, key, pkt, &p, &mut actions);
                         self.neigh_actions(now, actions);

@@ -152,11 +152,12 @@ impl Net {
         } else if dst.is_multicast() || !dev.needs_arp() {
             multicast_mac(dst)
         } else {
-            let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
             let key = (oif, IpAddr::V6(next_hop));
-            match self.neigh.output_addr(now, key, &p) {
+            let delay = NeighParams::delay_first_probe(&self.sysctl.ipv4);
+            match self.neigh.output_addr(now, key, delay) {
                 Some(mac) => mac,
                 None => {
+                    let p = NeighParams::from_sysctl(&self.sysctl.ipv4);
                     let mut actions = Vec::new();
                     let r = self.neigh.enqueue(now, key, pkt, &p, &mut actions);
                     self.neigh_actions(now, actions);

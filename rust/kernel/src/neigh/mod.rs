@@ -51,11 +51,16 @@ pub struct NeighParams {
 }
 
 impl NeighParams {
+    /// All `output_addr` needs, without building the rest for every packet.
+    pub fn delay_first_probe(s: &crate::sysctl::ipv4::Ipv4Sysctl) -> Nanos {
+        Nanos::from(s.neigh_delay_first_probe_time) * SEC
+    }
+
     pub fn from_sysctl(s: &crate::sysctl::ipv4::Ipv4Sysctl) -> NeighParams {
         NeighParams {
             base_reachable: Nanos::from(s.neigh_base_reachable_time_ms) * MS,
             retrans: Nanos::from(s.neigh_retrans_time_ms) * MS,
-            delay_first_probe: Nanos::from(s.neigh_delay_first_probe_time) * SEC,
+            delay_first_probe: NeighParams::delay_first_probe(s),
             gc_stale: Nanos::from(s.neigh_gc_stale_time) * SEC,
             ucast_solicit: s.neigh_ucast_solicit,
             mcast_solicit: s.neigh_mcast_solicit,
@@ -186,12 +191,13 @@ impl NeighTable {
     }
 
     /// The link address to send to now, if the entry is usable (`neigh_event_send`
-    /// fast path). A STALE entry in use moves to DELAY (RFC 4861 §7.3.3).
+    /// fast path). A STALE entry in use moves to DELAY (RFC 4861 §7.3.3) for
+    /// `delay_first_probe`.
     pub fn output_addr(
         &mut self,
         now: Nanos,
         key: NeighKey,
-        p: &NeighParams,
+        delay_first_probe: Nanos,
     ) -> Option<EthernetAddress> {
         let n = self.entries.get_mut(&key)?;
         let mac = n.lladdr?;
@@ -200,7 +206,7 @@ impl NeighTable {
             NudState::Stale => {
                 n.state = NudState::Delay;
                 n.used = now;
-                self.arm(key, Some(now + p.delay_first_probe));
+                self.arm(key, Some(now + delay_first_probe));
                 return Some(mac);
             }
             NudState::Incomplete | NudState::Failed => return None,

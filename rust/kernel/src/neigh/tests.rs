@@ -58,7 +58,7 @@ fn reply_flushes_queue_and_reachable_time_is_randomized() {
     let n = t.get(KEY.0, KEY.1).unwrap();
     assert_eq!(n.state, NudState::Reachable);
     assert!((15 * SEC..45 * SEC).contains(&n.reachable_time), "{}", n.reachable_time);
-    assert_eq!(t.output_addr(6, KEY, &p), Some(MAC));
+    assert_eq!(t.output_addr(6, KEY, p.delay_first_probe), Some(MAC));
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn reachable_stale_delay_probe_failed() {
     assert_eq!(t.get(KEY.0, KEY.1).unwrap().state, NudState::Stale);
     // Used while STALE: DELAY, then PROBE with unicast solicits after 5 s.
     let now = rt + SEC;
-    assert_eq!(t.output_addr(now, KEY, &p), Some(MAC));
+    assert_eq!(t.output_addr(now, KEY, p.delay_first_probe), Some(MAC));
     assert_eq!(t.get(KEY.0, KEY.1).unwrap().state, NudState::Delay);
     let ev = run(&mut t, now + 5 * SEC, &mut rng);
     assert_eq!(t.get(KEY.0, KEY.1).unwrap().state, NudState::Probe);
@@ -90,7 +90,7 @@ fn probe_answered_becomes_reachable() {
     let (mut t, mut rng, p) = (NeighTable::default(), Rng::new(3), params());
     t.update(0, KEY, MAC, false, true, &p, &mut rng);
     assert_eq!(t.get(KEY.0, KEY.1).unwrap().state, NudState::Stale);
-    t.output_addr(SEC, KEY, &p);
+    t.output_addr(SEC, KEY, p.delay_first_probe);
     run(&mut t, 6 * SEC, &mut rng);
     t.update(6 * SEC + 1, KEY, MAC, true, false, &p, &mut rng);
     assert_eq!(t.get(KEY.0, KEY.1).unwrap().state, NudState::Reachable);
@@ -152,7 +152,7 @@ fn permanent_entries_ignore_the_wire_and_never_expire() {
     assert_eq!(t.add_permanent(KEY, MAC).len(), 1, "queued packet released");
     let other = EthernetAddress([2, 0, 0, 0, 0, 9]);
     t.update(1, KEY, other, true, true, &p, &mut rng);
-    assert_eq!(t.output_addr(2, KEY, &p), Some(MAC));
+    assert_eq!(t.output_addr(2, KEY, p.delay_first_probe), Some(MAC));
     assert!(t.next_deadline().is_none());
     assert!(t.delete(KEY));
     assert!(!t.delete(KEY));
