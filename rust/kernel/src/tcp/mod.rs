@@ -273,10 +273,11 @@ impl TcpTable {
         if self.queued.len() <= i {
             self.queued.resize(i + 1, [None; timer::TIMER_COUNT]);
         }
-        for t in Timer::VALUES {
-            if mask & (1 << t as u16) == 0 {
-                continue;
-            }
+        let mut mask = mask & ALL_TIMERS;
+        while mask != 0 {
+            // Only the timers in the mask, lowest first (usually just one).
+            let t = Timer::VALUES[mask.trailing_zeros() as usize];
+            mask &= mask - 1;
             let Some(n) = new[t as usize] else { continue };
             let q = &mut self.queued[i][t as usize];
             if q.is_some_and(|q| q <= n) {
