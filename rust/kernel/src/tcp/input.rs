@@ -28,7 +28,6 @@ struct AckFlags {
     delivered: u32,
     /// A duplicate ACK (RFC 5681 §2).
     is_dup: bool,
-    prior_in_flight: u32,
 }
 
 impl TcpSock {
@@ -410,8 +409,7 @@ impl TcpSock {
             // to clean, time or hand to the congestion control (a receiver's ACKs of
             // its peer's data end here); a DSACK may still undo a reduction.
             if tag.dsack {
-                let flags =
-                    AckFlags { ece: self.ecn_echo(seg), prior_in_flight, ..Default::default() };
+                let flags = AckFlags { ece: self.ecn_echo(seg), ..Default::default() };
                 self.fastretrans(cx, flags);
             }
             self.process_tlp_ack(cx, ack, tag.dsack, false);
@@ -431,7 +429,6 @@ impl TcpSock {
             newly_sacked: tag.newly_sacked,
             delivered: (self.rate.delivered - delivered_before) as u32,
             is_dup,
-            prior_in_flight,
         };
         self.fastretrans(cx, flags);
         // Linux `tcp_ack`: the rate sample's delivered and lost counts, then
@@ -570,7 +567,7 @@ impl TcpSock {
         // `tcp_ack_is_dubious`: an in-order ACK in the Open state needs no loss work.
         let dubious = a.is_dup || a.newly_sacked > 0 || a.ece || self.ca_state != CaState::Open;
         if !dubious {
-            self.cong_avoid(now, a.acked, a.prior_in_flight);
+            self.cong_avoid(now, a.acked);
             return;
         }
         self.try_undo_dsack(cx);
@@ -597,7 +594,7 @@ impl TcpSock {
                 // Then `tcp_cong_control`: out of the reduction, the same ACK already
                 // counts towards growth.
                 if a.acked > 0 {
-                    self.cong_avoid(now, delivered, a.prior_in_flight);
+                    self.cong_avoid(now, delivered);
                 }
                 return;
             }
@@ -615,7 +612,7 @@ impl TcpSock {
                 // `tcp_cong_control`: cwnd grows by what was delivered (acked and
                 // newly SACKed) when the ACK moved SND.UNA (`tcp_may_raise_cwnd`).
                 if a.acked > 0 {
-                    self.cong_avoid(now, delivered, a.prior_in_flight);
+                    self.cong_avoid(now, delivered);
                 }
                 return;
             }
@@ -647,7 +644,7 @@ impl TcpSock {
                     let st = if self.sacked_out > 0 { CaState::Disorder } else { CaState::Open };
                     self.set_ca_state(now, st);
                     if a.acked > 0 {
-                        self.cong_avoid(now, delivered, a.prior_in_flight);
+                        self.cong_avoid(now, delivered);
                     }
                     return;
                 }
@@ -793,18 +790,13 @@ impl TcpSock {
         }
     }
 
-    fn cong_avoid(&mut self, now: Nanos, acked: u32, prior_in_flight: u32) {
+    fn cong_avoid(&mut self, now: Nanos, acked: u32) {
         if self.cc.has_cong_control() {
             // Linux `tcp_cong_control`: the algorithm sets cwnd itself.
             return;
         }
         let mut v = self.cc_view();
-        // Linux `tcp_is_cwnd_limited`.
-        v.cwnd_limited = if self.cwnd < self.ssthresh {
-            self.cwnd < 2 * prior_in_flight.max(1)
-        } else {
-            prior_in_flight + 1 >= self.cwnd
-        };
+        v.cwnd_limited = self.is_cwnd_limited();
         let u = self.cc.cong_avoid(now, &v, acked);
         self.cwnd = u.cwnd.max(1);
         self.cwnd_cnt = u.cwnd_cnt;

@@ -498,7 +498,35 @@ impl TcpSock {
         if self.packets_out > prior_packets {
             self.schedule_loss_probe(cx);
         }
+        let cwnd_limited = self.in_flight() >= self.cwnd;
+        if self.packets_out > prior_packets || cwnd_limited {
+            self.cwnd_validate(cwnd_limited);
+        }
         self.check_probe_timer(cx);
+    }
+
+    /// Linux `tcp_cwnd_validate`: remember for the current window whether cwnd limited
+    /// sending, else the most packets it had in flight.
+    fn cwnd_validate(&mut self, cwnd_limited: bool) {
+        let window_done = self.cwnd_usage_seq.is_none_or(|s| self.snd_una >= s);
+        if window_done
+            || cwnd_limited
+            || (!self.is_cwnd_limited && self.packets_out > self.max_packets_out)
+        {
+            self.is_cwnd_limited = cwnd_limited;
+            self.max_packets_out = self.packets_out;
+            self.cwnd_usage_seq = Some(self.snd_nxt);
+        }
+    }
+
+    /// Linux `tcp_is_cwnd_limited`: may congestion avoidance grow cwnd? Yes if cwnd
+    /// limited sending in this window; in slow start, until cwnd is twice the most
+    /// packets that were in flight.
+    pub(crate) fn is_cwnd_limited(&self) -> bool {
+        if self.is_cwnd_limited {
+            return true;
+        }
+        self.cwnd < self.ssthresh && self.cwnd < 2 * self.max_packets_out
     }
 
     /// Moves `len` unsent bytes (and the FIN) to the retransmit queue and sends them.

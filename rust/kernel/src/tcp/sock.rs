@@ -194,6 +194,12 @@ pub struct TcpSock {
     // --- congestion control (segments) ---
     pub cwnd: u32,
     pub cwnd_cnt: u32,
+    /// Linux `tcp_cwnd_validate` state: whether cwnd limited sending in the current
+    /// window (which ends when `cwnd_usage_seq` is acknowledged; None: no window yet),
+    /// and the most packets in flight in it while it was not.
+    pub is_cwnd_limited: bool,
+    pub max_packets_out: u32,
+    pub cwnd_usage_seq: Option<SeqNumber>,
     pub ssthresh: u32,
     pub prior_cwnd: u32,
     pub prior_ssthresh: u32,
@@ -414,6 +420,9 @@ impl TcpSock {
             sndbuf: t.tcp_wmem[1],
             cwnd: INIT_CWND,
             cwnd_cnt: 0,
+            is_cwnd_limited: false,
+            max_packets_out: 0,
+            cwnd_usage_seq: None,
             ssthresh: u32::MAX >> 1,
             prior_cwnd: 0,
             prior_ssthresh: 0,

@@ -1180,3 +1180,28 @@ fn syn_cookies_when_syn_queue_full() {
     }
     assert!(p.b.tcp.stats.mib.syncookies_recv > 0);
 }
+
+/// Linux `tcp_cwnd_validate` / `tcp_is_cwnd_limited` (Reno in congestion avoidance): a
+/// window whose sending cwnd limited grows cwnd through all its ACKs, even as the flight
+/// drains and nothing more is sent; a window the application kept below cwnd does not.
+#[test]
+fn cwnd_grows_only_through_windows_that_filled_it() {
+    let (mut p, c, _l, child) = established();
+    assert_eq!(p.setopt(true, c, SOL_TCP, TCP_CONGESTION, b"reno\0"), Ok(()));
+    let mss = p.sock(true, c).mss as usize;
+    let s = p.a.tcp.sock_mut(c).unwrap();
+    s.ssthresh = s.cwnd;
+    let cwnd = s.cwnd as usize;
+    // Half a window, twice: congestion avoidance does not count these ACKs.
+    for _ in 0..2 {
+        assert_eq!(p.send(true, c, &pattern(cwnd / 2 * mss)), Ok(cwnd / 2 * mss));
+        p.run_for(SEC);
+        while p.recv(false, child, 1 << 20).is_ok_and(|v| !v.is_empty()) {}
+    }
+    let s = p.sock(true, c);
+    assert_eq!((s.cwnd as usize, s.cwnd_cnt), (cwnd, 0), "app-limited: no growth");
+    // A full window: every segment it acknowledges counts, one more segment of cwnd.
+    assert_eq!(p.send(true, c, &pattern(cwnd * mss)), Ok(cwnd * mss));
+    p.run_for(SEC);
+    assert_eq!(p.sock(true, c).cwnd as usize, cwnd + 1);
+}
