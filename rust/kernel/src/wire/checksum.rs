@@ -114,11 +114,7 @@ fn words32(c: &[u8]) -> u128 {
 
 /// Folds a u128 sum of native-order words to the 16-bit sum in network order.
 fn finish(acc: u128) -> u16 {
-    let hi = (acc >> 64) as u64;
-    let (lo, carry) = (acc as u64).overflowing_add(hi);
-    let x = lo + u64::from(carry);
-    let x = (x & 0xffff_ffff) + (x >> 32);
-    u16::from_be_bytes(fold(x).to_ne_bytes())
+    u16::from_be_bytes(fold128(acc).to_ne_bytes())
 }
 
 /// Copies `src` into `dst` (same length) and returns the sum of the bytes copied, in
