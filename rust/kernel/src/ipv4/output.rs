@@ -23,7 +23,7 @@ impl Net {
     /// prepends the IP header, fragments if allowed, resolves the next hop and transmits.
     /// `pkt` holds the transport header and payload with its checksum filled in.
     pub fn ip_output(&mut self, now: Nanos, tx: &IpTx, pkt: PacketBuf) -> SysResult<()> {
-        self.ip_queue_xmit(now, tx, &mut SkDst::default(), pkt)
+        self.ip_queue_xmit(now, tx, None, pkt)
     }
 
     /// `ip_output` for a socket that keeps its route in `sk_dst` (`ip_queue_xmit`).
@@ -31,7 +31,7 @@ impl Net {
         &mut self,
         now: Nanos,
         tx: &IpTx,
-        sk_dst: &mut SkDst,
+        sk_dst: Option<&mut SkDst>,
         mut pkt: PacketBuf,
     ) -> SysResult<()> {
         if tx.dst.is_ipv6() {

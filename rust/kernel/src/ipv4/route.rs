@@ -48,14 +48,18 @@ impl Net {
             .get_or(self.fib.genid(), (d, src, oif), hash, || self.route_output_slow(d, src, oif))
     }
 
-    /// `route_output_from` through a socket's own cached route (`sk_dst_check`).
+    /// `route_output_from` through a socket's own cached route if it has one
+    /// (`sk_dst_check`).
     pub(crate) fn route_output_sk(
         &self,
         dst: Ipv4Addr,
         src: Option<Ipv4Addr>,
         oif: Option<IfIndex>,
-        sk_dst: &mut super::SkDst,
+        sk_dst: Option<&mut super::SkDst>,
     ) -> SysResult<RouteOut> {
+        let Some(sk_dst) = sk_dst else {
+            return self.route_output_from(IpAddr::V4(dst), src, oif);
+        };
         let flow = (dst, src.filter(|s| !s.is_unspecified()), oif);
         if let Some(rt) = sk_dst.get(self.fib.genid(), flow) {
             return Ok(rt);

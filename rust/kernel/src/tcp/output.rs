@@ -29,7 +29,7 @@ pub(crate) fn route(cx: &Cx<'_>, dst: IpAddr, oif: Option<u32>) -> SysResult<Rou
 }
 
 /// Builds one segment into a fresh packet with IP+Ethernet headroom and hands it to IP.
-pub(crate) fn emit(cx: &mut Cx<'_>, tx: &IpTx, sk_dst: &mut SkDst, repr: &TcpRepr<'_>) {
+pub(crate) fn emit(cx: &mut Cx<'_>, tx: &IpTx, sk_dst: Option<&mut SkDst>, repr: &TcpRepr<'_>) {
     let hl = repr.header_len();
     let mut pkt = PacketBuf::with_tail(hl, repr.payload);
     let payload_sum = checksum::sum(&pkt.data()[hl..]);
@@ -91,7 +91,7 @@ pub(crate) fn send_reset_for(
         _ => (cx.net.sysctl.ipv4.ip_default_ttl, None),
     };
     let tx = IpTx { oif, ..ip_tx(local.ip(), remote.ip(), ttl) };
-    emit(cx, &tx, &mut SkDst::default(), &repr);
+    emit(cx, &tx, None, &repr);
 }
 
 impl TcpSock {
@@ -234,7 +234,7 @@ impl TcpSock {
         if ect {
             tx.tos = (tx.tos & !3) | 2;
         }
-        emit(cx, &tx, &mut self.sk_dst, &repr);
+        emit(cx, &tx, Some(&mut self.sk_dst), &repr);
         self.segs_out += 1;
         if !payload.is_empty() {
             self.data_segs_out += 1;
