@@ -9,12 +9,14 @@ pub struct TcpInfo {
     pub ca_state: u8,
     pub rto_us: u32,
     pub snd_mss: u32,
+    pub sacked: u32,
     pub lost: u32,
     pub retrans: u32,
     pub rtt_us: u32,
     pub rttvar_us: u32,
     pub snd_ssthresh: u32,
     pub snd_cwnd: u32,
+    pub reordering: u32,
     pub total_retrans: u32,
     pub pacing_rate: u64,
     pub bytes_acked: u64,
@@ -24,6 +26,9 @@ pub struct TcpInfo {
     pub delivered: u32,
     pub bytes_sent: u64,
     pub bytes_retrans: u64,
+    pub dsack_dups: u32,
+    pub reord_seen: u32,
+    pub snd_wnd: u32,
 }
 
 /// Bytes to ask for: up to `tcpi_total_rto_time` (Linux 6.7+).
@@ -45,12 +50,14 @@ impl TcpInfo {
             ca_state: b.get(1).copied().unwrap_or(0),
             rto_us: u32_at(b, 8),
             snd_mss: u32_at(b, 16),
+            sacked: u32_at(b, 28),
             lost: u32_at(b, 32),
             retrans: u32_at(b, 36),
             rtt_us: u32_at(b, 68),
             rttvar_us: u32_at(b, 72),
             snd_ssthresh: u32_at(b, 76),
             snd_cwnd: u32_at(b, 80),
+            reordering: u32_at(b, 88),
             total_retrans: u32_at(b, 100),
             pacing_rate: u64_at(b, 104),
             bytes_acked: u64_at(b, 120),
@@ -60,18 +67,21 @@ impl TcpInfo {
             delivered: u32_at(b, 192),
             bytes_sent: u64_at(b, 200),
             bytes_retrans: u64_at(b, 208),
+            dsack_dups: u32_at(b, 216),
+            reord_seen: u32_at(b, 220),
+            snd_wnd: u32_at(b, 228),
         }
     }
 
     /// The CSV header matching [`TcpInfo::csv_row`].
     pub const CSV_HEADER: &'static str = "t_s,cwnd,ssthresh,rtt_us,rttvar_us,retrans,total_retrans,\
 lost,delivered,bytes_acked,bytes_sent,bytes_retrans,data_segs_out,pacing_rate_bps,\
-delivery_rate_bps,ca_state,mss";
+delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd";
 
     pub fn csv_row(&self, t_s: f64) -> String {
         // Linux reports the rates in bytes/s; the CSV has bit/s.
         format!(
-            "{t_s:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{t_s:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.snd_cwnd,
             self.snd_ssthresh,
             self.rtt_us,
@@ -87,7 +97,12 @@ delivery_rate_bps,ca_state,mss";
             self.pacing_rate.saturating_mul(8),
             self.delivery_rate.saturating_mul(8),
             self.ca_state,
-            self.snd_mss
+            self.snd_mss,
+            self.sacked,
+            self.reordering,
+            self.dsack_dups,
+            self.reord_seen,
+            self.snd_wnd
         )
     }
 }
@@ -105,9 +120,13 @@ mod tests {
         b[100..104].copy_from_slice(&7u32.to_ne_bytes());
         b[120..128].copy_from_slice(&123_456u64.to_ne_bytes());
         b[192..196].copy_from_slice(&99u32.to_ne_bytes());
+        b[216..220].copy_from_slice(&2u32.to_ne_bytes());
+        b[220..224].copy_from_slice(&5u32.to_ne_bytes());
+        b[228..232].copy_from_slice(&65_535u32.to_ne_bytes());
         let i = TcpInfo::parse(&b);
         assert_eq!((i.state, i.ca_state, i.snd_cwnd, i.total_retrans), (1, 3, 42, 7));
         assert_eq!((i.bytes_acked, i.delivered), (123_456, 99));
+        assert_eq!((i.dsack_dups, i.reord_seen, i.snd_wnd), (2, 5, 65_535));
         // A short answer: the missing fields are 0.
         let s = TcpInfo::parse(&b[..104]);
         assert_eq!((s.total_retrans, s.bytes_acked), (7, 0));
