@@ -29,6 +29,8 @@ pub struct TcpSysctl {
     pub tcp_ecn: u8,
     /// Initial reordering degree (`tcp_reordering`).
     pub tcp_reordering: u8,
+    /// Ceiling of the reordering degree learned from SACKs (`tcp_max_reordering`).
+    pub tcp_max_reordering: u32,
     pub tcp_syn_retries: u8,
     pub tcp_synack_retries: u8,
     pub tcp_retries1: u8,
@@ -74,6 +76,7 @@ impl Default for TcpSysctl {
             tcp_frto: 2,
             tcp_ecn: 2,
             tcp_reordering: 3,
+            tcp_max_reordering: 300,
             tcp_syn_retries: 6,
             tcp_synack_retries: 5,
             tcp_retries1: 3,
@@ -155,6 +158,7 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv4.tcp_frto", tcp.tcp_frto, 0, 2),
     sysctl_int!("net.ipv4.tcp_ecn", tcp.tcp_ecn, 0, 2),
     sysctl_int!("net.ipv4.tcp_reordering", tcp.tcp_reordering, 0, 255),
+    sysctl_int!("net.ipv4.tcp_max_reordering", tcp.tcp_max_reordering, 0, i32::MAX),
     sysctl_int!("net.ipv4.tcp_syn_retries", tcp.tcp_syn_retries, 1, 127),
     sysctl_int!("net.ipv4.tcp_synack_retries", tcp.tcp_synack_retries, 0, 255),
     sysctl_int!("net.ipv4.tcp_retries1", tcp.tcp_retries1, 0, 255),

@@ -58,6 +58,8 @@ pub struct TcpInfo {
     pub delivered: u32,
     pub bytes_sent: u64,
     pub bytes_retrans: u64,
+    pub dsack_dups: u32,
+    pub reord_seen: u32,
     pub notsent_bytes: u32,
     pub min_rtt: u32,
     pub snd_wnd: u32,
@@ -79,7 +81,7 @@ impl TcpInfo {
         b[5] = self.options;
         b[6] = (self.snd_wscale & 0xf) | (self.rcv_wscale << 4);
         b[7] = u8::from(self.delivery_rate_app_limited);
-        let u32s: [(usize, u32); 32] = [
+        let u32s: [(usize, u32); 34] = [
             (8, self.rto),
             (12, self.ato),
             (16, self.snd_mss),
@@ -109,6 +111,8 @@ impl TcpInfo {
             (152, self.data_segs_in),
             (156, self.data_segs_out),
             (192, self.delivered),
+            (216, self.dsack_dups),
+            (220, self.reord_seen),
             (228, self.snd_wnd),
             (232, self.rcv_wnd),
             (40, 0),
@@ -196,6 +200,8 @@ impl TcpSock {
             delivered: self.rate.delivered as u32,
             bytes_sent: self.bytes_sent,
             bytes_retrans: self.bytes_retrans,
+            dsack_dups: self.dsack_dups,
+            reord_seen: self.reord_seen,
             notsent_bytes: self.unsent.len() as u32,
             min_rtt: self.rtt.min_rtt.map_or(u32::MAX, |r| (r / 1000) as u32),
             snd_wnd: self.snd_wnd,

@@ -160,7 +160,8 @@ impl TcpSock {
         // The SYN-ACK window is never scaled (RFC 7323 §2.2).
         self.snd_wnd = u32::from(seg.window_len);
         self.max_window = self.snd_wnd;
-        self.clean_rtx_queue(cx, ack, seg, &SackTag::default());
+        let una = self.snd_una;
+        self.clean_rtx_queue(cx, ack, seg, &SackTag::default(), una);
         self.finish_connect(cx);
         self.send_ack(cx);
     }
@@ -200,7 +201,7 @@ impl TcpSock {
             self.lost_out = 1;
             self.retrans_out = 0;
         }
-        self.xmit_retransmits(cx);
+        self.retransmit_head(cx);
     }
 
     /// Linux `tcp_send_dupack`: ACK a segment we cannot use; old data gets a DSACK
@@ -394,6 +395,7 @@ impl TcpSock {
         self.last_tsecr = seg.options.timestamp.map_or(0, |t| t.1);
         let delivered_before = self.rate.delivered;
         let lost_before = self.lost_total;
+        let prior_fack = self.highest_sack_seq();
         let mut tag = SackTag::default();
         if self.sack_ok {
             let mut blocks = [(SeqNumber(0), SeqNumber(0)); 4];
@@ -415,7 +417,8 @@ impl TcpSock {
             self.process_tlp_ack(cx, ack, tag.dsack, false);
             return true;
         }
-        let acked_pkts = self.clean_rtx_queue(cx, ack, seg, &tag);
+        let acked_pkts = self.clean_rtx_queue(cx, ack, seg, &tag, prior_fack);
+        self.rack_update_reo_wnd(cx);
         self.rate_gen(cx.now, self.rate.delivered > delivered_before);
         let is_dup = ack == prior_una
             && seg.payload.is_empty()
@@ -452,16 +455,19 @@ impl TcpSock {
         true
     }
 
-    /// Removes acknowledged segments (Linux `tcp_clean_rtx_queue`) and samples the RTT
-    /// (`tcp_ack_update_rtt`).
+    /// Removes acknowledged segments (Linux `tcp_clean_rtx_queue`), samples the RTT
+    /// (`tcp_ack_update_rtt`) and notes a hole filled by an original transmission
+    /// below `prior_fack` (the highest SACK before this ACK) as reordering.
     fn clean_rtx_queue(
         &mut self,
         cx: &mut Cx<'_>,
         ack: SeqNumber,
         seg: &TcpRepr<'_>,
         tag: &SackTag,
+        prior_fack: SeqNumber,
     ) -> u32 {
         let mut pkts = 0;
+        let mut reord: Option<SeqNumber> = None;
         let mut first_sent: Option<Nanos> = None;
         let mut last_sent: Option<Nanos> = None;
         let mut any_retrans = false;
@@ -487,6 +493,7 @@ impl TcpSock {
                 if s.ever_retrans {
                     any_retrans = true;
                 } else if !s.sacked {
+                    reord = reord.or(Some(s.seq));
                     self.orig_delivered = true;
                     first_sent = first_sent.or(Some(s.sent));
                     last_sent = Some(s.sent);
@@ -535,6 +542,9 @@ impl TcpSock {
         if acked_bytes > 0 {
             self.snd_una = ack;
             self.bytes_acked += acked_bytes as u64;
+            if let Some(low) = reord.filter(|&r| self.sack_ok && r < prior_fack) {
+                self.check_sack_reordering(cx, low);
+            }
             if !any_retrans || self.retrans_out == 0 {
                 self.retransmits = 0;
                 // `tcp_try_to_open`: the stamp of the first retransmission goes once none
@@ -579,25 +589,10 @@ impl TcpSock {
         if self.sack_ok && self.rack_enabled(cx) {
             self.rack_mark_lost(cx);
         }
+        if self.ca_state == CaState::Recovery && self.snd_una >= self.high_seq {
+            self.end_recovery(now);
+        }
         match self.ca_state {
-            CaState::Recovery if self.snd_una >= self.high_seq => {
-                // Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675
-                // §5): cwnd = ssthresh unless the reduction was undone (Linux
-                // `tcp_end_cwnd_reduction`).
-                if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
-                    self.cwnd = self.ssthresh.max(1);
-                }
-                if !self.sack_ok {
-                    self.sacked_out = 0;
-                }
-                self.set_ca_state(now, CaState::Open);
-                // Then `tcp_cong_control`: out of the reduction, the same ACK already
-                // counts towards growth.
-                if a.acked > 0 {
-                    self.cong_avoid(now, delivered);
-                }
-                return;
-            }
             CaState::Recovery => {
                 if !self.sack_ok && a.acked > 0 {
                     // Partial ACK: the next hole is lost too (RFC 6582 §3.2 (4)).
@@ -656,6 +651,26 @@ impl TcpSock {
         self.cwnd_reduction(delivered, self.lost_out > lost_before, una_advanced);
     }
 
+    /// Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675 §5): cwnd =
+    /// ssthresh unless the reduction was undone (Linux `tcp_end_cwnd_reduction`), and
+    /// the state opens. As in Linux `tcp_fastretrans_alert`, the same ACK then goes
+    /// through the Open state's checks, so a loss already marked above the old
+    /// recovery point starts the next recovery at once: the congestion control never
+    /// sees the Open state in between (BBR keeps its cwnd instead of restarting
+    /// packet conservation).
+    fn end_recovery(&mut self, now: Nanos) {
+        if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
+            self.cwnd = self.ssthresh.max(1);
+        }
+        // `tcp_try_undo_recovery`: a recovery not undone uses up one of the grown
+        // reordering window's 16.
+        self.rack.reo_wnd_persist = self.rack.reo_wnd_persist.saturating_sub(1);
+        if !self.sack_ok {
+            self.sacked_out = 0;
+        }
+        self.set_ca_state(now, CaState::Open);
+    }
+
     /// Linux `tcp_process_loss`: after an RTO, F-RTO (RFC 5682 §3.1, SACK-enhanced)
     /// and the timestamps (RFC 3522, `tcp_packet_delayed`) may show it was spurious;
     /// otherwise the Loss state ends at the recovery point. True if cwnd is settled.
@@ -689,6 +704,8 @@ impl TcpSock {
             // `tcp_try_undo_recovery`, then the Open state.
             if self.may_undo() {
                 self.undo_cwnd_reduction(true);
+            } else {
+                self.rack.reo_wnd_persist = self.rack.reo_wnd_persist.saturating_sub(1);
             }
             self.set_ca_state(cx.now, CaState::Open);
             return false;

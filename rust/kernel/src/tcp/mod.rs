@@ -37,6 +37,8 @@ mod tlp;
 #[cfg(test)]
 mod pacing_tests;
 #[cfg(test)]
+mod reorder_tests;
+#[cfg(test)]
 mod sack_tests;
 #[cfg(test)]
 mod tests;
@@ -86,8 +88,10 @@ pub struct TcpMib {
     /// TCPSackRecovery / TCPRenoRecovery.
     pub sack_recovery: u64,
     pub reno_recovery: u64,
-    /// TCPDSACKRecv, TCPSACKDiscard, TCPSACKReorder, TCPLostRetransmit.
+    /// TCPDSACKRecv, TCPDSACKIgnoredDubious, TCPSACKDiscard, TCPSACKReorder,
+    /// TCPLostRetransmit.
     pub dsack_recv: u64,
+    pub dsack_ignored_dubious: u64,
     pub sack_discard: u64,
     pub sack_reorder: u64,
     pub lost_retransmit: u64,
@@ -142,7 +146,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 29] {
+    pub fn netstat(&self) -> [(&'static str, u64); 30] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -160,6 +164,7 @@ impl TcpMib {
             ("TCPFastRetrans", self.fast_retrans),
             ("TCPTimeouts", self.timeouts),
             ("TCPDSACKRecv", self.dsack_recv),
+            ("TCPDSACKIgnoredDubious", self.dsack_ignored_dubious),
             ("TCPAbortOnData", self.abort_on_data),
             ("TCPAbortOnClose", self.abort_on_close),
             ("TCPAbortOnLinger", self.abort_on_linger),

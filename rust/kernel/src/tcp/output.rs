@@ -337,25 +337,37 @@ impl TcpSock {
     }
 
     /// Linux `tcp_xmit_retransmit_queue`: resend segments marked lost, in order, while
-    /// cwnd allows (the head always goes).
+    /// cwnd and pacing allow — the first one too: a retransmission beyond cwnd lands
+    /// on a queue that is already full. Fast retransmit gets its room from PRR (at
+    /// least one segment) or, for BBR, from packet conservation.
     pub(crate) fn xmit_retransmits(&mut self, cx: &mut Cx<'_>) {
-        let mut first = true;
         for idx in 0..self.rtx.len() {
-            if self.lost_out == 0 {
+            if self.retrans_out >= self.lost_out {
                 break;
             }
             let seg = &self.rtx[idx];
             if !seg.lost || seg.retrans {
                 continue;
             }
-            if !first && (self.in_flight() >= self.cwnd || self.pacing_check(cx.now)) {
+            if self.pacing_check(cx.now) || self.in_flight() >= self.cwnd {
                 break;
             }
-            first = false;
-            self.rtx[idx].retrans = true;
-            self.retrans_out += 1;
-            self.retransmit_seg(cx, idx);
+            self.retransmit_lost(cx, idx);
         }
+    }
+
+    /// Linux `tcp_retransmit_timer` and the SYN timers: the head of the queue goes
+    /// again now, whatever cwnd and pacing say.
+    pub(crate) fn retransmit_head(&mut self, cx: &mut Cx<'_>) {
+        if self.rtx.front().is_some_and(|s| s.lost && !s.retrans) {
+            self.retransmit_lost(cx, 0);
+        }
+    }
+
+    fn retransmit_lost(&mut self, cx: &mut Cx<'_>, idx: usize) {
+        self.rtx[idx].retrans = true;
+        self.retrans_out += 1;
+        self.retransmit_seg(cx, idx);
     }
 
     /// Linux `tcp_simple_retransmit` after the path MTU dropped: sent segments longer

@@ -13,8 +13,10 @@ use super::sock::TcpSock;
 use super::timer::Timer;
 use crate::Nanos;
 
-/// `tcp_recovery` bits (Linux `TCP_RACK_LOSS_DETECTION`, `TCP_RACK_NO_DUPTHRESH`).
+/// `tcp_recovery` bits (Linux `TCP_RACK_LOSS_DETECTION`, `TCP_RACK_STATIC_REO_WND`,
+/// `TCP_RACK_NO_DUPTHRESH`).
 pub const RACK_LOSS_DETECTION: u8 = 1;
+pub const RACK_STATIC_REO_WND: u8 = 2;
 pub const RACK_NO_DUPTHRESH: u8 = 4;
 
 /// RACK state (RFC 8985 §6.1; Linux `tp->rack`).
@@ -23,7 +25,7 @@ pub const RACK_NO_DUPTHRESH: u8 = 4;
 /// RACK.xmit_ts with RACK.end_seq as the tie-break: on a simulated clock many segments
 /// leave at the same instant, and a retransmission sent after new data in that instant
 /// has the lower sequence number (Linux keeps the same order in its time-sorted list).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Rack {
     /// Send time of the most recently sent segment known delivered (RACK.xmit_ts).
     pub xmit_ts: Nanos,
@@ -33,7 +35,35 @@ pub struct Rack {
     pub rtt: Nanos,
     /// Moved since the last detection (Linux `rack.advanced`).
     pub advanced: bool,
+    /// The reordering window in quarters of min_rtt (RFC 8985 §6.2 `reo_wnd_mult`,
+    /// Linux `rack.reo_wnd_steps`), grown by DSACKs once reordering was seen.
+    pub reo_wnd_steps: u8,
+    /// Recoveries left before `reo_wnd_steps` falls back to 1 (`reo_wnd_persist`).
+    pub reo_wnd_persist: u8,
+    /// A DSACK waits to grow the window (Linux `rack.dsack_seen`).
+    pub dsack_seen: bool,
+    /// `tp.delivered` when the window last grew: once per round trip.
+    pub last_delivered: u64,
 }
+
+impl Default for Rack {
+    fn default() -> Self {
+        // Linux `tcp_init_sock`: `reo_wnd_steps` = 1.
+        Self {
+            xmit_ts: 0,
+            xmit_order: 0,
+            rtt: 0,
+            advanced: false,
+            reo_wnd_steps: 1,
+            reo_wnd_persist: 0,
+            dsack_seen: false,
+            last_delivered: 0,
+        }
+    }
+}
+
+/// Linux `TCP_RACK_RECOVERY_THRESH`: a grown reordering window lasts 16 recoveries.
+const RACK_RECOVERY_THRESH: u8 = 16;
 
 /// What one ACK's SACK blocks did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -73,27 +103,37 @@ impl TcpSock {
     ) -> SackTag {
         let mut tag = SackTag::default();
         let Some(&(s0, e0)) = blocks.first() else { return tag };
+        // Linux `tcp_sacktag_write_queue`: the lowest sequence delivered out of order.
+        let mut reord: Option<SeqNumber> = None;
         // RFC 2883 §4: a first block below the cumulative ACK, or inside the second
         // block, reports a duplicate segment.
-        tag.dsack = s0 < ack || blocks.get(1).is_some_and(|&(s1, e1)| s0 >= s1 && e0 <= e1);
-        if tag.dsack {
+        let dsack = s0 < ack || blocks.get(1).is_some_and(|&(s1, e1)| s0 >= s1 && e0 <= e1);
+        if dsack {
             cx.stats.mib.dsack_recv += 1;
-            self.dsack_seen = true;
-            // Linux `tcp_sacktag_one`: a duplicate of data retransmitted in this
-            // episode shows that retransmission spurious.
-            if self.undo_marker.is_some_and(|m| e0 > m) && self.undo_retrans > 0 {
-                let segs = (e0.dist(s0) as u32).div_ceil(self.mss.max(1)).max(1);
-                self.undo_retrans = (self.undo_retrans - segs as i32).max(0);
+            tag.dsack = self.dsack_seen(cx, s0, e0);
+            if tag.dsack {
+                reord = self.dsack_reordering(s0, e0);
             }
         }
-        for (i, &(start, end)) in blocks.iter().enumerate() {
-            if i == 0 && tag.dsack {
+        // Linux sorts the blocks by sequence before tagging, so that a block the
+        // receiver lists first (the most recent) does not make the lower blocks of the
+        // same ACK look reordered.
+        let mut sorted = [(SeqNumber(0), SeqNumber(0)); 4];
+        let mut n = 0;
+        for (i, &(start, end)) in blocks.iter().enumerate().take(sorted.len()) {
+            if i == 0 && dsack {
                 continue;
             }
             if !(start < end && start >= self.snd_una && end <= self.snd_nxt) {
                 cx.stats.mib.sack_discard += 1;
                 continue;
             }
+            sorted[n] = (start, end);
+            n += 1;
+        }
+        let una = self.snd_una;
+        sorted[..n].sort_unstable_by_key(|b| b.0.dist(una));
+        for &(start, end) in &sorted[..n] {
             let first = self.rtx.partition_point(|s| s.end() <= start);
             for idx in first..self.rtx.len() {
                 let s = &self.rtx[idx];
@@ -101,20 +141,100 @@ impl TcpSock {
                     break;
                 }
                 if !s.sacked && s.seq >= start && s.end() <= end {
-                    if let Some(sent) = self.mark_sacked(cx, idx) {
+                    let (sent, low) = self.mark_sacked(cx, idx);
+                    if let Some(sent) = sent {
                         tag.first_sackt = Some(tag.first_sackt.map_or(sent, |t| t.min(sent)));
                         tag.last_sackt = Some(tag.last_sackt.map_or(sent, |t| t.max(sent)));
+                    }
+                    if let Some(low) = low {
+                        reord = Some(reord.map_or(low, |r| r.min(low)));
                     }
                     tag.newly_sacked += 1;
                 }
             }
         }
+        if let Some(low) = reord
+            && (self.ca_state != CaState::Loss || self.undo_marker.is_some())
+        {
+            self.check_sack_reordering(cx, low);
+        }
         tag
     }
 
-    /// Marks one segment SACKed; returns its send time if it was never retransmitted.
-    fn mark_sacked(&mut self, cx: &mut Cx<'_>, idx: usize) -> Option<Nanos> {
-        let highest = self.highest_sack;
+    /// Linux `tcp_dsack_seen`: a DSACK counts only if it is no wider than the largest
+    /// window and this sender retransmitted at least as many segments as were reported
+    /// duplicate; otherwise it is dubious and ignored (TCPDSACKIgnoredDubious). Once
+    /// reordering was seen it may grow RACK's window — unless it answers a tail loss
+    /// probe, which a timer sent and not RACK. It also proves a retransmission
+    /// spurious for undo (`tcp_sacktag_one`).
+    fn dsack_seen(&mut self, cx: &mut Cx<'_>, s0: SeqNumber, e0: SeqNumber) -> bool {
+        let len = e0.dist(s0) as u32;
+        let segs = len.div_ceil(self.mss.max(1)).max(1);
+        if len > self.max_window {
+            cx.stats.mib.dsack_ignored_dubious += 1;
+            return false;
+        }
+        self.dsack_dups = self.dsack_dups.saturating_add(segs);
+        if self.dsack_dups > self.total_retrans {
+            cx.stats.mib.dsack_ignored_dubious += 1;
+            return false;
+        }
+        let tlp = len <= self.mss && self.tlp_high_seq == Some(e0);
+        if self.reord_seen > 0 && !tlp {
+            self.rack.dsack_seen = true;
+        }
+        if self.undo_marker.is_some_and(|m| e0 > m) && self.undo_retrans > 0 {
+            self.undo_retrans = (self.undo_retrans - segs as i32).max(0);
+        }
+        true
+    }
+
+    /// Linux `tcp_sacktag_one` with a duplicate: a retransmission DSACKed after its
+    /// original was SACKed means the original was only late — reordering.
+    fn dsack_reordering(&self, s0: SeqNumber, e0: SeqNumber) -> Option<SeqNumber> {
+        if e0 <= self.snd_una {
+            return None;
+        }
+        let first = self.rtx.partition_point(|s| s.end() <= s0);
+        self.rtx
+            .range(first..)
+            .take_while(|s| s.seq < e0)
+            .find(|s| s.sacked && s.ever_retrans)
+            .map(|s| s.seq)
+    }
+
+    /// Linux `tcp_check_sack_reordering`: data at `low_seq` arrived after data above
+    /// it. The distance to the highest SACK raises the duplicate threshold
+    /// (`tp->reordering`, at most `tcp_max_reordering`), and the event turns RACK's
+    /// reordering window on.
+    pub(crate) fn check_sack_reordering(&mut self, cx: &mut Cx<'_>, low_seq: SeqNumber) {
+        let fack = self.highest_sack_seq();
+        if low_seq >= fack {
+            return;
+        }
+        let metric = fack.dist(low_seq) as u32;
+        let mss = self.mss.max(1);
+        if metric > self.reordering.saturating_mul(mss) {
+            let max = cx.net.sysctl.tcp.tcp_max_reordering;
+            self.reordering = metric.div_ceil(mss).min(max);
+        }
+        self.reord_seen += 1;
+        cx.stats.mib.sack_reorder += 1;
+    }
+
+    /// Linux `tcp_highest_sack_seq`: the start of the highest SACKed segment, SND.UNA
+    /// with nothing SACKed.
+    pub(crate) fn highest_sack_seq(&self) -> SeqNumber {
+        match self.highest_sack {
+            Some(h) if self.sacked_out > 0 => h,
+            _ => self.snd_una,
+        }
+    }
+
+    /// Marks one segment SACKed; returns its send time if it was never retransmitted,
+    /// and its sequence if it is an original transmission below the highest SACK.
+    fn mark_sacked(&mut self, cx: &mut Cx<'_>, idx: usize) -> (Option<Nanos>, Option<SeqNumber>) {
+        let highest = self.highest_sack_seq();
         let s = &mut self.rtx[idx];
         s.sacked = true;
         TcpSock::rate_skb_delivered(&mut self.rate, s);
@@ -126,19 +246,16 @@ impl TcpSock {
             s.retrans = false;
             self.retrans_out = self.retrans_out.saturating_sub(1);
         }
+        let (sent, order, seq, ever_retrans) = (s.sent, s.tx_order, s.seq, s.ever_retrans);
+        // Linux `tcp_sacktag_one`: an original transmission SACKed below the highest
+        // SACK arrived out of order.
+        let reordered = (!ever_retrans && seq < highest).then_some(seq);
+        if self.sacked_out == 0 || seq >= highest {
+            self.highest_sack = Some(seq);
+        }
         self.sacked_out += 1;
-        let (sent, order, end, ever_retrans) = (s.sent, s.tx_order, s.end(), s.ever_retrans);
-        // Linux `tcp_check_sack_reordering`: an original transmission SACKed below the
-        // highest SACK arrived out of order.
-        if !ever_retrans && highest.is_some_and(|h| end < h) {
-            self.reord_seen += 1;
-            cx.stats.mib.sack_reorder += 1;
-        }
-        if highest.is_none_or(|h| end > h) {
-            self.highest_sack = Some(end);
-        }
         self.rack_advance(cx.now, sent, order, ever_retrans);
-        (!ever_retrans).then_some(sent)
+        ((!ever_retrans).then_some(sent), reordered)
     }
 
     /// RFC 8985 §6.2 step 2 (Linux `tcp_rack_advance`): a delivered segment moves RACK
@@ -150,7 +267,10 @@ impl TcpSock {
             return;
         }
         if order > self.rack.xmit_order {
-            self.rack = Rack { xmit_ts: sent, xmit_order: order, rtt, advanced: true };
+            self.rack.xmit_ts = sent;
+            self.rack.xmit_order = order;
+            self.rack.rtt = rtt;
+            self.rack.advanced = true;
         }
     }
 
@@ -159,10 +279,10 @@ impl TcpSock {
     }
 
     /// RFC 8985 §6.2 step 4 (Linux `tcp_rack_reo_wnd`): no reordering window before
-    /// reordering was seen, in recovery or past the duplicate threshold; otherwise a
-    /// quarter of the minimum RTT, never more than SRTT.
+    /// reordering was seen, in recovery or past the duplicate threshold; otherwise
+    /// `reo_wnd_steps` quarters of the minimum RTT, never more than SRTT.
     fn rack_reo_wnd(&self, cx: &Cx<'_>) -> Nanos {
-        if self.reord_seen == 0 && !self.dsack_seen {
+        if self.reord_seen == 0 {
             let no_dupthresh = cx.net.sysctl.tcp.tcp_recovery & RACK_NO_DUPTHRESH != 0;
             if matches!(self.ca_state, CaState::Recovery | CaState::Loss)
                 || (self.sacked_out >= self.reordering && !no_dupthresh)
@@ -171,7 +291,31 @@ impl TcpSock {
             }
         }
         let min_rtt = self.rtt.min_rtt.unwrap_or(0);
-        (min_rtt / 4).min(self.rtt.srtt.unwrap_or(min_rtt))
+        (min_rtt / 4 * Nanos::from(self.rack.reo_wnd_steps)).min(self.rtt.srtt.unwrap_or(min_rtt))
+    }
+
+    /// RFC 8985 §6.2 step 4 `RACK_update_reo_wnd` (Linux `tcp_rack_update_reo_wnd`,
+    /// after the queue is cleaned): a DSACK grows the window by one step at most once
+    /// per round trip and keeps it for 16 recoveries; then it falls back to one step.
+    pub(crate) fn rack_update_reo_wnd(&mut self, cx: &Cx<'_>) {
+        let rs = &self.rate.rs;
+        if cx.net.sysctl.tcp.tcp_recovery & RACK_STATIC_REO_WND != 0
+            || rs.prior_ts.is_none()
+            || rs.prior_delivered == 0
+        {
+            return;
+        }
+        if rs.prior_delivered < self.rack.last_delivered {
+            self.rack.dsack_seen = false;
+        }
+        if self.rack.dsack_seen {
+            self.rack.reo_wnd_steps = self.rack.reo_wnd_steps.saturating_add(1);
+            self.rack.dsack_seen = false;
+            self.rack.last_delivered = self.rate.delivered;
+            self.rack.reo_wnd_persist = RACK_RECOVERY_THRESH;
+        } else if self.rack.reo_wnd_persist == 0 {
+            self.rack.reo_wnd_steps = 1;
+        }
     }
 
     /// RFC 8985 §6.2 step 5 (Linux `tcp_rack_detect_loss`): a segment sent before the
@@ -276,6 +420,8 @@ impl TcpSock {
         if self.undo_marker.is_none() || self.undo_retrans != 0 {
             return;
         }
+        // The reordering window that would have avoided this is kept a little longer.
+        self.rack.reo_wnd_persist = (self.rack.reo_wnd_persist + 1).min(RACK_RECOVERY_THRESH);
         let in_loss = self.ca_state == CaState::Loss;
         self.undo_cwnd_reduction(in_loss);
         cx.stats.mib.dsack_undo += 1;

@@ -510,3 +510,28 @@ fn rtt_is_never_sampled_from_sacked_or_retransmitted_segments() {
     assert!(max_srtt <= rtt + MS, "srtt reached {max_srtt} ns on a {rtt} ns path");
     assert!(p.sock(true, c).rtt.min_rtt.is_some_and(|m| m >= rtt && m <= rtt + MS));
 }
+
+/// Linux `tcp_fastretrans_alert`: the ACK that reaches the recovery point opens the
+/// state and goes on through the Open state's checks, so a loss already marked above
+/// the old recovery point starts the next recovery on that same ACK — the sender is
+/// never left Open with segments marked lost (`tcp_time_to_recover`).
+#[test]
+fn recovery_that_ends_with_a_marked_loss_starts_the_next_at_once() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (mut p, c, _l, child) = established();
+    lose_data_segments(&mut p, &[12, 30, 31, 45, 46, 60, 75, 90]);
+    let open_with_losses = Rc::new(RefCell::new(0));
+    let seen = open_with_losses.clone();
+    p.watch_a = Some(Box::new(move |t| {
+        let s = t.sock(c).unwrap();
+        if matches!(s.ca_state, CaState::Open | CaState::Disorder) && s.lost_out > 0 {
+            *seen.borrow_mut() += 1;
+        }
+    }));
+    let data = pattern(300_000);
+    assert!(transfer(&mut p, true, c, child, &data, 30 * SEC) == data);
+    let mib = &p.a.tcp.stats.mib;
+    assert!(mib.sack_recovery >= 2, "{} recoveries", mib.sack_recovery);
+    assert_eq!(*open_with_losses.borrow(), 0, "left Open with lost segments");
+}

@@ -214,13 +214,13 @@ pub struct TcpSock {
     pub lost_out: u32,
     pub retrans_out: u32,
     pub cc: Box<dyn CongestionOps>,
-    /// Highest SACKed sequence (Linux `tcp_highest_sack_seq`).
+    /// Start of the highest SACKed segment (Linux `tp->highest_sack`); meaningful
+    /// while `sacked_out` > 0 (`highest_sack_seq`).
     pub highest_sack: Option<SeqNumber>,
     /// Segments the network may reorder before one counts as lost (`tp->reordering`).
     pub reordering: u32,
-    /// Reordering events seen (Linux `reord_seen`); a DSACK was seen.
+    /// Reordering events seen (Linux `reord_seen`).
     pub reord_seen: u32,
-    pub dsack_seen: bool,
     pub rack: super::sack::Rack,
     pub rate: super::rate::RateState,
     /// Segments ever marked lost (Linux `tp->lost`).
@@ -325,6 +325,8 @@ pub struct TcpSock {
 
     // --- statistics (TCP_INFO) ---
     pub total_retrans: u32,
+    /// Segments reported duplicate by DSACKs (Linux `tp->dsack_dups`).
+    pub dsack_dups: u32,
     pub bytes_acked: u64,
     pub bytes_received: u64,
     pub bytes_sent: u64,
@@ -437,7 +439,6 @@ impl TcpSock {
             highest_sack: None,
             reordering: u32::from(t.tcp_reordering),
             reord_seen: 0,
-            dsack_seen: false,
             rack: Default::default(),
             rate: Default::default(),
             lost_total: 0,
@@ -500,6 +501,7 @@ impl TcpSock {
             timers: [None; TIMER_COUNT],
             timers_armed: 0,
             total_retrans: 0,
+            dsack_dups: 0,
             bytes_acked: 0,
             bytes_received: 0,
             bytes_sent: 0,

@@ -66,6 +66,8 @@ pub(crate) struct Wire {
 }
 
 type Filter = Box<dyn FnMut(&Wire) -> bool>;
+type Reorder = Box<dyn FnMut(&Wire) -> usize>;
+type Watch = Box<dyn FnMut(&TcpTable)>;
 
 pub(crate) struct Pair {
     pub a: Node,
@@ -78,6 +80,13 @@ pub(crate) struct Pair {
     pub filter: Option<Filter>,
     /// Returns true to mark the segment CE (a congested ECN router).
     pub ce_mark: Option<Filter>,
+    /// Returns k > 0 to hold the segment back until k later segments of the same
+    /// direction are on the link (reordering).
+    pub reorder: Option<Reorder>,
+    /// Held segments: (segments still to pass, from_a, src, dst, bytes, tos).
+    held: Vec<(usize, bool, IpAddr, IpAddr, Bytes, u8)>,
+    /// Called with `a`'s table after each segment `a` receives.
+    pub watch_a: Option<Watch>,
     pub log: Vec<Wire>,
 }
 
@@ -96,6 +105,9 @@ impl Pair {
             link: VecDeque::new(),
             filter: None,
             ce_mark: None,
+            reorder: None,
+            held: Vec::new(),
+            watch_a: None,
             log: Vec::new(),
         }
     }
@@ -134,8 +146,24 @@ impl Pair {
                 {
                     tos |= 3;
                 }
+                if let Some(k) = self.reorder.as_mut().map(|r| r(&w)).filter(|&k| k > 0) {
+                    self.held.push((k, from_a, tx.src, tx.dst, bytes, tos));
+                    continue;
+                }
                 self.link.push_back((now + delay, from_a, tx.src, tx.dst, bytes, tos));
+                self.release_held(from_a, now + delay);
             }
+        }
+    }
+
+    /// One more segment from `from_a` went out: held ones whose count ran out follow it.
+    fn release_held(&mut self, from_a: bool, arrival: Nanos) {
+        for h in self.held.iter_mut().filter(|h| h.1 == from_a) {
+            h.0 -= 1;
+        }
+        while let Some(i) = self.held.iter().position(|h| h.0 == 0) {
+            let (_, dir, src, dst, bytes, tos) = self.held.remove(i);
+            self.link.push_back((arrival, dir, src, dst, bytes, tos));
         }
     }
 
@@ -172,6 +200,9 @@ impl Pair {
             while self.link.front().is_some_and(|x| x.0 <= self.now) {
                 let (_, to_b, src, dst, bytes, tos) = self.link.pop_front().unwrap();
                 self.deliver(to_b, src, dst, &bytes, tos);
+                if let Some(w) = self.watch_a.as_mut().filter(|_| !to_b) {
+                    w(&self.a.tcp);
+                }
                 self.collect();
             }
             let now = self.now;

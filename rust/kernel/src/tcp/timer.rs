@@ -147,7 +147,7 @@ impl TcpSock {
         self.backoff += 1;
         self.retransmits += 1;
         tracing::debug!(target: "libos::tcp", id = self.id, backoff = self.backoff, "rto");
-        self.xmit_retransmits(cx);
+        self.retransmit_head(cx);
         let rto = self.rtt.rto_backoff(self.backoff);
         self.set_timer(Timer::Retransmit, cx.now + rto);
         cx.net.wake(self.sock_ref());
