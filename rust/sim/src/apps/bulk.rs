@@ -59,11 +59,15 @@ impl BulkSend {
         }
     }
 
+    /// Writes 64 KiB at a time while the socket polls writable, as a poll-driven
+    /// sender does (iperf3, the fidelity harness's tcp-probe): it stops once less than
+    /// a third of the send buffer is free (Linux `sk_stream_is_writeable`), not when
+    /// the buffer is full, and is woken when it is writable again.
     fn fill(&mut self, cx: &mut AppCx<'_>, fd: i32) {
         let now = cx.now;
         loop {
             let left = self.total.map_or(u64::MAX, |t| t - self.sent);
-            if left == 0 {
+            if left == 0 || cx.k().poll(fd).is_ok_and(|m| m & POLLOUT == 0) {
                 break;
             }
             let chunk = pattern::slice(self.sent, left.min(65_536) as usize);
