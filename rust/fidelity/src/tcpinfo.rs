@@ -7,6 +7,8 @@
 pub struct TcpInfo {
     pub state: u8,
     pub ca_state: u8,
+    /// `tcpi_delivery_rate_app_limited`: the last rate sample was application-limited.
+    pub app_limited: bool,
     pub rto_us: u32,
     pub snd_mss: u32,
     pub sacked: u32,
@@ -48,6 +50,7 @@ impl TcpInfo {
         TcpInfo {
             state: b.first().copied().unwrap_or(0),
             ca_state: b.get(1).copied().unwrap_or(0),
+            app_limited: b.get(7).is_some_and(|x| x & 1 != 0),
             rto_us: u32_at(b, 8),
             snd_mss: u32_at(b, 16),
             sacked: u32_at(b, 28),
@@ -76,12 +79,12 @@ impl TcpInfo {
     /// The CSV header matching [`TcpInfo::csv_row`].
     pub const CSV_HEADER: &'static str = "t_s,cwnd,ssthresh,rtt_us,rttvar_us,retrans,total_retrans,\
 lost,delivered,bytes_acked,bytes_sent,bytes_retrans,data_segs_out,pacing_rate_bps,\
-delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd";
+delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd,app_limited";
 
     pub fn csv_row(&self, t_s: f64) -> String {
         // Linux reports the rates in bytes/s; the CSV has bit/s.
         format!(
-            "{t_s:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{t_s:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.snd_cwnd,
             self.snd_ssthresh,
             self.rtt_us,
@@ -102,7 +105,8 @@ delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd";
             self.reordering,
             self.dsack_dups,
             self.reord_seen,
-            self.snd_wnd
+            self.snd_wnd,
+            u8::from(self.app_limited)
         )
     }
 }
@@ -123,10 +127,12 @@ mod tests {
         b[216..220].copy_from_slice(&2u32.to_ne_bytes());
         b[220..224].copy_from_slice(&5u32.to_ne_bytes());
         b[228..232].copy_from_slice(&65_535u32.to_ne_bytes());
+        b[7] = 1;
         let i = TcpInfo::parse(&b);
         assert_eq!((i.state, i.ca_state, i.snd_cwnd, i.total_retrans), (1, 3, 42, 7));
         assert_eq!((i.bytes_acked, i.delivered), (123_456, 99));
         assert_eq!((i.dsack_dups, i.reord_seen, i.snd_wnd), (2, 5, 65_535));
+        assert!(i.app_limited);
         // A short answer: the missing fields are 0.
         let s = TcpInfo::parse(&b[..104]);
         assert_eq!((s.total_retrans, s.bytes_acked), (7, 0));
