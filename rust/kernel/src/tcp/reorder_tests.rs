@@ -89,3 +89,19 @@ fn reordering_degree_is_capped_by_tcp_max_reordering() {
     send_all(&mut p, c, child, 200_000);
     assert_eq!(p.sock(true, c).reordering, 5);
 }
+
+/// A segment held back far past RACK's window is retransmitted, and its late original
+/// comes back as a DSACK. Once reordering was seen, that DSACK widens RACK's window by
+/// one step for 16 recoveries (RFC 8985 §6.2, Linux `tcp_rack_update_reo_wnd`); before,
+/// it changes nothing (Linux ignores DSACKs for the window until `reord_seen`).
+#[test]
+fn dsack_widens_rack_window_only_after_reordering() {
+    for (holds, steps) in [(&[(30, 300)][..], 1), (&[(5, 2), (30, 300)][..], 2)] {
+        let (mut p, c, _l, child) = established();
+        hold_data_segments(&mut p, holds);
+        send_all(&mut p, c, child, 1_000_000);
+        let s = p.sock(true, c);
+        assert!(s.dsack_dups >= 1 && s.total_retrans >= 1, "{holds:?}: a spurious retransmission");
+        assert_eq!(s.rack.reo_wnd_steps, steps, "{holds:?}");
+    }
+}

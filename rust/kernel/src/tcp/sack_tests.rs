@@ -535,3 +535,34 @@ fn recovery_that_ends_with_a_marked_loss_starts_the_next_at_once() {
     assert!(mib.sack_recovery >= 2, "{} recoveries", mib.sack_recovery);
     assert_eq!(*open_with_losses.borrow(), 0, "left Open with lost segments");
 }
+
+/// Linux `tcp_dsack_seen`: a DSACK reporting more duplicates than this sender ever
+/// retransmitted is dubious — counted in TCPDSACKRecv and `tcpi_dsack_dups`, then
+/// ignored (TCPDSACKIgnoredDubious), so it cannot undo anything.
+#[test]
+fn dsack_of_data_never_retransmitted_is_ignored_as_dubious() {
+    let (mut p, c, _l, child) = established();
+    assert_eq!(p.send(true, c, &pattern(3000)), Ok(3000));
+    p.run_for(200 * MS);
+    assert_eq!(p.recv(false, child, 10_000).unwrap().len(), 3000);
+    let s = p.sock(true, c);
+    let repr = TcpRepr {
+        src_port: s.local.port(),
+        dst_port: s.remote.port(),
+        control: Control::None,
+        psh: false,
+        ece: false,
+        cwr: false,
+        seq_number: s.snd_una - 3000,
+        ack_number: Some(p.sock(false, child).snd_una),
+        window_len: 1000,
+        options: TcpOptions::default(),
+        payload: &pattern(1000),
+    };
+    p.inject_to_b(&repr);
+    p.run_for(100 * MS);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!((mib.dsack_recv, mib.dsack_ignored_dubious), (1, 1));
+    let info = p.sock(true, c).tcp_info(p.now);
+    assert_eq!((info.dsack_dups, info.total_retrans), (1, 0));
+}
