@@ -662,9 +662,7 @@ impl TcpSock {
         if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
             self.cwnd = self.ssthresh.max(1);
         }
-        // `tcp_try_undo_recovery`: a recovery not undone uses up one of the grown
-        // reordering window's 16.
-        self.rack.reo_wnd_persist = self.rack.reo_wnd_persist.saturating_sub(1);
+        self.rack_recovery_not_undone();
         if !self.sack_ok {
             self.sacked_out = 0;
         }
@@ -705,7 +703,7 @@ impl TcpSock {
             if self.may_undo() {
                 self.undo_cwnd_reduction(true);
             } else {
-                self.rack.reo_wnd_persist = self.rack.reo_wnd_persist.saturating_sub(1);
+                self.rack_recovery_not_undone();
             }
             self.set_ca_state(cx.now, CaState::Open);
             return false;

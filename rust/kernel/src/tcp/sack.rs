@@ -318,6 +318,12 @@ impl TcpSock {
         }
     }
 
+    /// Linux `tcp_try_undo_recovery`: a recovery that ends without undo uses up one of
+    /// the 16 a grown reordering window lasts.
+    pub(crate) fn rack_recovery_not_undone(&mut self) {
+        self.rack.reo_wnd_persist = self.rack.reo_wnd_persist.saturating_sub(1);
+    }
+
     /// RFC 8985 §6.2 step 5 (Linux `tcp_rack_detect_loss`): a segment sent before the
     /// latest delivered one is lost once RACK.rtt + reo_wnd has passed since it was
     /// sent. Returns the longest wait of the others (Linux records the maximum).
