@@ -11,6 +11,7 @@ pub struct TcpInfo {
     pub app_limited: bool,
     pub rto_us: u32,
     pub snd_mss: u32,
+    pub unacked: u32,
     pub sacked: u32,
     pub lost: u32,
     pub retrans: u32,
@@ -31,6 +32,7 @@ pub struct TcpInfo {
     pub dsack_dups: u32,
     pub reord_seen: u32,
     pub snd_wnd: u32,
+    pub notsent_bytes: u32,
 }
 
 /// Bytes to ask for: up to `tcpi_total_rto_time` (Linux 6.7+).
@@ -53,6 +55,7 @@ impl TcpInfo {
             app_limited: b.get(7).is_some_and(|x| x & 1 != 0),
             rto_us: u32_at(b, 8),
             snd_mss: u32_at(b, 16),
+            unacked: u32_at(b, 24),
             sacked: u32_at(b, 28),
             lost: u32_at(b, 32),
             retrans: u32_at(b, 36),
@@ -73,18 +76,19 @@ impl TcpInfo {
             dsack_dups: u32_at(b, 216),
             reord_seen: u32_at(b, 220),
             snd_wnd: u32_at(b, 228),
+            notsent_bytes: u32_at(b, 144),
         }
     }
 
     /// The CSV header matching [`TcpInfo::csv_row`].
     pub const CSV_HEADER: &'static str = "t_s,cwnd,ssthresh,rtt_us,rttvar_us,retrans,total_retrans,\
 lost,delivered,bytes_acked,bytes_sent,bytes_retrans,data_segs_out,pacing_rate_bps,\
-delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd,app_limited";
+delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd,app_limited,unacked,notsent_bytes";
 
     pub fn csv_row(&self, t_s: f64) -> String {
         // Linux reports the rates in bytes/s; the CSV has bit/s.
         format!(
-            "{t_s:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{t_s:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.snd_cwnd,
             self.snd_ssthresh,
             self.rtt_us,
@@ -106,7 +110,9 @@ delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd,a
             self.dsack_dups,
             self.reord_seen,
             self.snd_wnd,
-            u8::from(self.app_limited)
+            u8::from(self.app_limited),
+            self.unacked,
+            self.notsent_bytes
         )
     }
 }
@@ -127,12 +133,15 @@ mod tests {
         b[216..220].copy_from_slice(&2u32.to_ne_bytes());
         b[220..224].copy_from_slice(&5u32.to_ne_bytes());
         b[228..232].copy_from_slice(&65_535u32.to_ne_bytes());
+        b[24..28].copy_from_slice(&300u32.to_ne_bytes());
+        b[144..148].copy_from_slice(&4_096u32.to_ne_bytes());
         b[7] = 1;
         let i = TcpInfo::parse(&b);
         assert_eq!((i.state, i.ca_state, i.snd_cwnd, i.total_retrans), (1, 3, 42, 7));
         assert_eq!((i.bytes_acked, i.delivered), (123_456, 99));
         assert_eq!((i.dsack_dups, i.reord_seen, i.snd_wnd), (2, 5, 65_535));
         assert!(i.app_limited);
+        assert_eq!((i.unacked, i.notsent_bytes), (300, 4_096));
         // A short answer: the missing fields are 0.
         let s = TcpInfo::parse(&b[..104]);
         assert_eq!((s.total_retrans, s.bytes_acked), (7, 0));
