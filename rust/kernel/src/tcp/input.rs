@@ -28,6 +28,8 @@ struct AckFlags {
     delivered: u32,
     /// A duplicate ACK (RFC 5681 §2).
     is_dup: bool,
+    /// SND.UNA before this ACK.
+    prior_una: SeqNumber,
 }
 
 impl TcpSock {
@@ -411,7 +413,7 @@ impl TcpSock {
             // to clean, time or hand to the congestion control (a receiver's ACKs of
             // its peer's data end here); a DSACK may still undo a reduction.
             if tag.dsack {
-                let flags = AckFlags { ece: self.ecn_echo(seg), ..Default::default() };
+                let flags = AckFlags { ece: self.ecn_echo(seg), prior_una, ..Default::default() };
                 self.fastretrans(cx, flags);
             }
             self.process_tlp_ack(cx, ack, tag.dsack, false);
@@ -432,6 +434,7 @@ impl TcpSock {
             newly_sacked: tag.newly_sacked,
             delivered: (self.rate.delivered - delivered_before) as u32,
             is_dup,
+            prior_una,
         };
         self.fastretrans(cx, flags);
         // Linux `tcp_ack`: the rate sample's delivered and lost counts, then
@@ -448,7 +451,6 @@ impl TcpSock {
             self.set_timer(Timer::Retransmit, cx.now + self.rtt.rto_backoff(self.backoff));
             self.schedule_loss_probe(cx);
         }
-        self.expand_sndbuf(cx);
         if ack > prior_una {
             cx.net.wake(self.sock_ref());
         }
@@ -543,15 +545,17 @@ impl TcpSock {
             self.snd_una = ack;
             self.bytes_acked += acked_bytes as u64;
             if let Some(low) = reord.filter(|&r| self.sack_ok && r < prior_fack) {
-                self.check_sack_reordering(cx, low);
+                self.check_reordering(cx, low, false);
             }
             if !any_retrans || self.retrans_out == 0 {
                 self.retransmits = 0;
-                // `tcp_try_to_open`: the stamp of the first retransmission goes once none
-                // is outstanding, but not during Loss, whose undo check needs it.
-                if self.ca_state != CaState::Loss {
-                    self.retrans_stamp = None;
-                }
+            }
+            // `tcp_try_to_open`: the stamp of the first retransmission goes once none is
+            // outstanding, but not during Loss or Recovery, whose undo checks need it.
+            if !matches!(self.ca_state, CaState::Loss | CaState::Recovery)
+                && !self.any_retrans_done()
+            {
+                self.retrans_stamp = None;
             }
         }
         // Every ACK, SACK-only ones included, hands the CC its sample.
@@ -586,11 +590,21 @@ impl TcpSock {
             self.add_reno_sack();
             delivered += 1;
         }
+        if self.ca_state == CaState::Recovery {
+            // A partial ACK for data whose original arrived late: no further losses are
+            // marked while retransmissions are out (Linux `tcp_try_undo_partial`).
+            let held = if self.snd_una >= self.high_seq {
+                self.end_recovery(cx)
+            } else {
+                una_advanced && self.try_undo_partial(cx, a.prior_una)
+            };
+            if held {
+                self.cwnd_reduction(delivered, false, una_advanced);
+                return;
+            }
+        }
         if self.sack_ok && self.rack_enabled(cx) {
             self.rack_mark_lost(cx);
-        }
-        if self.ca_state == CaState::Recovery && self.snd_una >= self.high_seq {
-            self.end_recovery(now);
         }
         match self.ca_state {
             CaState::Recovery => {
@@ -616,7 +630,7 @@ impl TcpSock {
                     self.sacked_out = 0;
                 }
                 if self.time_to_recover(cx) {
-                    self.enter_recovery(cx);
+                    self.enter_recovery(cx, a.ece);
                 } else {
                     // `tcp_try_to_open`: a finished CWR episode ends with cwnd = ssthresh;
                     // an ECN echo starts one; during one cwnd follows PRR. CWR ends only
@@ -651,22 +665,70 @@ impl TcpSock {
         self.cwnd_reduction(delivered, self.lost_out > lost_before, una_advanced);
     }
 
-    /// Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675 §5): cwnd =
-    /// ssthresh unless the reduction was undone (Linux `tcp_end_cwnd_reduction`), and
-    /// the state opens. As in Linux `tcp_fastretrans_alert`, the same ACK then goes
-    /// through the Open state's checks, so a loss already marked above the old
-    /// recovery point starts the next recovery at once: the congestion control never
-    /// sees the Open state in between (BBR keeps its cwnd instead of restarting
-    /// packet conservation).
-    fn end_recovery(&mut self, now: Nanos) {
-        if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
-            self.cwnd = self.ssthresh.max(1);
-        }
-        self.rack_recovery_not_undone();
+    /// Recovery ends at the recovery point (RFC 6582 §3.2 (3), RFC 6675 §5; Linux
+    /// `tcp_try_undo_recovery`, `tcp_end_cwnd_reduction`): the reduction is undone if
+    /// every retransmission proved needless (DSACKs, or an echoed timestamp older
+    /// than the first retransmission), else cwnd = ssthresh; the state opens. True
+    /// if NewReno holds Recovery until an ACK above the recovery point (RFC 6582
+    /// §3.2 (3) and §4.1: duplicates of this ACK must not start another recovery).
+    /// As in Linux `tcp_fastretrans_alert`, the same ACK then goes through the Open
+    /// state's checks, so a loss already marked above the old recovery point starts
+    /// the next recovery at once: the congestion control never sees the Open state in
+    /// between (BBR keeps its cwnd instead of restarting packet conservation).
+    fn end_recovery(&mut self, cx: &mut Cx<'_>) -> bool {
         if !self.sack_ok {
             self.sacked_out = 0;
         }
-        self.set_ca_state(now, CaState::Open);
+        if self.may_undo() {
+            self.undo_cwnd_reduction(false);
+            cx.stats.mib.full_undo += 1;
+        } else {
+            self.rack_recovery_not_undone();
+        }
+        if !self.sack_ok && self.snd_una == self.high_seq {
+            if !self.any_retrans_done() {
+                self.retrans_stamp = None;
+            }
+            return true;
+        }
+        if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
+            self.cwnd = self.ssthresh.max(1);
+        }
+        self.set_ca_state(cx.now, CaState::Open);
+        false
+    }
+
+    /// Linux `tcp_try_undo_partial`: a partial ACK echoing a timestamp older than the
+    /// first retransmission was filled by a late original — reordering, not loss.
+    /// With retransmissions still out, true: mark and send nothing more on this ACK;
+    /// with none, the reduction is undone and the state opens.
+    fn try_undo_partial(&mut self, cx: &mut Cx<'_>, prior_una: SeqNumber) -> bool {
+        if self.undo_marker.is_none() || !self.packet_delayed() {
+            return false;
+        }
+        self.check_reordering(cx, prior_una, true);
+        if self.retrans_out > 0 {
+            return true;
+        }
+        if !self.any_retrans_done() {
+            self.retrans_stamp = None;
+        }
+        self.undo_cwnd_reduction(true);
+        cx.stats.mib.partial_undo += 1;
+        // `tcp_try_keep_open`.
+        let open = self.sacked_out == 0 && self.lost_out == 0 && !self.any_retrans_done();
+        let state = if open { CaState::Open } else { CaState::Disorder };
+        if self.ca_state != state {
+            self.set_ca_state(cx.now, state);
+            self.high_seq = self.snd_nxt;
+        }
+        false
+    }
+
+    /// Linux `tcp_any_retrans_done`: a retransmission is out, or the head was
+    /// retransmitted once.
+    fn any_retrans_done(&self) -> bool {
+        self.retrans_out > 0 || self.rtx.front().is_some_and(|s| s.ever_retrans)
     }
 
     /// Linux `tcp_process_loss`: after an RTO, F-RTO (RFC 5682 §3.1, SACK-enhanced)
@@ -711,21 +773,24 @@ impl TcpSock {
         false
     }
 
-    /// Linux `tcp_may_undo`: every retransmission shown spurious by DSACK, or the ACK
-    /// echoes a timestamp older than the first retransmission (`tcp_packet_delayed`).
+    /// Linux `tcp_may_undo`: every retransmission shown spurious by DSACK, or the
+    /// packet was only delayed.
     fn may_undo(&self) -> bool {
-        if self.undo_marker.is_none() {
-            return false;
-        }
-        let delayed = match self.retrans_stamp {
+        self.undo_marker.is_some() && (self.undo_retrans == 0 || self.packet_delayed())
+    }
+
+    /// Linux 6.18 `tcp_packet_delayed`: the ACK echoes a timestamp older than the
+    /// first retransmission, or nothing was retransmitted yet — except without SACK
+    /// at the recovery point, where the stamp was cleared by the NewReno hold.
+    fn packet_delayed(&self) -> bool {
+        match self.retrans_stamp {
             Some(t) => {
                 self.ts_ok
                     && self.last_tsecr != 0
                     && (self.last_tsecr.wrapping_sub(self.tsval(t)) as i32) < 0
             }
-            None => true,
-        };
-        self.undo_retrans == 0 || delayed
+            None => (self.sack_ok || self.snd_una < self.high_seq) && self.state != State::SynSent,
+        }
     }
 
     /// Linux `tcp_try_undo_loss`.
@@ -775,7 +840,7 @@ impl TcpSock {
     /// Fast recovery begins (RFC 5681 §3.2, RFC 6675 §5; Linux `tcp_enter_recovery`
     /// and `tcp_init_cwnd_reduction`): ssthresh from the congestion control, cwnd then
     /// follows PRR.
-    pub(crate) fn enter_recovery(&mut self, cx: &mut Cx<'_>) {
+    pub(crate) fn enter_recovery(&mut self, cx: &mut Cx<'_>, ece: bool) {
         let now = cx.now;
         cx.stats.mib.fast_retrans += 1;
         if self.sack_ok {
@@ -784,9 +849,16 @@ impl TcpSock {
             cx.stats.mib.reno_recovery += 1;
         }
         tracing::debug!(target: "libos::tcp", id = self.id, cwnd = self.cwnd, "fast retransmit");
-        // A reduction already under way (CWR) continues (Linux `tcp_enter_recovery`).
+        // Linux `tcp_enter_recovery`: a reduction already under way (CWR) continues,
+        // and neither it nor one an ECN echo starts can be undone.
+        self.prior_ssthresh = 0;
         if self.ca_state != CaState::Cwr {
-            self.prior_ssthresh = self.ssthresh;
+            if !ece {
+                self.prior_ssthresh = self.current_ssthresh();
+            }
+            // `tcp_init_cwnd_reduction`.
+            self.high_seq = self.snd_nxt;
+            self.tlp_high_seq = None;
             self.prior_cwnd = self.cwnd;
             let v = self.cc_view();
             self.ssthresh = self.cc.ssthresh(now, &v);
@@ -795,7 +867,6 @@ impl TcpSock {
             self.prr_out = 0;
         }
         self.init_undo();
-        self.high_seq = self.snd_nxt;
         self.set_ca_state(now, CaState::Recovery);
         if !self.sack_ok {
             self.mark_head_lost();
@@ -817,14 +888,36 @@ impl TcpSock {
         self.cwnd_cnt = u.cwnd_cnt;
     }
 
-    /// Linux `tcp_sndbuf_expand`, in payload bytes: room for two windows.
+    /// Linux `tcp_check_space` and `tcp_new_space`, after each transmission attempt
+    /// (`tcp_data_snd_check`, `tcp_event_new_data_sent`): while a writer waits for
+    /// send-buffer space, the buffer grows unless cwnd is what limits sending
+    /// (`tcp_should_expand_sndbuf`), and the writer is woken once it is writable.
+    pub(crate) fn check_space(&mut self, cx: &mut Cx<'_>) {
+        if !self.nospace.get() {
+            return;
+        }
+        if self.in_flight() < self.cwnd {
+            self.expand_sndbuf(cx);
+        }
+        if self.is_writeable() {
+            self.nospace.set(false);
+            cx.net.wake(self.sock_ref());
+        }
+    }
+
+    /// Linux `tcp_sndbuf_expand`: room for `sndbuf_expand` (2, BBR 3) windows of
+    /// `per_mss` bytes, Linux's truesize bound for one MSS-sized skb (x86-64: the
+    /// head rounded up to a power of two with `MAX_TCP_HEADER` (320) and
+    /// `skb_shared_info` (320), plus `sk_buff` (256)) — 4,352 bytes for MSS 1,448.
+    /// libos counts payload against it, as truesize of Linux's 64 KB skbs is.
     pub(crate) fn expand_sndbuf(&mut self, cx: &Cx<'_>) {
         if self.common.sndbuf_locked {
             return;
         }
-        // Linux: `sndbuf_expand` (2, BBR 3) × cwnd × 2 × mss (truesize).
-        let per = u64::from(self.cc.sndbuf_expand()) * 2;
-        let want = (u64::from(self.cwnd.max(super::sock::INIT_CWND)) * u64::from(self.mss) * per)
+        let mss = self.mss.max(self.peer_mss.map_or(0, u32::from));
+        let per_mss = u64::from((mss + 640).next_power_of_two() + 256);
+        let segs = self.cwnd.max(super::sock::INIT_CWND).max(self.reordering + 1);
+        let want = (u64::from(self.cc.sndbuf_expand()) * u64::from(segs) * per_mss)
             .min(u64::from(cx.net.sysctl.tcp.tcp_wmem[2])) as u32;
         self.sndbuf = self.sndbuf.max(want);
     }

@@ -89,16 +89,19 @@ pub struct TcpMib {
     pub sack_recovery: u64,
     pub reno_recovery: u64,
     /// TCPDSACKRecv, TCPDSACKIgnoredDubious, TCPSACKDiscard, TCPSACKReorder,
-    /// TCPLostRetransmit.
+    /// TCPTSReorder, TCPLostRetransmit.
     pub dsack_recv: u64,
     pub dsack_ignored_dubious: u64,
     pub sack_discard: u64,
     pub sack_reorder: u64,
+    pub ts_reorder: u64,
     pub lost_retransmit: u64,
     /// TCPTimeouts (RTOs fired on established connections).
     pub timeouts: u64,
-    /// TCPLossUndo, TCPSpuriousRTOs.
+    /// TCPLossUndo, TCPFullUndo, TCPPartialUndo, TCPSpuriousRTOs.
     pub loss_undo: u64,
+    pub full_undo: u64,
+    pub partial_undo: u64,
     pub spurious_rtos: u64,
     /// TCPLossProbes, TCPLossProbeRecovery, TCPDSACKUndo.
     pub loss_probes: u64,
@@ -146,7 +149,7 @@ impl TcpMib {
     }
 
     /// The TCP part of the `TcpExt:` line of /proc/net/netstat (Linux names).
-    pub fn netstat(&self) -> [(&'static str, u64); 30] {
+    pub fn netstat(&self) -> [(&'static str, u64); 33] {
         [
             ("SyncookiesSent", self.syncookies_sent),
             ("SyncookiesRecv", self.syncookies_recv),
@@ -158,9 +161,12 @@ impl TcpMib {
             ("TCPRenoRecovery", self.reno_recovery),
             ("TCPSackRecovery", self.sack_recovery),
             ("TCPSACKReorder", self.sack_reorder),
+            ("TCPTSReorder", self.ts_reorder),
             ("TCPLostRetransmit", self.lost_retransmit),
             ("TCPDSACKUndo", self.dsack_undo),
             ("TCPLossUndo", self.loss_undo),
+            ("TCPFullUndo", self.full_undo),
+            ("TCPPartialUndo", self.partial_undo),
             ("TCPFastRetrans", self.fast_retrans),
             ("TCPTimeouts", self.timeouts),
             ("TCPDSACKRecv", self.dsack_recv),

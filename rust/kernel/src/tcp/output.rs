@@ -515,6 +515,7 @@ impl TcpSock {
             self.cwnd_validate(cwnd_limited);
         }
         self.check_probe_timer(cx);
+        self.check_space(cx);
     }
 
     /// Linux `tcp_cwnd_validate`: remember for the current window whether cwnd limited
@@ -666,6 +667,9 @@ impl TcpSock {
         self.rate_check_app_limited();
         let free = (self.sndbuf as usize).saturating_sub(self.wmem_queued());
         let n = data.len().min(free);
+        if n < data.len() {
+            self.nospace.set(true);
+        }
         if n == 0 && !data.is_empty() {
             return Err(Errno::EAGAIN);
         }

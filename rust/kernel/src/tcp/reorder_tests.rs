@@ -2,6 +2,7 @@
 //! `tcp_check_sack_reordering`, `reord_seen`, `tp->reordering`) and what it changes:
 //! RACK's reordering window (RFC 8985 §6.2).
 
+use super::cong::INFINITE_SSTHRESH;
 use super::tests::{Pair, SEC, Wire, established, pattern, transfer};
 
 /// Holds a's data segment n (1-based) back until `k` later segments have left, for
@@ -104,4 +105,52 @@ fn dsack_widens_rack_window_only_after_reordering() {
         assert!(s.dsack_dups >= 1 && s.total_retrans >= 1, "{holds:?}: a spurious retransmission");
         assert_eq!(s.rack.reo_wnd_steps, steps, "{holds:?}");
     }
+}
+
+/// Holds a's data segment 30 back by `k` segments and drops its first
+/// retransmission, so that the late original, not a retransmission, fills the hole.
+fn late_original_lost_retransmission(k: usize) -> (Pair, u32) {
+    let (mut p, c, _l, child) = established();
+    let holds: &'static [(u32, usize)] = Box::leak(Box::new([(30, k)]));
+    hold_data_segments(&mut p, holds);
+    let (mut n, mut seq30, mut copies) = (0, None, 0);
+    p.filter = Some(Box::new(move |w: &Wire| {
+        if !(w.from_a && w.len > 0) {
+            return false;
+        }
+        n += 1;
+        if n == 30 {
+            seq30 = Some(w.seq);
+        }
+        if seq30 == Some(w.seq) {
+            copies += 1;
+        }
+        seq30 == Some(w.seq) && copies == 2
+    }));
+    send_all(&mut p, c, child, 1_000_000);
+    (p, c)
+}
+
+/// The late original fills the hole before any retransmission arrives; the ACK echoes
+/// its timestamp, older than the first retransmission, so the fast recovery was
+/// needless. Arriving once the recovery point is acked, it undoes the whole reduction
+/// at the recovery's end (Linux `tcp_try_undo_recovery`, TCPFullUndo); arriving with
+/// the recovery point still outstanding and no retransmission left in flight, on that
+/// partial ACK (`tcp_try_undo_partial`, TCPPartialUndo, a timestamp-detected
+/// reordering). Either way slow start goes on: ssthresh is back to infinity.
+#[test]
+fn late_original_undoes_the_recovery_by_timestamps() {
+    for (k, full, partial) in [(50, 1, 0), (20, 0, 1)] {
+        let (p, c) = late_original_lost_retransmission(k);
+        let (s, mib) = (p.sock(true, c), &p.a.tcp.stats.mib);
+        assert_eq!(mib.fast_retrans, 1, "k={k}: one recovery");
+        assert_eq!((mib.full_undo, mib.partial_undo), (full, partial), "k={k}");
+        assert_eq!(mib.ts_reorder, partial, "k={k}");
+        assert_eq!(s.ssthresh, INFINITE_SSTHRESH, "k={k}: the reduction was undone");
+    }
+    // The control: a retransmission fills the hole first, and the reduction stands.
+    let (p, c) = late_original_lost_retransmission(100);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!((mib.fast_retrans, mib.full_undo, mib.partial_undo), (1, 0, 0));
+    assert!(p.sock(true, c).ssthresh < INFINITE_SSTHRESH);
 }

@@ -156,7 +156,7 @@ impl TcpSock {
         if let Some(low) = reord
             && (self.ca_state != CaState::Loss || self.undo_marker.is_some())
         {
-            self.check_sack_reordering(cx, low);
+            self.check_reordering(cx, low, false);
         }
         tag
     }
@@ -207,7 +207,7 @@ impl TcpSock {
     /// it. The distance to the highest SACK raises the duplicate threshold
     /// (`tp->reordering`, at most `tcp_max_reordering`), and the event turns RACK's
     /// reordering window on.
-    pub(crate) fn check_sack_reordering(&mut self, cx: &mut Cx<'_>, low_seq: SeqNumber) {
+    pub(crate) fn check_reordering(&mut self, cx: &mut Cx<'_>, low_seq: SeqNumber, ts: bool) {
         let fack = self.highest_sack_seq();
         if low_seq >= fack {
             return;
@@ -219,7 +219,11 @@ impl TcpSock {
             self.reordering = metric.div_ceil(mss).min(max);
         }
         self.reord_seen += 1;
-        cx.stats.mib.sack_reorder += 1;
+        if ts {
+            cx.stats.mib.ts_reorder += 1;
+        } else {
+            cx.stats.mib.sack_reorder += 1;
+        }
     }
 
     /// Linux `tcp_highest_sack_seq`: the start of the highest SACKed segment, SND.UNA
@@ -406,10 +410,20 @@ impl TcpSock {
         let _ = self.rack_detect_loss(cx);
         if self.lost_out > lost_before {
             if !matches!(self.ca_state, CaState::Recovery | CaState::Loss) {
-                self.enter_recovery(cx);
+                self.enter_recovery(cx, false);
                 self.cwnd_reduction(1, false, false);
             }
             self.xmit_retransmits(cx);
+        }
+    }
+
+    /// Linux `tcp_current_ssthresh`: outside a reduction, at least 3/4 of cwnd — what
+    /// an undo restores.
+    pub(crate) fn current_ssthresh(&self) -> u32 {
+        if matches!(self.ca_state, CaState::Cwr | CaState::Recovery) {
+            self.ssthresh
+        } else {
+            self.ssthresh.max((self.cwnd >> 1) + (self.cwnd >> 2))
         }
     }
 

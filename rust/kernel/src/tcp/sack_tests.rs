@@ -566,3 +566,33 @@ fn dsack_of_data_never_retransmitted_is_ignored_as_dubious() {
     let info = p.sock(true, c).tcp_info(p.now);
     assert_eq!((info.dsack_dups, info.total_retrans), (1, 0));
 }
+
+/// Without SACK, the ACK that reaches the recovery point exactly leaves NewReno in
+/// Recovery until something above it is acknowledged (RFC 6582 §3.2 (3) and §4.1;
+/// Linux `tcp_is_non_sack_preventing_reopen`): duplicates of that ACK must not look
+/// like the start of another loss.
+#[test]
+fn newreno_holds_recovery_until_an_ack_above_the_recovery_point() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (mut p, c, _l, child) = established_with(|p| {
+        p.a.net.sysctl.tcp.tcp_sack = false;
+        p.b.net.sysctl.tcp.tcp_sack = false;
+    });
+    lose_data_segments(&mut p, &[20]);
+    let states = Rc::new(RefCell::new(Vec::new()));
+    let seen = states.clone();
+    p.watch_a = Some(Box::new(move |t| {
+        let s = t.sock(c).unwrap();
+        if s.undo_marker.is_some() && s.snd_una == s.high_seq {
+            seen.borrow_mut().push(s.ca_state);
+        }
+    }));
+    let data = pattern(300_000);
+    assert!(transfer(&mut p, true, c, child, &data, 30 * SEC) == data);
+    let mib = &p.a.tcp.stats.mib;
+    assert_eq!((mib.reno_recovery, mib.retrans_segs), (1, 1));
+    assert!(!states.borrow().is_empty(), "an ACK at the recovery point exactly");
+    assert!(states.borrow().iter().all(|&s| s == CaState::Recovery), "{:?}", states.borrow());
+    assert_eq!(p.sock(true, c).ca_state, CaState::Open, "the next ACK ends it");
+}

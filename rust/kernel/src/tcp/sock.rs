@@ -13,6 +13,7 @@ use crate::socket::inet::InetOpts;
 use crate::socket::options::SockCommon;
 use crate::{Errno, net::Net};
 use bytes::Bytes;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
@@ -190,6 +191,10 @@ pub struct TcpSock {
     /// TCP_MAXSEG clamp (0 = none).
     pub user_mss: u32,
     pub sndbuf: u32,
+    /// Linux `SOCK_NOSPACE`: a writer found the send buffer full (poll or send), so
+    /// the ACKs that free space may grow it (`tcp_check_space`). A `Cell` because
+    /// poll, which sets it as Linux `tcp_poll` does, takes the socket shared.
+    pub nospace: Cell<bool>,
 
     // --- congestion control (segments) ---
     pub cwnd: u32,
@@ -420,6 +425,7 @@ impl TcpSock {
             peer_mss: None,
             user_mss: 0,
             sndbuf: t.tcp_wmem[1],
+            nospace: Cell::new(false),
             cwnd: INIT_CWND,
             cwnd_cnt: 0,
             is_cwnd_limited: false,

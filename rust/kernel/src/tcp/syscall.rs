@@ -110,6 +110,8 @@ impl TcpSock {
             }
             if self.shutdown & SEND_SHUTDOWN != 0 || self.is_writeable() {
                 mask |= POLLOUT | POLLWRNORM;
+            } else {
+                self.nospace.set(true);
             }
         }
         if self.common.error.is_some() {

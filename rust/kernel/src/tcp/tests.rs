@@ -1236,3 +1236,39 @@ fn cwnd_grows_only_through_windows_that_filled_it() {
     p.run_for(SEC);
     assert_eq!(p.sock(true, c).cwnd as usize, cwnd + 1);
 }
+
+/// Linux `tcp_init_buffer_space` → `tcp_sndbuf_expand`: a new connection's send
+/// buffer holds `sndbuf_expand` windows of 10 segments at Linux's per-MSS truesize
+/// bound, 4,352 bytes for MSS 1,460: 87,040 bytes with CUBIC (2 windows) and
+/// 130,560 with BBR (3) — SO_SNDBUF as Linux 6.18 reports it for the same MSS.
+/// A writer the buffer blocks grows it with cwnd, in the same units.
+#[test]
+fn send_buffer_is_sized_as_linux_sizes_it() {
+    for (cc, windows) in [("cubic", 2), ("bbr", 3)] {
+        let (mut p, c, _l, child) = established_with(|p| {
+            p.a.net.sysctl.tcp.tcp_congestion_control = cc;
+        });
+        assert_eq!(p.sock(true, c).sndbuf, windows * 10 * 4352, "{cc}");
+        let mut max_cwnd = 0;
+        let data = pattern(2_000_000);
+        let (mut sent, mut got) = (0, 0);
+        while got < data.len() && p.now < 1_100 * SEC {
+            if let Ok(n) = p.send(true, c, &data[sent..]) {
+                sent += n;
+            }
+            p.run_for(MS);
+            max_cwnd = max_cwnd.max(p.sock(true, c).cwnd);
+            while let Ok(v) = p.recv(false, child, 1 << 20) {
+                if v.is_empty() {
+                    break;
+                }
+                got += v.len();
+            }
+        }
+        let s = p.sock(true, c);
+        assert_eq!(got, data.len(), "{cc}");
+        assert!(s.sndbuf > windows * 10 * 4352, "{cc}: grew to {}", s.sndbuf);
+        assert_eq!(s.sndbuf % (windows * 4352), 0, "{cc}: whole windows");
+        assert!(s.sndbuf <= windows * max_cwnd * 4352, "{cc}: {} for cwnd {max_cwnd}", s.sndbuf);
+    }
+}

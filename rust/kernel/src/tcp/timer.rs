@@ -162,7 +162,7 @@ impl TcpSock {
         self.frto = cx.net.sysctl.tcp.tcp_frto != 0 && (new_recovery || self.retransmits > 0);
         self.rexmit_new = false;
         if self.ca_state != CaState::Loss || self.retransmits == 0 {
-            self.prior_ssthresh = self.ssthresh;
+            self.prior_ssthresh = self.current_ssthresh();
             self.prior_cwnd = self.cwnd;
             let v = self.cc_view();
             self.ssthresh = self.cc.ssthresh(now, &v);
