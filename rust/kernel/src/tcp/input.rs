@@ -591,8 +591,8 @@ impl TcpSock {
             delivered += 1;
         }
         if self.ca_state == CaState::Recovery {
-            // A partial ACK for data whose original arrived late: no further losses are
-            // marked while retransmissions are out (Linux `tcp_try_undo_partial`).
+            // Linux `tcp_fastretrans_alert`: the recovery ends (or NewReno holds it), or
+            // a partial ACK may show it was reordering; a held ACK marks nothing more.
             let held = if self.snd_una >= self.high_seq {
                 self.end_recovery(cx)
             } else {
@@ -906,16 +906,17 @@ impl TcpSock {
     }
 
     /// Linux `tcp_sndbuf_expand`: room for `sndbuf_expand` (2, BBR 3) windows of
-    /// `per_mss` bytes, Linux's truesize bound for one MSS-sized skb (x86-64: the
-    /// head rounded up to a power of two with `MAX_TCP_HEADER` (320) and
-    /// `skb_shared_info` (320), plus `sk_buff` (256)) — 4,352 bytes for MSS 1,448.
-    /// libos counts payload against it, as truesize of Linux's 64 KB skbs is.
+    /// `per_mss` bytes, Linux's truesize bound for one MSS-sized skb: the head rounded
+    /// up to a power of two with `MAX_TCP_HEADER` and `skb_shared_info`, plus
+    /// `sk_buff`. x86-64 sizes of the reference kernel (6.18, no wireless, so
+    /// `MAX_TCP_HEADER` 256; with `LL_MAX_HEADER` 128 it is 320): 2,304 bytes for MSS
+    /// 1,460. libos counts payload against it, as truesize of Linux's 64 KB skbs is.
     pub(crate) fn expand_sndbuf(&mut self, cx: &Cx<'_>) {
         if self.common.sndbuf_locked {
             return;
         }
         let mss = self.mss.max(self.peer_mss.map_or(0, u32::from));
-        let per_mss = u64::from((mss + 640).next_power_of_two() + 256);
+        let per_mss = u64::from((mss + 256 + 320).next_power_of_two() + 256);
         let segs = self.cwnd.max(super::sock::INIT_CWND).max(self.reordering + 1);
         let want = (u64::from(self.cc.sndbuf_expand()) * u64::from(segs) * per_mss)
             .min(u64::from(cx.net.sysctl.tcp.tcp_wmem[2])) as u32;
