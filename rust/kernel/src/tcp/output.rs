@@ -503,6 +503,8 @@ impl TcpSock {
                 break;
             }
             self.push_segment(cx, len, fin);
+            // Linux `tcp_event_new_data_sent`: while cwnd still has room.
+            self.check_space(cx);
         }
         if prior_packets == 0 && self.packets_out > 0 {
             self.set_timer(Timer::Retransmit, cx.now + self.rtt.rto_backoff(self.backoff));
