@@ -136,10 +136,13 @@ class Path:
         return out.strip()
 
     def capture(self, path):
-        """tcpdump of the SYN and SYN-ACK at the receiver."""
+        """tcpdump of the SYN and SYN-ACK at the receiver, returned once it listens (a
+        fixed wait missed the SYN on a loaded machine)."""
         p = self.popen(self.rcv, "tcpdump", "-i", "v0", "-U", "-w", path, "-c", "2",
                        "tcp[13] & 2 != 0")
-        time.sleep(0.5)
+        for line in p.stderr:
+            if "listening on" in line:
+                break
         return p
 
     def nuse_conf(self, path):
