@@ -69,15 +69,12 @@ impl TcpSock {
         }
         self.prior_ssthresh = 0;
         self.undo_marker = None;
-        self.high_seq = self.snd_nxt;
-        self.tlp_high_seq = None;
-        self.cwnd_cnt = 0;
-        self.prior_cwnd = self.cwnd;
-        self.prr_delivered = 0;
-        self.prr_out = 0;
-        let v = self.cc_view();
-        self.ssthresh = self.cc.ssthresh(cx.now, &v);
-        self.ecn_queue_cwr = true;
+        self.init_cwnd_reduction(cx.now);
         self.set_ca_state(cx.now, CaState::Cwr);
+    }
+
+    /// `tcp_ecn_queue_cwr`: the next new data segment carries CWR.
+    pub(crate) fn queue_ecn_cwr(&mut self) {
+        self.ecn_queue_cwr |= self.ecn_ok;
     }
 }

@@ -715,19 +715,13 @@ impl TcpSock {
         }
         self.undo_cwnd_reduction(true);
         cx.stats.mib.partial_undo += 1;
-        // `tcp_try_keep_open`.
-        let open = self.sacked_out == 0 && self.lost_out == 0 && !self.any_retrans_done();
-        let state = if open { CaState::Open } else { CaState::Disorder };
-        if self.ca_state != state {
-            self.set_ca_state(cx.now, state);
-            self.high_seq = self.snd_nxt;
-        }
+        self.try_keep_open(cx.now);
         false
     }
 
     /// Linux `tcp_any_retrans_done`: a retransmission is out, or the head was
     /// retransmitted once.
-    fn any_retrans_done(&self) -> bool {
+    pub(crate) fn any_retrans_done(&self) -> bool {
         self.retrans_out > 0 || self.rtx.front().is_some_and(|s| s.ever_retrans)
     }
 
@@ -856,15 +850,7 @@ impl TcpSock {
             if !ece {
                 self.prior_ssthresh = self.current_ssthresh();
             }
-            // `tcp_init_cwnd_reduction`.
-            self.high_seq = self.snd_nxt;
-            self.tlp_high_seq = None;
-            self.prior_cwnd = self.cwnd;
-            let v = self.cc_view();
-            self.ssthresh = self.cc.ssthresh(now, &v);
-            self.cwnd_cnt = 0;
-            self.prr_delivered = 0;
-            self.prr_out = 0;
+            self.init_cwnd_reduction(now);
         }
         self.init_undo();
         self.set_ca_state(now, CaState::Recovery);

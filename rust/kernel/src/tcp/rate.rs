@@ -4,6 +4,7 @@
 //! delivered / max(send interval, ACK interval). It feeds `tcpi_delivery_rate` and
 //! model-based congestion control (BBR).
 
+use super::seq::SeqNumber;
 use super::sock::{TcpSock, TxSeg};
 use crate::Nanos;
 
@@ -21,6 +22,8 @@ pub struct RateSample {
     pub delivered: u64,
     pub is_app_limited: bool,
     pub is_retrans: bool,
+    /// End of the segment the sample comes from (ties in send time go to the higher).
+    pub last_end_seq: SeqNumber,
     /// The interval was shorter than the minimum RTT: no valid sample.
     pub invalid: bool,
     /// Filled for `cong_control` (Linux `tcp_ack`): segments newly (S)ACKed, newly
@@ -66,15 +69,20 @@ impl TcpSock {
     }
 
     /// Linux `tcp_rate_skb_delivered`: `seg` was SACKed or cumulatively ACKed; the
-    /// most recently sent such segment gives the sample. Counted once per segment.
+    /// most recently sent such segment gives the sample (`tcp_skb_sent_after`: later
+    /// send time, or the same and a higher end — several segments leave between two
+    /// ACKs with one `delivered` count). Counted once per segment.
     pub(crate) fn rate_skb_delivered(r: &mut RateState, seg: &mut TxSeg) {
         let Some(delivered_ts) = seg.delivered_ts.take() else { return };
         r.delivered += 1;
-        if r.rs.prior_ts.is_none() || seg.delivered > r.rs.prior_delivered {
+        let sent_after = seg.sent > r.first_tx_ts
+            || (seg.sent == r.first_tx_ts && seg.end() > r.rs.last_end_seq);
+        if r.rs.prior_ts.is_none() || sent_after {
             r.rs.prior_delivered = seg.delivered;
             r.rs.prior_ts = Some(delivered_ts);
             r.rs.is_app_limited = seg.app_limited;
             r.rs.is_retrans = seg.ever_retrans;
+            r.rs.last_end_seq = seg.end();
             r.first_tx_ts = seg.sent;
             r.rs.interval = seg.sent.saturating_sub(seg.first_tx_ts);
         }
@@ -132,5 +140,52 @@ impl TcpSock {
         }
         let bytes = u128::from(r.rate_delivered) * u128::from(self.mss);
         (bytes * 1_000_000_000 / u128::from(r.rate_interval)) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::rtt::MS;
+
+    fn seg(seq: u32, sent: Nanos, app_limited: bool) -> TxSeg {
+        TxSeg {
+            seq: SeqNumber(seq),
+            data: bytes::Bytes::from(vec![0; 1000]),
+            syn: false,
+            fin: false,
+            psh: false,
+            sent,
+            ever_retrans: false,
+            lost: false,
+            retrans: false,
+            sacked: false,
+            tx_order: 0,
+            delivered: 5,
+            delivered_ts: Some(9 * MS),
+            first_tx_ts: 0,
+            app_limited,
+        }
+    }
+
+    #[test]
+    fn the_sample_comes_from_the_segment_sent_last() {
+        // Two segments left between the same two ACKs (one `delivered` count); one ACK
+        // delivers both, the older first. Linux 5.18+ (`tcp_skb_sent_after`) samples
+        // the newer: its app-limited mark and its send phase.
+        let mut r = RateState::default();
+        let (mut a, mut b) = (seg(0, 10 * MS, false), seg(1000, 12 * MS, true));
+        TcpSock::rate_skb_delivered(&mut r, &mut a);
+        TcpSock::rate_skb_delivered(&mut r, &mut b);
+        assert_eq!(r.delivered, 2);
+        assert!(r.rs.is_app_limited);
+        assert_eq!((r.rs.interval, r.first_tx_ts), (12 * MS, 12 * MS));
+        assert_eq!(r.rs.last_end_seq, SeqNumber(2000));
+        // Sent at the same instant: the higher sequence wins, whatever the order.
+        let mut r = RateState::default();
+        let (mut a, mut b) = (seg(0, 10 * MS, false), seg(1000, 10 * MS, true));
+        TcpSock::rate_skb_delivered(&mut r, &mut b);
+        TcpSock::rate_skb_delivered(&mut r, &mut a);
+        assert!(r.rs.is_app_limited, "b, the higher end, still gives the sample");
     }
 }

@@ -467,6 +467,32 @@ impl TcpSock {
         self.undo_marker = None;
     }
 
+    /// Linux `tcp_init_cwnd_reduction`: a reduction starts at this point: ssthresh from
+    /// the congestion control, PRR from zero, and CWR queued for the peer (RFC 3168
+    /// §6.1.2: one signal per window, whatever caused the reduction).
+    pub(crate) fn init_cwnd_reduction(&mut self, now: Nanos) {
+        self.high_seq = self.snd_nxt;
+        self.tlp_high_seq = None;
+        self.cwnd_cnt = 0;
+        self.prior_cwnd = self.cwnd;
+        self.prr_delivered = 0;
+        self.prr_out = 0;
+        let v = self.cc_view();
+        self.ssthresh = self.cc.ssthresh(now, &v);
+        self.queue_ecn_cwr();
+    }
+
+    /// Linux `tcp_try_keep_open`: Open, or Disorder while segments are SACKed, lost or
+    /// retransmitted; the recovery point moves only on a change.
+    pub(crate) fn try_keep_open(&mut self, now: Nanos) {
+        let open = self.sacked_out == 0 && self.lost_out == 0 && !self.any_retrans_done();
+        let state = if open { CaState::Open } else { CaState::Disorder };
+        if self.ca_state != state {
+            self.set_ca_state(now, state);
+            self.high_seq = self.snd_nxt;
+        }
+    }
+
     /// RFC 6937 PRR with the slow-start reduction bound (Linux `tcp_cwnd_reduction`):
     /// during recovery cwnd follows what the peer delivered, falling smoothly to
     /// ssthresh instead of halving at once.

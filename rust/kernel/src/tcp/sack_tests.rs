@@ -354,6 +354,28 @@ fn ecn_ce_mark_reduces_cwnd_once_without_loss() {
 }
 
 #[test]
+fn fast_recovery_on_an_ecn_connection_sends_cwr_once() {
+    // RFC 3168 §6.1.2, Linux `tcp_init_cwnd_reduction` -> `tcp_ecn_queue_cwr`: a
+    // reduction for loss is signalled too, on the next new data segment (ECT), so the
+    // receiver stops echoing a CE it may have seen in the same window.
+    let (mut p, c, _l, child) = established_with(|p| {
+        p.a.net.sysctl.tcp.tcp_ecn = 1;
+        p.b.net.sysctl.tcp.tcp_ecn = 1;
+    });
+    lose_data_segments(&mut p, &[30]);
+    let data = pattern(300_000);
+    assert!(transfer(&mut p, true, c, child, &data, 30 * SEC) == data);
+    assert_eq!(p.a.tcp.stats.mib.fast_retrans, 1);
+    let cwr: Vec<_> =
+        p.log.iter().filter(|w| w.from_a && w.flags & crate::wire::tcp::flags::CWR != 0).collect();
+    assert_eq!(cwr.len(), 2, "the SYN, then one CWR after the fast retransmit");
+    let mut data_segs = p.log.iter().filter(|w| w.from_a && w.len > 0);
+    let lost = data_segs.nth(29).unwrap();
+    let retransmit = data_segs.find(|w| w.seq == lost.seq).unwrap();
+    assert!(cwr[1].at >= retransmit.at && cwr[1].len > 0 && cwr[1].tos & 3 == 2);
+}
+
+#[test]
 fn ecn_is_not_used_unless_both_sides_agree() {
     // Linux's default tcp_ecn=2 accepts but never asks.
     let (p, c, _l, child) = established();

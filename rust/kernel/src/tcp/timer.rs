@@ -173,6 +173,8 @@ impl TcpSock {
         self.cwnd_cnt = 0;
         self.set_ca_state(now, CaState::Loss);
         self.high_seq = self.snd_nxt;
+        self.tlp_high_seq = None;
+        self.queue_ecn_cwr();
         self.retrans_out = 0;
         self.clear_timer(Timer::Reorder);
         // Everything not SACKed is lost (Linux `tcp_enter_loss`, `tcp_timeout_mark_lost`);
