@@ -159,15 +159,15 @@ fn prr_brings_cwnd_down_to_ssthresh_gradually() {
     assert!(p.sock(true, c).cwnd_cnt > 0);
 }
 
-#[test]
-fn duplicate_segment_gets_a_dsack_and_the_sender_counts_it() {
+/// 3,000 bytes from a to b, all delivered and acknowledged; then the first 1,000 are
+/// replayed to b as if a had retransmitted them needlessly. Returns the pair and a's
+/// and b's sockets.
+fn replay_delivered_data() -> (Pair, u32, u32) {
     let (mut p, c, _l, child) = established();
     assert_eq!(p.send(true, c, &pattern(3000)), Ok(3000));
     p.run_for(200 * MS);
     assert_eq!(p.recv(false, child, 10_000).unwrap().len(), 3000);
-    // Replay the first 1000 bytes from a to b (a retransmission that was not needed).
     let s = p.sock(true, c);
-    let (seq, ack) = (s.snd_una - 3000, p.sock(false, child).snd_una);
     let payload = pattern(1000);
     let repr = TcpRepr {
         src_port: s.local.port(),
@@ -176,14 +176,20 @@ fn duplicate_segment_gets_a_dsack_and_the_sender_counts_it() {
         psh: false,
         ece: false,
         cwr: false,
-        seq_number: seq,
-        ack_number: Some(ack),
+        seq_number: s.snd_una - 3000,
+        ack_number: Some(p.sock(false, child).snd_una),
         window_len: 1000,
         options: TcpOptions::default(),
         payload: &payload,
     };
     p.inject_to_b(&repr);
     p.run_for(100 * MS);
+    (p, c, child)
+}
+
+#[test]
+fn duplicate_segment_gets_a_dsack_and_the_sender_counts_it() {
+    let (p, c, child) = replay_delivered_data();
     // b answered at once with a DSACK block for the duplicate (RFC 2883 §4), and a
     // counted it without touching its scoreboard.
     assert_eq!(p.a.tcp.stats.mib.dsack_recv, 1);
@@ -563,26 +569,7 @@ fn recovery_that_ends_with_a_marked_loss_starts_the_next_at_once() {
 /// ignored (TCPDSACKIgnoredDubious), so it cannot undo anything.
 #[test]
 fn dsack_of_data_never_retransmitted_is_ignored_as_dubious() {
-    let (mut p, c, _l, child) = established();
-    assert_eq!(p.send(true, c, &pattern(3000)), Ok(3000));
-    p.run_for(200 * MS);
-    assert_eq!(p.recv(false, child, 10_000).unwrap().len(), 3000);
-    let s = p.sock(true, c);
-    let repr = TcpRepr {
-        src_port: s.local.port(),
-        dst_port: s.remote.port(),
-        control: Control::None,
-        psh: false,
-        ece: false,
-        cwr: false,
-        seq_number: s.snd_una - 3000,
-        ack_number: Some(p.sock(false, child).snd_una),
-        window_len: 1000,
-        options: TcpOptions::default(),
-        payload: &pattern(1000),
-    };
-    p.inject_to_b(&repr);
-    p.run_for(100 * MS);
+    let (p, c, _child) = replay_delivered_data();
     let mib = &p.a.tcp.stats.mib;
     assert_eq!((mib.dsack_recv, mib.dsack_ignored_dubious), (1, 1));
     let info = p.sock(true, c).tcp_info(p.now);
