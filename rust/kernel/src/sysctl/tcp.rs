@@ -15,6 +15,10 @@ pub struct TcpSysctl {
     /// (Linux `tcp_pacing_ss_ratio`, `tcp_pacing_ca_ratio`).
     pub tcp_pacing_ss_ratio: u32,
     pub tcp_pacing_ca_ratio: u32,
+    /// Fewest segments per GSO skb (`tcp_min_tso_segs`).
+    pub tcp_min_tso_segs: u8,
+    /// GSO skbs grow by 64 KB >> (min_rtt_us >> this) on tiny RTTs (`tcp_tso_rtt_log`).
+    pub tcp_tso_rtt_log: u8,
     pub tcp_timestamps: u8,
     pub tcp_window_scaling: bool,
     pub tcp_sack: bool,
@@ -67,6 +71,8 @@ impl Default for TcpSysctl {
             tcp_allowed_congestion_control: vec!["reno", "cubic", "bbr"],
             tcp_pacing_ss_ratio: 200,
             tcp_pacing_ca_ratio: 120,
+            tcp_min_tso_segs: 2,
+            tcp_tso_rtt_log: 9,
             tcp_timestamps: 1,
             tcp_window_scaling: true,
             tcp_sack: true,
@@ -149,6 +155,8 @@ pub static ENTRIES: &[Entry] = &[
     sysctl_int!("net.ipv4.tcp_comp_sack_delay_ns", tcp.tcp_comp_sack_delay_ns, 0, i64::MAX),
     sysctl_int!("net.ipv4.tcp_comp_sack_nr", tcp.tcp_comp_sack_nr, 0, 255),
     sysctl_int!("net.ipv4.tcp_pacing_ca_ratio", tcp.tcp_pacing_ca_ratio, 0, 1000),
+    sysctl_int!("net.ipv4.tcp_min_tso_segs", tcp.tcp_min_tso_segs, 1, 255),
+    sysctl_int!("net.ipv4.tcp_tso_rtt_log", tcp.tcp_tso_rtt_log, 0, 255),
     sysctl_int!("net.ipv4.tcp_timestamps", tcp.tcp_timestamps, 0, 2),
     sysctl_int!("net.ipv4.tcp_window_scaling", tcp.tcp_window_scaling, 0, 1),
     sysctl_int!("net.ipv4.tcp_sack", tcp.tcp_sack, 0, 1),

@@ -80,6 +80,7 @@ impl TcpSock {
         self.unsent.clear();
         self.rtx.clear();
         self.rtx_bytes = 0;
+        self.rtx_skbs = 0;
         self.ooo.clear();
         self.packets_out = 0;
         self.sacked_out = 0;
@@ -479,6 +480,7 @@ impl TcpSock {
                 let Some(mut s) = self.rtx.pop_front() else { break };
                 TcpSock::rate_skb_delivered(&mut self.rate, &mut s);
                 self.rtx_bytes -= s.data.len();
+                self.rtx_skbs -= usize::from(s.skb_head);
                 pkts += 1;
                 self.packets_out = self.packets_out.saturating_sub(1);
                 if s.lost {
@@ -513,6 +515,9 @@ impl TcpSock {
                 }
                 break;
             }
+        }
+        if pkts > 0 {
+            self.front_stays_an_skb();
         }
         // Linux `tcp_ack_update_rtt`: the oldest newly acked segment never retransmitted
         // nor SACKed, and none if retransmitted data is acked (Karn, RFC 6298 (3)); else
@@ -896,7 +901,7 @@ impl TcpSock {
     /// up to a power of two with `MAX_TCP_HEADER` and `skb_shared_info`, plus
     /// `sk_buff`. x86-64 sizes of the reference kernel (6.18, no wireless, so
     /// `MAX_TCP_HEADER` 256; with `LL_MAX_HEADER` 128 it is 320): 2,304 bytes for MSS
-    /// 1,460. libos counts payload against it, as truesize of Linux's 64 KB skbs is.
+    /// 1,460. What is charged against it is the modelled truesize (`tso.rs`).
     pub(crate) fn expand_sndbuf(&mut self, cx: &Cx<'_>) {
         if self.common.sndbuf_locked {
             return;

@@ -33,6 +33,7 @@ pub mod sock;
 pub mod syscall;
 pub mod timer;
 mod tlp;
+pub(crate) mod tso;
 
 #[cfg(test)]
 mod pacing_tests;

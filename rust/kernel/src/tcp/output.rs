@@ -323,6 +323,7 @@ impl TcpSock {
             lost: false,
             retrans: false,
             sacked: false,
+            skb_head: true,
             tx_order: 0,
             delivered: 0,
             delivered_ts: None,
@@ -330,6 +331,7 @@ impl TcpSock {
             app_limited: false,
         };
         self.rtx.push_back(seg);
+        self.rtx_skbs += 1;
         self.packets_out += 1;
         self.snd_nxt = self.iss + 1;
         self.xmit_seg(cx, self.rtx.len() - 1);
@@ -398,10 +400,13 @@ impl TcpSock {
                 p.psh = seg.psh && last;
                 p.lost = true;
                 p.retrans = false;
+                // `tcp_fragment`: every piece is an skb of its own.
+                p.skb_head |= i > 0;
                 out.push_back(p);
             }
         }
         self.rtx = out;
+        self.recount_skbs();
         self.xmit_retransmits(cx);
     }
 
@@ -438,7 +443,7 @@ impl TcpSock {
             return;
         }
         let fin = self.fin_queued && !self.fin_sent && len == self.unsent.len();
-        self.push_segment(cx, len, fin);
+        self.push_segment(cx, len, fin, true);
     }
 
     /// Nagle (RFC 896 with Minshall's variant, Linux `tcp_nagle_test`): may a segment
@@ -476,17 +481,28 @@ impl TcpSock {
         if prior_packets == 0 && !self.unsent.is_empty() {
             self.cwnd_restart(cx);
         }
+        let max_segs = self.tso_segs(cx);
+        // Segments left in the GSO skb being sent; 0: the next segment starts one.
+        let mut skb_left = 0u32;
+        let mut skb_head = false;
         loop {
             let want_fin = self.fin_queued && !self.fin_sent;
             if self.unsent.is_empty() && !want_fin {
                 break;
             }
-            // Linux `tcp_pacing_check`: wait for the departure time.
-            if self.pacing_check(cx.now) {
-                break;
-            }
             if self.in_flight() >= self.cwnd {
                 break;
+            }
+            if skb_left == 0 {
+                // Linux `tcp_pacing_check`: each skb waits for its departure time;
+                // `tcp_cwnd_test` and `tcp_mss_split_point` size it: at most half of
+                // cwnd and what cwnd still allows.
+                if self.pacing_check(cx.now) {
+                    break;
+                }
+                let quota = (self.cwnd >> 1).max(1).min(self.cwnd - self.in_flight());
+                skb_left = quota.min(max_segs);
+                skb_head = true;
             }
             let wnd_end = self.snd_una + self.snd_wnd as usize;
             let avail = wnd_end.dist(self.snd_nxt);
@@ -502,7 +518,8 @@ impl TcpSock {
             if !self.nagle_allows(chunk, fin) {
                 break;
             }
-            self.push_segment(cx, len, fin);
+            self.push_segment(cx, len, fin, std::mem::take(&mut skb_head));
+            skb_left -= 1;
             // Linux `tcp_event_new_data_sent`: while cwnd still has room.
             self.check_space(cx);
         }
@@ -545,7 +562,7 @@ impl TcpSock {
     }
 
     /// Moves `len` unsent bytes (and the FIN) to the retransmit queue and sends them.
-    fn push_segment(&mut self, cx: &mut Cx<'_>, len: usize, fin: bool) {
+    fn push_segment(&mut self, cx: &mut Cx<'_>, len: usize, fin: bool, skb_head: bool) {
         let data = self.unsent.take(len);
         let seg = TxSeg {
             seq: self.snd_nxt,
@@ -558,6 +575,7 @@ impl TcpSock {
             lost: false,
             retrans: false,
             sacked: false,
+            skb_head,
             tx_order: 0,
             delivered: 0,
             delivered_ts: None,
@@ -573,6 +591,7 @@ impl TcpSock {
         }
         self.bytes_sent += len as u64;
         self.rtx_bytes += len;
+        self.rtx_skbs += usize::from(skb_head);
         if self.in_flight() == 0 {
             // Linux `tcp_event_data_sent`: sending resumes after idle.
             let v = self.cc_view();
@@ -637,7 +656,7 @@ impl TcpSock {
             let len = self.unsent.len().min(self.mss as usize).min(avail);
             let fin = self.fin_queued && !self.fin_sent && len == self.unsent.len();
             let prior = self.packets_out;
-            self.push_segment(cx, len, fin);
+            self.push_segment(cx, len, fin, true);
             if prior == 0 {
                 self.set_timer(Timer::Retransmit, cx.now + self.rtt.rto_backoff(self.backoff));
             }

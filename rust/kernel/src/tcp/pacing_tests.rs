@@ -1,4 +1,4 @@
-//! Pacing through the pair harness: departure gaps of len / rate once pacing is on
+//! Pacing through the pair harness: GSO skbs leave len / rate apart once pacing is on
 //! (SO_MAX_PACING_RATE, or BBR), back-to-back bursts otherwise (Linux paces only
 //! when asked), and the rates TCP_INFO reports.
 
@@ -15,11 +15,12 @@ fn data_gaps(log: &[super::tests::Wire], skip: usize) -> Vec<u64> {
     t.windows(2).skip(skip).map(|w| w[1] - w[0]).collect()
 }
 
-#[test]
-fn max_pacing_rate_spaces_segments_by_len_over_rate() {
-    let (mut p, c, _l, child) = established();
+/// 300 MSS from a at SO_MAX_PACING_RATE = one MSS per millisecond, with
+/// `tcp_min_tso_segs` = `min_tso`; returns the gaps after the first 10 segments and the
+/// span of the whole transfer.
+fn paced_at_one_mss_per_ms(min_tso: u8) -> (Vec<u64>, u64) {
+    let (mut p, c, _l, child) = established_with(|p| p.a.net.sysctl.tcp.tcp_min_tso_segs = min_tso);
     let mss = u64::from(p.sock(true, c).mss);
-    // One MSS per millisecond.
     let rate = mss * 1000;
     p.setopt(true, c, SOL_SOCKET, SO_MAX_PACING_RATE, &(rate as u32).to_ne_bytes()).unwrap();
     let mut out = [0u8; 8];
@@ -32,16 +33,29 @@ fn max_pacing_rate_spaces_segments_by_len_over_rate() {
     let info = p.sock(true, c).tcp_info(p.now);
     assert_eq!(info.max_pacing_rate, rate);
     assert!(info.pacing_rate <= rate && info.pacing_rate > 0);
-    // The first 10 segments are not paced (Linux `tcp_update_skb_after_send`); after
-    // that no two segments leave closer than mss / rate, and most leave exactly then.
-    let gaps = data_gaps(&p.log, 10);
+    // The first 10 segments are not paced (Linux `tcp_update_skb_after_send`).
+    let t: Vec<u64> = p.log.iter().filter(|w| w.from_a && w.len > 0).map(|w| w.at).collect();
+    (data_gaps(&p.log, 10), t[t.len() - 1] - t[0])
+}
+
+#[test]
+fn max_pacing_rate_spaces_gso_skbs_by_len_over_rate() {
+    // `tcp_tso_autosize`: 1 ms of this rate is one MSS, so skbs carry the minimum,
+    // `tcp_min_tso_segs` = 2: two segments back to back, the next skb 2 ms later.
+    let (gaps, span) = paced_at_one_mss_per_ms(2);
     assert!(gaps.len() > 250, "{} gaps", gaps.len());
+    let (inside, between): (Vec<_>, Vec<_>) = gaps.iter().partition(|&&g| g == 0);
+    assert!(inside.len() * 10 >= gaps.len() * 4, "pairs: {:?}", &gaps[..20]);
+    assert!(between.iter().all(|&&g| g >= MS), "gaps {:?}", &gaps[..20]);
+    let exact = between.iter().filter(|&&&g| g == 2 * MS).count();
+    assert!(exact * 10 >= between.len() * 8, "{exact} of {} are 2 ms: {gaps:?}", between.len());
+    // 300 segments at 1,000 per second: ~0.3 s, not one burst per round trip.
+    assert!(span >= 280 * MS, "sent over {} ms", span / MS);
+    // With single-segment skbs every segment waits mss / rate.
+    let (gaps, span) = paced_at_one_mss_per_ms(1);
     assert!(gaps.iter().all(|&g| g >= MS / 2), "gaps {:?}", &gaps[..20]);
     let exact = gaps.iter().filter(|&&g| g == MS).count();
     assert!(exact * 10 >= gaps.len() * 8, "{exact} of {} gaps are 1 ms: {gaps:?}", gaps.len());
-    // 300 segments at 1,000 per second: ~0.3 s, not one burst per round trip.
-    let t: Vec<u64> = p.log.iter().filter(|w| w.from_a && w.len > 0).map(|w| w.at).collect();
-    let span = t[t.len() - 1] - t[0];
     assert!(span >= 280 * MS, "sent over {} ms", span / MS);
 }
 
@@ -86,10 +100,15 @@ fn bbr_paces_and_reports_its_model() {
     assert!(info.pacing_rate > 0 && info.pacing_rate < RATE_UNLIMITED);
     assert!(info.delivery_rate > 0 && info.delivered > 1000);
     assert_eq!(info.min_rtt, 20_000, "min_rtt {} us", info.min_rtt);
-    // Paced: after the first 10, segments are spread out, not sent in bursts.
+    // Paced one GSO skb at a time (`bbr_min_tso_segs`, `tcp_tso_autosize`): no run of
+    // back-to-back segments beyond the 64 KB GSO limit, though this link has no rate
+    // and cwnd grows to hundreds of segments.
     let gaps = data_gaps(&p.log, 10);
-    let zero = gaps.iter().filter(|&&g| g == 0).count();
-    assert!(zero * 10 < gaps.len(), "{zero} of {} gaps are zero", gaps.len());
+    let runs: Vec<usize> = gaps.split(|&g| g > 0).map(|r| r.len() + 1).collect();
+    let longest = runs.iter().copied().max().unwrap_or(0);
+    assert!(longest <= 45, "a burst of {longest} segments");
+    assert!(runs.len() * 45 >= gaps.len(), "{} skbs for {} segments", runs.len(), gaps.len());
+    assert!(s.cwnd > 100, "cwnd {}", s.cwnd);
     // TCP_CC_INFO: struct tcp_bbr_info with min_rtt in µs and the gains.
     let mut out = [0u8; 20];
     let n = p.a.tcp.getsockopt(&Net::new(0), c, SOL_TCP, TCP_CC_INFO, &mut out).unwrap();

@@ -160,6 +160,7 @@ mod tests {
             lost: false,
             retrans: false,
             sacked: false,
+            skb_head: true,
             tx_order: 0,
             delivered: 5,
             delivered_ts: Some(9 * MS),

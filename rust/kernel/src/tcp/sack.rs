@@ -239,8 +239,9 @@ impl TcpSock {
     /// and its sequence if it is an original transmission below the highest SACK.
     fn mark_sacked(&mut self, cx: &mut Cx<'_>, idx: usize) -> (Option<Nanos>, Option<SeqNumber>) {
         let highest = self.highest_sack_seq();
+        self.rtx[idx].sacked = true;
+        self.reshape_skbs_on_sack(idx);
         let s = &mut self.rtx[idx];
-        s.sacked = true;
         TcpSock::rate_skb_delivered(&mut self.rate, s);
         if s.lost {
             s.lost = false;

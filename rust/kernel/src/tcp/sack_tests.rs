@@ -605,3 +605,24 @@ fn newreno_holds_recovery_until_an_ack_above_the_recovery_point() {
     assert!(states.borrow().iter().all(|&s| s == CaState::Recovery), "{:?}", states.borrow());
     assert_eq!(p.sock(true, c).ca_state, CaState::Open, "the next ACK ends it");
 }
+
+/// The send buffer is charged Linux's skb truesize (`tso.rs`): an initial window
+/// leaves in 2-segment GSO skbs, then a hole splits one and the SACKed skbs after it
+/// merge into one (`tcp_fragment`, `tcp_shift_skb_data`).
+#[test]
+fn send_buffer_charges_skb_heads_split_and_merged_by_sack() {
+    use super::tso::SKB_HEAD_TRUESIZE;
+    let (mut p, c, _l, _child) = established();
+    lose_data_segments(&mut p, &[3]);
+    let mss = p.sock(true, c).mss as usize;
+    assert_eq!(p.send(true, c, &pattern(10 * mss)), Ok(10 * mss));
+    let s = p.sock(true, c);
+    assert_eq!((s.packets_out, s.rtx_skbs), (10, 5), "skbs of tcp_min_tso_segs");
+    assert_eq!(s.wmem_queued(), 10 * mss + 5 * SKB_HEAD_TRUESIZE);
+    // One round trip later: 1-2 acknowledged, 4-10 SACKed, 3 retransmitted and out.
+    p.run_for(30 * MS);
+    let s = p.sock(true, c);
+    assert_eq!((s.packets_out, s.sacked_out, s.retrans_out), (8, 7, 1));
+    assert_eq!(s.rtx_skbs, 2, "[3] and [4..10]");
+    assert_eq!(s.wmem_queued(), 8 * mss + 2 * SKB_HEAD_TRUESIZE);
+}

@@ -83,6 +83,9 @@ pub struct TxSeg {
     pub retrans: bool,
     /// Covered by a SACK block (TCPCB_SACKED_ACKED).
     pub sacked: bool,
+    /// First segment of a modelled Linux skb (`tso.rs`): the send buffer is charged
+    /// one skb head for it.
+    pub skb_head: bool,
     /// Transmission number of the last (re)transmission (RACK's "sent after").
     pub tx_order: u64,
     /// Delivery-rate stamps taken when it left (`rate.rs`): delivered count and its
@@ -167,6 +170,8 @@ pub struct TcpSock {
     pub rtx: VecDeque<TxSeg>,
     /// Payload bytes held in `rtx`.
     pub rtx_bytes: usize,
+    /// Modelled skbs in `rtx` (segments with `skb_head`).
+    pub rtx_skbs: usize,
     /// Last time new data was sent (Linux `lsndtime`, for the idle restart).
     pub lsndtime: Nanos,
     /// Receive-buffer autotuning (Linux `rcvq_space`): bytes copied to the user since
@@ -411,6 +416,7 @@ impl TcpSock {
             unsent: Default::default(),
             rtx: VecDeque::new(),
             rtx_bytes: 0,
+            rtx_skbs: 0,
             lsndtime: 0,
             rcvq_copied: 0,
             rcvq_time: 0,
@@ -540,11 +546,6 @@ impl TcpSock {
     /// Linux `tcp_packets_in_flight`: packets_out - (sacked_out + lost_out) + retrans_out.
     pub fn in_flight(&self) -> u32 {
         (self.packets_out.saturating_sub(self.sacked_out + self.lost_out)) + self.retrans_out
-    }
-
-    /// Bytes in the send buffer (unsent + unacknowledged), Linux `sk_wmem_queued`-ish.
-    pub fn wmem_queued(&self) -> usize {
-        self.unsent.len() + self.rtx_bytes
     }
 
     /// Bytes sent and not acknowledged (SIOCOUTQ counts unsent too, as Linux).

@@ -179,7 +179,7 @@ impl Bbr {
     /// Linux `bbr_tso_segs_goal` (TSO/GSO burst at ~1 ms of the pacing rate).
     fn tso_segs_goal(&mut self, v: &CcView) -> u32 {
         let rate = self.out(v).pacing_rate;
-        let min_segs = if rate < MIN_TSO_RATE >> 3 { 1 } else { 2 };
+        let min_segs = self.min_tso_segs(rate).unwrap_or(2);
         let bytes = (rate >> PACING_SHIFT).min(GSO_BUDGET);
         ((bytes / u64::from(v.mss.max(1))) as u32).max(min_segs)
     }
@@ -664,6 +664,11 @@ impl CongestionOps for Bbr {
     }
 
     /// Linux `bbr_sndbuf_expand`: 3 windows, as BBR may slow-start during recovery.
+    /// Linux `bbr_min_tso_segs`: single segments below 1.2 Mbit/s.
+    fn min_tso_segs(&self, pacing_rate: u64) -> Option<u32> {
+        Some(if pacing_rate < MIN_TSO_RATE >> 3 { 1 } else { 2 })
+    }
+
     fn sndbuf_expand(&self) -> u32 {
         3
     }

@@ -153,6 +153,11 @@ pub trait CongestionOps: Send {
     fn wants_pacing(&self) -> bool {
         false
     }
+    /// Fewest segments per GSO skb at this pacing rate (bytes/s), overriding
+    /// `tcp_min_tso_segs` (Linux `min_tso_segs`).
+    fn min_tso_segs(&self, _pacing_rate: u64) -> Option<u32> {
+        None
+    }
     /// Send buffer in congestion windows, in Linux's 2 × truesize accounting units
     /// (`sndbuf_expand`; `tcp_sndbuf_expand` defaults to 2).
     fn sndbuf_expand(&self) -> u32 {
