@@ -18,6 +18,7 @@ def test_medians_ranges_and_the_plotted_run():
     assert isinstance(m["retrans"], int)
     assert m["csv"] == "b", "the plotted trace is the median-retransmission run"
     assert f.fmt_runs(m, "retrans") == "8 [7-27]"
+    assert m["retrans_mean"] == 14
     assert f.median_of([{"error": "x"}]) == {"error": "x"}
 
 
@@ -35,3 +36,14 @@ def test_verdict_counts_the_issue_targets():
     assert "goodput within 10 %: 3/4" in v, v
     assert "2 segments: 2/4" in v, v
     assert "inside Linux's run range: 1/4" in v, v
+
+
+def test_verdict_counts_means_when_runs_are_repeated():
+    def stack(runs):
+        return f.median_of([run(10.0, x, None, "") for x in runs])
+    # Bimodal retransmissions: the medians land on different modes, the means agree.
+    results = [{"linux": stack([400, 4300, 4400]), "libos": stack([450, 2000, 6800])},
+               {"linux": stack([100, 100, 100]), "libos": stack([200, 200, 200])}]
+    v = f.verdict(results)
+    assert "2 segments: 0/2" in v, v
+    assert "by the mean of the runs: 1/2" in v, v
