@@ -135,15 +135,24 @@ class Path:
         out, _ = self.relay.communicate(timeout=5)
         return out.strip()
 
-    def capture(self, path):
-        """tcpdump of the SYN and SYN-ACK at the receiver, returned once it listens (a
-        fixed wait missed the SYN on a loaded machine)."""
-        p = self.popen(self.rcv, "tcpdump", "-i", "v0", "-U", "-w", path, "-c", "2",
-                       "tcp[13] & 2 != 0")
+    def tcpdump(self, ns, dev, path, *args):
+        """tcpdump into `path`, returned once it listens (a fixed wait missed the SYN on a
+        loaded machine)."""
+        p = self.popen(ns, "tcpdump", "-i", dev, "-U", "-w", path, *args)
         for line in p.stderr:
             if "listening on" in line:
                 break
         return p
+
+    def capture(self, path):
+        """The SYN and SYN-ACK, at the receiver."""
+        return self.tcpdump(self.rcv, "v0", path, "-c", "2", "tcp[13] & 2 != 0")
+
+    def capture_wire(self, path, frames):
+        """Headers of the first `frames` data-direction frames as they leave the sender,
+        before the relay's queue reshapes them."""
+        return self.tcpdump(self.snd, "s0", path, "-s", "96", "-c", str(frames),
+                            f"tcp dst port {PORT}")
 
     def nuse_conf(self, path):
         with open(path, "w") as f:
@@ -205,6 +214,18 @@ def syn_options(pcap):
                      "mss": f[2], "wscale": f[3], "sack_perm": "yes" if f[4] else "no",
                      "tsecr": f[5], "win": f[6], "ttl": f[7], "df": f[8], "tos": f[9]})
     return rows
+
+
+def back_to_back(pcap, skip=100, gap_us=20):
+    """How a sender spaces its data: the share of gaps between consecutive data frames
+    (after the first `skip`) shorter than `gap_us` — segments of one GSO skb leave back to
+    back, paced skbs at least len / rate apart."""
+    r = sh("tshark", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch", "-e", "tcp.len",
+           check=False)
+    t = [float(f[0]) for f in (line.split("\t") for line in r.stdout.splitlines())
+         if len(f) == 2 and f[1] and int(f[1]) > 0][skip:]
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    return sum(g < gap_us / 1e6 for g in gaps) / len(gaps) if gaps else None
 
 
 def run_sim(cell, secs, outdir, seed=1):
@@ -281,13 +302,20 @@ stop = "{secs + cell.rtt / 1000:g}s"
     }, trace
 
 
-def run_stack(cell, stack, secs, csv, outdir, seed, capture):
-    """One sender run on a fresh path; returns its summary (an error dict if it failed)."""
+def run_stack(cell, stack, secs, csv, outdir, seed, capture, wire=False):
+    """One sender run on a fresh path; returns its summary (an error dict if it failed).
+    `wire`: also the share of back-to-back data frames leaving the sender."""
     try:
         with Path(cell, seed) as p:
             cap = p.capture(os.path.join(outdir, f"{stack}-syn.pcap")) if capture else None
+            wpcap = os.path.join(outdir, f"{stack}-wire.pcap")
+            wcap = p.capture_wire(wpcap, 6000) if wire else None
             res = p.run_sender(stack, secs, csv, outdir)
             res["relay"] = p.relay_counters()
+            if wcap:
+                wcap.terminate()
+                wcap.wait(timeout=5)
+                res["back_to_back"] = back_to_back(wpcap)
             if cap:
                 try:
                     cap.wait(timeout=3)
@@ -322,7 +350,7 @@ def median_of(runs):
     return out
 
 
-def run_cell(cell, secs, outdir, sim=True, capture=False, repeat=1):
+def run_cell(cell, secs, outdir, sim=True, capture=False, repeat=1, wire=False):
     """Linux, libos, and (optionally) libos-sim on one cell; writes CSVs, a plot and
     result.json into outdir and returns the result dict. With `repeat` > 1 each stack runs
     that many times, alternating Linux and libos, repetition k with relay seed k (the same
@@ -337,7 +365,7 @@ def run_cell(cell, secs, outdir, sim=True, capture=False, repeat=1):
         for stack in runs:
             csv = os.path.join(outdir, f"{stack}.csv" if k == 0 else f"{stack}-{k + 1}.csv")
             runs[stack].append(run_stack(cell, stack, secs, csv, outdir, k + 1,
-                                         capture and k == 0))
+                                         capture and k == 0, wire and k == 0))
     series = []
     for stack, rs in runs.items():
         res[stack] = rs[0] if repeat == 1 else median_of(rs)

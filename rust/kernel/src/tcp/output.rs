@@ -312,24 +312,7 @@ impl TcpSock {
 
     /// Queues the SYN (connect) or SYN-ACK (passive open) and sends it.
     pub(crate) fn send_syn(&mut self, cx: &mut Cx<'_>) {
-        let seg = TxSeg {
-            seq: self.iss,
-            data: Bytes::new(),
-            syn: true,
-            fin: false,
-            psh: false,
-            sent: cx.now,
-            ever_retrans: false,
-            lost: false,
-            retrans: false,
-            sacked: false,
-            skb_head: true,
-            tx_order: 0,
-            delivered: 0,
-            delivered_ts: None,
-            first_tx_ts: 0,
-            app_limited: false,
-        };
+        let seg = TxSeg { syn: true, ..TxSeg::new(self.iss, Bytes::new(), cx.now) };
         self.rtx.push_back(seg);
         self.rtx_skbs += 1;
         self.packets_out += 1;
@@ -565,22 +548,10 @@ impl TcpSock {
     fn push_segment(&mut self, cx: &mut Cx<'_>, len: usize, fin: bool, skb_head: bool) {
         let data = self.unsent.take(len);
         let seg = TxSeg {
-            seq: self.snd_nxt,
-            data,
-            syn: false,
             fin,
             psh: self.unsent.is_empty(),
-            sent: cx.now,
-            ever_retrans: false,
-            lost: false,
-            retrans: false,
-            sacked: false,
             skb_head,
-            tx_order: 0,
-            delivered: 0,
-            delivered_ts: None,
-            first_tx_ts: 0,
-            app_limited: false,
+            ..TxSeg::new(self.snd_nxt, data, cx.now)
         };
         self.snd_nxt = seg.end();
         if len < self.mss as usize {

@@ -149,23 +149,12 @@ mod tests {
     use crate::tcp::rtt::MS;
 
     fn seg(seq: u32, sent: Nanos, app_limited: bool) -> TxSeg {
+        let data = bytes::Bytes::from(vec![0; 1000]);
         TxSeg {
-            seq: SeqNumber(seq),
-            data: bytes::Bytes::from(vec![0; 1000]),
-            syn: false,
-            fin: false,
-            psh: false,
-            sent,
-            ever_retrans: false,
-            lost: false,
-            retrans: false,
-            sacked: false,
-            skb_head: true,
-            tx_order: 0,
             delivered: 5,
             delivered_ts: Some(9 * MS),
-            first_tx_ts: 0,
             app_limited,
+            ..TxSeg::new(SeqNumber(seq), data, sent)
         }
     }
 

@@ -97,6 +97,28 @@ pub struct TxSeg {
 }
 
 impl TxSeg {
+    /// A segment leaving for the first time at `sent`, the first of its skb.
+    pub fn new(seq: SeqNumber, data: Bytes, sent: Nanos) -> TxSeg {
+        TxSeg {
+            seq,
+            data,
+            syn: false,
+            fin: false,
+            psh: false,
+            sent,
+            ever_retrans: false,
+            lost: false,
+            retrans: false,
+            sacked: false,
+            skb_head: true,
+            tx_order: 0,
+            delivered: 0,
+            delivered_ts: None,
+            first_tx_ts: 0,
+            app_limited: false,
+        }
+    }
+
     /// Sequence space taken (data, SYN, FIN).
     pub fn seq_len(&self) -> usize {
         self.data.len() + usize::from(self.syn) + usize::from(self.fin)
