@@ -75,10 +75,10 @@ class Cell:
 class Path:
     """Three namespaces and the relay for one cell."""
 
-    def __init__(self, cell, seed=1):
+    def __init__(self, cell, seed=1, rcv_csv=None):
         tag = uuid.uuid4().hex[:6]
         self.snd, self.rly, self.rcv = f"fs-{tag}", f"fr-{tag}", f"fv-{tag}"
-        self.cell, self.seed = cell, seed
+        self.cell, self.seed, self.rcv_csv = cell, seed, rcv_csv
         self.procs = []
 
     def ns(self, ns, *cmd, **kw):
@@ -113,7 +113,9 @@ class Path:
                                 "--rate", f"{c.rate}Mbit", "--rtt", f"{c.rtt}ms",
                                 "--loss", str(c.loss), "--seed", str(self.seed),
                                 "--queue", str(queue_bytes(c.rate, c.rtt)))
-        self.sink = self.popen(self.rcv, *RT, b("tcp-probe"), "--listen", str(PORT))
+        # The receiver's side of TCP_INFO (its window, rcv_ssthresh, buffer autotuning).
+        trace = ["--csv", self.rcv_csv] if self.rcv_csv else []
+        self.sink = self.popen(self.rcv, *RT, b("tcp-probe"), "--listen", str(PORT), *trace)
         time.sleep(0.3)
         return self
 
@@ -306,7 +308,7 @@ def run_stack(cell, stack, secs, csv, outdir, seed, capture, wire=False):
     """One sender run on a fresh path; returns its summary (an error dict if it failed).
     `wire`: also the share of back-to-back data frames leaving the sender."""
     try:
-        with Path(cell, seed) as p:
+        with Path(cell, seed, csv.replace(".csv", "-rcv.csv")) as p:
             cap = p.capture(os.path.join(outdir, f"{stack}-syn.pcap")) if capture else None
             wpcap = os.path.join(outdir, f"{stack}-wire.pcap")
             wcap = p.capture_wire(wpcap, 6000) if wire else None

@@ -33,6 +33,15 @@ pub struct TcpInfo {
     pub reord_seen: u32,
     pub snd_wnd: u32,
     pub notsent_bytes: u32,
+    /// The receiving side: `tcpi_rcv_mss`, `tcpi_rcv_ssthresh` (the window's growth
+    /// limit), `tcpi_rcv_rtt` (µs), `tcpi_rcv_space` (the buffer autotuning's estimate),
+    /// `tcpi_bytes_received`, `tcpi_rcv_wnd` (the window last advertised).
+    pub rcv_mss: u32,
+    pub rcv_ssthresh: u32,
+    pub rcv_rtt_us: u32,
+    pub rcv_space: u32,
+    pub bytes_received: u64,
+    pub rcv_wnd: u32,
 }
 
 /// Bytes to ask for: up to `tcpi_total_rto_time` (Linux 6.7+).
@@ -77,6 +86,12 @@ impl TcpInfo {
             reord_seen: u32_at(b, 220),
             snd_wnd: u32_at(b, 228),
             notsent_bytes: u32_at(b, 144),
+            rcv_mss: u32_at(b, 20),
+            rcv_ssthresh: u32_at(b, 64),
+            rcv_rtt_us: u32_at(b, 92),
+            rcv_space: u32_at(b, 96),
+            bytes_received: u64_at(b, 128),
+            rcv_wnd: u32_at(b, 232),
         }
     }
 
@@ -84,6 +99,22 @@ impl TcpInfo {
     pub const CSV_HEADER: &'static str = "t_s,cwnd,ssthresh,rtt_us,rttvar_us,retrans,total_retrans,\
 lost,delivered,bytes_acked,bytes_sent,bytes_retrans,data_segs_out,pacing_rate_bps,\
 delivery_rate_bps,ca_state,mss,sacked,reordering,dsack_dups,reord_seen,snd_wnd,app_limited,unacked,notsent_bytes";
+
+    /// The CSV header matching [`TcpInfo::rcv_csv_row`] (a receiver's trace).
+    pub const RCV_CSV_HEADER: &'static str =
+        "t_s,bytes_received,rcv_wnd,rcv_ssthresh,rcv_space,rcv_rtt_us,rcv_mss";
+
+    pub fn rcv_csv_row(&self, t_s: f64) -> String {
+        format!(
+            "{t_s:.4},{},{},{},{},{},{}",
+            self.bytes_received,
+            self.rcv_wnd,
+            self.rcv_ssthresh,
+            self.rcv_space,
+            self.rcv_rtt_us,
+            self.rcv_mss
+        )
+    }
 
     pub fn csv_row(&self, t_s: f64) -> String {
         // Linux reports the rates in bytes/s; the CSV has bit/s.
@@ -135,6 +166,9 @@ mod tests {
         b[228..232].copy_from_slice(&65_535u32.to_ne_bytes());
         b[24..28].copy_from_slice(&300u32.to_ne_bytes());
         b[144..148].copy_from_slice(&4_096u32.to_ne_bytes());
+        b[64..68].copy_from_slice(&202_752u32.to_ne_bytes());
+        b[96..100].copy_from_slice(&14_480u32.to_ne_bytes());
+        b[232..236].copy_from_slice(&131_072u32.to_ne_bytes());
         b[7] = 1;
         let i = TcpInfo::parse(&b);
         assert_eq!((i.state, i.ca_state, i.snd_cwnd, i.total_retrans), (1, 3, 42, 7));
@@ -142,6 +176,7 @@ mod tests {
         assert_eq!((i.dsack_dups, i.reord_seen, i.snd_wnd), (2, 5, 65_535));
         assert!(i.app_limited);
         assert_eq!((i.unacked, i.notsent_bytes), (300, 4_096));
+        assert_eq!((i.rcv_ssthresh, i.rcv_space, i.rcv_wnd), (202_752, 14_480, 131_072));
         // A short answer: the missing fields are 0.
         let s = TcpInfo::parse(&b[..104]);
         assert_eq!((s.total_retrans, s.bytes_acked), (7, 0));
@@ -151,5 +186,7 @@ mod tests {
     fn csv_has_header_columns() {
         let cols = TcpInfo::CSV_HEADER.split(',').count();
         assert_eq!(TcpInfo::default().csv_row(0.0).split(',').count(), cols);
+        let cols = TcpInfo::RCV_CSV_HEADER.split(',').count();
+        assert_eq!(TcpInfo::default().rcv_csv_row(0.0).split(',').count(), cols);
     }
 }

@@ -5,14 +5,18 @@
 //!     connects (TCP_CONGESTION set before connect), sends for --time, samples
 //!     getsockopt(TCP_INFO) every --interval into the CSV, prints one summary line:
 //!     `cc=.. goodput_mbps=.. bytes_acked=.. total_retrans=.. first_retrans_s=.. mean_cwnd=..`
-//! tcp-probe --listen PORT [--bind IP]
-//!     accepts connections and discards what they send (one thread each).
+//! tcp-probe --listen PORT [--bind IP] [--csv rcv.csv] [--interval 10ms]
+//!     accepts connections and discards what they send (one thread each); with --csv,
+//!     samples the first connection's receiving side of TCP_INFO into it.
 
 use libos_fidelity::args;
 
 use libos_fidelity::tcpinfo::{TCP_INFO_LEN, TcpInfo};
 use std::io::{Error, Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn check(r: libc::c_int, what: &str) -> Result<libc::c_int, String> {
     if r < 0 { Err(format!("{what}: {}", Error::last_os_error())) } else { Ok(r) }
@@ -183,23 +187,53 @@ fn sender(o: &std::collections::BTreeMap<String, String>) -> Result<(), String> 
     r
 }
 
+/// Samples a receiving socket's TCP_INFO every `interval` s into `csv` until `done`.
+fn sample_receiver(s: &TcpStream, interval: f64, csv: &str, done: &AtomicBool) {
+    let fd = s.as_raw_fd();
+    let Ok(f) = std::fs::File::create(csv) else {
+        eprintln!("tcp-probe: cannot create {csv}");
+        return;
+    };
+    // Line by line: the harness stops the sink with a signal, and a row a sample keeps
+    // whatever was sampled by then.
+    let mut w = std::io::LineWriter::new(f);
+    let _ = writeln!(w, "{}", TcpInfo::RCV_CSV_HEADER);
+    let t0 = mono();
+    while !done.load(Ordering::Relaxed) {
+        let Ok(i) = tcp_info(fd) else { break };
+        let _ = writeln!(w, "{}", i.rcv_csv_row(mono() - t0));
+        std::thread::sleep(std::time::Duration::from_secs_f64(interval));
+    }
+    let _ = w.flush();
+}
+
 fn sink(o: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
     let port: u16 = o["listen"].parse().map_err(|_| "bad --listen PORT")?;
     let ip = o.get("bind").map_or(Ok(Ipv4Addr::UNSPECIFIED), |s| s.parse::<Ipv4Addr>());
     let ip = ip.map_err(|_| "bad --bind")?;
+    let interval = o.get("interval").map_or(Ok(10_000_000), |s| args::time(s))? as f64 / 1e9;
+    let mut csv = o.get("csv").cloned();
     let l = TcpListener::bind((ip, port)).map_err(|e| format!("bind: {e}"))?;
     eprintln!("tcp-probe: sink on {ip}:{port}");
     for s in l.incoming() {
-        let Ok(mut s) = s else { continue };
+        let Ok(s) = s else { continue };
+        // Shared, so the sampler's descriptor stays open until it is done too.
+        let s = Arc::new(s);
+        let done = Arc::new(AtomicBool::new(false));
+        if let Some(path) = csv.take() {
+            let (s, done) = (s.clone(), done.clone());
+            std::thread::spawn(move || sample_receiver(&s, interval.max(0.001), &path, &done));
+        }
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 1 << 16];
             let mut total = 0u64;
-            while let Ok(n) = s.read(&mut buf) {
+            while let Ok(n) = (&*s).read(&mut buf) {
                 if n == 0 {
                     break;
                 }
                 total += n as u64;
             }
+            done.store(true, Ordering::Relaxed);
             eprintln!("tcp-probe: sink received {total} bytes from {:?}", s.peer_addr());
         });
     }
