@@ -218,7 +218,7 @@ def syn_options(pcap):
     return rows
 
 
-def back_to_back(pcap, skip=100, gap_us=20):
+def back_to_back(pcap, skip=100, gap_us=30):
     """How a sender spaces its data: the share of gaps between consecutive data frames
     (after the first `skip`) shorter than `gap_us` — segments of one GSO skb leave back to
     back, paced skbs at least len / rate apart."""
