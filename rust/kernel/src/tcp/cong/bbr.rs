@@ -116,6 +116,11 @@ pub struct Bbr {
     out: Option<Control>,
 }
 
+/// Linux `bbr_min_tso_segs`: single-segment skbs below 1.2 Mbit/s, else 2.
+fn min_tso_segs(pacing_rate: u64) -> u32 {
+    if pacing_rate < MIN_TSO_RATE >> 3 { 1 } else { 2 }
+}
+
 impl Bbr {
     pub fn boxed() -> Box<dyn CongestionOps> {
         Box::new(Bbr::default())
@@ -179,7 +184,7 @@ impl Bbr {
     /// Linux `bbr_tso_segs_goal` (TSO/GSO burst at ~1 ms of the pacing rate).
     fn tso_segs_goal(&mut self, v: &CcView) -> u32 {
         let rate = self.out(v).pacing_rate;
-        let min_segs = self.min_tso_segs(rate).unwrap_or(2);
+        let min_segs = min_tso_segs(rate);
         let bytes = (rate >> PACING_SHIFT).min(GSO_BUDGET);
         ((bytes / u64::from(v.mss.max(1))) as u32).max(min_segs)
     }
@@ -663,12 +668,11 @@ impl CongestionOps for Bbr {
         true
     }
 
-    /// Linux `bbr_sndbuf_expand`: 3 windows, as BBR may slow-start during recovery.
-    /// Linux `bbr_min_tso_segs`: single segments below 1.2 Mbit/s.
     fn min_tso_segs(&self, pacing_rate: u64) -> Option<u32> {
-        Some(if pacing_rate < MIN_TSO_RATE >> 3 { 1 } else { 2 })
+        Some(min_tso_segs(pacing_rate))
     }
 
+    /// Linux `bbr_sndbuf_expand`: 3 windows, as BBR may slow-start during recovery.
     fn sndbuf_expand(&self) -> u32 {
         3
     }
