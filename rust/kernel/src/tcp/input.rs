@@ -643,9 +643,7 @@ impl TcpSock {
                     // the segment at high_seq) has reached the receiver and the echoes
                     // sent before it cannot start a second episode (`tcp_fastretrans_alert`).
                     if self.ca_state == CaState::Cwr && self.snd_una > self.high_seq {
-                        if !self.cc.has_cong_control() {
-                            self.cwnd = self.ssthresh.max(1);
-                        }
+                        self.end_cwnd_reduction();
                         self.set_ca_state(now, CaState::Open);
                     }
                     if a.ece {
@@ -696,8 +694,8 @@ impl TcpSock {
             }
             return true;
         }
-        if self.undo_marker.take().is_some() && !self.cc.has_cong_control() {
-            self.cwnd = self.ssthresh.max(1);
+        if self.undo_marker.take().is_some() {
+            self.end_cwnd_reduction();
         }
         self.set_ca_state(cx.now, CaState::Open);
         false

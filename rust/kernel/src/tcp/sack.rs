@@ -483,6 +483,14 @@ impl TcpSock {
         self.queue_ecn_cwr();
     }
 
+    /// Linux `tcp_end_cwnd_reduction`: cwnd lands on ssthresh, unless a `cong_control`
+    /// algorithm owns it.
+    pub(crate) fn end_cwnd_reduction(&mut self) {
+        if !self.cc.has_cong_control() {
+            self.cwnd = self.ssthresh.max(1);
+        }
+    }
+
     /// Linux `tcp_try_keep_open`: Open, or Disorder while segments are SACKed, lost or
     /// retransmitted; the recovery point moves only on a change.
     pub(crate) fn try_keep_open(&mut self, now: Nanos) {

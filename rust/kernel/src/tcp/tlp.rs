@@ -84,13 +84,10 @@ impl TcpSock {
             // New data probed, or the original and the probe both arrived.
             self.tlp_high_seq = None;
         } else if ack > high {
-            // One reduction, entered and completed at once (CWR, then
-            // `tcp_end_cwnd_reduction`, which leaves a `cong_control` algorithm's cwnd).
+            // One reduction, entered and completed at once.
             self.init_cwnd_reduction(cx.now);
             self.set_ca_state(cx.now, CaState::Cwr);
-            if !self.cc.has_cong_control() {
-                self.cwnd = self.ssthresh.max(1);
-            }
+            self.end_cwnd_reduction();
             self.try_keep_open(cx.now);
             cx.stats.mib.loss_probe_recovery += 1;
         } else if is_dup {
