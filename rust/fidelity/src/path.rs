@@ -1,8 +1,9 @@
 //! One direction of the emulated path: a drop-tail FIFO in front of a serialiser at
-//! `rate_bps`, then `delay` of propagation, with seeded Bernoulli loss at enqueue (where
-//! netem applies it). Time is an argument (ns); the relay passes CLOCK_MONOTONIC.
+//! `rate_bps`, then `delay` of propagation, with seeded Bernoulli loss of TCP data at
+//! enqueue (where netem applies it; [`SeqLoss`]). Time is an argument (ns); the relay
+//! passes CLOCK_MONOTONIC.
 
-use crate::rng::Rng;
+use crate::loss::SeqLoss;
 use std::collections::VecDeque;
 
 /// Parameters of one direction.
@@ -13,7 +14,7 @@ pub struct DirParams {
     pub delay: u64,
     /// Drop-tail limit on the bytes waiting for the serialiser (frame being sent included).
     pub limit_bytes: u64,
-    /// Loss probability for frames `lossy` selects.
+    /// Loss probability of each transmission of a TCP data segment.
     pub loss: f64,
 }
 
@@ -31,7 +32,7 @@ pub struct Counters {
 /// A direction: frames in, frames out at their delivery time.
 pub struct Direction {
     p: DirParams,
-    rng: Rng,
+    loss: SeqLoss,
     /// When the serialiser finishes the last accepted frame.
     busy_until: u64,
     fifo: VecDeque<(u64, Vec<u8>)>,
@@ -41,11 +42,11 @@ pub struct Direction {
 impl Direction {
     pub fn new(p: DirParams, seed: u64) -> Self {
         Direction {
-            p,
-            rng: Rng::new(seed),
+            loss: SeqLoss::new(p.loss, seed),
             busy_until: 0,
             fifo: VecDeque::new(),
             c: Counters::default(),
+            p,
         }
     }
 
@@ -60,12 +61,11 @@ impl Direction {
         (left * self.p.rate_bps as u128 / 8_000_000_000) as u64
     }
 
-    /// Offers a frame arriving at `now`; `lossy` says whether the loss process applies.
-    /// Returns false if it was dropped.
-    pub fn enqueue(&mut self, now: u64, frame: Vec<u8>, lossy: bool) -> bool {
+    /// Offers a frame arriving at `now`. Returns false if it was dropped.
+    pub fn enqueue(&mut self, now: u64, frame: Vec<u8>) -> bool {
         self.c.rx += 1;
         self.c.rx_bytes += frame.len() as u64;
-        if lossy && self.rng.chance(self.p.loss) {
+        if self.loss.drops(&frame) {
             self.c.loss_drops += 1;
             return false;
         }
@@ -95,89 +95,42 @@ impl Direction {
     }
 }
 
-/// Frames the loss process applies to: IPv4 TCP segments carrying payload (so the
-/// handshake, pure ACKs, ARP are never lost and every run starts the same way).
-pub fn is_tcp_data(frame: &[u8]) -> bool {
-    if frame.len() < 14 + 20 || frame[12..14] != [0x08, 0x00] || frame[14 + 9] != 6 {
-        return false;
-    }
-    let ip = &frame[14..];
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    if ihl < 20 || ip.len() < ihl + 20 || total > ip.len() {
-        return false;
-    }
-    let doff = usize::from(ip[ihl + 12] >> 4) * 4;
-    total > ihl + doff
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MS: u64 = 1_000_000;
 
-    fn dir(loss: f64, limit: u64) -> Direction {
-        let p = DirParams { rate_bps: 10_000_000, delay: 25 * MS, limit_bytes: limit, loss };
+    fn dir(limit: u64) -> Direction {
+        let p = DirParams { rate_bps: 10_000_000, delay: 25 * MS, limit_bytes: limit, loss: 0.0 };
         Direction::new(p, 1)
     }
 
     #[test]
     fn serialises_then_delays() {
-        let mut d = dir(0.0, 100_000);
+        let mut d = dir(100_000);
         // 1250 bytes at 10 Mbit/s = 1 ms each.
-        assert!(d.enqueue(0, vec![0; 1250], false));
-        assert!(d.enqueue(0, vec![0; 1250], false));
+        assert!(d.enqueue(0, vec![0; 1250]));
+        assert!(d.enqueue(0, vec![0; 1250]));
         assert_eq!(d.backlog(0), 2500);
         assert_eq!(d.next_due(), Some(26 * MS));
         assert_eq!(d.pop_due(26 * MS - 1), None);
         assert!(d.pop_due(26 * MS).is_some());
         assert_eq!(d.next_due(), Some(27 * MS));
         // An idle link: a later frame starts at its arrival.
-        assert!(d.enqueue(100 * MS, vec![0; 1250], false));
+        assert!(d.enqueue(100 * MS, vec![0; 1250]));
         assert!(d.pop_due(u64::MAX).is_some());
         assert_eq!(d.next_due(), Some(126 * MS));
     }
 
     #[test]
     fn drop_tail_at_byte_limit() {
-        let mut d = dir(0.0, 3000);
-        assert!(d.enqueue(0, vec![0; 1500], false));
-        assert!(d.enqueue(0, vec![0; 1500], false));
-        assert!(!d.enqueue(0, vec![0; 1500], false));
+        let mut d = dir(3000);
+        assert!(d.enqueue(0, vec![0; 1500]));
+        assert!(d.enqueue(0, vec![0; 1500]));
+        assert!(!d.enqueue(0, vec![0; 1500]));
         assert_eq!(d.c.queue_drops, 1);
         // After 1.2 ms one frame has left the serialiser: room again.
-        assert!(d.enqueue(1_200_000, vec![0; 1500], false));
-    }
-
-    #[test]
-    fn loss_is_seeded_and_only_where_asked() {
-        let run = || {
-            let mut d = dir(0.1, u64::MAX);
-            (0..1000).map(|i| d.enqueue(i * MS, vec![0; 100], true)).collect::<Vec<_>>()
-        };
-        let a = run();
-        assert_eq!(a, run());
-        let lost = a.iter().filter(|x| !**x).count();
-        assert!((60..140).contains(&lost), "{lost}");
-        let mut d = dir(1.0, u64::MAX);
-        assert!(d.enqueue(0, vec![0; 100], false));
-    }
-
-    #[test]
-    fn tcp_data_classifier() {
-        let mut f = vec![0u8; 14 + 20 + 20 + 10];
-        f[12] = 0x08;
-        f[14] = 0x45;
-        f[14 + 2..14 + 4].copy_from_slice(&50u16.to_be_bytes());
-        f[14 + 9] = 6;
-        f[14 + 20 + 12] = 5 << 4;
-        assert!(is_tcp_data(&f));
-        f[14 + 2..14 + 4].copy_from_slice(&40u16.to_be_bytes());
-        assert!(!is_tcp_data(&f), "pure ACK");
-        assert!(!is_tcp_data(&f[..20]));
-        f[12] = 0x08;
-        f[13] = 0x06;
-        assert!(!is_tcp_data(&f), "ARP");
+        assert!(d.enqueue(1_200_000, vec![0; 1500]));
     }
 }

@@ -1,27 +1,19 @@
-//! SplitMix64 (Steele, Lea, Flood 2014): the relay's loss decisions are a pure function
-//! of the seed and the order of the frames.
+//! The relay's random draws: SplitMix64's output function (Steele, Lea, Flood 2014) over
+//! a seed and a key, so a draw is a pure function of what it decides, not of the order
+//! of the draws before it.
 
-/// A seeded 64-bit generator.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
+/// SplitMix64's finaliser: a bijective 64-bit mix.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// True with probability `p` (53-bit uniform in [0, 1)).
-    pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
+/// A uniform draw in [0, 1) (53 bits) for `key` under `seed`; distinct keys give
+/// independent-looking draws.
+pub fn keyed_uniform(seed: u64, key: u64) -> f64 {
+    let z = mix64(mix64(seed.wrapping_add(0x9e37_79b9_7f4a_7c15)) ^ key);
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -29,12 +21,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_seed_same_sequence_and_rate() {
-        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
-        assert!((0..100).all(|_| a.next_u64() == b.next_u64()));
-        let mut r = Rng::new(1);
-        let hits = (0..100_000).filter(|_| r.chance(0.01)).count();
+    fn draws_are_uniform_and_keyed() {
+        assert_eq!(keyed_uniform(7, 42), keyed_uniform(7, 42));
+        assert_ne!(keyed_uniform(7, 42), keyed_uniform(8, 42));
+        // Consecutive keys (the relay's are sequence numbers) still spread evenly.
+        let mut bins = [0u32; 10];
+        for k in 0..100_000u64 {
+            bins[(keyed_uniform(1, k << 16) * 10.0) as usize] += 1;
+        }
+        assert!(bins.iter().all(|&b| (9_500..10_500).contains(&b)), "{bins:?}");
+        let hits = (0..100_000u64).filter(|&k| keyed_uniform(3, k) < 0.01).count();
         assert!((850..1150).contains(&hits), "{hits}");
-        assert!(!Rng::new(3).chance(0.0));
     }
 }

@@ -52,6 +52,8 @@ pub struct State {
     waiters: Vec<RawFd>,
     /// Bumped on every batch of readiness events.
     pub generation: u64,
+    /// Where device frames are read into.
+    rx_buf: Vec<u8>,
 }
 
 pub struct Nuse {
@@ -167,6 +169,7 @@ impl Nuse {
             sleep_until: 0,
             waiters: Vec::new(),
             generation: 0,
+            rx_buf: vec![0u8; 65536 + 64],
         };
         let n: &'static Nuse = Box::leak(Box::new(Nuse {
             st: Mutex::new(st),
@@ -253,14 +256,12 @@ impl Nuse {
             .map(|&(_, fd)| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
             .collect();
         pfds.push(libc::pollfd { fd: self.wake_fd, events: libc::POLLIN, revents: 0 });
-        let mut frame = vec![0u8; 65536 + 64];
         let mut panicked = false;
         loop {
             // A kernel panic must not kill the only thread that drives devices and timers:
             // report it once and keep going (the instance may misbehave from then on).
-            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.step(&pfds, devs, &mut frame)
-            }));
+            let step =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.step(&pfds, devs)));
             let timeout = step.unwrap_or_else(|_| {
                 if !panicked {
                     sys::say("the libos kernel panicked in the timer/receive thread; continuing");
@@ -287,30 +288,16 @@ impl Nuse {
 impl Nuse {
     /// One round of the timer/receive thread: read ready devices, run due timers, flush.
     /// Returns how long to sleep (None: until a frame or a kick).
-    fn step(
-        &self,
-        pfds: &[libc::pollfd],
-        devs: &[(IfIndex, RawFd)],
-        frame: &mut [u8],
-    ) -> Option<u64> {
+    fn step(&self, pfds: &[libc::pollfd], devs: &[(IfIndex, RawFd)]) -> Option<u64> {
         let mut st = self.lock();
         let now = self.now();
-        let realtime = sys::realtime_ns();
-        for (p, &(ifindex, _)) in pfds.iter().zip(devs) {
-            if p.revents & libc::POLLIN == 0 {
-                continue;
-            }
-            // A bounded batch per device, so timers and callers get the lock.
-            for _ in 0..256 {
-                let Some(rx) =
-                    st.devs.iter().find(|(i, _)| *i == ifindex).and_then(|(_, d)| d.recv(frame))
-                else {
-                    break;
-                };
-                let at = arrival(now, realtime, rx.stamp, st.k.clock());
-                st.k.dev_rx(at, ifindex, &frame[..rx.len]);
-            }
-        }
+        let ready: Vec<IfIndex> = pfds
+            .iter()
+            .zip(devs)
+            .filter(|(p, _)| p.revents & libc::POLLIN != 0)
+            .map(|(_, &(ifindex, _))| ifindex)
+            .collect();
+        receive(&mut st, now, |i| ready.contains(&i));
         if st.k.next_deadline().is_some_and(|d| d <= now) {
             st.k.advance(now);
         }
@@ -322,10 +309,37 @@ impl Nuse {
         d.map(|d| d.saturating_sub(self.now()))
     }
 
+    /// The time for a kernel call from a caller's thread, after feeding the kernel the
+    /// frames already waiting on the devices, each at its arrival. Linux's softirq has
+    /// handled a packet before a later system call reaches the socket; here a caller
+    /// that wins the lock first would move the kernel's clock past queued frames, and
+    /// an ACK that waited would count the wait as RTT (BBR's min_rtt, its cwnd).
+    pub fn enter(&self, st: &mut State) -> u64 {
+        let now = self.now();
+        receive(st, now, |_| true);
+        now
+    }
+
     /// Host fds the instance owns (devices, its eventfd): a program must not close them.
     pub fn own_fds(&self) -> Vec<RawFd> {
         let st = self.lock();
         st.devs.iter().map(|(_, d)| d.fd()).chain([self.wake_fd]).collect()
+    }
+}
+
+/// Feeds the kernel the frames waiting on the devices `ready` picks, a bounded batch
+/// per device (so timers and callers get the lock), each at its arrival time.
+fn receive(st: &mut State, now: u64, ready: impl Fn(IfIndex) -> bool) {
+    let realtime = sys::realtime_ns();
+    let State { k, devs, rx_buf, .. } = st;
+    for (ifindex, d) in devs.iter().filter(|(i, _)| ready(*i)) {
+        for _ in 0..256 {
+            let Some(rx) = d.recv(rx_buf) else {
+                break;
+            };
+            let at = arrival(now, realtime, rx.stamp, k.clock());
+            k.dev_rx(at, *ifindex, &rx_buf[..rx.len]);
+        }
     }
 }
 

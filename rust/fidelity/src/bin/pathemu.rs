@@ -1,7 +1,8 @@
 //! libos-pathemu: the emulated path of the fidelity harness. Relays every Ethernet frame
 //! between two interfaces (AF_PACKET, ETH_P_ALL) through one timed FIFO per direction:
 //! serialisation at `--rate`, `--rtt`/2 of one-way delay, a drop-tail byte limit, and
-//! seeded Bernoulli loss on the a->b (data) direction's TCP data segments. Runs until
+//! seeded Bernoulli loss on the a->b (data) direction's TCP data segments, keyed on
+//! their sequence numbers (`libos_fidelity::loss`). Runs until
 //! SIGINT/SIGTERM, then prints its counters.
 //!
 //! libos-pathemu --a r0 --b r1 --rate 10Mbit --rtt 50ms [--loss 0.01] [--queue BYTES]
@@ -11,7 +12,7 @@
 
 use libos_fidelity::args;
 
-use libos_fidelity::path::{DirParams, Direction, is_tcp_data};
+use libos_fidelity::path::{DirParams, Direction};
 use std::io::Error;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -62,16 +63,14 @@ fn packet_socket(ifname: &str) -> Result<i32, String> {
 }
 
 /// Reads every waiting frame from `fd` into `dir`.
-fn drain(fd: i32, dir: &mut Direction, lossy: bool, buf: &mut [u8]) {
+fn drain(fd: i32, dir: &mut Direction, buf: &mut [u8]) {
     loop {
         // SAFETY: buf is valid for its length.
         let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
         if n <= 0 {
             return;
         }
-        let frame = buf[..n as usize].to_vec();
-        let lose = lossy && is_tcp_data(&frame);
-        dir.enqueue(now_ns(), frame, lose);
+        dir.enqueue(now_ns(), buf[..n as usize].to_vec());
     }
 }
 
@@ -126,10 +125,10 @@ fn run(o: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
         // SAFETY: fds and ts are valid for the call.
         unsafe { libc::ppoll(fds.as_mut_ptr(), 2, &ts, std::ptr::null()) };
         if fds[0].revents & libc::POLLIN != 0 {
-            drain(fa, &mut ab, true, &mut buf);
+            drain(fa, &mut ab, &mut buf);
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            drain(fb, &mut ba, false, &mut buf);
+            drain(fb, &mut ba, &mut buf);
         }
         flush(fb, &mut ab);
         flush(fa, &mut ba);

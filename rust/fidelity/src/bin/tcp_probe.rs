@@ -54,8 +54,8 @@ fn congestion(fd: i32) -> String {
 }
 
 /// `TCP_CC_INFO` (linux/tcp.h) when the socket runs BBR: `struct tcp_bbr_info`'s bw
-/// (bytes/s), pacing and cwnd gains (<< 8). The CSV's last three columns; empty for the
-/// other algorithms (their `tcp_cc_info` has no such fields).
+/// (bytes/s), pacing and cwnd gains (<< 8) and min_rtt (µs). The CSV's last four columns;
+/// empty for the other algorithms (their `tcp_cc_info` has no such fields).
 fn bbr_info(fd: i32) -> String {
     const TCP_CC_INFO: libc::c_int = 26;
     let mut b = [0u8; 20];
@@ -65,11 +65,11 @@ fn bbr_info(fd: i32) -> String {
         libc::getsockopt(fd, libc::IPPROTO_TCP, TCP_CC_INFO, b.as_mut_ptr().cast(), &mut len)
     };
     if r < 0 || len < 20 {
-        return ",,".into();
+        return ",,,".into();
     }
     let u = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     let bw = u64::from(u(0)) | u64::from(u(4)) << 32;
-    format!("{},{},{}", bw.saturating_mul(8), u(12), u(16))
+    format!("{},{},{},{}", bw.saturating_mul(8), u(12), u(16), u(8))
 }
 
 fn mono() -> f64 {
@@ -123,7 +123,7 @@ fn send_loop(fd: i32, secs: f64, interval: f64, csv: &mut dyn Write) -> Result<(
         let t = mono() - t0;
         if t >= next {
             last = tcp_info(fd)?;
-            let cc = if bbr { bbr_info(fd) } else { ",,".into() };
+            let cc = if bbr { bbr_info(fd) } else { ",,,".into() };
             writeln!(csv, "{},{cc}", last.csv_row(t)).map_err(|e| e.to_string())?;
             if last.total_retrans > 0 && sum.first_retrans.is_none() {
                 sum.first_retrans = Some(t);
@@ -178,8 +178,12 @@ fn sender(o: &std::collections::BTreeMap<String, String>) -> Result<(), String> 
         )),
         None => Box::new(std::io::sink()),
     };
-    writeln!(csv, "{},bbr_bw_bps,bbr_pacing_gain,bbr_cwnd_gain", TcpInfo::CSV_HEADER)
-        .map_err(|e| e.to_string())?;
+    writeln!(
+        csv,
+        "{},bbr_bw_bps,bbr_pacing_gain,bbr_cwnd_gain,bbr_min_rtt_us",
+        TcpInfo::CSV_HEADER
+    )
+    .map_err(|e| e.to_string())?;
     let r = send_loop(fd, secs, interval.max(0.001), &mut *csv);
     csv.flush().map_err(|e| e.to_string())?;
     // SAFETY: fd is ours.

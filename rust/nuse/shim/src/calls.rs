@@ -31,7 +31,7 @@ pub fn block<T>(
     let deadline = timeout.map(|t| n.now() + t);
     let mut last = Wake::Event;
     loop {
-        let now = n.now();
+        let now = n.enter(&mut g);
         let r = op(&mut g, now);
         n.flush(&mut g);
         match r {
@@ -113,7 +113,7 @@ pub extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
             match install(&mut g, kfd, ty & 0xf) {
                 Ok(fd) => Ok(fd),
                 Err(e) => {
-                    let now = n.now();
+                    let now = n.enter(&mut g);
                     let _ = g.k.close(now, kfd);
                     Err(e)
                 }
@@ -171,14 +171,14 @@ fn do_connect(kfd: Fd, a: Option<std::net::SocketAddr>) -> SysResult<()> {
     let n = instance()?;
     let Some(a) = a else {
         let mut g = n.lock();
-        let now = n.now();
+        let now = n.enter(&mut g);
         let r = g.k.disconnect(now, kfd);
         n.flush(&mut g);
         return r;
     };
     let first = {
         let mut g = n.lock();
-        let now = n.now();
+        let now = n.enter(&mut g);
         let r = g.k.connect(now, kfd, a);
         n.flush(&mut g);
         if r != Err(Errno::EINPROGRESS) || g.k.is_nonblocking(kfd)? {
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn accept4(
             match install(&mut g, cfd, ty) {
                 Ok(hfd) => Ok((hfd, peer)),
                 Err(e) => {
-                    let now = n.now();
+                    let now = n.enter(&mut g);
                     let _ = g.k.close(now, cfd);
                     n.flush(&mut g);
                     Err(e)
@@ -272,7 +272,7 @@ pub extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
         }
         let r = instance().and_then(|n| {
             let mut g = n.lock();
-            let now = n.now();
+            let now = n.enter(&mut g);
             let r = g.k.shutdown(now, kfd, how);
             n.flush(&mut g);
             r
@@ -304,7 +304,7 @@ fn release(kfd: Fd) {
             drop(g);
             return netlink::close(kfd);
         }
-        let now = n.now();
+        let now = n.enter(&mut g);
         let _ = g.k.close(now, kfd);
         n.flush(&mut g);
         drop(g);
@@ -518,7 +518,7 @@ pub unsafe extern "C" fn ioctl(fd: c_int, req: c_ulong, arg: usize) -> c_int {
             let mut g = n.lock();
             // SAFETY: the requests below take an int* or struct ifreq*/ifconf*, as the
             // caller passed.
-            let now = n.now();
+            let now = n.enter(&mut g);
             let r = unsafe { crate::io::sock_ioctl(&mut g, now, kfd, req, arg) };
             n.flush(&mut g);
             r
@@ -584,7 +584,7 @@ pub unsafe extern "C" fn setsockopt(
                 }
                 return Ok(());
             }
-            let now = n.now();
+            let now = n.enter(&mut g);
             let r = g.k.setsockopt(now, kfd, level, name, bytes);
             n.flush(&mut g);
             if r == Err(Errno::ENOPROTOOPT) {

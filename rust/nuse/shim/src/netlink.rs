@@ -58,7 +58,7 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
 fn kernel_netlink(protocol: c_int, ext_ack: bool, req: &[u8]) -> SysResult<Option<Vec<u8>>> {
     let n = instance()?;
     let mut g = n.lock();
-    let now = n.now();
+    let now = n.enter(&mut g);
     let r = match protocol {
         libc::NETLINK_SOCK_DIAG => Some(g.k.sock_diag(now, req)),
         _ if ext_ack => Some(g.k.netlink_ext_ack(now, req)),
@@ -131,7 +131,7 @@ pub fn close(kfd: Fd) {
     let sub = table().socks.remove(&kfd).and_then(|s| s.sub);
     if let (Some(id), Ok(n)) = (sub, instance()) {
         let mut g = n.lock();
-        let now = n.now();
+        let now = n.enter(&mut g);
         g.k.netlink_close(now, id);
         n.flush(&mut g);
     }
@@ -143,7 +143,7 @@ fn with_sub<T>(kfd: Fd, f: impl FnOnce(&mut Kernel, u64, Fd) -> SysResult<T>) ->
     let sub = table().socks.get(&kfd).ok_or(Errno::EBADF)?.sub;
     let n = instance()?;
     let mut g = n.lock();
-    let now = n.now();
+    let now = n.enter(&mut g);
     let id = match sub {
         Some(id) => id,
         None => {
@@ -287,7 +287,7 @@ pub fn recv(kfd: Fd, iov: &mut [&mut [u8]], flags: c_int) -> SysResult<usize> {
         drop(t);
         let n = instance()?;
         let mut g = n.lock();
-        let now = n.now();
+        let now = n.enter(&mut g);
         let r = g.k.netlink_recv(now, sub);
         n.flush(&mut g);
         match r? {

@@ -1,0 +1,162 @@
+//! The relay's loss process: each transmission of a TCP data segment is lost with
+//! probability `p`, independently (Bernoulli, as netem's `loss`), but the draw is a pure
+//! function of the seed, the segment's sequence number relative to its flow's ISN and how
+//! many times that sequence number has passed before. Two runs with the same seed so lose
+//! the same data at the same transmission, whatever else differs between them (ACK
+//! timing, one retransmission more or less): the Linux run and the libos run share their
+//! random numbers (common random numbers), where a draw per frame in arrival order let
+//! the first difference reshuffle every later loss.
+
+use crate::rng::keyed_uniform;
+use std::collections::HashMap;
+
+/// A flow: source and destination IPv4 address and port, as on the wire.
+type Flow = [u8; 12];
+
+/// The fields of an IPv4 TCP segment the loss process keys on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TcpSegment {
+    pub flow: Flow,
+    pub seq: u32,
+    pub syn: bool,
+    /// Payload bytes.
+    pub len: usize,
+}
+
+impl TcpSegment {
+    /// Parses an Ethernet frame; None unless it holds a complete IPv4 TCP header.
+    pub fn parse(frame: &[u8]) -> Option<TcpSegment> {
+        if frame.len() < 14 + 20 || frame[12..14] != [0x08, 0x00] || frame[14 + 9] != 6 {
+            return None;
+        }
+        let ip = &frame[14..];
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        if ihl < 20 || ip.len() < ihl + 20 || total > ip.len() {
+            return None;
+        }
+        let tcp = &ip[ihl..];
+        let doff = usize::from(tcp[12] >> 4) * 4;
+        let mut flow = [0u8; 12];
+        flow[..8].copy_from_slice(&ip[12..20]);
+        flow[8..].copy_from_slice(&tcp[..4]);
+        Some(TcpSegment {
+            flow,
+            seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
+            syn: tcp[13] & 0x02 != 0,
+            len: total.saturating_sub(ihl + doff),
+        })
+    }
+}
+
+/// The loss process of one direction.
+pub struct SeqLoss {
+    p: f64,
+    seed: u64,
+    /// Each flow's initial sequence number, from its SYN.
+    isn: HashMap<Flow, u32>,
+    /// Transmissions seen per (flow, relative sequence number).
+    seen: HashMap<(Flow, u32), u16>,
+}
+
+impl SeqLoss {
+    pub fn new(p: f64, seed: u64) -> Self {
+        SeqLoss { p, seed, isn: HashMap::new(), seen: HashMap::new() }
+    }
+
+    /// Whether to drop `frame`. Only TCP segments with payload are ever lost (so the
+    /// handshake, pure ACKs and ARP are not, and every run starts the same way). A
+    /// flow whose SYN was not seen keys on absolute sequence numbers.
+    pub fn drops(&mut self, frame: &[u8]) -> bool {
+        let Some(s) = TcpSegment::parse(frame) else {
+            return false;
+        };
+        if s.syn {
+            self.isn.insert(s.flow, s.seq);
+        }
+        if s.len == 0 || self.p <= 0.0 {
+            return false;
+        }
+        let rel = s.seq.wrapping_sub(self.isn.get(&s.flow).copied().unwrap_or(0));
+        let n = self.seen.entry((s.flow, rel)).or_insert(0);
+        let key = u64::from(rel) << 16 | u64::from(*n);
+        *n = n.saturating_add(1);
+        keyed_uniform(self.seed, key) < self.p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Ethernet + IPv4 + TCP frame of `sport` with `seq` and `len` payload bytes.
+    fn segment(sport: u16, seq: u32, len: usize, syn: bool) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20 + 20 + len];
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[14 + 2..14 + 4].copy_from_slice(&((40 + len) as u16).to_be_bytes());
+        f[14 + 9] = 6;
+        f[14 + 12..14 + 20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        let t = 14 + 20;
+        f[t..t + 2].copy_from_slice(&sport.to_be_bytes());
+        f[t + 2..t + 4].copy_from_slice(&5001u16.to_be_bytes());
+        f[t + 4..t + 8].copy_from_slice(&seq.to_be_bytes());
+        f[t + 12] = 5 << 4;
+        f[t + 13] = if syn { 0x02 } else { 0x10 };
+        f
+    }
+
+    #[test]
+    fn parses_the_fields_it_keys_on() {
+        let s = TcpSegment::parse(&segment(40000, 7, 100, false)).unwrap();
+        assert_eq!((s.seq, s.len, s.syn), (7, 100, false));
+        assert_eq!(&s.flow[8..10], &40000u16.to_be_bytes());
+        assert_eq!(TcpSegment::parse(&segment(1, 0, 0, true)).unwrap().len, 0);
+        let mut arp = segment(1, 0, 10, false);
+        arp[13] = 0x06;
+        assert_eq!(TcpSegment::parse(&arp), None);
+        assert_eq!(TcpSegment::parse(&arp[..20]), None);
+    }
+
+    /// Which of the first `n` segments (1448 bytes each, after a SYN with `isn`) are lost,
+    /// sent once each with every `extra`-th one sent twice in a row.
+    fn lost(seed: u64, isn: u32, n: u32, extra: u32) -> Vec<(u32, u32)> {
+        let mut l = SeqLoss::new(0.1, seed);
+        assert!(!l.drops(&segment(40000, isn, 0, true)), "a SYN is never lost");
+        let mut out = Vec::new();
+        for i in 0..n {
+            let seq = isn.wrapping_add(1 + i * 1448);
+            let times = if extra > 0 && i % extra == 0 { 2 } else { 1 };
+            for k in 0..times {
+                if l.drops(&segment(40000, seq, 1448, false)) {
+                    out.push((i, k));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn same_data_same_fate_whatever_the_isn_and_the_other_frames() {
+        let a = lost(1, 1000, 5000, 0);
+        assert_eq!(a, lost(1, 0xffff_ff00, 5000, 0), "keyed on the relative sequence");
+        // Extra transmissions in between do not move the first transmissions' losses.
+        let b = lost(1, 1000, 5000, 7);
+        let first: Vec<_> = b.iter().copied().filter(|&(_, k)| k == 0).collect();
+        assert_eq!(a, first);
+        // ~10 % of first transmissions and of second ones, independently.
+        assert!((400..600).contains(&a.len()), "{}", a.len());
+        let second = b.iter().filter(|&&(_, k)| k == 1).count();
+        assert!((40..110).contains(&second), "{second} of 715 second transmissions");
+        assert_ne!(a, lost(2, 1000, 5000, 0), "another seed, other losses");
+    }
+
+    #[test]
+    fn pure_acks_and_zero_loss_pass() {
+        let mut l = SeqLoss::new(1.0, 1);
+        assert!(!l.drops(&segment(1, 5, 0, false)));
+        assert!(l.drops(&segment(1, 5, 1, false)));
+        let mut none = SeqLoss::new(0.0, 1);
+        assert!(!none.drops(&segment(1, 5, 1, false)));
+    }
+}
