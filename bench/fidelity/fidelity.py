@@ -9,7 +9,9 @@ Topology (three network namespaces per cell, created fresh so no TCP metrics car
 
 libos-pathemu serialises at the rate, delays RTT/2 each way, drop-tail at one BDP (at
 least 16 full frames) and drops TCP data segments snd->rcv with the seeded loss
-probability. Offloads are off on every veth end, so segments are MSS-sized and checksums
+probability, each transmission's fate keyed on its sequence number (relative to the ISN)
+and how often that sequence number was sent before: the Linux and libos runs of a
+repetition lose the same data. Offloads are off on every veth end, so segments are MSS-sized and checksums
 full. Usage:
 
     python3 bench/fidelity/fidelity.py [--time 8] [--cells 10:50:0:cubic,...] [--out DIR]
@@ -257,6 +259,7 @@ queue_bytes = "{queue_bytes(cell.rate, cell.rtt)}B"
 a_addr = "{SND_IP}/24"
 b_addr = "{RCV_IP}/24"
 loss = {cell.loss}
+loss_keyed = true
 impair_direction = "a-to-b"
 
 [[app]]
@@ -356,7 +359,7 @@ def run_cell(cell, secs, outdir, sim=True, capture=False, repeat=1, wire=False):
     """Linux, libos, and (optionally) libos-sim on one cell; writes CSVs, a plot and
     result.json into outdir and returns the result dict. With `repeat` > 1 each stack runs
     that many times, alternating Linux and libos, repetition k with relay seed k (the same
-    loss sequence for both stacks); the result holds the medians and every run."""
+    data lost in both stacks' runs); the result holds the medians and every run."""
     os.makedirs(outdir, exist_ok=True)
     os.chmod(outdir, 0o777)
     # Real-time runs depend on the CPU being free: record the 1-minute load average.

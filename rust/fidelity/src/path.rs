@@ -1,9 +1,9 @@
 //! One direction of the emulated path: a drop-tail FIFO in front of a serialiser at
 //! `rate_bps`, then `delay` of propagation, with seeded Bernoulli loss of TCP data at
-//! enqueue (where netem applies it; [`SeqLoss`]). Time is an argument (ns); the relay
+//! enqueue (where netem applies it), keyed on sequence numbers ([`SeqLoss`]). Time is an argument (ns); the relay
 //! passes CLOCK_MONOTONIC.
 
-use crate::loss::SeqLoss;
+use libos_sim::seq_loss::SeqLoss;
 use std::collections::VecDeque;
 
 /// Parameters of one direction.

@@ -119,6 +119,10 @@ impl Channel {
     /// Offers a frame at `now`. Returns the departure if the channel was idle, `None` if
     /// the frame was queued or dropped (`stats.queue_drops`).
     pub fn enqueue(&mut self, now: u64, frame: Bytes) -> Result<Option<Departure>, QueueFull> {
+        if self.impair.lost_at_enqueue(&frame) {
+            self.stats.lost += 1;
+            return Ok(None);
+        }
         if !self.busy {
             return Ok(Some(self.start(now, frame)));
         }
@@ -149,7 +153,7 @@ impl Channel {
         self.stats.tx_frames += 1;
         self.stats.tx_bytes += frame.len() as u64;
         let done = now + self.tx_time(frame.len());
-        let v: Verdict = self.impair.judge(frame.len());
+        let v: Verdict = self.impair.judge(&frame);
         let mut arrivals = [None, None];
         if v.drop {
             self.stats.lost += 1;
@@ -184,7 +188,7 @@ mod tests {
 
     fn chan(limit: QueueLimit) -> Channel {
         let t = Target::Node { node: 0, ifindex: 2 };
-        Channel::new(10_000_000, 1_000_000, limit, t, Impairer::new(Impairments::default(), 0))
+        Channel::new(10_000_000, 1_000_000, limit, t, Impairer::new(Impairments::default(), 0, 0))
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! reordering (extra delay for some frames), duplication and bit corruption. Each
 //! direction owns its PRNG stream, derived from the scenario seed (see `stream_seed`).
 
+use crate::seq_loss::SeqLoss;
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -22,6 +23,9 @@ pub struct GilbertElliott {
 pub struct Impairments {
     /// Independent loss probability per frame.
     pub loss: f64,
+    /// `loss` applies to TCP data segments only, each transmission's draw keyed on its
+    /// sequence number ([`SeqLoss`]) under the scenario seed.
+    pub loss_keyed: bool,
     pub burst: Option<GilbertElliott>,
     /// Probability that a frame is held back by `reorder_delay` (so later ones pass it).
     pub reorder: f64,
@@ -80,6 +84,7 @@ pub struct Impairer {
     pub cfg: Impairments,
     rng: Xoshiro256PlusPlus,
     bad: bool,
+    keyed: Option<SeqLoss>,
 }
 
 /// Derives an independent PRNG seed for stream `id` of kind `tag` from the scenario seed
@@ -93,8 +98,10 @@ pub fn stream_seed(seed: u64, tag: u64, id: u64) -> u64 {
 }
 
 impl Impairer {
-    pub fn new(cfg: Impairments, seed: u64) -> Impairer {
-        Impairer { cfg, rng: Xoshiro256PlusPlus::seed_from_u64(seed), bad: false }
+    /// `seed`: this direction's stream; `key_seed`: the keyed loss's (the scenario's).
+    pub fn new(cfg: Impairments, seed: u64, key_seed: u64) -> Impairer {
+        let keyed = cfg.loss_keyed.then(|| SeqLoss::new(cfg.loss, key_seed));
+        Impairer { cfg, rng: Xoshiro256PlusPlus::seed_from_u64(seed), bad: false, keyed }
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -106,9 +113,17 @@ impl Impairer {
         u < p
     }
 
-    /// Decides the fate of a frame of `len` bytes. Draws happen in a fixed order so the
-    /// stream stays reproducible whatever the outcome.
-    pub fn judge(&mut self, len: usize) -> Verdict {
+    /// Keyed loss (`loss_keyed`) is decided as a frame reaches the queue, as netem and the
+    /// fidelity relay do: a frame it drops takes no link time, and a later tail drop still
+    /// counts as that sequence number's transmission.
+    pub fn lost_at_enqueue(&mut self, frame: &[u8]) -> bool {
+        self.keyed.as_mut().is_some_and(|k| k.drops(frame))
+    }
+
+    /// Decides the fate of `frame`. Draws happen in a fixed order so the stream stays
+    /// reproducible whatever the outcome.
+    pub fn judge(&mut self, frame: &[u8]) -> Verdict {
+        let len = frame.len();
         let mut v = Verdict::default();
         if self.cfg.is_none() {
             return v;
@@ -121,7 +136,9 @@ impl Impairer {
             let p = if self.bad { ge.loss_bad } else { ge.loss_good };
             v.drop |= self.chance(p);
         }
-        v.drop |= self.chance(self.cfg.loss);
+        if self.keyed.is_none() {
+            v.drop |= self.chance(self.cfg.loss);
+        }
         if self.chance(self.cfg.reorder) {
             v.extra_delay = self.cfg.reorder_delay;
         }
@@ -141,8 +158,8 @@ mod tests {
     fn loss_rate_is_close_and_reproducible() {
         let cfg = Impairments { loss: 0.05, ..Default::default() };
         let run = |seed| {
-            let mut im = Impairer::new(cfg.clone(), seed);
-            (0..100_000).map(|_| im.judge(100).drop as u32).collect::<Vec<_>>()
+            let mut im = Impairer::new(cfg.clone(), seed, 0);
+            (0..100_000).map(|_| im.judge(&[0; 100]).drop as u32).collect::<Vec<_>>()
         };
         let a = run(7);
         assert_eq!(a, run(7));
@@ -155,8 +172,8 @@ mod tests {
     fn gilbert_elliott_makes_bursts() {
         let ge =
             GilbertElliott { p_good_bad: 0.01, p_bad_good: 0.25, loss_good: 0.0, loss_bad: 1.0 };
-        let mut im = Impairer::new(Impairments { burst: Some(ge), ..Default::default() }, 1);
-        let drops: Vec<bool> = (0..100_000).map(|_| im.judge(100).drop).collect();
+        let mut im = Impairer::new(Impairments { burst: Some(ge), ..Default::default() }, 1, 0);
+        let drops: Vec<bool> = (0..100_000).map(|_| im.judge(&[0; 100]).drop).collect();
         let lost = drops.iter().filter(|d| **d).count();
         // Stationary bad fraction = 0.01 / (0.01 + 0.25) ~ 3.8 %, mean burst 4 frames.
         assert!((3000..4800).contains(&lost), "lost {lost}");

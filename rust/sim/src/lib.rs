@@ -2,7 +2,8 @@
 //!
 //! - [`engine`]: the (time, seq) event queue; [`sim::Sim`]: nodes, links, apps.
 //! - [`channel`], [`impair`]: link directions with rate, delay, drop-tail queue and
-//!   seeded loss/burst-loss/reorder/duplicate/corrupt impairments.
+//!   seeded loss/burst-loss/reorder/duplicate/corrupt impairments; [`seq_loss`]: loss
+//!   keyed on TCP sequence numbers, so two runs with one seed lose the same data.
 //! - [`stack::Stack`]: the node abstraction (libos `Kernel`, or an adapter).
 //! - [`apps`]: bulk, sink, on-off, ping, UDP echo, request/response.
 //! - [`scenario`]: TOML scenarios and the run driver; [`output`]: tables, CSV, plots.
@@ -42,6 +43,7 @@ pub mod channel;
 pub mod engine;
 pub mod impair;
 pub mod pcap;
+pub mod seq_loss;
 pub mod sim;
 pub mod stack;
 pub mod units;

@@ -232,7 +232,8 @@ impl Sim {
 
     fn new_chan(&mut self, p: &LinkParams, target: Target) -> usize {
         let id = self.chans.len();
-        let im = Impairer::new(p.impair.clone(), stream_seed(self.seed, TAG_CHAN, id as u64));
+        let seed = stream_seed(self.seed, TAG_CHAN, id as u64);
+        let im = Impairer::new(p.impair.clone(), seed, self.seed);
         self.chans.push(Channel::new(p.rate_bps, p.delay, p.limit, target, im));
         id
     }

@@ -226,8 +226,13 @@ impl Scenario {
         p.rate_reverse = l.rate_reverse.map(|r| r.0);
         let rd = l.reorder_delay.map_or(p.delay.max(1_000_000), |d| d.0);
         p.impair = impairments(l.loss, l.burst_loss, l.reorder, rd, l.duplicate, l.corrupt);
+        p.impair.loss_keyed = l.loss_keyed;
         if let Err(e) = p.impair.validate() {
             return self.err(l.a.span(), "link", e);
+        }
+        if l.loss_keyed && p.mode != DevMode::Ethernet {
+            let msg = "`loss_keyed` reads TCP segments in Ethernet frames: not on a ptp link";
+            return self.err(l.a.span(), "loss_keyed", msg);
         }
         if let Some(d) = &l.impair_direction {
             let none = Impairments::default();
@@ -617,6 +622,7 @@ fn impairments(
 ) -> Impairments {
     Impairments {
         loss,
+        loss_keyed: false,
         burst: burst.map(|g| GilbertElliott {
             p_good_bad: g.p_good_bad,
             p_bad_good: g.p_bad_good,

@@ -129,6 +129,10 @@ pub struct LinkSpec {
     pub mtu: Option<u32>,
     #[serde(default)]
     pub loss: f64,
+    /// `loss` hits TCP data only, keyed on sequence numbers: two runs with one seed lose
+    /// the same data (`seq_loss`).
+    #[serde(default)]
+    pub loss_keyed: bool,
     pub burst_loss: Option<BurstLoss>,
     #[serde(default)]
     pub reorder: f64,

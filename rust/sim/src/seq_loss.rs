@@ -1,14 +1,21 @@
-//! The relay's loss process: each transmission of a TCP data segment is lost with
+//! Loss keyed on TCP data: each transmission of a TCP data segment is lost with
 //! probability `p`, independently (Bernoulli, as netem's `loss`), but the draw is a pure
 //! function of the seed, the segment's sequence number relative to its flow's ISN and how
 //! many times that sequence number has passed before. Two runs with the same seed so lose
 //! the same data at the same transmission, whatever else differs between them (ACK
-//! timing, one retransmission more or less): the Linux run and the libos run share their
-//! random numbers (common random numbers), where a draw per frame in arrival order let
-//! the first difference reshuffle every later loss.
+//! timing, one retransmission more or less, another congestion control): common random
+//! numbers for A/B comparisons, where a draw per frame in arrival order lets the first
+//! difference reshuffle every later loss. The fidelity relay uses it so the Linux and the
+//! libos run of a cell, and libos-sim's run with the same seed, lose the same data.
+//!
+//! The key holds no address or port (the two stacks' flows differ in both): a flow that
+//! crosses two links losing this way sees correlated losses; use it on one link per path.
 
-use crate::rng::keyed_uniform;
+use crate::impair::stream_seed;
 use std::collections::HashMap;
+
+/// `stream_seed` tag of the keyed draws.
+const TAG_SEQ_LOSS: u64 = 3;
 
 /// A flow: source and destination IPv4 address and port, as on the wire.
 type Flow = [u8; 12];
@@ -55,7 +62,8 @@ pub struct SeqLoss {
     seed: u64,
     /// Each flow's initial sequence number, from its SYN.
     isn: HashMap<Flow, u32>,
-    /// Transmissions seen per (flow, relative sequence number).
+    /// Transmissions seen per (flow, relative sequence number): one entry per segment
+    /// sent (~90 k for 10 s at 100 Mbit/s).
     seen: HashMap<(Flow, u32), u16>,
 }
 
@@ -81,7 +89,8 @@ impl SeqLoss {
         let n = self.seen.entry((s.flow, rel)).or_insert(0);
         let key = u64::from(rel) << 16 | u64::from(*n);
         *n = n.saturating_add(1);
-        keyed_uniform(self.seed, key) < self.p
+        let z = stream_seed(self.seed, TAG_SEQ_LOSS, key);
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < self.p
     }
 }
 
