@@ -72,6 +72,37 @@ fn two_instances_over_a_pipe_do_tcp() {
 }
 
 #[test]
+fn a_caller_first_feeds_the_kernel_the_frames_already_waiting() {
+    let dir = std::env::temp_dir().join(format!("nuse-rt-enter-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = Nuse::start(&conf(&dir, "10.6.0.1", 1)).unwrap();
+    let b = Nuse::start(&conf(&dir, "10.6.0.2", 2)).unwrap();
+    let to: SocketAddr = "10.6.0.2:7001".parse().unwrap();
+    let r = {
+        let mut g = b.lock();
+        let r = g.k.socket(2, 2, 0).unwrap();
+        g.k.bind(r, to).unwrap();
+        r
+    };
+    let t = a.lock().k.socket(2, 2, 0).unwrap();
+    let mut buf = [0u8; 16];
+    // The first datagram resolves the neighbour and is read the usual way.
+    blocking(a, |st, now| st.k.sendto(now, t, b"one", 0, Some(to)));
+    assert_eq!(blocking(b, |st, now| st.k.recv(now, r, &mut buf, 0)), 3);
+    // The second arrives while a caller holds b: its timer thread cannot take it.
+    let mut g = b.lock();
+    blocking(a, |st, now| st.k.sendto(now, t, b"two", 0, Some(to)));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(g.k.recv(b.now(), r, &mut buf, 0), Err(Errno::EAGAIN), "still on the device");
+    // Linux's softirq would have run before the call: enter feeds it in first.
+    let now = b.enter(&mut g);
+    assert_eq!(g.k.recv(now, r, &mut buf, 0), Ok(3));
+    assert_eq!(&buf[..3], b"two");
+    drop(g);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn missing_device_is_reported_with_its_line() {
     let cfg =
         Config::parse("interface nosuchif0\n\taddress 10.0.0.1\n\tnetmask 255.0.0.0\n").unwrap();
