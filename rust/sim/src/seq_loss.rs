@@ -1,12 +1,15 @@
 //! Loss keyed on TCP data: each transmission of a TCP data segment is lost with
 //! probability `p`, independently (Bernoulli, as netem's `loss`), but the draw is a pure
-//! function of the seed, the segment's sequence number relative to its flow's ISN and how
-//! many times that sequence number has passed before. Two runs with the same seed so lose
+//! function of the seed, of where the segment ends in its flow's byte stream (the
+//! MSS-sized block holding its last byte, counted from the ISN) and of how many times a
+//! segment ending in that block has passed before. Two runs with the same seed so lose
 //! the same data at the same transmission, whatever else differs between them (ACK
-//! timing, one retransmission more or less, another congestion control): common random
-//! numbers for A/B comparisons, where a draw per frame in arrival order lets the first
-//! difference reshuffle every later loss. The fidelity relay uses it so the Linux and the
-//! libos run of a cell, and libos-sim's run with the same seed, lose the same data.
+//! timing, one retransmission more or less, another congestion control, a short segment
+//! that shifts every later boundary — Linux sends the tail of a queue that ran dry,
+//! Minshall's Nagle): common random numbers for A/B comparisons, where a draw per frame
+//! in arrival order lets the first difference reshuffle every later loss. The fidelity
+//! relay uses it so the Linux and the libos run of a cell, and libos-sim's run with the
+//! same seed, lose the same data.
 //!
 //! The key holds no address or port (the two stacks' flows differ in both): a flow that
 //! crosses two links losing this way sees correlated losses; use it on one link per path.
@@ -56,38 +59,50 @@ impl TcpSegment {
     }
 }
 
+/// What the loss process knows of a flow.
+struct FlowState {
+    /// The sequence number before the first data byte (the ISN, from the SYN).
+    isn: u32,
+    /// The largest payload seen: the block size.
+    mss: u32,
+}
+
 /// The loss process of one direction.
 pub struct SeqLoss {
     p: f64,
     seed: u64,
-    /// Each flow's initial sequence number, from its SYN.
-    isn: HashMap<Flow, u32>,
-    /// Transmissions seen per (flow, relative sequence number): one entry per segment
-    /// sent (~90 k for 10 s at 100 Mbit/s).
+    flows: HashMap<Flow, FlowState>,
+    /// Transmissions seen per (flow, block): one entry per segment sent (~90 k for 10 s
+    /// at 100 Mbit/s).
     seen: HashMap<(Flow, u32), u16>,
 }
 
 impl SeqLoss {
     pub fn new(p: f64, seed: u64) -> Self {
-        SeqLoss { p, seed, isn: HashMap::new(), seen: HashMap::new() }
+        SeqLoss { p, seed, flows: HashMap::new(), seen: HashMap::new() }
     }
 
     /// Whether to drop `frame`. Only TCP segments with payload are ever lost (so the
     /// handshake, pure ACKs and ARP are not, and every run starts the same way). A
-    /// flow whose SYN was not seen keys on absolute sequence numbers.
+    /// flow whose SYN was not seen counts from its first data segment.
     pub fn drops(&mut self, frame: &[u8]) -> bool {
         let Some(s) = TcpSegment::parse(frame) else {
             return false;
         };
         if s.syn {
-            self.isn.insert(s.flow, s.seq);
+            self.flows.insert(s.flow, FlowState { isn: s.seq, mss: 1 });
         }
         if s.len == 0 || self.p <= 0.0 {
             return false;
         }
-        let rel = s.seq.wrapping_sub(self.isn.get(&s.flow).copied().unwrap_or(0));
-        let n = self.seen.entry((s.flow, rel)).or_insert(0);
-        let key = u64::from(rel) << 16 | u64::from(*n);
+        let len = s.len as u32;
+        let f =
+            self.flows.entry(s.flow).or_insert(FlowState { isn: s.seq.wrapping_sub(1), mss: 1 });
+        f.mss = f.mss.max(len);
+        let last = s.seq.wrapping_sub(f.isn).wrapping_sub(1).wrapping_add(len - 1);
+        let block = last / f.mss;
+        let n = self.seen.entry((s.flow, block)).or_insert(0);
+        let key = u64::from(block) << 16 | u64::from(*n);
         *n = n.saturating_add(1);
         let z = stream_seed(self.seed, TAG_SEQ_LOSS, key);
         ((z >> 11) as f64 / (1u64 << 53) as f64) < self.p
@@ -158,6 +173,33 @@ mod tests {
         let second = b.iter().filter(|&&(_, k)| k == 1).count();
         assert!((40..110).contains(&second), "{second} of 715 second transmissions");
         assert_ne!(a, lost(2, 1000, 5000, 0), "another seed, other losses");
+    }
+
+    #[test]
+    fn a_short_segment_shifts_no_later_fate() {
+        // One stream of full segments; the other sends 808 bytes at block 300 and then
+        // full segments 808 bytes later: block by block, the same first-send fates.
+        let fates = |short: bool| {
+            let mut l = SeqLoss::new(0.1, 4);
+            l.drops(&segment(40000, 0, 0, true));
+            let mut seq = 1u32;
+            let mut out = Vec::new();
+            for i in 0..3000u32 {
+                let len = if short && i == 300 { 808 } else { 1448 };
+                out.push((seq + len - 2) / 1448);
+                let lost = l.drops(&segment(40000, seq, len as usize, false));
+                *out.last_mut().unwrap() |= u32::from(lost) << 31;
+                seq += len;
+            }
+            out
+        };
+        let (a, b) = (fates(false), fates(true));
+        let lost = |v: &[u32]| {
+            v.iter().filter(|x| *x >> 31 == 1).map(|x| x & !(1 << 31)).collect::<Vec<_>>()
+        };
+        assert_eq!(lost(&a[..300]), lost(&b[..300]));
+        assert_eq!(lost(&a[301..]), lost(&b[301..]), "blocks after the short segment");
+        assert!(lost(&a).len() > 200);
     }
 
     #[test]
