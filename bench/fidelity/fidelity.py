@@ -9,10 +9,10 @@ Topology (three network namespaces per cell, created fresh so no TCP metrics car
 
 libos-pathemu serialises at the rate, delays RTT/2 each way, drop-tail at one BDP (at
 least 16 full frames) and drops TCP data segments snd->rcv with the seeded loss
-probability, each transmission's fate keyed on its sequence number (relative to the ISN)
-and how often that sequence number was sent before: the Linux and libos runs of a
-repetition lose the same data. Offloads are off on every veth end, so segments are MSS-sized and checksums
-full. Usage:
+probability, each transmission's fate keyed on the MSS-sized block of the stream its
+last byte falls in (counted from the ISN) and on how often that block was sent before:
+the Linux and libos runs of a repetition lose the same data. Offloads are off on every
+veth end, so segments are MSS-sized and checksums full. Usage:
 
     python3 bench/fidelity/fidelity.py [--time 8] [--cells 10:50:0:cubic,...] [--out DIR]
         [--repeat N]   # N runs per stack and cell: medians, ranges, Linux's own spread

@@ -24,7 +24,7 @@ pub struct Impairments {
     /// Independent loss probability per frame.
     pub loss: f64,
     /// `loss` applies to TCP data segments only, each transmission's draw keyed on its
-    /// sequence number ([`SeqLoss`]) under the scenario seed.
+    /// place in the stream ([`SeqLoss`]) under the scenario seed.
     pub loss_keyed: bool,
     pub burst: Option<GilbertElliott>,
     /// Probability that a frame is held back by `reorder_delay` (so later ones pass it).
@@ -115,7 +115,7 @@ impl Impairer {
 
     /// Keyed loss (`loss_keyed`) is decided as a frame reaches the queue, as netem and the
     /// fidelity relay do: a frame it drops takes no link time, and a later tail drop still
-    /// counts as that sequence number's transmission.
+    /// counts as a transmission of its data.
     pub fn lost_at_enqueue(&mut self, frame: &[u8]) -> bool {
         self.keyed.as_mut().is_some_and(|k| k.drops(frame))
     }

@@ -3,7 +3,8 @@
 //! - [`engine`]: the (time, seq) event queue; [`sim::Sim`]: nodes, links, apps.
 //! - [`channel`], [`impair`]: link directions with rate, delay, drop-tail queue and
 //!   seeded loss/burst-loss/reorder/duplicate/corrupt impairments; [`seq_loss`]: loss
-//!   keyed on TCP sequence numbers, so two runs with one seed lose the same data.
+//!   keyed on where TCP segments end in their stream, so two runs with one seed lose the
+//!   same data.
 //! - [`stack::Stack`]: the node abstraction (libos `Kernel`, or an adapter).
 //! - [`apps`]: bulk, sink, on-off, ping, UDP echo, request/response.
 //! - [`scenario`]: TOML scenarios and the run driver; [`output`]: tables, CSV, plots.

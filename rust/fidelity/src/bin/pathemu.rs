@@ -2,8 +2,8 @@
 //! between two interfaces (AF_PACKET, ETH_P_ALL) through one timed FIFO per direction:
 //! serialisation at `--rate`, `--rtt`/2 of one-way delay, a drop-tail byte limit, and
 //! seeded Bernoulli loss on the a->b (data) direction's TCP data segments, keyed on
-//! their sequence numbers (`libos_sim::seq_loss`, as a libos-sim link with `loss_keyed`). Runs until
-//! SIGINT/SIGTERM, then prints its counters.
+//! their place in the stream (`libos_sim::seq_loss`, as a libos-sim link with
+//! `loss_keyed`). Runs until SIGINT/SIGTERM, then prints its counters.
 //!
 //! libos-pathemu --a r0 --b r1 --rate 10Mbit --rtt 50ms [--loss 0.01] [--queue BYTES]
 //!               [--seed N]

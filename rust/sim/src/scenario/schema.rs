@@ -129,8 +129,8 @@ pub struct LinkSpec {
     pub mtu: Option<u32>,
     #[serde(default)]
     pub loss: f64,
-    /// `loss` hits TCP data only, keyed on sequence numbers: two runs with one seed lose
-    /// the same data (`seq_loss`).
+    /// `loss` hits TCP data only, keyed on the data's place in the stream: two runs with
+    /// one seed lose the same data (`seq_loss`).
     #[serde(default)]
     pub loss_keyed: bool,
     pub burst_loss: Option<BurstLoss>,
