@@ -291,13 +291,10 @@ impl Nuse {
     fn step(&self, pfds: &[libc::pollfd], devs: &[(IfIndex, RawFd)]) -> Option<u64> {
         let mut st = self.lock();
         let now = self.now();
-        let ready: Vec<IfIndex> = pfds
-            .iter()
-            .zip(devs)
-            .filter(|(p, _)| p.revents & libc::POLLIN != 0)
-            .map(|(_, &(ifindex, _))| ifindex)
-            .collect();
-        receive(&mut st, now, |i| ready.contains(&i));
+        let ready = |i: IfIndex| {
+            pfds.iter().zip(devs).any(|(p, d)| d.0 == i && p.revents & libc::POLLIN != 0)
+        };
+        receive(&mut st, now, ready);
         if st.k.next_deadline().is_some_and(|d| d <= now) {
             st.k.advance(now);
         }

@@ -32,12 +32,18 @@ fn blocking<T>(n: &Nuse, mut op: impl FnMut(&mut State, u64) -> Result<T, Errno>
     }
 }
 
+/// Two instances on the ends of one PIPE link in a fresh directory, 10.`net`.0.1 and .2.
+fn pair(tag: &str, net: u8) -> (std::path::PathBuf, &'static Nuse, &'static Nuse) {
+    let dir = std::env::temp_dir().join(format!("nuse-rt-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = Nuse::start(&conf(&dir, &format!("10.{net}.0.1"), 1)).unwrap();
+    let b = Nuse::start(&conf(&dir, &format!("10.{net}.0.2"), 2)).unwrap();
+    (dir, a, b)
+}
+
 #[test]
 fn two_instances_over_a_pipe_do_tcp() {
-    let dir = std::env::temp_dir().join(format!("nuse-rt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let a = Nuse::start(&conf(&dir, "10.5.0.1", 1)).unwrap();
-    let b = Nuse::start(&conf(&dir, "10.5.0.2", 2)).unwrap();
+    let (dir, a, b) = pair("tcp", 5);
     let srv: SocketAddr = "10.5.0.2:7000".parse().unwrap();
     let l = {
         let mut g = b.lock();
@@ -73,10 +79,7 @@ fn two_instances_over_a_pipe_do_tcp() {
 
 #[test]
 fn a_caller_first_feeds_the_kernel_the_frames_already_waiting() {
-    let dir = std::env::temp_dir().join(format!("nuse-rt-enter-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let a = Nuse::start(&conf(&dir, "10.6.0.1", 1)).unwrap();
-    let b = Nuse::start(&conf(&dir, "10.6.0.2", 2)).unwrap();
+    let (dir, a, b) = pair("enter", 6);
     let to: SocketAddr = "10.6.0.2:7001".parse().unwrap();
     let r = {
         let mut g = b.lock();
