@@ -2,8 +2,9 @@
 //! kernel and on libos (through NUSE) to compare the two stacks' TCP behaviour.
 //!
 //! - [`path`]: the path model of `libos-pathemu` (serialisation at a rate, one-way delay,
-//!   drop-tail byte limit, and libos-sim's loss keyed on the data's place in the stream, so two
-//!   runs with one seed lose the same data), pure and clock-free so it is tested here;
+//!   drop-tail byte limit, and libos-sim's loss keyed on the data's place in the stream,
+//!   so two runs with one seed lose the same data), pure and clock-free so it is tested
+//!   here;
 //! - [`tcpinfo`]: Linux `struct tcp_info` (include/uapi/linux/tcp.h) decoded by offset;
 //! - [`args`]: `--key value` command lines with rate and time units;
 

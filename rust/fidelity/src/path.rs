@@ -1,7 +1,7 @@
 //! One direction of the emulated path: a drop-tail FIFO in front of a serialiser at
 //! `rate_bps`, then `delay` of propagation, with seeded Bernoulli loss of TCP data at
-//! enqueue (where netem applies it), keyed on sequence numbers ([`SeqLoss`]). Time is an argument (ns); the relay
-//! passes CLOCK_MONOTONIC.
+//! enqueue (where netem applies it), keyed on the data's place in the stream
+//! ([`SeqLoss`]). Time is an argument (ns); the relay passes CLOCK_MONOTONIC.
 
 use libos_sim::seq_loss::SeqLoss;
 use std::collections::VecDeque;

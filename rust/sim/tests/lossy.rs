@@ -85,21 +85,16 @@ bytes = "1MB"
 /// (time ns, sequence number relative to the SYN's) of each data segment to port 5001
 /// in a pcap, in order.
 fn data_segments(path: &std::path::Path) -> Vec<(u64, u32)> {
-    let b = std::fs::read(path).unwrap();
-    let (mut off, mut isn, mut out) = (24, None, Vec::new());
-    while off + 16 <= b.len() {
-        let w =
-            |i: usize| u64::from(u32::from_le_bytes(b[off + i..off + i + 4].try_into().unwrap()));
-        let (t, len) = (w(0) * 1_000_000_000 + w(4), w(8) as usize);
-        if let Some(s) = libos_sim::seq_loss::TcpSegment::parse(&b[off + 16..off + 16 + len]) {
-            let to_sink = s.flow[10..12] == 5001u16.to_be_bytes();
-            if s.syn && to_sink {
-                isn = Some(s.seq);
-            } else if s.len > 0 && to_sink {
-                out.push((t, s.seq.wrapping_sub(isn.expect("a SYN first"))));
-            }
+    let mut isn = None;
+    let mut out = Vec::new();
+    for (t, f) in pcap_records(path) {
+        let Some(s) = libos_sim::seq_loss::TcpSegment::parse(&f) else { continue };
+        let to_sink = s.flow[10..12] == 5001u16.to_be_bytes();
+        if s.syn && to_sink {
+            isn = Some(s.seq);
+        } else if s.len > 0 && to_sink {
+            out.push((t, s.seq.wrapping_sub(isn.expect("a SYN first"))));
         }
-        off += 16 + len;
     }
     out
 }

@@ -47,18 +47,24 @@ pub fn report<'a>(o: &'a Outcome, name: &str) -> &'a FlowReport {
         .unwrap_or_else(|| panic!("no flow {name}: {:#?}", o.reports))
 }
 
-/// Frames of a nanosecond pcap file.
-pub fn pcap_frames(path: &Path) -> Vec<Vec<u8>> {
+/// (time ns, frame) of each record of a nanosecond pcap file.
+pub fn pcap_records(path: &Path) -> Vec<(u64, Vec<u8>)> {
     let b = std::fs::read(path).unwrap();
     assert_eq!(&b[0..4], &0xa1b2_3c4du32.to_le_bytes());
     let mut off = 24;
     let mut out = Vec::new();
     while off + 16 <= b.len() {
-        let len = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
-        out.push(b[off + 16..off + 16 + len].to_vec());
+        let w = |i: usize| u32::from_le_bytes(b[off + i..off + i + 4].try_into().unwrap());
+        let (t, len) = (u64::from(w(0)) * 1_000_000_000 + u64::from(w(4)), w(8) as usize);
+        out.push((t, b[off + 16..off + 16 + len].to_vec()));
         off += 16 + len;
     }
     out
+}
+
+/// Frames of a nanosecond pcap file.
+pub fn pcap_frames(path: &Path) -> Vec<Vec<u8>> {
+    pcap_records(path).into_iter().map(|(_, f)| f).collect()
 }
 
 /// (source port, ISN) of every SYN without ACK in the frames.
